@@ -16,13 +16,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
-from torch.distributions import kl_divergence
 from torch.torch_version import TorchVersion
 
 from skvae import __version__ as skvae_version
 from skvae._noise import row_normal_noise
 from skvae._regularizers import build_regularizers
-from skvae._torch.bounds import iwae_bound_fixed_noise
+from skvae._torch.bounds import iwae_bound_fixed_noise, kl_to_prior
 from skvae._torch.networks import VAE
 from skvae._training import (
     EpochProgressBar,
@@ -423,7 +422,7 @@ class BaseVAE(BaseEstimator):
             locs = []
             for _, x in self._standardized_chunks(X, np.float32):
                 q = vae(x)
-                kl = kl_divergence(q.base_dist, vae.prior().base_dist)
+                kl = kl_to_prior(q)
                 kl_sum += kl.sum(0).double().cpu()
                 locs.append(q.mean.double().cpu())
         self.kl_per_component_ = (kl_sum / X.shape[0]).numpy()

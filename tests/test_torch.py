@@ -4,10 +4,15 @@ import math
 
 import pytest
 import torch
-from torch.distributions import Independent, Normal
+from torch.distributions import Independent, Normal, kl_divergence
 
 from skvae._torch import VAE, BernoulliLikelihood, Discriminator, GaussianLikelihood
-from skvae._torch.bounds import elbo_terms, iwae_bound_fixed_noise, iwae_terms
+from skvae._torch.bounds import (
+    elbo_terms,
+    iwae_bound_fixed_noise,
+    iwae_terms,
+    kl_to_prior,
+)
 
 
 @pytest.fixture
@@ -70,3 +75,12 @@ def test_more_importance_samples_never_lower_the_expected_bound(vae):
         for k in (1, 10, 100)
     ]
     assert bounds[0] < bounds[1] < bounds[2]
+
+
+def test_kl_to_prior_matches_torch_distributions():
+    """The closed-form KL equals torch's general Normal-to-Normal KL."""
+    torch.manual_seed(0)
+    vae = VAE(5, (7,), 3)
+    q = vae(torch.randn(11, 5))
+    expected = kl_divergence(q.base_dist, vae.prior().base_dist)
+    torch.testing.assert_close(kl_to_prior(q), expected)

@@ -4,7 +4,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-from torch.distributions import kl_divergence
 
 from skvae._torch.networks import VAE
 
@@ -48,11 +47,22 @@ class ELBOTerms:
         )
 
 
+def kl_to_prior(q) -> torch.Tensor:
+    """KL(q(z | x) || N(0, I)) per row and latent dimension, in closed form.
+
+    The prior of :class:`VAE` is the standard normal. Written out, the KL
+    costs a third of ``torch.distributions.kl_divergence`` (its dispatch and
+    general Normal-to-Normal formula), a few percent of a small model's step.
+    """
+    loc, scale = q.mean, q.stddev  # (n_samples, n_components) each
+    return 0.5 * (loc.square() + scale.square() - 1.0) - scale.log()
+
+
 def elbo_terms(vae: VAE, q, x: torch.Tensor) -> ELBOTerms:
     """One reparameterized sample of the ELBO, with the KL in closed form."""
     z = q.rsample()  # (n_samples, n_components)
     reconstruction = vae.decode(z).log_prob(x)  # (n_samples,)
-    kl = kl_divergence(q.base_dist, vae.prior().base_dist)  # (n, n_components)
+    kl = kl_to_prior(q)  # (n_samples, n_components)
     return ELBOTerms(x=x, reconstruction=reconstruction, kl=kl)
 
 
@@ -71,8 +81,9 @@ def iwae_terms(vae: VAE, q, x: torch.Tensor, n_samples: int, beta: float = 1.0):
     log_px_z = vae.decode(z).log_prob(x)  # (k, n_samples)
     log_w = log_px_z + beta * latent_log_ratio(vae, q, z)
     bound = torch.logsumexp(log_w, dim=0) - math.log(n_samples)
-    kl = kl_divergence(q.base_dist, vae.prior().base_dist)
-    return ELBOTerms(x=x, reconstruction=log_px_z.mean(0), kl=kl, iwae=bound)
+    return ELBOTerms(
+        x=x, reconstruction=log_px_z.mean(0), kl=kl_to_prior(q), iwae=bound
+    )
 
 
 def iwae_bound_fixed_noise(vae: VAE, x: torch.Tensor, noise: torch.Tensor):
