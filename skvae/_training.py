@@ -110,6 +110,17 @@ class VAENet(NeuralNet):
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
 
     @property
+    def _default_callbacks(self):
+        # PrintLog formats its table on every epoch even when it prints
+        # nothing, a few percent of an epoch on a small data set: keep it for
+        # verbose output only.
+        return [
+            (name, callback)
+            for name, callback in super()._default_callbacks
+            if name != "print_log" or self.verbose
+        ]
+
+    @property
     def epoch_(self) -> int:
         """The current (1-based) epoch; skorch adds its history row first."""
         return max(len(self.history), 1)
@@ -155,10 +166,9 @@ class VAENet(NeuralNet):
         ``y_pred`` is the posterior q(z | x) returned by the module, or the
         :class:`ELBOTerms` already computed from it.
         """
-        x = to_tensor(X, device=self.device)
         terms = y_pred
         if not isinstance(terms, ELBOTerms):
-            terms = self.elbo_terms(y_pred, x, training)
+            terms = self.elbo_terms(y_pred, to_tensor(X, device=self.device), training)
         if not training:
             return -(terms.reconstruction - terms.kl.sum(dim=-1)).mean()
         if terms.iwae is not None:
@@ -187,8 +197,9 @@ class VAENet(NeuralNet):
         if self.trim_fraction > 0:
             terms = terms.best_fitting(1.0 - self.trim_fraction)
         loss = self.get_loss(terms, None, X=x, training=True)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(float(loss.detach()))
+        value = loss.item()
+        if not math.isfinite(value):
+            raise NonFiniteLossError(value)
         loss.backward()
         return {"loss": loss, "y_pred": q, "terms": terms}
 

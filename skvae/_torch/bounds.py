@@ -54,7 +54,8 @@ def kl_to_prior(q) -> torch.Tensor:
     costs a third of ``torch.distributions.kl_divergence`` (its dispatch and
     general Normal-to-Normal formula), a few percent of a small model's step.
     """
-    loc, scale = q.mean, q.stddev  # (n_samples, n_components) each
+    normal = q.base_dist
+    loc, scale = normal.loc, normal.scale  # (n_samples, n_components) each
     return 0.5 * (loc.square() + scale.square() - 1.0) - scale.log()
 
 

@@ -13,7 +13,20 @@ from torch.distributions import Bernoulli, Distribution, Independent, Normal
 from torch.nn import functional as F
 
 
-class _SharedScaleNormal(Normal):
+class DiagonalNormal(Normal):
+    """A ``Normal`` built from a ``loc`` and a ``scale`` that broadcast.
+
+    ``Normal.__init__`` runs ``broadcast_all`` on its arguments, which costs
+    more than an elementwise op of a small batch; here the scale is expanded
+    as a view and nothing is validated (the networks make valid scales).
+    """
+
+    def __init__(self, loc: torch.Tensor, scale: torch.Tensor) -> None:
+        self.loc, self.scale = loc, scale.expand_as(loc)
+        Distribution.__init__(self, loc.shape, validate_args=False)
+
+
+class _SharedScaleNormal(DiagonalNormal):
     """A ``Normal`` whose scale is one vector shared by every row.
 
     ``Normal.log_prob`` takes the log and square of the scale broadcast to the
@@ -22,7 +35,7 @@ class _SharedScaleNormal(Normal):
     """
 
     def __init__(self, loc: torch.Tensor, scale: torch.Tensor) -> None:
-        super().__init__(loc, scale, validate_args=False)
+        super().__init__(loc, scale)
         self._feature_scale = scale  # (n_features,)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,11 @@ from torch import nn
 from torch.distributions import Distribution, Independent, Normal
 from torch.nn import functional as F
 
-from skvae._torch.likelihoods import BernoulliLikelihood, GaussianLikelihood
+from skvae._torch.likelihoods import (
+    BernoulliLikelihood,
+    DiagonalNormal,
+    GaussianLikelihood,
+)
 
 
 def make_mlp(
@@ -43,8 +47,7 @@ class Encoder(nn.Module):
         h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
         # softplus rather than exp: no overflow for large pre-activations.
         scale = F.softplus(self.raw_scale(h)) + 1e-5  # (n_samples, n_components)
-        # validate_args=False: the checks cost more than a small MLP's forward.
-        return Independent(Normal(self.loc(h), scale, validate_args=False), 1)
+        return Independent(DiagonalNormal(self.loc(h), scale), 1)
 
 
 class Decoder(nn.Module):
