@@ -274,7 +274,8 @@ def skvae_fit(X, hidden_layer_sizes, n_components, batch_size, epochs, seed=0):
 
 def skvae_detector_fit(X, hidden_layer_sizes, n_components, batch_size, epochs, seed=0):
     """``VAEAnomalyDetector.fit``: the same training, then the training rows'
-    scores for ``offset_`` (``n_mc_samples=16`` importance samples, float64)."""
+    scores for ``offset_`` (default ``n_mc_samples`` importance samples,
+    float64)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: fixed epochs
         model = VAEAnomalyDetector(
@@ -722,6 +723,7 @@ def main():
         f"{dtype}: max |transform diff| {t:.2g}, max |score diff| {s:.2g}"
         for dtype, (t, s) in checks.items()
     )
+    detector_mc = VAEAnomalyDetector().n_mc_samples
     body = f"""
 - Torch threads: {torch.get_num_threads()}. Measured matrix-multiply peak
   (2048 x 2048 `torch.matmul`, best of 5): **{peak:.1f} GFLOP/s float32**,
@@ -746,7 +748,7 @@ DataLoader drops the last incomplete batch. Every fit includes its own
 preparation (validation, standardization) and, for skvae and PyOD, one
 inference pass over the training rows: latent diagnostics for
 `VAETransformer`, the training scores behind `offset_` for
-`VAEAnomalyDetector` (16 importance samples per row in float64, with
+`VAEAnomalyDetector` ({detector_mc} importance samples per row in float64, with
 `trim_fraction=0` so that it trains on the same rows as the others), the
 training scores for PyOD. The wall-clock ratio to the bare loop is taken
 round by round (the two ran back to back), median and range over rounds.

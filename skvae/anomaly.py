@@ -111,7 +111,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         validation_fraction=0.1,
         shuffle=True,
         warm_start=False,
-        n_mc_samples=16,
+        n_mc_samples=4,
         device="cpu",
         random_state=None,
         verbose=0,
