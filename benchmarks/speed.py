@@ -338,6 +338,7 @@ def section_training(workloads, repeats, peak):
         rounds = interleaved.last_rounds
         model = values["skvae VAETransformer fit"]
         epoch_seconds = sum(row["dur"] for row in model.net_.history)
+        last_fit_seconds = rounds["skvae VAETransformer fit"][-1]
         flops = 3 * linear_flops(n_features, hidden, n_components) * n_samples
         flops *= epochs
         rows_per_epoch = n_samples * epochs
@@ -370,6 +371,7 @@ def section_training(workloads, repeats, peak):
                 },
                 "cpu": cpu,
                 "skvae_epochs_seconds": epoch_seconds,
+                "skvae_last_fit_seconds": last_fit_seconds,
             }
         )
     table = markdown_table(
@@ -707,8 +709,8 @@ def main():
     busy_after = other_processes()
 
     overheads = "\n".join(
-        f"- {r['workload']}: skvae's fit took "
-        f"{fmt(r['times']['skvae VAETransformer fit'])} s, "
+        f"- {r['workload']}: in the last round, `VAETransformer.fit` took "
+        f"{fmt(r['skvae_last_fit_seconds'])} s, "
         f"of which {fmt(r['skvae_epochs_seconds'])} s inside skorch's epochs "
         "(history `dur`); the rest is validation, standardization, net "
         "set-up and the latent diagnostics pass."

@@ -260,7 +260,7 @@ class BaseVAE(BaseEstimator):
             else:
                 self.mean_ = np.zeros(n_features)
                 self.scale_ = np.ones(n_features)
-        X_t = self._to_tensor(self._standardize(X, np.float32))
+        X_t = self._standardized_tensor(X, np.float32)
 
         X_train, X_valid = X_t, None
         if self.early_stopping:
@@ -438,8 +438,15 @@ class BaseVAE(BaseEstimator):
         self._check_input_range(X)
         return X
 
-    def _standardize(self, X, dtype):
-        return ((X - self.mean_) / self.scale_).astype(dtype, copy=False)
+    def _standardized_tensor(self, X, dtype):
+        """``(X - mean_) / scale_`` as a new tensor in ``dtype``.
+
+        Computed in float64 in one new array, which the tensor then shares
+        (``X`` itself, maybe a read-only memmap, is only read).
+        """
+        out = np.subtract(X, self.mean_, dtype=np.float64)
+        out /= self.scale_
+        return torch.from_numpy(out.astype(dtype, copy=False)).to(self.device_)
 
     def _to_tensor(self, X):
         # torch.tensor copies: read-only inputs (memmaps) stay untouched.
@@ -462,7 +469,7 @@ class BaseVAE(BaseEstimator):
     def _standardized_chunks(self, X, dtype, n_draws=1):
         """(rows, standardized tensor of ``X[rows]`` in ``dtype``) per chunk."""
         for rows in self._row_chunks(X.shape[0], n_draws):
-            yield rows, self._to_tensor(self._standardize(X[rows], dtype))
+            yield rows, self._standardized_tensor(X[rows], dtype)
 
     def _score_noise(self, X):
         """Standard-normal draws (n_mc_samples, n_rows, n_components) for the
