@@ -107,7 +107,9 @@ n_components : int, default=8
 
     warm_start : bool, default=False
         Continue training the fitted model on the next call to ``fit``,
-        keeping its input scaling, instead of starting afresh.
+        keeping its input scaling, instead of starting afresh. With
+        ``early_stopping``, each call restores the best epoch of that call
+        only.
 
     n_mc_samples : int, default=MC_DEFAULT
         Importance samples used by ``score_samples``. More samples give a
