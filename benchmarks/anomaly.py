@@ -580,9 +580,25 @@ def plot(per_dataset, summary, path):
     plt.close(fig)
 
 
-def main(argv=None):
+def main(
+    argv=None,
+    *,
+    description=__doc__,
+    names=adbench_datasets,
+    quick_names=QUICK_DATASETS,
+    default_detectors=DETECTORS,
+    stem="anomaly",
+    make_case=adbench_case,
+    write=report,
+):
+    """Command line of this script; :mod:`oneclass` runs it on its own cases.
+
+    ``names()`` lists the cases run by default, ``make_case`` builds one (see
+    :func:`run`), ``write(out, note)`` writes the report and
+    ``<RESULTS_DIR>/<stem>`` is the default output prefix.
+    """
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
+        description=description.split("\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="smoke test, < 60 s")
@@ -599,22 +615,20 @@ def main(argv=None):
     if args.datasets:
         datasets = args.datasets.split(",")
     else:
-        datasets = QUICK_DATASETS if args.quick else adbench_datasets()
+        datasets = quick_names if args.quick else names()
     if args.seeds:
         seeds = [int(s) for s in args.seeds.split(",")]
     else:
         seeds = [ADBENCH_SEEDS[0]] if args.quick else list(ADBENCH_SEEDS)
-    detectors = args.detectors.split(",") if args.detectors else DETECTORS
+    detectors = args.detectors.split(",") if args.detectors else default_detectors
     unknown = set(detectors) - set(DETECTORS)
     if unknown:
         parser.error(f"unknown detectors {sorted(unknown)}; choose from {DETECTORS}")
-    default_out = RESULTS_DIR / ("anomaly_quick" if args.quick else "anomaly")
+    default_out = RESULTS_DIR / (f"{stem}_quick" if args.quick else stem)
     out = Path(args.out) if args.out else default_out
-    if args.report_only:
-        report(out, args.note)
-    else:
-        run(datasets, seeds, detectors, out, args.quick)
-        report(out, args.note)
+    if not args.report_only:
+        run(datasets, seeds, detectors, out, args.quick, make_case, write)
+    write(out, args.note)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ Options as in ``anomaly.py``: ``--datasets`` (task names ``<source>-<class>``),
 ``--report-only``, ``--note``.
 """
 
-import argparse
 import sys
 from functools import cache
 from pathlib import Path
@@ -39,16 +38,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import anomaly  # noqa: E402
 from _common import (  # noqa: E402
-    ADBENCH_SEEDS,
     ADBENCH_TEST_SIZE,
-    RESULTS_DIR,
     command_line,
     load_mnist,
     markdown_table,
     write_markdown,
 )
-from anomaly import DETECTORS, read_results, run, summarize  # noqa: E402
+from anomaly import DETECTORS, read_results, summarize  # noqa: E402
 from sklearn.datasets import load_digits, load_iris, load_wine  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
@@ -233,38 +231,16 @@ def plot(by_source, summary, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    anomaly.main(
+        argv,
+        description=__doc__,
+        names=tasks,
+        quick_names=QUICK_TASKS,
+        default_detectors=DEFAULT_DETECTORS,
+        stem="oneclass",
+        make_case=oneclass_case,
+        write=report,
     )
-    parser.add_argument("--quick", action="store_true", help="smoke test, < 60 s")
-    parser.add_argument("--datasets", help="comma-separated task names")
-    parser.add_argument("--seeds", help="comma-separated seeds (default 1,2,3)")
-    parser.add_argument("--detectors", help=f"comma-separated, from {DETECTORS}")
-    parser.add_argument("--out", help="path prefix of the .csv/.md/.png outputs")
-    parser.add_argument(
-        "--report-only", action="store_true", help="rebuild .md/.png from the CSV"
-    )
-    parser.add_argument("--note", help="text put at the top of the report")
-    args = parser.parse_args(argv)
-
-    if args.datasets:
-        names = args.datasets.split(",")
-    else:
-        names = QUICK_TASKS if args.quick else tasks()
-    if args.seeds:
-        seeds = [int(s) for s in args.seeds.split(",")]
-    else:
-        seeds = [ADBENCH_SEEDS[0]] if args.quick else list(ADBENCH_SEEDS)
-    detectors = args.detectors.split(",") if args.detectors else DEFAULT_DETECTORS
-    unknown = set(detectors) - set(DETECTORS)
-    if unknown:
-        parser.error(f"unknown detectors {sorted(unknown)}; choose from {DETECTORS}")
-    default_out = RESULTS_DIR / ("oneclass_quick" if args.quick else "oneclass")
-    out = Path(args.out) if args.out else default_out
-    if not args.report_only:
-        run(names, seeds, detectors, out, args.quick, oneclass_case, report)
-    report(out, args.note)
 
 
 if __name__ == "__main__":
