@@ -18,6 +18,9 @@ Usage
     python benchmarks/anomaly_defaults.py --quick           # smoke test
     python benchmarks/anomaly_defaults.py --configs default,latent4 --seeds 1,2
     python benchmarks/anomaly_defaults.py --report-only
+    # network width on every dataset (report split by number of features):
+    python benchmarks/anomaly_defaults.py --configs default,hidden128-64,hidden256-128 \
+        --datasets all --seeds 1,2,3 --out benchmarks/results/anomaly_width
 
 Options: ``--configs`` (comma-separated names of ``CONFIGS``), ``--datasets``,
 ``--seeds`` (default 1), ``--out`` (default
@@ -34,6 +37,7 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
@@ -49,7 +53,7 @@ from _common import (  # noqa: E402
 
 limit_threads(1)
 
-from anomaly import append_row, read_results  # noqa: E402
+from anomaly import adbench_datasets, append_row, read_results  # noqa: E402
 from sklearn.ensemble import IsolationForest  # noqa: E402
 from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 
@@ -98,7 +102,30 @@ CONFIGS = {
     "trim0.3": {"trim_fraction": 0.3},
     "trim0.2-lr3e-4": {"trim_fraction": 0.2, "learning_rate_init": 3e-4},
     "trim0.2-lr3e-3": {"trim_fraction": 0.2, "learning_rate_init": 3e-3},
+    # Does the network need to grow with the number of features? Run on the
+    # WIDE_DATASETS (``--out benchmarks/results/anomaly_width``).
+    "hidden256-128": {"hidden_layer_sizes": (256, 128)},
+    "hidden512-256": {"hidden_layer_sizes": (512, 256)},
+    "hidden256-128-latent16": {"hidden_layer_sizes": (256, 128), "n_components": 16},
 }
+# Every ADBench dataset with at least 30 features (30 to 1555), for the
+# width configurations.
+WIDE_DATASETS = [
+    "WDBC",
+    "Ionosphere",
+    "letter",
+    "WPBC",
+    "landsat",
+    "satellite",
+    "satimage-2",
+    "celeba",
+    "SpamBase",
+    "campaign",
+    "optdigits",
+    "mnist",
+    "musk",
+    "InternetAds",
+]
 # Configurations whose likelihood score is also read with these numbers of
 # importance samples (``n_mc_samples``; the default is 16): scoring only, no
 # refit.
@@ -202,7 +229,8 @@ def run(configs, datasets, seeds, out, quick):
         report(out)
 
 
-def report(out):
+def report(out, note=None):
+    """Rewrite ``<out>.md`` from ``<out>.csv``; ``note`` goes at the top."""
     results = read_results(out.with_suffix(".csv"))
     results = results.drop_duplicates(["config", "dataset", "seed", "detector"])
     results["name"] = np.where(
@@ -239,8 +267,9 @@ def report(out):
         )
     datasets = sorted(set(results["dataset"]))
     seeds = sorted(set(results["seed"].astype(int)))
-    body = [
-        f"Development subset: {len(datasets)} ADBench datasets "
+    body = [f"**Note.** {note}\n"] if note else []
+    body += [
+        f"Datasets: {len(datasets)} ADBench datasets "
         f"({', '.join(datasets)}), seeds {seeds}, ADBench protocol. Each "
         "configuration changes the listed hyperparameters of the "
         "`VAEAnomalyDetector` defaults at the time of the run; each fitted "
@@ -260,8 +289,11 @@ def report(out):
             ],
             rows,
         ),
-        "\n## ROC-AUC per dataset\n",
     ]
+    by_width = width_table(results)
+    if by_width:
+        body += ["\n## By number of features\n", by_width]
+    body.append("\n## ROC-AUC per dataset\n")
     top = list(wide.mean().sort_values(ascending=False).index[:6])
     if "IForest" not in top:
         top.append("IForest")
@@ -279,9 +311,38 @@ def report(out):
     body.append(f"\nRaw rows: `{out.with_suffix('.csv').name}`.")
     write_markdown(
         out.with_suffix(".md"),
-        "VAEAnomalyDetector hyperparameters on ADBench development datasets",
+        "VAEAnomalyDetector hyperparameters on ADBench datasets",
         command_line(),
         "\n".join(body),
+    )
+
+
+def width_table(results):
+    """Mean ROC-AUC of each configuration on the datasets with fewer than 30
+    features and on the ``WIDE_DATASETS``, each over the configurations
+    complete on that group; "" unless both groups have results."""
+    wide = results.pivot_table(
+        index=["dataset", "seed"], columns="name", values="roc_auc"
+    )
+    is_wide = wide.index.get_level_values("dataset").isin(WIDE_DATASETS)
+    groups = {"< 30 features": wide[~is_wide], ">= 30 features": wide[is_wide]}
+    if any(group.empty for group in groups.values()):
+        return ""
+    means = {}
+    for label, group in groups.items():
+        counts = group.notna().sum()
+        complete = counts[counts == len(group)].index
+        means[label] = group[complete].mean()
+        n_datasets = group.index.get_level_values("dataset").nunique()
+        means[label].name = f"{label}: {n_datasets} datasets, {len(group)} cases"
+    table = pd.concat(means.values(), axis=1)
+    table = table.loc[table.mean(axis=1).sort_values(ascending=False).index]
+    return markdown_table(
+        ["config / score_type", *(column.name for column in means.values())],
+        [
+            [name, *("-" if np.isnan(v) else f"{v:.4f}" for v in row)]
+            for name, row in table.iterrows()
+        ],
     )
 
 
@@ -292,16 +353,21 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="smoke test")
     parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
-    parser.add_argument("--datasets", help="comma-separated dataset names")
+    parser.add_argument(
+        "--datasets", help='comma-separated dataset names, or "all" (ADBench)'
+    )
     parser.add_argument("--seeds", default="1", help="comma-separated seeds")
     parser.add_argument("--out", help="path prefix of the .csv/.md outputs")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--note", help="text put at the top of the report")
     args = parser.parse_args(argv)
     if args.configs:
         configs = args.configs.split(",")
     else:
         configs = ["default", "latent4"] if args.quick else list(CONFIGS)
-    if args.datasets:
+    if args.datasets == "all":
+        datasets = adbench_datasets()
+    elif args.datasets:
         datasets = args.datasets.split(",")
     else:
         datasets = ["WBC", "vertebral"] if args.quick else DEV_DATASETS
@@ -309,7 +375,7 @@ def main(argv=None):
     name = "anomaly_defaults_quick" if args.quick else "anomaly_defaults"
     out = Path(args.out) if args.out else RESULTS_DIR / name
     if args.report_only:
-        report(out)
+        report(out, args.note)
     else:
         run(configs, datasets, seeds, out, args.quick)
 
