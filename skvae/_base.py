@@ -64,12 +64,21 @@ def _resolve_device(device):
     return device
 
 
+def _auto_hidden_layer_sizes(n_features):
+    """The widths of ``hidden_layer_sizes="auto"``: (64, 32) for fewer than
+    30 features, (256, 128) from 30 on, the widths that scored best on the
+    ADBench datasets of each kind (user guide, "How the defaults were
+    chosen")."""
+    return (256, 128) if n_features >= 30 else (64, 32)
+
+
 class BaseVAE(BaseEstimator):
     """Shared base of the VAE estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [
+            StrOptions({"auto"}),
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
@@ -208,10 +217,13 @@ class BaseVAE(BaseEstimator):
         """
         return self._fit(X, partial=True)
 
-    def _check_params(self):
+    def _check_params(self, n_features):
         """Checks that ``_parameter_constraints`` cannot express; returns
-        ``hidden_layer_sizes`` as a tuple of ints."""
+        ``hidden_layer_sizes`` as a tuple of ints ("auto" resolved for
+        ``n_features``)."""
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str):  # "auto", the only string allowed
+            sizes = _auto_hidden_layer_sizes(n_features)
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         if not sizes or not all(
             isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
@@ -248,8 +260,8 @@ class BaseVAE(BaseEstimator):
         return hasattr(self, "net_")
 
     def _train(self, X, continue_training, max_epochs):
-        hidden_layer_sizes = self._check_params()
         n_samples, n_features = X.shape
+        hidden_layer_sizes = self._check_params(n_features)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         if not continue_training:
@@ -636,7 +648,9 @@ class BaseVAE(BaseEstimator):
             self.device_ = "cpu"
         # Building the net draws initial weights: keep the caller's RNG as is.
         with torch.random.fork_rng(devices=[]):
-            net = self._make_net(self.n_features_in_, self._check_params())
+            net = self._make_net(
+                self.n_features_in_, self._check_params(self.n_features_in_)
+            )
             net.initialize()
         for name, weights in net_state.items():
             module = getattr(net, name + "_")

@@ -90,7 +90,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         score_type="likelihood",
         *,
         n_components=8,
-        hidden_layer_sizes=(64, 32),
+        hidden_layer_sizes="auto",
         likelihood="gaussian",
         beta=1.0,
         kl_warmup=0,

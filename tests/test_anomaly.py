@@ -60,3 +60,28 @@ def test_detector_trims_by_default_and_transformer_does_not():
 
     assert VAEAnomalyDetector().trim_fraction == 0.2
     assert VAETransformer().trim_fraction == 0.0
+
+
+@pytest.mark.parametrize(
+    "n_features, widths", [(1, (64, 32)), (29, (64, 32)), (30, (256, 128))]
+)
+@pytest.mark.parametrize("Estimator", ["VAEAnomalyDetector", "VAETransformer"])
+def test_auto_widths_grow_with_the_number_of_features(Estimator, n_features, widths):
+    import pickle
+
+    import skvae
+
+    X = np.random.RandomState(0).normal(size=(40, n_features))
+    est = getattr(skvae, Estimator)(hidden_layer_sizes="auto", max_iter=1).fit(X)
+    assert est.net_.module__hidden_layer_sizes == widths
+    assert est.net_.module_.encoder.body[0].out_features == widths[0]
+    # A pickled model rebuilds the same network.
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.score_samples(X), est.score_samples(X))
+
+
+def test_detector_widths_default_to_auto_and_transformer_to_64_32():
+    from skvae import VAETransformer
+
+    assert VAEAnomalyDetector().hidden_layer_sizes == "auto"
+    assert VAETransformer().hidden_layer_sizes == (64, 32)
