@@ -154,6 +154,12 @@ BENCHMARK_RESULTS = [
     ("likelihood", "python benchmarks/likelihood.py"),
     ("speed", "python benchmarks/speed.py"),
     ("anomaly_defaults", "python benchmarks/anomaly_defaults.py"),
+    (
+        "anomaly_width",
+        "python benchmarks/anomaly_defaults.py --configs default,hidden128-64,"
+        "hidden256-128 --datasets all --seeds 1,2,3 --out "
+        "benchmarks/results/anomaly_width",
+    ),
 ]
 
 
