@@ -120,6 +120,19 @@ class VAENet(NeuralNet):
             if name != "print_log" or self.verbose
         ]
 
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # skorch notifies on_grad_computed after every backward pass; when no
+        # callback implements it (the usual case, e.g. without gradient
+        # clipping) the call is skipped.
+        self.grad_listeners_ = type(self).on_grad_computed is not (
+            NeuralNet.on_grad_computed
+        ) or any(
+            type(cb).on_grad_computed is not Callback.on_grad_computed
+            for _, cb in self.callbacks_
+        )
+        return self
+
     @property
     def epoch_(self) -> int:
         """The current (1-based) epoch; skorch adds its history row first."""
@@ -206,12 +219,13 @@ class VAENet(NeuralNet):
     def train_step(self, batch, **fit_params):
         self.optimizer_.zero_grad()
         step = self.train_step_single(batch, **fit_params)
-        self.notify(
-            "on_grad_computed",
-            named_parameters=TeeGenerator(self.module_.named_parameters()),
-            batch=batch,
-            training=True,
-        )
+        if self.grad_listeners_:
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.module_.named_parameters()),
+                batch=batch,
+                training=True,
+            )
         self.optimizer_.step()
         for regularizer in self.regularizers:
             regularizer.update(self, step["terms"])

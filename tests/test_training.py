@@ -134,3 +134,24 @@ def test_cuda_training_and_cpu_loading(X):
         pickle.loads(pickle.dumps(est)).transform(X), est.transform(X)
     )
     assert "net_" not in state
+
+
+def test_gradient_callbacks_are_notified_and_others_skip_the_call(X):
+    from skorch.callbacks import GradientNormClipping
+
+    est = VAETransformer(max_iter=2, **FAST).fit(X)
+    assert est.net_.grad_listeners_ is False
+    calls = []
+
+    class Recorder(GradientNormClipping):
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            calls.append(len(list(named_parameters)))
+            super().on_grad_computed(net, named_parameters, **kwargs)
+
+    net = est.net_
+    net.callbacks = [("clip", Recorder(gradient_clip_value=1.0))]
+    net.initialize_callbacks()
+    assert net.grad_listeners_ is True
+    net.partial_fit(torch.ones(10, X.shape[1]))
+    n_params = len(list(net.module_.parameters()))
+    assert calls and all(n == n_params for n in calls)

@@ -22,7 +22,8 @@ class DiagonalNormal(Normal):
     """
 
     def __init__(self, loc: torch.Tensor, scale: torch.Tensor) -> None:
-        self.loc, self.scale = loc, scale.expand_as(loc)
+        self.loc = loc
+        self.scale = scale if scale.shape == loc.shape else scale.expand_as(loc)
         Distribution.__init__(self, loc.shape, validate_args=False)
 
 
