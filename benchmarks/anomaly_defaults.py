@@ -127,8 +127,8 @@ WIDE_DATASETS = [
     "InternetAds",
 ]
 # Configurations whose likelihood score is also read with these numbers of
-# importance samples (``n_mc_samples``; the default is 16): scoring only, no
-# refit.
+# importance samples (``n_mc_samples``; the detector's default was 16 when
+# they ran): scoring only, no refit.
 MC_CONFIGS = {"trim0.2"}
 MC_SAMPLES = (1, 4, 64)
 
@@ -238,14 +238,15 @@ def report(out, note=None):
         "IForest",
         results["config"] + " / " + results["detector"].str.replace("skvae-", ""),
     )
-    wide = results.pivot_table(
+    # ROC-AUC per (dataset, seed) case and configuration.
+    per_case = results.pivot_table(
         index=["dataset", "seed"], columns="name", values="roc_auc"
     )
-    forest = wide["IForest"]
+    forest = per_case["IForest"]
     rows = []
-    n_cases = wide.notna().sum()
+    n_cases = per_case.notna().sum()
     complete = n_cases[n_cases == n_cases["IForest"]].index
-    wide = wide[complete]
+    wide = per_case[complete]
     ranks = wide.rank(axis=1, ascending=False).mean()
     fit_time = results.groupby("name")["fit_time"].sum()
     n_iter = results.groupby("name")["n_iter"].mean()
@@ -290,7 +291,7 @@ def report(out, note=None):
             rows,
         ),
     ]
-    by_width = width_table(results)
+    by_width = width_table(per_case)
     if by_width:
         body += ["\n## By number of features\n", by_width]
     body.append("\n## ROC-AUC per dataset\n")
@@ -317,15 +318,18 @@ def report(out, note=None):
     )
 
 
-def width_table(results):
+def width_table(per_case):
     """Mean ROC-AUC of each configuration on the datasets with fewer than 30
     features and on the ``WIDE_DATASETS``, each over the configurations
-    complete on that group; "" unless both groups have results."""
-    wide = results.pivot_table(
-        index=["dataset", "seed"], columns="name", values="roc_auc"
-    )
-    is_wide = wide.index.get_level_values("dataset").isin(WIDE_DATASETS)
-    groups = {"< 30 features": wide[~is_wide], ">= 30 features": wide[is_wide]}
+    complete on that group; "" unless both groups have results.
+
+    ``per_case`` is the ROC-AUC per (dataset, seed) and configuration.
+    """
+    is_wide = per_case.index.get_level_values("dataset").isin(WIDE_DATASETS)
+    groups = {
+        "< 30 features": per_case[~is_wide],
+        ">= 30 features": per_case[is_wide],
+    }
     if any(group.empty for group in groups.values()):
         return ""
     means = {}
