@@ -1,33 +1,31 @@
-"""BaseVAE: hyperparameters, constraints, fit and the shared inference."""
+"""BaseVAE: the hyperparameters, fit and the inference both estimators share."""
 
 import copy
 import math
 import warnings
+from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing._data import _handle_zeros_in_scale
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_array, check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
-from torch.torch_version import TorchVersion
 
 from skvae import __version__ as skvae_version
 from skvae._noise import row_normal_noise
-from skvae._regularizers import build_regularizers
-from skvae._torch.bounds import iwae_bound_fixed_noise, kl_to_prior
-from skvae._torch.networks import VAE
+from skvae._objective import Objective, importance_weighted_bound
+from skvae._runtime import torch_settings
+from skvae._torch.distributions import rsample
+from skvae._torch.likelihoods import LIKELIHOODS
 from skvae._training import (
-    EpochProgressBar,
     NonFiniteLossError,
-    TensorBatchIterator,
-    VAENet,
+    configure_net,
+    make_net,
+    stopped_early,
 )
 
 # Rows x importance samples x width evaluated at once at inference: bounds
@@ -36,40 +34,14 @@ _INFERENCE_CHUNK_ELEMENTS = 2**23
 
 # Version of the persisted state (see BaseVAE.__getstate__); bump it when the
 # layout of the stored weights or attributes changes incompatibly.
-_STATE_FORMAT = 1
+_STATE_FORMAT = 2
 
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
 ACTIVITY_THRESHOLD = 1e-2
 
-
-# One kernel for all of Adam's parameter updates rather than a Python loop
-# over parameters: the update is a third of a small model's step otherwise.
-# Fused Adam runs on CPU from torch 2.4; before, the multi-tensor variant.
-_ADAM_SPEED_OPTION = (
-    {"optimizer__fused": True}
-    if TorchVersion(torch.__version__) >= "2.4"
-    else {"optimizer__foreach": True}
-)
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device='cuda' was requested but torch.cuda.is_available() is "
-            "False. Use device='cpu' or device='auto'."
-        )
-    return device
-
-
-def _auto_hidden_layer_sizes(n_features):
-    """The widths of ``hidden_layer_sizes="auto"``: (64, 32) for fewer than
-    30 features, (256, 128) from 30 on, the widths that scored best on the
-    ADBench datasets of each kind (user guide, "How the defaults were
-    chosen")."""
-    return (256, 128) if n_features >= 30 else (64, 32)
+# The architecture of a fitted model: warm starts cannot change it.
+_ARCHITECTURE = ("n_components", "hidden_layer_sizes", "likelihood", "dropout")
 
 
 class BaseVAE(BaseEstimator):
@@ -82,7 +54,7 @@ class BaseVAE(BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -106,40 +78,43 @@ class BaseVAE(BaseEstimator):
         "shuffle": ["boolean"],
         "warm_start": ["boolean"],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
+    @abstractmethod
     def __init__(
         self,
-        n_components=8,
         *,
-        hidden_layer_sizes=(64, 32),
-        likelihood="gaussian",
-        beta=1.0,
-        kl_warmup=0,
-        free_bits=0.0,
-        weight_decay=0.0,
-        l1_penalty=0.0,
-        adversarial_weight=0.0,
-        corruption=0.0,
-        dropout=0.0,
-        n_importance_samples=1,
-        trim_fraction=0.0,
-        max_iter=200,
-        batch_size="auto",
-        learning_rate_init=1e-3,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        shuffle=True,
-        warm_start=False,
-        n_mc_samples=16,
-        device="cpu",
-        random_state=None,
-        verbose=0,
+        n_components,
+        hidden_layer_sizes,
+        likelihood,
+        beta,
+        kl_warmup,
+        free_bits,
+        weight_decay,
+        l1_penalty,
+        adversarial_weight,
+        corruption,
+        dropout,
+        n_importance_samples,
+        trim_fraction,
+        max_iter,
+        batch_size,
+        learning_rate_init,
+        tol,
+        n_iter_no_change,
+        early_stopping,
+        validation_fraction,
+        shuffle,
+        warm_start,
+        n_mc_samples,
+        n_jobs,
+        device,
+        random_state,
+        verbose,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -164,36 +139,10 @@ class BaseVAE(BaseEstimator):
         self.shuffle = shuffle
         self.warm_start = warm_start
         self.n_mc_samples = n_mc_samples
+        self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ fit
-
-    def _fit(self, X, partial=False):
-        """Train on ``X``; sets every fitted attribute or, on failure, none.
-
-        ``partial=True`` runs one epoch and always continues a fitted model
-        (``partial_fit``); otherwise ``warm_start`` decides.
-        """
-        continue_training = (
-            partial or self.warm_start
-        ) and self.__sklearn_is_fitted__()
-        if not continue_training:
-            self._clear_fitted_state()
-        try:
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], reset=not continue_training
-            )
-            self._check_input_range(X)
-            self._train(
-                X, continue_training, max_epochs=1 if partial else self.max_iter
-            )
-        except BaseException:
-            if not continue_training:
-                self._clear_fitted_state()
-            raise
-        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -217,10 +166,292 @@ class BaseVAE(BaseEstimator):
         """
         return self._fit(X, partial=True)
 
-    def _check_params(self, n_features):
-        """Checks that ``_parameter_constraints`` cannot express; returns
-        ``hidden_layer_sizes`` as a tuple of ints ("auto" resolved for
-        ``n_features``)."""
+    def score_samples(self, X):
+        """Log-likelihood lower bound of each row, in nats.
+
+        The importance-weighted bound (Burda et al., 2016) with
+        ``n_mc_samples`` samples (1 gives the beta=1 ELBO), whatever ``beta``
+        was used in training. Each row's Monte Carlo draws are a deterministic
+        function of the row and of a seed drawn at fit, so a row's score does
+        not depend on the other rows it is scored with, and estimation errors
+        average out over rows. With the Gaussian likelihood the density is
+        that of the original, unstandardized features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Higher means more likely under the model.
+        """
+        X = self._validate_for_inference(X, dtype=np.float64)
+        with torch_settings(self.n_jobs):
+            return self._log_likelihood(X)
+
+    def inverse_transform(self, X):
+        """Decode latent codes into the mean of p(x | z), in input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
+            The decoder's mean: feature values on the original scale for the
+            Gaussian likelihood, probabilities for the Bernoulli one.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=np.float64, input_name="X")
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform expects "
+                f"n_components_={self.n_components_} latent features as input."
+            )
+        vae = self._vae_for(np.float64)
+        out = np.empty((Z.shape[0], self.n_features_in_))
+        with torch_settings(self.n_jobs):
+            for rows in self._row_chunks(Z.shape[0]):
+                out[rows] = vae.decode_mean(self._to_tensor(Z[rows])).cpu().numpy()
+        return out * self.scale_ + self.mean_
+
+    def sample(self, n_samples=1, random_state=None):
+        """Draw new rows from the fitted model.
+
+        Latent codes are drawn from the prior N(0, I), decoded, and a row is
+        drawn from p(x | z): Gaussian noise with the learned per-feature
+        scale, or 0/1 draws for the Bernoulli likelihood. Rows are generated
+        in chunks of bounded size, so memory does not grow beyond the result.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws; pass an int for reproducible samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, `n_features_in_`)
+            Generated rows on the original scale of the training data.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        generator = torch.Generator(device=self.device_).manual_seed(int(seed))
+        vae = self._vae_for(np.float64)
+        out = np.empty((n_samples, self.n_features_in_))
+        with torch_settings(self.n_jobs):
+            for rows in self._row_chunks(n_samples):
+                prior = vae.prior().expand((rows.stop - rows.start,))
+                decoded = vae.decoder(rsample(prior, (), generator))
+                out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
+        return out * self.scale_ + self.mean_
+
+    def __getstate__(self):
+        """Plain data only: the torch modules are stored as NumPy arrays.
+
+        ``pickle``, ``joblib`` and ``skops.io`` thus persist numbers and
+        arrays rather than torch objects, a model trained on a GPU loads on a
+        CPU-only machine, and skops needs to trust no torch type. The
+        optimizers' state is kept, so ``partial_fit`` or a warm start after
+        loading continues exactly as it would have without the round trip.
+        """
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = {
+                "module_kwargs": {
+                    k: v
+                    for k, v in net.get_params_for("module").items()
+                    if k != "generator"
+                },
+                "discriminator_hidden_layer_sizes": (
+                    net.discriminator_hidden_layer_sizes
+                ),
+                **{
+                    name: _to_numpy(getattr(net, name).state_dict())
+                    for name in _NET_STATE
+                    if hasattr(net, name)
+                },
+            }
+        state["_skvae_state_format"] = _STATE_FORMAT
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state_format = state.pop("_skvae_state_format", None)
+        if state_format != _STATE_FORMAT:
+            raise ValueError(
+                f"Cannot load this {type(self).__name__}: it was saved in state "
+                f"format {state_format!r} by an incompatible skvae version, and "
+                f"skvae {skvae_version} reads format {_STATE_FORMAT}. Load it "
+                "with the skvae version that saved it, or refit it."
+            )
+        net_state = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if net_state is None:
+            return
+        if self.device_ != "cpu" and not torch.cuda.is_available():
+            self.device_ = "cpu"
+        kwargs = net_state["module_kwargs"]
+        net = make_net(
+            **kwargs,
+            adversarial=net_state["discriminator_hidden_layer_sizes"] is not None,
+            learning_rate=1e-3,  # replaced by the optimizer's saved state
+            device=self.device_,
+        )
+        for name in _NET_STATE:
+            if name in net_state:
+                getattr(net, name).load_state_dict(
+                    _to_torch(net_state[name], self.device_)
+                )
+        net.module_.eval()
+        self.net_ = net
+
+    def __sklearn_is_fitted__(self):
+        # Only a trained module makes a usable model: n_features_in_ alone,
+        # set while validating, does not.
+        return hasattr(self, "net_")
+
+    # ------------------------------------------------------------ training
+
+    def _fit(self, X, partial=False):
+        """Train on ``X``; sets every fitted attribute or, on failure, none
+        (a failed continuation keeps the previous model).
+
+        ``partial=True`` runs one epoch and always continues a fitted model
+        (``partial_fit``); otherwise ``warm_start`` decides.
+        """
+        continue_training = (
+            partial or self.warm_start
+        ) and self.__sklearn_is_fitted__()
+        if not continue_training:
+            self._clear_fitted_state()
+        try:
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], reset=not continue_training
+            )
+            self._check_support(X, self.likelihood)
+            with torch_settings(self.n_jobs, training=True):
+                self._train(X, continue_training, partial)
+        except BaseException:
+            if not continue_training:
+                self._clear_fitted_state()
+            raise
+        return self
+
+    def _train(self, X, continue_training, partial):
+        n_samples, n_features = X.shape
+        architecture = self._architecture(n_features)
+        objective = Objective(
+            beta=self.beta,
+            kl_warmup=self.kl_warmup,
+            free_bits=self.free_bits,
+            n_importance_samples=self.n_importance_samples,
+            trim_fraction=self.trim_fraction,
+        )
+        max_epochs = 1 if partial else self.max_iter
+        rng = check_random_state(self.random_state)
+        init_seed, train_seed, score_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+        if continue_training:
+            self._check_architecture(architecture)
+        else:
+            self.device_ = _resolve_device(self.device)
+            self.mean_, self.scale_ = _standardization(X, architecture["likelihood"])
+        X_train = self._standardized_tensor(X, np.float32)
+        X_valid = None
+        if self.early_stopping:
+            n_valid = math.ceil(self.validation_fraction * n_samples)
+            if n_valid >= n_samples:
+                raise ValueError(
+                    f"early_stopping needs at least 2 samples to hold out "
+                    f"validation_fraction={self.validation_fraction} of them; got "
+                    f"n_samples={n_samples}."
+                )
+            order = torch.from_numpy(rng.permutation(n_samples)).to(self.device_)
+            X_valid, X_train = X_train[order[:n_valid]], X_train[order[n_valid:]]
+        batch_size = (
+            min(128, len(X_train)) if self.batch_size == "auto" else self.batch_size
+        )
+
+        if continue_training:
+            net, snapshot = self.net_, _snapshot(self.net_)
+        else:
+            net, snapshot = (
+                make_net(
+                    n_features=n_features,
+                    **architecture,
+                    adversarial=self.adversarial_weight > 0,
+                    learning_rate=self.learning_rate_init,
+                    device=self.device_,
+                    seed=int(init_seed),
+                ),
+                None,
+            )
+        configure_net(
+            net,
+            self.get_params(),
+            objective=objective,
+            batch_size=batch_size,
+            X_valid=X_valid,
+            max_epochs=max_epochs,
+            epoch_offset=self.n_iter_ if continue_training else 0,
+            seed=int(train_seed),
+        )
+        try:
+            net.partial_fit(X_train)
+        except NonFiniteLossError as exc:
+            _restore(net, snapshot)
+            raise ValueError(
+                f"Training diverged: the loss became non-finite ({exc}) in "
+                f"epoch {net.epoch_}. Lower learning_rate_init "
+                f"(now {self.learning_rate_init}), or check X for extreme "
+                "values."
+            ) from None
+        epochs = [row for row in net.history if "train_loss" in row]
+        interrupted = len(epochs) < max_epochs and not stopped_early(net)
+        if interrupted and not epochs:
+            # Ctrl-C before the first epoch ended (skorch swallows it): no
+            # trained model to keep.
+            _restore(net, snapshot)
+            raise KeyboardInterrupt
+        net.module_.eval()
+
+        self.net_ = net
+        for name, value in architecture.items():
+            setattr(self, name + "_", value)
+        self.batch_size_ = batch_size
+        self._record_training(epochs, continue_training)
+        self._score_seed = int(score_seed)
+        self._n_mc_samples = self.n_mc_samples
+        self._set_latent_diagnostics(X)
+        if interrupted:
+            warnings.warn(
+                f"Training was interrupted after {len(epochs)} of {max_epochs} "
+                "epochs; the model is the one trained so far.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        elif not partial and len(epochs) == max_epochs and not stopped_early(net):
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({max_epochs}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+
+    def _architecture(self, n_features):
+        """The architecture the hyperparameters ask for, resolved for
+        ``n_features`` ("auto" widths), after the checks that
+        ``_parameter_constraints`` cannot express."""
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, str):  # "auto", the only string allowed
             sizes = _auto_hidden_layer_sizes(n_features)
@@ -232,193 +463,47 @@ class BaseVAE(BaseEstimator):
                 "hidden_layer_sizes must be a non-empty sequence of positive "
                 f"integers, got {self.hidden_layer_sizes!r}."
             )
-        if self.free_bits > 0 and self.n_importance_samples > 1:
-            raise ValueError(
-                "free_bits applies to the ELBO's KL term; it cannot be combined "
-                "with importance-weighted training (n_importance_samples > 1)."
-            )
-        return tuple(int(s) for s in sizes)
+        return {
+            "n_components": self.n_components,
+            "hidden_layer_sizes": tuple(int(s) for s in sizes),
+            "likelihood": self.likelihood,
+            "dropout": self.dropout,
+        }
 
-    def _check_input_range(self, X):
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "likelihood='bernoulli' requires every value of X in [0, 1]; got "
-                f"values in [{X.min():.4g}, {X.max():.4g}]. Scale the data "
-                "(e.g. MinMaxScaler(clip=True), which also keeps new rows in range) "
-                "or use likelihood='gaussian'."
-            )
-
-    def _clear_fitted_state(self):
-        for name in [
-            k for k in vars(self) if k.endswith("_") and not k.startswith("_")
-        ]:
-            delattr(self, name)
-
-    def __sklearn_is_fitted__(self):
-        # Only a trained module makes a usable model: n_features_in_ alone,
-        # set while validating, does not.
-        return hasattr(self, "net_")
-
-    def _train(self, X, continue_training, max_epochs):
-        n_samples, n_features = X.shape
-        hidden_layer_sizes = self._check_params(n_features)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        if not continue_training:
-            self.device_ = _resolve_device(self.device)
-            if self.likelihood == "gaussian":
-                self.mean_ = X.mean(axis=0, dtype=np.float64)
-                self.scale_ = _handle_zeros_in_scale(X.std(axis=0, dtype=np.float64))
-            else:
-                self.mean_ = np.zeros(n_features)
-                self.scale_ = np.ones(n_features)
-        X_t = self._standardized_tensor(X, np.float32)
-
-        X_train, X_valid = X_t, None
-        if self.early_stopping:
-            n_valid = math.ceil(self.validation_fraction * n_samples)
-            if n_valid >= n_samples:
+    def _check_architecture(self, architecture):
+        for name, value in architecture.items():
+            fitted = getattr(self, name + "_")
+            if value != fitted:
                 raise ValueError(
-                    f"early_stopping needs at least 2 samples to hold out "
-                    f"validation_fraction={self.validation_fraction} of them; got "
-                    f"n_samples={n_samples}."
+                    f"{name}={value!r} differs from the fitted model's "
+                    f"{name}_={fitted!r}: warm_start and partial_fit continue the "
+                    "fitted network and cannot change its architecture. Set "
+                    f"{name} back, or refit with warm_start=False."
                 )
-            order = torch.from_numpy(rng.permutation(n_samples)).to(self.device_)
-            X_valid, X_train = X_t[order[:n_valid]], X_t[order[n_valid:]]
 
-        devices = [torch.device(self.device_)] if self.device_ != "cpu" else []
-        with torch.random.fork_rng(devices=devices, device_type="cuda"):
-            torch.manual_seed(seed)
-            if continue_training:
-                net = self.net_
-                snapshot = copy.deepcopy(net.module_.state_dict())
-            else:
-                net = self._make_net(n_features, hidden_layer_sizes)
-                net.initialize()
-                snapshot = None
-            self._configure_net(net, len(X_train), X_valid, max_epochs)
-            try:
-                net.partial_fit(X_train)
-            except NonFiniteLossError as exc:
-                if snapshot is not None:
-                    net.module_.load_state_dict(snapshot)
-                raise ValueError(
-                    f"Training diverged: the loss became non-finite ({exc}) in "
-                    f"epoch {len(net.history)}. Lower learning_rate_init "
-                    f"(now {self.learning_rate_init}), or check X for extreme "
-                    "values."
-                ) from None
-        net.module_.eval()
-        self.net_ = net
-        self._set_training_record(net, max_epochs)
-        # Seed of the Monte Carlo noise of score_samples, which derives each
-        # row's draws from this seed and the row itself (see skvae._noise).
-        self._score_seed = int(rng.randint(np.iinfo(np.int32).max))
-        self._set_latent_diagnostics(X)
-        return self
+    def _record_training(self, epochs, continue_training):
+        """``n_iter_``, ``loss_curve_`` and friends, extended on warm starts."""
 
-    def _make_net(self, n_features, hidden_layer_sizes):
-        return VAENet(
-            VAE,
-            criterion=torch.nn.Identity,  # unused: get_loss computes the ELBO
-            module__n_features=n_features,
-            module__hidden_layer_sizes=hidden_layer_sizes,
-            module__n_components=self.n_components,
-            module__likelihood=self.likelihood,
-            module__dropout=self.dropout,
-            discriminator_hidden_layer_sizes=(
-                hidden_layer_sizes if self.adversarial_weight > 0 else None
-            ),
-            optimizer=torch.optim.Adam,
-            **_ADAM_SPEED_OPTION,
-            lr=self.learning_rate_init,
-            iterator_train=TensorBatchIterator,
-            iterator_valid=TensorBatchIterator,
-            device=self.device_,
-        )
+        def extend(name, values):
+            previous = getattr(self, name, None) if continue_training else None
+            return (previous or []) + values
 
-    def _configure_net(self, net, n_train, X_valid, max_epochs):
-        """Set the training settings that may change between warm starts.
-
-        The architecture is fixed once the net exists; the objective,
-        batching, stopping rule and validation data follow the current
-        hyperparameters and data.
-        """
-        net.regularizers = build_regularizers(
-            beta=self.beta,
-            kl_warmup=self.kl_warmup,
-            free_bits=self.free_bits,
-            weight_decay=self.weight_decay,
-            l1_penalty=self.l1_penalty,
-            adversarial_weight=self.adversarial_weight,
-        )
-        if self.adversarial_weight > 0 and not hasattr(net, "discriminator_"):
-            raise ValueError(
-                "adversarial_weight > 0 needs a discriminator, which the "
-                "model fitted with adversarial_weight=0 does not have: refit "
-                "with warm_start=False."
-            )
-        net.corruption = self.corruption
-        net.n_importance_samples = self.n_importance_samples
-        net.trim_fraction = self.trim_fraction
-        net.max_epochs = max_epochs
-        net.batch_size = (
-            min(128, n_train) if self.batch_size == "auto" else self.batch_size
-        )
-        net.iterator_train__shuffle = self.shuffle
-        net.train_split = (
-            None if X_valid is None else predefined_split(Dataset(X_valid))
-        )
-        net.verbose = int(self.verbose >= 2)
-        callbacks = [
-            (
-                "stopper",
-                EarlyStopping(
-                    monitor="valid_loss" if self.early_stopping else "train_loss",
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=self.early_stopping,
-                ),
-            )
-        ]
-        if self.verbose == 1:
-            callbacks.append(("progress", EpochProgressBar()))
-        net.callbacks = callbacks
-        net.initialize_callbacks()
-        net.set_params(lr=self.learning_rate_init)
-
-    def _set_training_record(self, net, max_epochs):
-        """``n_iter_``, ``loss_curve_`` and friends from skorch's history."""
-        epochs = [row for row in net.history if "train_loss" in row]
-        self.n_iter_ = len(epochs)
-        self.loss_curve_ = [row["train_loss"] for row in epochs]
-        self.validation_scores_ = None
-        self.best_validation_score_ = None
+        self.loss_curve_ = extend("loss_curve_", [row["train_loss"] for row in epochs])
+        self.n_iter_ = len(self.loss_curve_)
+        self.validation_scores_ = self.best_validation_score_ = None
         if self.early_stopping:
-            self.validation_scores_ = [-row["valid_loss"] for row in epochs]
+            self.validation_scores_ = extend(
+                "validation_scores_", [-row["valid_loss"] for row in epochs]
+            )
             self.best_validation_score_ = max(self.validation_scores_)
         self.discriminator_loss_curve_ = None
         if self.adversarial_weight > 0:
-            self.discriminator_loss_curve_ = [
-                float(
-                    np.mean(
-                        [
-                            batch["discriminator_loss"]
-                            for batch in row["batches"]
-                            if "discriminator_loss" in batch
-                        ]
-                    )
-                )
-                for row in epochs
-            ]
-        stopper = dict(net.callbacks_)["stopper"]
-        if max_epochs > 1 and stopper.misses_ < stopper.patience:
-            warnings.warn(
-                f"Stochastic optimizer: maximum iterations ({max_epochs}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=4,
+            self.discriminator_loss_curve_ = extend(
+                "discriminator_loss_curve_",
+                [
+                    float(np.mean([b["discriminator_loss"] for b in row["batches"]]))
+                    for row in epochs
+                ],
             )
 
     def _set_latent_diagnostics(self, X):
@@ -429,12 +514,14 @@ class BaseVAE(BaseEstimator):
         short fit of a wide model.
         """
         vae = self._vae_for(np.float32)
+        kl_sum = torch.zeros(self.n_components_, dtype=torch.float64)
+        locs = []
         with torch.no_grad():
-            kl_sum = torch.zeros(self.n_components, dtype=torch.float64)
-            locs = []
-            for _, x in self._standardized_chunks(X, np.float32):
-                q = vae(x)
-                kl = kl_to_prior(q)
+            for rows in self._row_chunks(X.shape[0]):
+                q = vae(self._standardized_tensor(X[rows], np.float32))
+                kl = torch.distributions.kl_divergence(
+                    q.base_dist, vae.prior().base_dist
+                )
                 kl_sum += kl.sum(0).double().cpu()
                 locs.append(q.mean.double().cpu())
         self.kl_per_component_ = (kl_sum / X.shape[0]).numpy()
@@ -442,13 +529,36 @@ class BaseVAE(BaseEstimator):
         self.component_activity_ = activity
         self.n_active_components_ = int((activity > ACTIVITY_THRESHOLD).sum())
 
-    # ---------------------------------------------------------- inference
+    def _clear_fitted_state(self):
+        for name in [
+            k for k in vars(self) if k.endswith("_") and not k.startswith("_")
+        ]:
+            delattr(self, name)
 
-    def _validate_for_inference(self, X):
+    # ----------------------------------------------------------- inference
+
+    def _validate_for_inference(self, X, dtype=(np.float64, np.float32)):
+        """Validated rows of ``X`` in ``dtype``; scores use float64 whatever
+        the input, so that extreme values cannot overflow float32."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        self._check_input_range(X)
+        X = validate_data(self, X, dtype=dtype, reset=False)
+        self._check_support(X, self.likelihood_)
         return X
+
+    @staticmethod
+    def _check_support(X, likelihood):
+        support = LIKELIHOODS[likelihood].support
+        if support is None or not X.size:
+            return
+        low, high = support
+        if X.min() < low or X.max() > high:
+            raise ValueError(
+                f"likelihood={likelihood!r} requires every value of X in "
+                f"[{low:g}, {high:g}]; got values in [{X.min():.4g}, "
+                f"{X.max():.4g}]. Scale the data (e.g. MinMaxScaler(clip=True), "
+                "which also keeps new rows in range) or use "
+                "likelihood='gaussian'."
+            )
 
     def _standardized_tensor(self, X, dtype):
         """``(X - mean_) / scale_`` as a new tensor in ``dtype``.
@@ -473,196 +583,116 @@ class BaseVAE(BaseEstimator):
             vae = copy.deepcopy(vae).double()
         return vae.eval()
 
-    def _row_chunks(self, n_samples, n_draws):
-        width = max(self.n_features_in_, *self.net_.module__hidden_layer_sizes)
+    def _row_chunks(self, n_samples, n_draws=1):
+        width = max(self.n_features_in_, *self.hidden_layer_sizes_)
         chunk = max(1, _INFERENCE_CHUNK_ELEMENTS // (n_draws * width))
         return gen_batches(n_samples, chunk)
 
-    def _standardized_chunks(self, X, dtype, n_draws=1):
-        """(rows, standardized tensor of ``X[rows]`` in ``dtype``) per chunk."""
-        for rows in self._row_chunks(X.shape[0], n_draws):
-            yield rows, self._standardized_tensor(X[rows], dtype)
-
-    def _score_noise(self, X):
-        """Standard-normal draws (n_mc_samples, n_rows, n_components) for the
-        rows ``X``: a deterministic function of each row and the seed drawn
-        at fit (see ``skvae._noise``)."""
-        noise = row_normal_noise(
-            X, self._score_seed, self.n_mc_samples, self.n_components
-        )
-        return self._to_tensor(noise.astype(X.dtype))
-
-    def _log_det_scale(self):
-        """log |d x_standardized / d x| summed over features."""
-        return -float(np.log(self.scale_).sum())
-
-    def _transform(self, X):
-        vae = self._vae_for(X.dtype)
-        out = np.empty((X.shape[0], self.n_components), dtype=X.dtype)
-        with torch.no_grad():
-            for rows, x in self._standardized_chunks(X, X.dtype):
-                out[rows] = vae(x).mean.cpu().numpy()
-        return out
+    def _bound_chunks(self, X):
+        """Per chunk of rows of the float64 ``X``: the rows, their
+        standardized tensor and the importance-weighted bound terms (see
+        :func:`~skvae._objective.importance_weighted_bound`), with each row's
+        Monte Carlo noise derived from the row and the seed drawn at fit
+        (see ``skvae._noise``)."""
+        vae = self._vae_for(np.float64)
+        for rows in self._row_chunks(X.shape[0], self._n_mc_samples):
+            x = self._standardized_tensor(X[rows], np.float64)
+            noise = row_normal_noise(
+                X[rows], self._score_seed, self._n_mc_samples, self.n_components_
+            )
+            yield rows, x, importance_weighted_bound(vae, x, self._to_tensor(noise))
 
     def _log_likelihood(self, X):
         """IWAE bound on log p(x) in nats, per row, on the user's scale."""
-        vae = self._vae_for(X.dtype)
         out = np.empty(X.shape[0], dtype=np.float64)
-        with torch.no_grad():
-            for rows, x in self._standardized_chunks(X, X.dtype, self.n_mc_samples):
-                noise = self._score_noise(X[rows])
-                bound, _, _ = iwae_bound_fixed_noise(vae, x, noise)
-                out[rows] = bound.cpu().numpy()
-        return out + self._log_det_scale()
+        for rows, _, (bound, _, _) in self._bound_chunks(X):
+            out[rows] = bound.cpu().numpy()
+        # log |d x_standardized / d x|, summed over features.
+        return out - np.log(self.scale_).sum()
 
-    def _decode_mean(self, Z):
-        """Decoder mean for latent codes ``Z`` (float64), on the user's scale."""
-        vae = self._vae_for(np.float64)
-        out = np.empty((Z.shape[0], self.n_features_in_))
-        with torch.no_grad():
-            for rows in self._row_chunks(Z.shape[0], 1):
-                out[rows] = vae.decode_mean(self._to_tensor(Z[rows])).cpu().numpy()
-        return out * self.scale_ + self.mean_
-
-    # -------------------------------------------------------------- public
-
-    def score_samples(self, X):
-        """Log-likelihood lower bound of each row, in nats.
-
-        The importance-weighted bound (Burda et al., 2016) with
-        ``n_mc_samples`` samples (1 gives the beta=1 ELBO), whatever ``beta``
-        was used in training. Each row's Monte Carlo draws are a deterministic
-        function of the row and of a seed drawn at fit, so a row's score does
-        not depend on the other rows it is scored with, and estimation errors
-        average out over rows. With the
-        Gaussian likelihood the density is that of the original,
-        unstandardized features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            The rows to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-            Higher means more likely under the model.
-        """
-        return self._log_likelihood(self._validate_for_inference(X))
-
-    def inverse_transform(self, X):
-        """Decode latent codes into the mean of p(x | z), in input space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_components)
-            Latent codes, e.g. the output of ``transform``.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, `n_features_in_`)
-            The decoder's mean: feature values on the original scale for the
-            Gaussian likelihood, probabilities for the Bernoulli one.
-        """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=np.float64, input_name="X")
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but inverse_transform expects "
-                f"n_components={self.n_components} latent features as input."
-            )
-        return self._decode_mean(Z)
-
-    def sample(self, n_samples=1, random_state=None):
-        """Draw new rows from the fitted model.
-
-        Latent codes are drawn from the prior N(0, I), decoded, and a row is
-        drawn from p(x | z): Gaussian noise with the learned per-feature
-        scale, or 0/1 draws for the Bernoulli likelihood.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of rows to generate.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draws; pass an int for reproducible samples.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, `n_features_in_`)
-            Generated rows on the original scale of the training data.
-        """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(
-                f"n_samples must be a positive integer, got {n_samples!r}."
-            )
-        rng = check_random_state(random_state)
-        Z = rng.standard_normal((n_samples, self.n_components))
-        vae = self._vae_for(np.float64)
-        with torch.no_grad():
-            mean = vae.decode_mean(self._to_tensor(Z)).cpu().numpy()
-            if self.likelihood == "bernoulli":
-                return (rng.uniform(size=mean.shape) < mean).astype(np.float64)
-            scale = vae.likelihood.scale().cpu().numpy()
-        X_std = mean + scale * rng.standard_normal(mean.shape)
-        return X_std * self.scale_ + self.mean_
-
-    # --------------------------------------------------------- persistence
-
-    def __getstate__(self):
-        """Plain data only: the torch module is stored as NumPy weights.
-
-        ``pickle``, ``joblib`` and ``skops.io`` thus persist numbers and
-        arrays rather than torch objects, a model trained on a GPU loads on a
-        CPU-only machine, and skops needs to trust no torch type. The
-        optimizer state and skorch's history are not kept: ``warm_start``
-        after loading continues from the weights with a fresh optimizer.
-        """
-        state = dict(super().__getstate__())
-        net = state.pop("net_", None)
-        if net is not None:
-            state["_net_state"] = {
-                name: _to_numpy_state(getattr(net, name + "_"))
-                for name in ("module", "discriminator")
-                if hasattr(net, name + "_")
-            }
-        state["_skvae_state_format"] = _STATE_FORMAT
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        state_format = state.pop("_skvae_state_format", None)
-        if state_format != _STATE_FORMAT:
-            raise ValueError(
-                f"Cannot load this {type(self).__name__}: it was saved in state "
-                f"format {state_format!r} by an incompatible skvae version, and "
-                f"skvae {skvae_version} reads format {_STATE_FORMAT}. Load it "
-                "with the skvae version that saved it, or refit it."
-            )
-        net_state = state.pop("_net_state", None)
-        super().__setstate__(state)
-        if net_state is None:
-            return
-        if self.device_ != "cpu" and not torch.cuda.is_available():
-            self.device_ = "cpu"
-        # Building the net draws initial weights: keep the caller's RNG as is.
-        with torch.random.fork_rng(devices=[]):
-            net = self._make_net(
-                self.n_features_in_, self._check_params(self.n_features_in_)
-            )
-            net.initialize()
-        for name, weights in net_state.items():
-            module = getattr(net, name + "_")
-            module.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-            module.eval()
-        self.net_ = net
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
+    def _transform(self, X):
+        vae = self._vae_for(X.dtype)
+        out = np.empty((X.shape[0], self.n_components_), dtype=X.dtype)
+        for rows in self._row_chunks(X.shape[0]):
+            q = vae(self._standardized_tensor(X[rows], X.dtype))
+            out[rows] = q.mean.cpu().numpy()
+        return out
 
 
-def _to_numpy_state(module):
-    return {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+_NET_STATE = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
+
+
+def _auto_hidden_layer_sizes(n_features):
+    """The widths of ``hidden_layer_sizes="auto"``: (64, 32) for fewer than
+    30 features, (256, 128) from 30 on, the widths that scored best on the
+    ADBench datasets of each kind (user guide, "How the defaults were
+    chosen")."""
+    return (256, 128) if n_features >= 30 else (64, 32)
+
+
+def _resolve_device(device):
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but torch.cuda.is_available() is "
+            "False. Use device='cpu' or device='auto'."
+        )
+    return device
+
+
+def _standardization(X, likelihood):
+    """``mean_`` and ``scale_`` of the internal standardization.
+
+    Columns are standardized for a likelihood that asks for it, with
+    ``StandardScaler``'s statistics of each column divided by its largest
+    absolute value: neither the mean nor the variance can then overflow
+    (values near 1e200 square to infinity), and a column counts as constant
+    only when its variance is within the rounding error of its mean, whatever
+    its scale (a spread of 1e-18 is a spread). A constant column is scaled by
+    its absolute value (by 1 when it is all zeros).
+    """
+    n_features = X.shape[1]
+    if not LIKELIHOODS[likelihood].standardize:
+        return np.zeros(n_features), np.ones(n_features)
+    peak = np.abs(X).max(axis=0).astype(np.float64)
+    peak[peak == 0] = 1.0
+    scaler = StandardScaler().fit(X / peak)
+    return scaler.mean_ * peak, scaler.scale_ * peak
+
+
+def _snapshot(net):
+    """The trained state of ``net``, to restore if a continuation fails."""
+    return {
+        name: copy.deepcopy(getattr(net, name).state_dict())
+        for name in _NET_STATE
+        if hasattr(net, name)
+    }
+
+
+def _restore(net, snapshot):
+    if snapshot is not None:
+        for name, state in snapshot.items():
+            getattr(net, name).load_state_dict(state)
+
+
+def _to_numpy(state):
+    """A ``state_dict`` with every tensor as a NumPy array, recursively."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().numpy()
+    if isinstance(state, dict):
+        return {k: _to_numpy(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_to_numpy(v) for v in state)
+    return state
+
+
+def _to_torch(state, device):
+    """The inverse of :func:`_to_numpy`."""
+    if isinstance(state, np.ndarray):
+        return torch.from_numpy(state.copy()).to(device)
+    if isinstance(state, dict):
+        return {k: _to_torch(v, device) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_to_torch(v, device) for v in state)
+    return state

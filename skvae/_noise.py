@@ -31,8 +31,14 @@ def _splitmix64(x):
 
 
 def row_hashes(X, seed):
-    """A 64-bit hash of each row of ``X`` (hashed as float64), keyed by seed."""
-    bits = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
+    """A 64-bit hash of each row of ``X`` (hashed as float64), keyed by seed.
+
+    Rows that compare equal hash equal: ``-0.0`` is hashed as ``0.0`` (they
+    differ in the sign bit only).
+    """
+    # Adding 0.0 turns -0.0 into 0.0 (IEEE 754) and leaves the rest as is.
+    values = np.add(X, 0.0, dtype=np.float64)
+    bits = np.ascontiguousarray(values).view(np.uint64)
     hashes = np.full(X.shape[0], np.uint64(seed), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for column in bits.T:

@@ -1,64 +1,40 @@
-"""Regularizers: each a small component behind one tiny interface.
+"""Regularizers: additive terms of the training loss, one small class each.
 
-A regularizer adds ``penalty(net, terms)`` to the training loss of every
-batch and may take a step of its own after the VAE's optimizer stepped
-(``update``); the adversarial regularizer trains its discriminator there.
-They are built from the flat floats that the estimators expose by
-:func:`build_regularizers`, which leaves out every regularizer that is off,
-so a neutral setting costs nothing.
+The objective (``skvae._objective``) owns the likelihood bound; a
+regularizer only adds a term to it. The interface is two methods:
 
-Adding one is local: write a class with ``penalty`` (and ``update`` if it
-trains something), then add one line to :func:`build_regularizers`.
+- ``penalty(vae, x)``: the term added to the loss of the batch ``x``
+  (a scalar tensor that gradients flow through);
+- ``step(x)``: called after the VAE's optimizer stepped on that batch, for
+  a regularizer that trains something of its own (the adversarial one
+  trains its discriminator there); returns values to log in skorch's
+  history.
+
+Whatever a regularizer needs (a discriminator, its optimizer, a random
+generator) is passed to its constructor. :func:`build_regularizers` maps the
+estimators' flat hyperparameters to the active regularizers and leaves out
+every one that is off, so a neutral setting costs nothing. Adding a
+regularizer is a class with these two methods and its line there; the user
+guide's "Add your own regularizer" shows a complete example.
 """
 
 import torch
 from torch.nn import functional as F
 
-from skvae._torch.bounds import ELBOTerms
+from skvae._torch.distributions import rsample
+from skvae._torch.networks import VAE, Discriminator
 
 
 class Regularizer:
-    """Interface: a term of the training loss, optionally with its own step."""
+    """Interface: an additive term of the training loss."""
 
-    def penalty(self, net, terms: ELBOTerms) -> torch.Tensor:
-        """The term to add to the batch's loss (a scalar tensor)."""
+    def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
+        """The term to add to the loss of the batch ``x`` (a scalar)."""
         raise NotImplementedError
 
-    def update(self, net, terms: ELBOTerms) -> None:
-        """Called after the VAE's optimizer step; nothing by default."""
-
-
-class KLPenalty(Regularizer):
-    """``beta`` times KL(q(z|x) || p(z)), with linear warm-up and free bits.
-
-    Free bits (Kingma et al., 2016): each latent dimension's batch-mean KL is
-    floored at ``free_bits`` nats. ``clamp(min=...)`` keeps the gradient of a
-    dimension above the floor intact and only stops pushing a dimension
-    already below it towards the prior.
-    """
-
-    def __init__(self, beta: float, kl_warmup: int = 0, free_bits: float = 0.0):
-        self.beta = beta
-        self.kl_warmup = kl_warmup
-        self.free_bits = free_bits
-
-    def weight(self, epoch: int) -> float:
-        """KL weight in (1-based) ``epoch``: 0 in the first, ``beta`` from
-        epoch ``kl_warmup + 1`` on, linear in between."""
-        if self.kl_warmup == 0:
-            return self.beta
-        return self.beta * min(1.0, (epoch - 1) / self.kl_warmup)
-
-    def penalty(self, net, terms: ELBOTerms) -> torch.Tensor:
-        if terms.iwae is not None:
-            # The importance-weighted bound already carries beta * KL.
-            return terms.kl.new_zeros(())
-        kl = terms.kl.mean(dim=0)  # (n_components,)
-        if self.free_bits > 0:
-            kl = kl.clamp(min=self.free_bits)
-        weight = self.weight(net.epoch_)
-        # No multiply by a weight of 1: an op less per batch, same result.
-        return kl.sum() if weight == 1.0 else weight * kl.sum()
+    def step(self, x: torch.Tensor) -> dict[str, float]:
+        """After the VAE's optimizer step; returns values to log."""
+        return {}
 
 
 class L2Penalty(Regularizer):
@@ -68,24 +44,22 @@ class L2Penalty(Regularizer):
     ``weight_decay``, but restricted to weight matrices (nanoGPT's rule).
     """
 
-    def __init__(self, weight_decay: float):
+    def __init__(self, weight_decay: float) -> None:
         self.weight_decay = weight_decay
 
-    def penalty(self, net, terms: ELBOTerms) -> torch.Tensor:
-        squares = sum(w.square().sum() for w in net.module_.weight_matrices())
+    def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
+        squares = sum(w.square().sum() for w in vae.weight_matrices())
         return 0.5 * self.weight_decay * squares
 
 
 class L1Penalty(Regularizer):
     """``l1_penalty * sum(|W|)`` over weight matrices (no biases)."""
 
-    def __init__(self, l1_penalty: float):
+    def __init__(self, l1_penalty: float) -> None:
         self.l1_penalty = l1_penalty
 
-    def penalty(self, net, terms: ELBOTerms) -> torch.Tensor:
-        return self.l1_penalty * sum(
-            w.abs().sum() for w in net.module_.weight_matrices()
-        )
+    def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
+        return self.l1_penalty * sum(w.abs().sum() for w in vae.weight_matrices())
 
 
 class AdversarialPenalty(Regularizer):
@@ -97,44 +71,55 @@ class AdversarialPenalty(Regularizer):
     on ``softplus(-D(x_real)) + softplus(D(x_gen))``.
     """
 
-    def __init__(self, weight: float):
+    def __init__(
+        self,
+        weight: float,
+        discriminator: Discriminator,
+        optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
+    ) -> None:
         self.weight = weight
+        self.discriminator = discriminator
+        self.optimizer = optimizer
+        self.generator = generator
+        self._generated: torch.Tensor | None = None
 
-    def penalty(self, net, terms: ELBOTerms) -> torch.Tensor:
-        vae = net.module_
-        z = torch.randn(terms.x.shape[0], vae.prior_loc.shape[0], device=terms.x.device)
-        terms.generated = vae.decode_mean(z)  # (n_samples, n_features)
-        return self.weight * F.softplus(-net.discriminator_(terms.generated)).mean()
+    def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
+        prior = vae.prior().expand((x.shape[0],))
+        z = rsample(prior, (), self.generator)  # (n_samples, n_components)
+        self._generated = vae.decode_mean(z)  # (n_samples, n_features)
+        return self.weight * F.softplus(-self.discriminator(self._generated)).mean()
 
-    def update(self, net, terms: ELBOTerms) -> None:
-        disc = net.discriminator_
+    def step(self, x: torch.Tensor) -> dict[str, float]:
         loss = (
-            F.softplus(-disc(terms.x)).mean()
-            + F.softplus(disc(terms.generated.detach())).mean()
+            F.softplus(-self.discriminator(x)).mean()
+            + F.softplus(self.discriminator(self._generated.detach())).mean()
         )
-        net.optimizer_discriminator_.zero_grad()
+        self.optimizer.zero_grad()
         loss.backward()
-        net.optimizer_discriminator_.step()
-        net.history.record_batch("discriminator_loss", loss.item())
+        self.optimizer.step()
+        return {"discriminator_loss": loss.item()}
 
 
 def build_regularizers(
     *,
-    beta: float,
-    kl_warmup: int,
-    free_bits: float,
     weight_decay: float,
     l1_penalty: float,
     adversarial_weight: float,
+    discriminator: Discriminator | None = None,
+    discriminator_optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[Regularizer]:
     """The active regularizers for the estimator's flat hyperparameters."""
     regularizers: list[Regularizer] = []
-    if beta > 0:
-        regularizers.append(KLPenalty(beta, kl_warmup, free_bits))
     if weight_decay > 0:
         regularizers.append(L2Penalty(weight_decay))
     if l1_penalty > 0:
         regularizers.append(L1Penalty(l1_penalty))
     if adversarial_weight > 0:
-        regularizers.append(AdversarialPenalty(adversarial_weight))
+        regularizers.append(
+            AdversarialPenalty(
+                adversarial_weight, discriminator, discriminator_optimizer, generator
+            )
+        )
     return regularizers

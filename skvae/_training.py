@@ -1,25 +1,44 @@
-"""The skorch net that trains a VAE: loss = -ELBO + regularizers.
+"""The skorch net that trains a VAE, and its wiring from the hyperparameters.
 
 skorch provides the training loop, callbacks (early stopping, progress,
-gradient clipping), history and device handling. We customize it only at its
-documented hooks: ``initialize_module`` and ``initialize_optimizer`` add the
-discriminator and its optimizer, ``train_step_single`` and ``get_loss``
-compute the objective, and ``train_step`` steps the VAE's optimizer once and
-then lets each regularizer take its own step (skorch's default would call
-every registered optimizer with the same closure, re-running the batch).
+gradient clipping), history and device handling. We customize it only at
+its documented hooks: ``initialize_module`` and ``initialize_optimizer`` add
+the discriminator and its optimizer, ``train_step_single`` corrupts the
+input and runs the model, ``get_loss`` is the objective plus the
+regularizers' penalties, and ``train_step`` steps the VAE's optimizer once
+and then lets each regularizer take its own step (skorch's default would
+call every registered optimizer with the same closure, re-running the
+batch).
+
+:func:`make_net` builds a net for a fixed architecture; :func:`configure_net`
+sets what may change between warm starts (objective, regularizers, batching,
+stopping rule, validation data, random seed).
 """
 
 import math
+import re
+import sys
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
-from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator, to_tensor
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
+from skorch.dataset import Dataset, unpack_data
+from skorch.helper import predefined_split
+from skorch.utils import TeeGenerator
+from torch.torch_version import TorchVersion
 
-from skvae._regularizers import KLPenalty
-from skvae._torch.bounds import ELBOTerms, elbo_terms, iwae_terms
-from skvae._torch.networks import Discriminator
+from skvae._objective import Objective
+from skvae._regularizers import build_regularizers
+from skvae._torch.networks import VAE, Discriminator
+
+# One kernel for all of Adam's parameter updates rather than a Python loop
+# over parameters: the update is a third of a small model's step otherwise.
+# Fused Adam runs on CPU from torch 2.4; before, the multi-tensor variant.
+_ADAM_SPEED_OPTION = (
+    {"optimizer__fused": True}
+    if TorchVersion(torch.__version__) >= "2.4"
+    else {"optimizer__foreach": True}
+)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -27,19 +46,26 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class TensorBatchIterator:
-    """Mini-batches sliced from an in-memory tensor.
+    """Mini-batches sliced from an in-memory tensor, as (input, target) pairs.
 
     skorch's default ``DataLoader`` indexes the dataset row by row and
     collates the rows again, which costs more than the forward pass of a
     small MLP. This iterator, passed as skorch's ``iterator_train`` /
-    ``iterator_valid``, takes one permutation per epoch (from torch's global
-    generator, which the estimator seeds) and slices whole batches.
+    ``iterator_valid``, takes one permutation per epoch from ``generator``
+    and slices whole batches. The target of a row is the row itself.
     """
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
         self.X = dataset.X  # (n_samples, n_features) tensor
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
 
     def __len__(self) -> int:
         return math.ceil(len(self.X) / self.batch_size)
@@ -47,12 +73,16 @@ class TensorBatchIterator:
     def __iter__(self):
         n_samples = len(self.X)
         if self.shuffle:
-            order = torch.randperm(n_samples, device=self.X.device)
+            order = torch.randperm(
+                n_samples, generator=self.generator, device=self.X.device
+            )
             for start in range(0, n_samples, self.batch_size):
-                yield self.X[order[start : start + self.batch_size]], None
+                batch = self.X[order[start : start + self.batch_size]]
+                yield batch, batch
         else:
             for start in range(0, n_samples, self.batch_size):
-                yield self.X[start : start + self.batch_size], None
+                batch = self.X[start : start + self.batch_size]
+                yield batch, batch
 
 
 class EpochProgressBar(Callback):
@@ -74,40 +104,57 @@ class EpochProgressBar(Callback):
         self.bar_.close()
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _print_table(text: str) -> None:
+    """skorch's per-epoch table, in colour on a terminal only: escape codes
+    would litter a log file or a CI log."""
+    if not (hasattr(sys.stdout, "isatty") and sys.stdout.isatty()):
+        text = _ANSI_ESCAPE.sub("", text)
+    print(text, flush=True)
+
+
 class VAENet(NeuralNet):
-    """skorch ``NeuralNet`` whose loss is the negative ELBO plus regularizers.
+    """skorch ``NeuralNet`` whose loss is the objective plus regularizers.
 
     Parameters beyond ``NeuralNet``'s
     ----------------------------------
+    objective : Objective
+        The negative likelihood bound (see :mod:`skvae._objective`).
     regularizers : list of Regularizer
-        Built by :func:`skvae._regularizers.build_regularizers`.
+        Additive penalties (see :mod:`skvae._regularizers`).
     corruption : float
         Fraction of input entries set to zero (masking noise) in training.
-    n_importance_samples : int
-        1 trains on the ELBO, k > 1 on the importance-weighted bound.
-    trim_fraction : float
-        Fraction of each batch's worst-fitting rows left out of the loss.
+    generator : torch.Generator
+        Source of every random draw of training: initial weights, dropout,
+        shuffling, latent samples, corruption and the regularizers' draws.
     discriminator_hidden_layer_sizes : tuple of int or None
         Widths of the discriminator; None builds no discriminator.
+    epoch_offset : int
+        Epochs trained before this call (warm starts): the objective's
+        warm-up counts from the first epoch of the model, not of the call.
     """
 
     def __init__(
         self,
         module,
         *args,
+        objective=None,
         regularizers=(),
         corruption=0.0,
-        n_importance_samples=1,
-        trim_fraction=0.0,
+        generator=None,
         discriminator_hidden_layer_sizes=None,
+        epoch_offset=0,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
+        self.objective = objective
         self.regularizers = list(regularizers)
         self.corruption = corruption
-        self.n_importance_samples = n_importance_samples
-        self.trim_fraction = trim_fraction
+        self.generator = generator
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
+        self.epoch_offset = epoch_offset
 
     @property
     def _default_callbacks(self):
@@ -115,7 +162,7 @@ class VAENet(NeuralNet):
         # nothing, a few percent of an epoch on a small data set: keep it for
         # verbose output only.
         return [
-            (name, callback)
+            (name, PrintLog(sink=_print_table) if name == "print_log" else callback)
             for name, callback in super()._default_callbacks
             if name != "print_log" or self.verbose
         ]
@@ -135,22 +182,18 @@ class VAENet(NeuralNet):
 
     @property
     def epoch_(self) -> int:
-        """The current (1-based) epoch; skorch adds its history row first."""
-        return max(len(self.history), 1)
-
-    def kl_weight(self) -> float:
-        for regularizer in self.regularizers:
-            if isinstance(regularizer, KLPenalty):
-                return regularizer.weight(self.epoch_)
-        return 0.0
+        """The current (1-based) epoch of the model; skorch adds the
+        history row of an epoch when it begins."""
+        return self.epoch_offset + max(len(self.history), 1)
 
     def initialize_module(self):
         super().initialize_module()
         if self.discriminator_hidden_layer_sizes is not None:
-            n_features = self.module__n_features
             self.discriminator_ = Discriminator(
-                n_features, self.discriminator_hidden_layer_sizes
-            )
+                self.module__n_features,
+                self.discriminator_hidden_layer_sizes,
+                self.generator,
+            ).to(self.device)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -164,32 +207,22 @@ class VAENet(NeuralNet):
             )
         return self
 
-    def elbo_terms(self, q, x: torch.Tensor, training: bool) -> ELBOTerms:
-        if training and self.n_importance_samples > 1:
-            return iwae_terms(
-                self.module_, q, x, self.n_importance_samples, self.kl_weight()
-            )
-        return elbo_terms(self.module_, q, x)
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The loss of the posterior ``y_pred`` for the clean rows ``y_true``.
 
-    def get_loss(self, y_pred, y_true=None, X=None, training=False):
-        """Training: -ELBO (or -IWAE bound) + every regularizer's penalty.
+        Training: the objective plus every regularizer's penalty.
         Validation: the negative beta=1 ELBO, a likelihood bound comparable
         across hyperparameters.
-
-        ``y_pred`` is the posterior q(z | x) returned by the module, or the
-        :class:`ELBOTerms` already computed from it.
         """
-        terms = y_pred
-        if not isinstance(terms, ELBOTerms):
-            terms = self.elbo_terms(y_pred, to_tensor(X, device=self.device), training)
         if not training:
-            return -(terms.reconstruction - terms.kl.sum(dim=-1)).mean()
-        if terms.iwae is not None:
-            loss = -terms.iwae.mean()
-        else:
-            loss = -terms.reconstruction.mean()
+            return self.objective.validation_loss(
+                self.module_, y_pred, y_true, self.generator
+            )
+        loss = self.objective(
+            self.module_, y_pred, y_true, epoch=self.epoch_, generator=self.generator
+        )
         for regularizer in self.regularizers:
-            loss = loss + regularizer.penalty(self, terms)
+            loss = loss + regularizer.penalty(self.module_, y_true)
         return loss
 
     def train_step_single(self, batch, **fit_params):
@@ -197,24 +230,21 @@ class VAENet(NeuralNet):
             # skorch sets the mode on every batch; walking the module tree
             # each time costs ~5% of a small model's step.
             self._set_training(True)
-        Xi, _ = unpack_data(batch)
-        x = to_tensor(Xi, device=self.device)
-        x_in = x
+        x, target = unpack_data(batch)
         if self.corruption > 0:
             # Masking noise: the encoder sees a damaged row, the loss asks
             # for the clean one (denoising, Vincent et al., 2008).
-            keep = torch.rand_like(x) >= self.corruption
-            x_in = x * keep
-        q = self.infer(x_in, **fit_params)
-        terms = self.elbo_terms(q, x, training=True)
-        if self.trim_fraction > 0:
-            terms = terms.best_fitting(1.0 - self.trim_fraction)
-        loss = self.get_loss(terms, None, X=x, training=True)
+            draws = torch.rand(
+                x.shape, generator=self.generator, dtype=x.dtype, device=x.device
+            )
+            x = x * (draws >= self.corruption)
+        q = self.infer(x, **fit_params)
+        loss = self.get_loss(q, target, X=x, training=True)
         value = loss.item()
         if not math.isfinite(value):
             raise NonFiniteLossError(value)
         loss.backward()
-        return {"loss": loss, "y_pred": q, "terms": terms}
+        return {"loss": loss, "y_pred": q}
 
     def train_step(self, batch, **fit_params):
         self.optimizer_.zero_grad()
@@ -227,6 +257,113 @@ class VAENet(NeuralNet):
                 training=True,
             )
         self.optimizer_.step()
+        _, target = unpack_data(batch)
         for regularizer in self.regularizers:
-            regularizer.update(self, step["terms"])
+            for name, value in regularizer.step(target).items():
+                self.history.record_batch(name, value)
         return step
+
+
+def make_net(
+    *,
+    n_features: int,
+    hidden_layer_sizes: tuple[int, ...],
+    n_components: int,
+    likelihood: str,
+    dropout: float,
+    adversarial: bool,
+    learning_rate: float,
+    device: str,
+    seed: int = 0,
+) -> VAENet:
+    """An initialized :class:`VAENet` for a fixed architecture, its initial
+    weights drawn from a generator seeded with ``seed``."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    net = VAENet(
+        VAE,
+        criterion=torch.nn.Identity,  # unused: get_loss is the objective
+        module__n_features=n_features,
+        module__hidden_layer_sizes=hidden_layer_sizes,
+        module__n_components=n_components,
+        module__likelihood=likelihood,
+        module__dropout=dropout,
+        module__generator=generator,
+        generator=generator,
+        discriminator_hidden_layer_sizes=hidden_layer_sizes if adversarial else None,
+        optimizer=torch.optim.Adam,
+        **_ADAM_SPEED_OPTION,
+        lr=learning_rate,
+        iterator_train=TensorBatchIterator,
+        iterator_train__generator=generator,
+        iterator_valid=TensorBatchIterator,
+        device=device,
+    )
+    return net.initialize()
+
+
+def configure_net(
+    net: VAENet,
+    params: dict,
+    *,
+    objective: Objective,
+    batch_size: int,
+    X_valid: torch.Tensor | None,
+    max_epochs: int,
+    epoch_offset: int,
+    seed: int,
+) -> VAENet:
+    """Set the training settings that may change between warm starts.
+
+    The architecture is fixed once the net exists; the objective,
+    regularizers, batching, stopping rule, validation data and the seed of
+    the training draws follow the estimator's current hyperparameters
+    ``params`` (its ``get_params()``) and data.
+    """
+    if params["adversarial_weight"] > 0 and not hasattr(net, "discriminator_"):
+        raise ValueError(
+            "adversarial_weight > 0 needs a discriminator, which the "
+            "model fitted with adversarial_weight=0 does not have: refit "
+            "with warm_start=False."
+        )
+    net.generator.manual_seed(seed)
+    net.objective = objective
+    net.regularizers = build_regularizers(
+        weight_decay=params["weight_decay"],
+        l1_penalty=params["l1_penalty"],
+        adversarial_weight=params["adversarial_weight"],
+        discriminator=getattr(net, "discriminator_", None),
+        discriminator_optimizer=getattr(net, "optimizer_discriminator_", None),
+        generator=net.generator,
+    )
+    net.corruption = params["corruption"]
+    net.max_epochs = max_epochs
+    net.epoch_offset = epoch_offset
+    net.batch_size = batch_size
+    net.iterator_train__shuffle = params["shuffle"]
+    net.train_split = None if X_valid is None else predefined_split(Dataset(X_valid))
+    net.verbose = int(params["verbose"] >= 2)
+    callbacks = [
+        (
+            "stopper",
+            EarlyStopping(
+                monitor="valid_loss" if params["early_stopping"] else "train_loss",
+                patience=params["n_iter_no_change"],
+                threshold=params["tol"],
+                threshold_mode="abs",
+                load_best=params["early_stopping"],
+            ),
+        )
+    ]
+    if params["verbose"] == 1:
+        callbacks.append(("progress", EpochProgressBar()))
+    net.callbacks = callbacks
+    net.initialize_callbacks()
+    net.initialize_history()
+    net.set_params(lr=params["learning_rate_init"])
+    return net
+
+
+def stopped_early(net: VAENet) -> bool:
+    """Whether the last training call ended by its stopping rule."""
+    stopper = dict(net.callbacks_)["stopper"]
+    return stopper.misses_ >= stopper.patience

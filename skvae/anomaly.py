@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
-from skvae._torch.bounds import iwae_bound_fixed_noise
+from skvae._runtime import torch_settings
 
 
 @fill_doc
@@ -112,6 +112,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         shuffle=True,
         warm_start=False,
         n_mc_samples=4,
+        n_jobs=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -140,6 +141,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             shuffle=shuffle,
             warm_start=warm_start,
             n_mc_samples=n_mc_samples,
+            n_jobs=n_jobs,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -165,16 +167,6 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         return self._fit(X)
 
-    def _fit(self, X, partial=False):
-        super()._fit(X, partial)
-        try:
-            scores = self.score_samples(X)
-        except BaseException:
-            self._clear_fitted_state()
-            raise
-        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
-
     def score_samples(self, X):
         """Normality score of each row: higher is more normal.
 
@@ -191,10 +183,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             ``"reconstruction"``, minus the squared reconstruction error in
             standardized units.
         """
-        X = self._validate_for_inference(X)
-        if self.score_type == "reconstruction":
-            return self._reconstruction_per_feature(X).sum(axis=1)
-        return self._log_likelihood(X)
+        X = self._validate_for_inference(X, dtype=np.float64)
+        with torch_settings(self.n_jobs):
+            return self._score_samples(X)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -248,28 +239,49 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             latent term ``log p(z) - log q(z | x)``, which is not attributable
             to a column.
         """
-        X = self._validate_for_inference(X)
-        if self.score_type == "reconstruction":
-            return self._reconstruction_per_feature(X)
-        return self._log_likelihood_per_feature(X)
+        X = self._validate_for_inference(X, dtype=np.float64)
+        with torch_settings(self.n_jobs):
+            if self._score_type == "reconstruction":
+                return self._reconstruction_per_feature(X)
+            return self._log_likelihood_per_feature(X)
+
+    def _fit(self, X, partial=False):
+        super()._fit(X, partial)
+        self._score_type = self.score_type
+        try:
+            with torch_settings(self.n_jobs):
+                scores = self._score_samples(self._validate_for_inference(X))
+        except BaseException:
+            self._clear_fitted_state()
+            raise
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def _score_samples(self, X):
+        if self._score_type == "reconstruction":
+            return self._reconstruction_per_feature(X).sum(axis=1)
+        return self._log_likelihood(X)
 
     def _reconstruction_per_feature(self, X):
         vae = self._vae_for(X.dtype)
         out = np.empty(X.shape, dtype=np.float64)
-        with torch.no_grad():
-            for rows, x in self._standardized_chunks(X, X.dtype):
-                error = x - vae.decode_mean(vae(x).mean)  # (n_samples, n_features)
-                out[rows] = -error.square().cpu().numpy()
+        for rows in self._row_chunks(X.shape[0]):
+            x = self._standardized_tensor(X[rows], X.dtype)
+            error = x - vae.decode_mean(vae(x).mean)  # (n_samples, n_features)
+            out[rows] = -error.square().cpu().numpy()
         return out
 
     def _log_likelihood_per_feature(self, X):
-        vae = self._vae_for(X.dtype)
         out = np.empty(X.shape, dtype=np.float64)
-        with torch.no_grad():
-            for rows, x in self._standardized_chunks(X, X.dtype, self.n_mc_samples):
-                noise = self._score_noise(X[rows])
-                _, weights, p_x_given_z = iwae_bound_fixed_noise(vae, x, noise)
-                # (k, n_samples, n_features): per-feature terms, not re-decoded
-                log_px = p_x_given_z.base_dist.log_prob(x)
-                out[rows] = (weights[..., None] * log_px).sum(0).cpu().numpy()
+        for rows, x, (bound, weights, p_x_given_z) in self._bound_chunks(X):
+            # A row no latent sample explains (bound -inf, e.g. a value far
+            # beyond float range) has no importance weights: weigh its
+            # samples equally, so that the offending column still shows.
+            weights = torch.where(
+                torch.isfinite(bound), weights, 1.0 / weights.shape[0]
+            )[..., None]  # (k, n_samples, 1)
+            # (k, n_samples, n_features): per-feature terms, not re-decoded
+            log_px = p_x_given_z.base_dist.log_prob(x)
+            terms = torch.where(weights > 0, weights * log_px, 0.0)
+            out[rows] = terms.sum(0).cpu().numpy()
         return out - np.log(self.scale_)

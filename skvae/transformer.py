@@ -5,6 +5,7 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
+from skvae._runtime import torch_settings
 
 
 @fill_doc
@@ -67,6 +68,67 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
 
     _parameter_constraints: dict = {**BaseVAE._parameter_constraints}
 
+    def __init__(
+        self,
+        n_components=8,
+        *,
+        hidden_layer_sizes=(64, 32),
+        likelihood="gaussian",
+        beta=1.0,
+        kl_warmup=0,
+        free_bits=0.0,
+        weight_decay=0.0,
+        l1_penalty=0.0,
+        adversarial_weight=0.0,
+        corruption=0.0,
+        dropout=0.0,
+        n_importance_samples=1,
+        trim_fraction=0.0,
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        warm_start=False,
+        n_mc_samples=16,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            likelihood=likelihood,
+            beta=beta,
+            kl_warmup=kl_warmup,
+            free_bits=free_bits,
+            weight_decay=weight_decay,
+            l1_penalty=l1_penalty,
+            adversarial_weight=adversarial_weight,
+            corruption=corruption,
+            dropout=dropout,
+            n_importance_samples=n_importance_samples,
+            trim_fraction=trim_fraction,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            warm_start=warm_start,
+            n_mc_samples=n_mc_samples,
+            n_jobs=n_jobs,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE to ``X``.
@@ -99,7 +161,9 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         Z : ndarray of shape (n_samples, n_components)
             Posterior means, in the input's float dtype. Deterministic.
         """
-        return self._transform(self._validate_for_inference(X))
+        X = self._validate_for_inference(X)
+        with torch_settings(self.n_jobs):
+            return self._transform(X)
 
     def score(self, X, y=None):
         """Mean log-likelihood bound of ``X`` in nats per row.
@@ -121,7 +185,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self.n_components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,51 +2,50 @@
 
 A likelihood turns the decoder's raw output into a ``torch.distributions``
 object over a whole row, so that ``log_prob`` sums over features and the
-reconstruction term is in nats per row.
+reconstruction term is in nats per row. Each one is registered in
+:data:`LIKELIHOODS` under the name that the estimators' ``likelihood``
+parameter takes; adding one is a class with the interface of
+:class:`Likelihood` plus its line in that dictionary.
 """
-
-import math
 
 import torch
 from torch import nn
-from torch.distributions import Bernoulli, Distribution, Independent, Normal
+from torch.distributions import Bernoulli, Distribution, Independent
 from torch.nn import functional as F
 
+from skvae._torch.distributions import SharedScaleNormal
 
-class DiagonalNormal(Normal):
-    """A ``Normal`` built from a ``loc`` and a ``scale`` that broadcast.
 
-    ``Normal.__init__`` runs ``broadcast_all`` on its arguments, which costs
-    more than an elementwise op of a small batch; here the scale is expanded
-    as a view and nothing is validated (the networks make valid scales).
+class Likelihood(nn.Module):
+    """Interface of a decoder distribution over the ``n_features`` columns.
+
+    Class attributes tell the estimators how to prepare the data:
+    ``standardize`` (the columns are centred and scaled before training,
+    and densities are reported on the original scale) and ``support``
+    (the closed interval every value must lie in, or None).
     """
 
-    def __init__(self, loc: torch.Tensor, scale: torch.Tensor) -> None:
-        self.loc = loc
-        self.scale = scale if scale.shape == loc.shape else scale.expand_as(loc)
-        Distribution.__init__(self, loc.shape, validate_args=False)
+    standardize: bool = False
+    support: tuple[float, float] | None = None
+
+    def __init__(self, n_features: int) -> None:
+        super().__init__()
+        self.n_features = n_features
+
+    def forward(self, decoded: torch.Tensor) -> Distribution:
+        """p(x | z) for the decoder output ``decoded`` (..., n_features)."""
+        raise NotImplementedError
+
+    def mean(self, decoded: torch.Tensor) -> torch.Tensor:
+        """E[x | z], shape (..., n_features)."""
+        raise NotImplementedError
+
+    def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One draw of x ~ p(x | z) per row, from ``generator``."""
+        raise NotImplementedError
 
 
-class _SharedScaleNormal(DiagonalNormal):
-    """A ``Normal`` whose scale is one vector shared by every row.
-
-    ``Normal.log_prob`` takes the log and square of the scale broadcast to the
-    full (..., n_features) shape of the batch; here they are computed once
-    per feature, which is most of the likelihood's cost for small models.
-    """
-
-    def __init__(self, loc: torch.Tensor, scale: torch.Tensor) -> None:
-        super().__init__(loc, scale)
-        self._feature_scale = scale  # (n_features,)
-
-    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        z = (value - self.loc) / self._feature_scale
-        return -0.5 * z.square() - (
-            self._feature_scale.log() + 0.5 * math.log(2 * math.pi)
-        )
-
-
-class GaussianLikelihood(nn.Module):
+class GaussianLikelihood(Likelihood):
     """Diagonal Gaussian with a learned per-feature standard deviation.
 
     The standard deviation is shared by all rows (homoscedastic), learned
@@ -54,30 +53,45 @@ class GaussianLikelihood(nn.Module):
     or duplicated columns cannot drive the density to infinity.
     """
 
+    standardize = True
+
     def __init__(self, n_features: int, min_scale: float = 1e-3) -> None:
-        super().__init__()
+        super().__init__(n_features)
         self.min_scale = min_scale
         # softplus(0.5413) == 1: start at unit variance, the scale of
         # standardized data.
-        self.raw_scale = nn.Parameter(torch.full((n_features,), 0.5413))
+        self.raw_scale = nn.Parameter(
+            torch.full((n_features,), 0.5413, dtype=torch.float32)
+        )
 
     def scale(self) -> torch.Tensor:
         return F.softplus(self.raw_scale) + self.min_scale  # (n_features,)
 
     def forward(self, decoded: torch.Tensor) -> Distribution:
         # decoded: (..., n_features), the mean of each feature
-        return Independent(_SharedScaleNormal(decoded, self.scale()), 1)
+        return Independent(SharedScaleNormal(decoded, self.scale()), 1)
 
     def mean(self, decoded: torch.Tensor) -> torch.Tensor:
         return decoded
 
+    def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn(
+            decoded.shape,
+            generator=generator,
+            dtype=decoded.dtype,
+            device=decoded.device,
+        )
+        return decoded + self.scale() * noise
 
-class BernoulliLikelihood(nn.Module):
+
+class BernoulliLikelihood(Likelihood):
     """Independent Bernoulli per feature, parameterized by logits.
 
     ``log_prob`` is the negative binary cross-entropy, which is also defined
     for grey levels in [0, 1] (the usual practice for MNIST-like data).
     """
+
+    support = (0.0, 1.0)
 
     def forward(self, decoded: torch.Tensor) -> Distribution:
         # validate_args=False: grey levels in (0, 1) are accepted on purpose.
@@ -86,5 +100,17 @@ class BernoulliLikelihood(nn.Module):
     def mean(self, decoded: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(decoded)
 
+    def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        uniform = torch.rand(
+            decoded.shape,
+            generator=generator,
+            dtype=decoded.dtype,
+            device=decoded.device,
+        )
+        return (uniform < torch.sigmoid(decoded)).to(decoded.dtype)
 
-LIKELIHOODS = {"gaussian": GaussianLikelihood, "bernoulli": BernoulliLikelihood}
+
+LIKELIHOODS: dict[str, type[Likelihood]] = {
+    "gaussian": GaussianLikelihood,
+    "bernoulli": BernoulliLikelihood,
+}

@@ -1,28 +1,67 @@
-"""Encoder, decoder, discriminator and the VAE that ties them together."""
+"""Encoder, decoder, discriminator and the VAE that ties them together.
 
+Every random number of a module (initial weights, dropout masks) comes from
+the ``torch.Generator`` it is built with, never from torch's global
+generator: that one is shared by every thread of the process, so a fit
+drawing from it would not be reproducible while another fit runs.
+"""
+
+import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.distributions import Distribution, Independent, Normal
-from torch.nn import functional as F
+from torch.distributions import Distribution, Independent
 
-from skvae._torch.likelihoods import (
-    BernoulliLikelihood,
-    DiagonalNormal,
-    GaussianLikelihood,
-)
+from skvae._torch.distributions import diagonal_normal, standard_normal
+from skvae._torch.likelihoods import LIKELIHOODS
+
+# Largest standardized value the encoder sees (in standard deviations).
+MAX_ENCODER_INPUT = 1e4
+
+
+def linear(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
+    """``nn.Linear`` with PyTorch's default initialization drawn from
+    ``generator``: weights and biases uniform in +-1/sqrt(n_in) (what
+    ``kaiming_uniform_(a=sqrt(5))`` amounts to)."""
+    # Built on the meta device: nn.Linear's own initialization would draw
+    # from the global generator.
+    layer = nn.Linear(n_in, n_out, device="meta", dtype=torch.float32)
+    layer = layer.to_empty(device=generator.device if generator else "cpu")
+    bound = 1.0 / math.sqrt(n_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+class Dropout(nn.Module):
+    """``nn.Dropout`` whose masks are drawn from ``generator``."""
+
+    def __init__(self, p: float, generator: torch.Generator | None) -> None:
+        super().__init__()
+        self.p = p
+        self.generator = generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
+        return x * keep / (1.0 - self.p)
 
 
 def make_mlp(
-    n_in: int, hidden_layer_sizes: Sequence[int], dropout: float = 0.0
+    n_in: int,
+    hidden_layer_sizes: Sequence[int],
+    dropout: float = 0.0,
+    generator: torch.Generator | None = None,
 ) -> nn.Sequential:
     """Linear -> SiLU (-> Dropout) for each hidden width."""
     layers: list[nn.Module] = []
     for width in hidden_layer_sizes:
-        layers += [nn.Linear(n_in, width), nn.SiLU()]
+        layers += [linear(n_in, width, generator), nn.SiLU()]
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout, generator))
         n_in = width
     return nn.Sequential(*layers)
 
@@ -36,18 +75,24 @@ class Encoder(nn.Module):
         hidden_layer_sizes: Sequence[int],
         n_components: int,
         dropout: float = 0.0,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.body = make_mlp(n_features, hidden_layer_sizes, dropout)
-        n_hidden = hidden_layer_sizes[-1] if hidden_layer_sizes else n_features
-        self.loc = nn.Linear(n_hidden, n_components)
-        self.raw_scale = nn.Linear(n_hidden, n_components)
+        self.body = make_mlp(n_features, hidden_layer_sizes, dropout, generator)
+        self.loc = linear(hidden_layer_sizes[-1], n_components, generator)
+        self.raw_scale = linear(hidden_layer_sizes[-1], n_components, generator)
 
-    def forward(self, x: torch.Tensor) -> Distribution:
+    def forward(self, x: torch.Tensor) -> Independent:
+        if not self.training:
+            # Rows far outside the training data (a fill value of 1e20, say)
+            # would overflow the layers into NaN. Any q(z | x) gives a valid
+            # bound, so the encoder sees them clipped while the likelihood
+            # sees the row itself.
+            x = x.clamp(-MAX_ENCODER_INPUT, MAX_ENCODER_INPUT)
         h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
         # softplus rather than exp: no overflow for large pre-activations.
-        scale = F.softplus(self.raw_scale(h)) + 1e-5  # (n_samples, n_components)
-        return Independent(DiagonalNormal(self.loc(h), scale), 1)
+        scale = nn.functional.softplus(self.raw_scale(h)) + 1e-5
+        return diagonal_normal(self.loc(h), scale)  # (n_samples,) x (n_components,)
 
 
 class Decoder(nn.Module):
@@ -59,11 +104,12 @@ class Decoder(nn.Module):
         hidden_layer_sizes: Sequence[int],
         n_features: int,
         dropout: float = 0.0,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         widths = tuple(reversed(hidden_layer_sizes))
-        self.body = make_mlp(n_components, widths, dropout)
-        self.out = nn.Linear(widths[-1] if widths else n_components, n_features)
+        self.body = make_mlp(n_components, widths, dropout, generator)
+        self.out = linear(widths[-1], n_features, generator)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(z))  # (..., n_features)
@@ -72,11 +118,15 @@ class Decoder(nn.Module):
 class Discriminator(nn.Module):
     """Tells real rows from generated ones; returns one logit per row."""
 
-    def __init__(self, n_features: int, hidden_layer_sizes: Sequence[int]) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        hidden_layer_sizes: Sequence[int],
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
-        self.body = make_mlp(n_features, hidden_layer_sizes)
-        n_hidden = hidden_layer_sizes[-1] if hidden_layer_sizes else n_features
-        self.out = nn.Linear(n_hidden, 1)
+        self.body = make_mlp(n_features, hidden_layer_sizes, generator=generator)
+        self.out = linear(hidden_layer_sizes[-1], 1, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.body(x)).squeeze(-1)  # (n_samples,)
@@ -85,7 +135,8 @@ class Discriminator(nn.Module):
 class VAE(nn.Module):
     """Variational autoencoder: encoder, decoder, likelihood and prior.
 
-    ``forward`` returns the posterior q(z | x); ``decode`` returns p(x | z).
+    ``forward`` returns the posterior q(z | x); ``decode`` returns p(x | z);
+    ``prior`` returns p(z) = N(0, I).
     """
 
     def __init__(
@@ -95,25 +146,33 @@ class VAE(nn.Module):
         n_components: int,
         likelihood: str = "gaussian",
         dropout: float = 0.0,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.encoder = Encoder(n_features, hidden_layer_sizes, n_components, dropout)
-        self.decoder = Decoder(n_components, hidden_layer_sizes, n_features, dropout)
-        if likelihood == "gaussian":
-            self.likelihood = GaussianLikelihood(n_features)
-        elif likelihood == "bernoulli":
-            self.likelihood = BernoulliLikelihood()
-        else:
-            raise ValueError(f"Unknown likelihood {likelihood!r}.")
-        self.register_buffer("prior_loc", torch.zeros(n_components))
-        self.register_buffer("prior_scale", torch.ones(n_components))
-
-    def prior(self) -> Distribution:
-        return Independent(
-            Normal(self.prior_loc, self.prior_scale, validate_args=False), 1
+        self.n_components = n_components
+        self.encoder = Encoder(
+            n_features, hidden_layer_sizes, n_components, dropout, generator
         )
+        self.decoder = Decoder(
+            n_components, hidden_layer_sizes, n_features, dropout, generator
+        )
+        self.likelihood = LIKELIHOODS[likelihood](n_features)
+        self._prior: Independent | None = None
 
-    def forward(self, x: torch.Tensor) -> Distribution:
+    def prior(self) -> Independent:
+        weight = self.decoder.out.weight
+        prior = self._prior
+        # Built once per dtype and device rather than on every batch.
+        if prior is None or (prior.mean.dtype, prior.mean.device) != (
+            weight.dtype,
+            weight.device,
+        ):
+            prior = self._prior = standard_normal(
+                self.n_components, weight.device, weight.dtype
+            )
+        return prior
+
+    def forward(self, x: torch.Tensor) -> Independent:
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> Distribution:

@@ -1,0 +1,139 @@
+"""The objective: the negative likelihood bound that training minimizes.
+
+One component owns the bound, in training and at inference:
+
+- the reconstruction term ``log p(x | z)`` through the decoder's likelihood;
+- the KL term ``KL(q(z | x) || p(z))`` with its weight ``beta``, linear
+  warm-up over ``kl_warmup`` epochs and ``free_bits`` per dimension;
+- the importance-weighted variant (IWAE, ``n_importance_samples > 1``);
+- trimming (``trim_fraction``): which rows of a batch count at all.
+
+Regularizers (``skvae._regularizers``) are purely additive extras on top of
+it; they never see or change the bound.
+"""
+
+import math
+
+import torch
+from torch.distributions import Independent, kl_divergence
+
+from skvae._torch.distributions import rsample
+from skvae._torch.networks import VAE
+
+
+class Objective:
+    """Negative training bound of a batch, averaged over its rows.
+
+    Parameters
+    ----------
+    beta : float
+        Weight of the KL term (of the latent log-ratio in the IWAE bound).
+    kl_warmup : int
+        Epochs over which the weight grows linearly from 0 to ``beta``.
+    free_bits : float
+        Nats per latent dimension of batch-mean KL that go unpenalized.
+    n_importance_samples : int
+        1 trains on the ELBO, k > 1 on the importance-weighted bound.
+    trim_fraction : float
+        Fraction of each batch's worst-fitting rows (lowest beta=1 bound)
+        left out of the loss.
+    """
+
+    def __init__(
+        self,
+        beta: float = 1.0,
+        kl_warmup: int = 0,
+        free_bits: float = 0.0,
+        n_importance_samples: int = 1,
+        trim_fraction: float = 0.0,
+    ) -> None:
+        if free_bits > 0 and n_importance_samples > 1:
+            raise ValueError(
+                "free_bits applies to the ELBO's KL term; it cannot be combined "
+                "with importance-weighted training (n_importance_samples > 1)."
+            )
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
+        self.trim_fraction = trim_fraction
+
+    def kl_weight(self, epoch: int) -> float:
+        """Weight of the KL term in (1-based) ``epoch``: 0 in the first,
+        ``beta`` from epoch ``kl_warmup + 1`` on, linear in between."""
+        if self.kl_warmup == 0:
+            return self.beta
+        return self.beta * min(1.0, (epoch - 1) / self.kl_warmup)
+
+    def __call__(
+        self,
+        vae: VAE,
+        q: Independent,
+        x: torch.Tensor,
+        *,
+        epoch: int,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        """The loss of the batch ``x`` whose posterior is ``q``."""
+        weight = self.kl_weight(epoch)
+        if self.n_importance_samples > 1:
+            z = rsample(q, (self.n_importance_samples,), generator)  # (k, n, d)
+            log_px_z = vae.decode(z).log_prob(x)  # (k, n_samples)
+            log_ratio = vae.prior().log_prob(z) - q.log_prob(z)  # (k, n_samples)
+            bound = _log_mean_exp(log_px_z + weight * log_ratio)  # (n_samples,)
+            if self.trim_fraction > 0:
+                keep = self._best_fitting(_log_mean_exp(log_px_z + log_ratio))
+                bound = bound[keep]
+            return -bound.mean()
+        reconstruction = vae.decode(rsample(q, (), generator)).log_prob(x)  # (n,)
+        kl = kl_divergence(q.base_dist, vae.prior().base_dist)  # (n, n_components)
+        if self.trim_fraction > 0:
+            keep = self._best_fitting(reconstruction - kl.sum(-1))
+            reconstruction, kl = reconstruction[keep], kl[keep]
+        loss = -reconstruction.mean()
+        if weight == 0:
+            return loss
+        kl = kl.mean(dim=0)  # (n_components,)
+        if self.free_bits > 0:
+            # Kingma et al. (2016): clamp keeps the gradient of a dimension
+            # above the floor and stops pushing one below it to the prior.
+            kl = kl.clamp(min=self.free_bits)
+        # No multiply by a weight of 1: an op less per batch, same result.
+        return loss + (kl.sum() if weight == 1.0 else weight * kl.sum())
+
+    def validation_loss(
+        self, vae: VAE, q: Independent, x: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Negative beta=1 ELBO of the batch, untrimmed: a bound on the
+        likelihood comparable across every setting of the objective."""
+        reconstruction = vae.decode(rsample(q, (), generator)).log_prob(x)
+        kl = kl_divergence(q, vae.prior())  # (n_samples,)
+        return -(reconstruction - kl).mean()
+
+    def _best_fitting(self, bound: torch.Tensor) -> torch.Tensor:
+        """Indices of the rows with the highest bound (trimmed likelihood:
+        the worst-fitting rows, likely outliers in contaminated data, do
+        not pull the model towards them)."""
+        n_keep = max(1, round((1.0 - self.trim_fraction) * bound.shape[0]))
+        return torch.topk(bound.detach(), n_keep).indices  # (n_keep,)
+
+
+def importance_weighted_bound(vae: VAE, x: torch.Tensor, noise: torch.Tensor):
+    """The beta=1 IWAE bound per row (Burda et al., 2016) with the given
+    standard-normal ``noise`` of shape (k, n_samples, n_components).
+
+    No fresh randomness: the result is a deterministic function of ``x`` and
+    ``noise``, as inference needs. Returns the bound (n_samples,), the
+    normalized importance weights (k, n_samples) and p(x | z) of the latent
+    samples (batch shape (k, n_samples)).
+    """
+    q = vae(x)
+    z = q.mean + q.stddev * noise  # (k, n_samples, n_components)
+    p_x_given_z = vae.decode(z)
+    log_w = p_x_given_z.log_prob(x) + vae.prior().log_prob(z) - q.log_prob(z)
+    return _log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z
+
+
+def _log_mean_exp(log_w: torch.Tensor) -> torch.Tensor:
+    """log(mean(exp(log_w))) over the first (importance-sample) dimension."""
+    return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])
