@@ -10,8 +10,8 @@ Contents, in order:
 
 1. Data: ``data_dir``, ``adbench_datasets``, ``load_adbench``, ``load_mnist``.
 2. Protocol: ``adbench_split`` (ADBench, Han et al. 2022), ``scaled_split``.
-3. Threads and timing: ``limit_threads``, ``timed``, ``interleaved``,
-   ``paired_ratio``, ``machine_load``.
+3. Threads and timing: ``limit_threads``, ``timed``, ``clocked``,
+   ``interleaved``, ``paired_ratio``, ``machine_load``.
 4. Result files: ``read_results``, ``append_row``, ``done_keys`` (a CSV that
    several processes append to under a lock, so that runs resume).
 5. Detectors of ``anomaly.py`` and ``oneclass.py``: ``DETECTORS``,
@@ -207,6 +207,15 @@ def timed(fn, *args, **kwargs):
     return result, time.perf_counter() - start
 
 
+def clocked(fn, *args):
+    """``(fn(*args), wall-clock seconds, CPU seconds of this process)``; CPU
+    time (``time.process_time``) is far less disturbed by other jobs on a
+    shared machine than the wall clock."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = fn(*args)
+    return result, time.perf_counter() - start, time.process_time() - cpu_start
+
+
 def interleaved(contenders, repeats):
     """Run each zero-argument callable once per round, alternating them.
 
@@ -215,8 +224,7 @@ def interleaved(contenders, repeats):
     rounds : dict of name to list of float
         Wall-clock seconds of each round.
     cpu_rounds : dict of name to list of float
-        CPU seconds of this process in each round (``time.process_time``),
-        which other jobs on a shared machine disturb far less.
+        CPU seconds of this process in each round.
     values : dict of name to object
         What each callable returned in its last round.
     """
@@ -225,10 +233,9 @@ def interleaved(contenders, repeats):
     values = {}
     for _ in range(repeats):
         for name, fn in contenders.items():
-            start, cpu_start = time.perf_counter(), time.process_time()
-            values[name] = fn()
-            rounds[name].append(time.perf_counter() - start)
-            cpu_rounds[name].append(time.process_time() - cpu_start)
+            values[name], wall, cpu = clocked(fn)
+            rounds[name].append(wall)
+            cpu_rounds[name].append(cpu)
     return rounds, cpu_rounds, values
 
 
