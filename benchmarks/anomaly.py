@@ -158,7 +158,8 @@ def report(out, note=None):
     body += ["## ROC-AUC per dataset (mean ± std over seeds)\n", markdown_table(table)]
 
     ap = res.groupby(["dataset", "detector"])["average_precision"].mean().unstack()
-    ap = ap.loc[per_dataset.index, main].map("{:.3f}".format).reset_index()
+    ap = ap.loc[per_dataset.index, main].apply(lambda c: c.map("{:.3f}".format))
+    ap = ap.reset_index()
     body += ["\n## Average precision per dataset (mean over seeds)\n"]
     body.append(markdown_table(ap))
 

@@ -243,7 +243,8 @@ def report(out, note=None):
         top.append("default / likelihood")
     per_dataset = wide[top].groupby(level="dataset").mean()
     body += ["\n## ROC-AUC per dataset\n"]
-    body.append(markdown_table(per_dataset.map("{:.3f}".format).reset_index()))
+    per_dataset = per_dataset.apply(lambda c: c.map("{:.3f}".format))
+    body.append(markdown_table(per_dataset.reset_index()))
     body += runs_section(results, out.with_suffix(".csv"))
     write_markdown(
         out.with_suffix(".md"),
@@ -272,7 +273,7 @@ def width_table(per_case):
         means.append(mean.rename(f"{label}: {n_datasets} datasets, {len(group)} cases"))
     table = pd.concat(means, axis=1)
     table = table.loc[table.mean(axis=1).sort_values(ascending=False).index]
-    table = table.map(lambda v: "-" if np.isnan(v) else f"{v:.4f}")
+    table = table.apply(lambda c: c.map(lambda v: "-" if np.isnan(v) else f"{v:.4f}"))
     return markdown_table(table.rename_axis("config / score_type").reset_index())
 
 
