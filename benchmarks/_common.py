@@ -14,8 +14,9 @@ Contents, in order:
    ``interleaved``, ``paired_ratio``, ``machine_load``.
 4. Result files: ``read_results``, ``append_row``, ``done_keys`` (a CSV that
    several processes append to under a lock, so that runs resume).
-5. Detectors of ``anomaly.py`` and ``oneclass.py``: ``DETECTORS``,
-   ``make_detector``, ``evaluate_detectors``, ``detector_arguments``.
+5. Detectors of ``anomaly.py`` and ``oneclass.py`` (``anomaly_defaults.py``
+   uses its IsolationForest): ``DETECTORS``, ``make_detector``,
+   ``run_detector``, ``evaluate_detectors``, ``detector_arguments``.
 6. Ranking of those detectors: ``read_detector_results``, ``summarize``,
    ``summary_table``, ``skvae_vs_iforest``, ``auc_table``.
 7. Reports: ``command_line``, ``machine_info``, ``markdown_table``,
