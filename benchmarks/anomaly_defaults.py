@@ -22,57 +22,45 @@ Usage
     python benchmarks/anomaly_defaults.py --configs default,hidden128-64,hidden256-128 \
         --datasets all --seeds 1,2,3 --out benchmarks/results/anomaly_width
 
-Options: ``--configs`` (comma-separated names of ``CONFIGS``), ``--datasets``,
-``--seeds`` (default 1), ``--out`` (default
-``benchmarks/results/anomaly_defaults``).
+Options: ``--configs`` (comma-separated names of ``CONFIGS``; default all,
+``default,latent4`` with ``--quick``), ``--datasets`` (comma-separated, or
+``all`` for every ADBench dataset; default ``DEV_DATASETS``, ``WBC,vertebral``
+with ``--quick``), ``--seeds`` (default 1), ``--out`` (path prefix of the
+.csv/.md, default ``benchmarks/results/anomaly_defaults``;
+``anomaly_defaults_quick`` with ``--quick``), ``--report-only``, ``--note``
+(text put at the top of the report). Everything runs on 1 thread.
 """
 
-import os
+import argparse
+import warnings
+from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+import numpy as np
+import pandas as pd
+from _common import (
     RESULTS_DIR,
+    adbench_datasets,
     adbench_split,
+    append_row,
     command_line,
+    done_keys,
     limit_threads,
     load_adbench,
     markdown_table,
+    read_results,
+    run_detector,
+    runs_section,
     timed,
     write_markdown,
 )
+from sklearn.metrics import average_precision_score, roc_auc_score
 
-limit_threads(1)
+from skvae import VAEAnomalyDetector
 
-from anomaly import adbench_datasets, append_row, read_results  # noqa: E402
-from sklearn.ensemble import IsolationForest  # noqa: E402
-from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
-
-from skvae import VAEAnomalyDetector  # noqa: E402
-
-DEV_DATASETS = [
-    "Pima",
-    "WBC",
-    "Ionosphere",
-    "Stamps",
-    "cardio",
-    "thyroid",
-    "vowels",
-    "letter",
-    "yeast",
-    "satimage-2",
-    "Waveform",
-    "SpamBase",
-]
+DEV_DATASETS = (
+    "Pima WBC Ionosphere Stamps cardio thyroid vowels letter yeast "
+    "satimage-2 Waveform SpamBase"
+).split()
 
 # name -> changes to the current VAEAnomalyDetector defaults.
 CONFIGS = {
@@ -110,48 +98,41 @@ CONFIGS = {
 }
 # Every ADBench dataset with at least 30 features (30 to 1555), for the
 # width configurations.
-WIDE_DATASETS = [
-    "WDBC",
-    "Ionosphere",
-    "letter",
-    "WPBC",
-    "landsat",
-    "satellite",
-    "satimage-2",
-    "celeba",
-    "SpamBase",
-    "campaign",
-    "optdigits",
-    "mnist",
-    "musk",
-    "InternetAds",
-]
+WIDE_DATASETS = (
+    "WDBC Ionosphere letter WPBC landsat satellite satimage-2 celeba "
+    "SpamBase campaign optdigits mnist musk InternetAds"
+).split()
 # Configurations whose likelihood score is also read with these numbers of
 # importance samples (``n_mc_samples``; the detector's default was 16 when
 # they ran): scoring only, no refit.
 MC_CONFIGS = {"trim0.2"}
 MC_SAMPLES = (1, 4, 64)
 
-FIELDS = [
-    "config",
-    "params",
-    "dataset",
-    "seed",
-    "detector",
-    "roc_auc",
-    "average_precision",
-    "fit_time",
-    "n_iter",
-    "n_active",
-    "command",
-]
+FIELDS = (
+    "config params dataset seed detector roc_auc average_precision fit_time "
+    "n_iter n_active command"
+).split()
+
+INTRO = (
+    "ADBench protocol. Each configuration changes the listed hyperparameters "
+    "of the `VAEAnomalyDetector` defaults at the time of the run; each fitted "
+    "model is read with both scoring rules. Only configurations complete on "
+    "all cases are listed. These datasets are also in the full benchmark "
+    "(`anomaly.md`): choices made here are tuned on them.\n"
+)
 
 
-def evaluate(config, params, dataset, seed, quick, csv_path, command):
-    X, y = load_adbench(dataset)
-    X_train, X_test, _, y_test = adbench_split(X, y, seed)
-    base = {"config": config, "params": repr(params), "dataset": dataset}
-    base.update(seed=seed, command=command)
+def evaluate(config, seed, split, quick):
+    """The result rows (dicts) of configuration ``config`` on one case:
+    one per reading of the fitted detector; "IForest" is the bar to clear."""
+    X_train, X_test, _, y_test = split
+    if config == "IForest":
+        result = run_detector("IForest", seed, X_train, X_test, y_test)
+        yield {"detector": "IForest", "params": "{}"} | {
+            k: result[k] for k in ("roc_auc", "average_precision", "fit_time")
+        }
+        return
+    params = CONFIGS[config]
     extra = {"max_iter": 3} if quick else {}
     detector = VAEAnomalyDetector(random_state=seed, **{**params, **extra})
     with warnings.catch_warnings():
@@ -159,15 +140,14 @@ def evaluate(config, params, dataset, seed, quick, csv_path, command):
         try:
             _, fit_time = timed(detector.fit, X_train)
         except ValueError as exc:  # diverged: record and move on
-            print(f"{config} {dataset}: {exc}", flush=True)
-            fit_time = np.nan
-            detector = None
+            print(f"{config} seed={seed}: {exc}", flush=True)
+            detector, fit_time = None, np.nan
     readings = [("likelihood", None), ("reconstruction", None)]
     if config in MC_CONFIGS:
         readings += [("likelihood", n_mc) for n_mc in MC_SAMPLES]
     for score_type, n_mc in readings:
         name = f"skvae-{score_type}" + (f"-mc{n_mc}" if n_mc else "")
-        row = {**base, "detector": name, "fit_time": fit_time}
+        row = {"detector": name, "params": repr(params), "fit_time": fit_time}
         if detector is not None:
             detector.set_params(score_type=score_type)
             if n_mc:
@@ -179,59 +159,35 @@ def evaluate(config, params, dataset, seed, quick, csv_path, command):
                 n_iter=detector.n_iter_,
                 n_active=detector.n_active_components_,
             )
-        append_row_fields(csv_path, row)
-    return X_train, X_test, y_test
-
-
-def append_row_fields(csv_path, row):
-    append_row(csv_path, {k: row.get(k, "") for k in FIELDS}, FIELDS)
+        yield row
 
 
 def run(configs, datasets, seeds, out, quick):
+    """IsolationForest, then each configuration, on every (dataset, seed) not
+    yet in ``<out>.csv``; the report is rewritten after each configuration."""
     csv_path = out.with_suffix(".csv")
-    command = command_line()
-    done = read_results(csv_path)
-    done = (
-        set(zip(done["config"], done["dataset"], done["seed"].astype(int), strict=True))
-        if len(done)
-        else set()
-    )
-    for seed in seeds:
-        for dataset in datasets:
-            if ("IForest", dataset, seed) in done:
-                continue
-            X, y = load_adbench(dataset)
-            X_train, X_test, _, y_test = adbench_split(X, y, seed)
-            forest = IsolationForest(random_state=seed)
-            _, fit_time = timed(forest.fit, X_train)
-            scores = -forest.score_samples(X_test)
-            row = {
-                "config": "IForest",
-                "params": "{}",
-                "dataset": dataset,
-                "seed": seed,
-                "detector": "IForest",
-                "roc_auc": roc_auc_score(y_test, scores),
-                "average_precision": average_precision_score(y_test, scores),
-                "fit_time": fit_time,
-                "command": command,
-            }
-            append_row_fields(csv_path, row)
-    for config in configs:
+    done = done_keys(csv_path, ["config", "dataset", "seed"])
+    for config in ["IForest", *configs]:
         for seed in seeds:
             for dataset in datasets:
                 if (config, dataset, seed) in done:
                     continue
-                evaluate(
-                    config, CONFIGS[config], dataset, seed, quick, csv_path, command
-                )
-        print(f"done {config}", flush=True)
-        report(out)
+                split = adbench_split(*load_adbench(dataset), seed)
+                case = {"config": config, "dataset": dataset, "seed": seed}
+                for row in evaluate(config, seed, split, quick):
+                    append_row(
+                        csv_path, case | row | {"command": command_line()}, FIELDS
+                    )
+        if config != "IForest":
+            print(f"done {config}", flush=True)
+            report(out)
 
 
 def report(out, note=None):
     """Rewrite ``<out>.md`` from ``<out>.csv``; ``note`` goes at the top."""
     results = read_results(out.with_suffix(".csv"))
+    if results.empty:
+        return
     results = results.drop_duplicates(["config", "dataset", "seed", "detector"])
     results["name"] = np.where(
         results["detector"] == "IForest",
@@ -243,73 +199,53 @@ def report(out, note=None):
         index=["dataset", "seed"], columns="name", values="roc_auc"
     )
     forest = per_case["IForest"]
-    rows = []
     n_cases = per_case.notna().sum()
-    complete = n_cases[n_cases == n_cases["IForest"]].index
-    wide = per_case[complete]
-    ranks = wide.rank(axis=1, ascending=False).mean()
-    fit_time = results.groupby("name")["fit_time"].sum()
-    n_iter = results.groupby("name")["n_iter"].mean()
-    for name in wide.mean().sort_values(ascending=False).index:
-        col = wide[name]
-        config = name.split(" / ")[0]
-        params = CONFIGS.get(config, {})
-        rows.append(
-            [
-                name,
-                ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)",
-                f"{col.mean():.4f}",
-                f"{col.mean() - forest.mean():+.4f}",
-                f"{(col > forest).sum()}/{len(col)}",
-                f"{ranks[name]:.1f}",
-                f"{fit_time[name]:.0f}",
-                "" if np.isnan(n_iter.get(name, np.nan)) else f"{n_iter[name]:.0f}",
-            ]
-        )
+    wide = per_case[n_cases[n_cases == n_cases["IForest"]].index]
+    order = wide.mean().sort_values(ascending=False).index
+
+    def changed(name):
+        params = CONFIGS.get(name.split(" / ")[0], {})
+        return ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)"
+
+    n_iter = results.groupby("name")["n_iter"].mean().reindex(order)
+    table = pd.DataFrame(
+        {
+            "config / score_type": order,
+            "changed hyperparameters": order.map(changed),
+            "mean ROC-AUC": wide[order].mean().map("{:.4f}".format),
+            "minus IForest": (wide[order].mean() - forest.mean()).map("{:+.4f}".format),
+            "beats IForest on": wide[order].gt(forest, axis=0).sum().astype(str)
+            + f"/{len(wide)}",
+            "mean rank": wide.rank(axis=1, ascending=False)
+            .mean()[order]
+            .map("{:.1f}".format),
+            "total fit time (s)": results.groupby("name")["fit_time"]
+            .sum()[order]
+            .map("{:.0f}".format),
+            "mean epochs": n_iter.map(lambda v: "" if np.isnan(v) else f"{v:.0f}"),
+        },
+        index=order,
+    )
     datasets = sorted(set(results["dataset"]))
     seeds = sorted(set(results["seed"].astype(int)))
     body = [f"**Note.** {note}\n"] if note else []
     body += [
-        f"Datasets: {len(datasets)} ADBench datasets "
-        f"({', '.join(datasets)}), seeds {seeds}, ADBench protocol. Each "
-        "configuration changes the listed hyperparameters of the "
-        "`VAEAnomalyDetector` defaults at the time of the run; each fitted "
-        "model is read with both scoring rules. Only configurations complete on "
-        "all cases are listed. These datasets are also in the full benchmark "
-        "(`anomaly.md`): choices made here are tuned on them.\n",
-        markdown_table(
-            [
-                "config / score_type",
-                "changed hyperparameters",
-                "mean ROC-AUC",
-                "minus IForest",
-                "beats IForest on",
-                "mean rank",
-                "total fit time (s)",
-                "mean epochs",
-            ],
-            rows,
-        ),
+        f"Datasets: {len(datasets)} ADBench datasets ({', '.join(datasets)}), "
+        f"seeds {seeds}, " + INTRO,
+        markdown_table(table),
     ]
-    by_width = width_table(per_case)
-    if by_width:
+    if by_width := width_table(per_case):
         body += ["\n## By number of features\n", by_width]
-    body.append("\n## ROC-AUC per dataset\n")
-    top = list(wide.mean().sort_values(ascending=False).index[:6])
+    top = list(order[:6])
     if "IForest" not in top:
         top.append("IForest")
     if "default / likelihood" in wide and "default / likelihood" not in top:
         top.append("default / likelihood")
-    per = wide[top].groupby(level="dataset").mean()
-    body.append(
-        markdown_table(
-            ["dataset", *top],
-            [[d, *(f"{v:.3f}" for v in per.loc[d])] for d in per.index],
-        )
-    )
-    body.append("\n## Runs that produced the CSV\n")
-    body += [f"- `{c}`" for c in sorted(set(results["command"].dropna()))]
-    body.append(f"\nRaw rows: `{out.with_suffix('.csv').name}`.")
+    per_dataset = wide[top].groupby(level="dataset").mean()
+    body += ["\n## ROC-AUC per dataset\n"]
+    per_dataset = per_dataset.apply(lambda c: c.map("{:.3f}".format))
+    body.append(markdown_table(per_dataset.reset_index()))
+    body += runs_section(results, out.with_suffix(".csv"))
     write_markdown(
         out.with_suffix(".md"),
         "VAEAnomalyDetector hyperparameters on ADBench datasets",
@@ -326,35 +262,24 @@ def width_table(per_case):
     ``per_case`` is the ROC-AUC per (dataset, seed) and configuration.
     """
     is_wide = per_case.index.get_level_values("dataset").isin(WIDE_DATASETS)
-    groups = {
-        "< 30 features": per_case[~is_wide],
-        ">= 30 features": per_case[is_wide],
-    }
+    groups = {"< 30 features": per_case[~is_wide], ">= 30 features": per_case[is_wide]}
     if any(group.empty for group in groups.values()):
         return ""
-    means = {}
+    means = []
     for label, group in groups.items():
         counts = group.notna().sum()
-        complete = counts[counts == len(group)].index
-        means[label] = group[complete].mean()
         n_datasets = group.index.get_level_values("dataset").nunique()
-        means[label].name = f"{label}: {n_datasets} datasets, {len(group)} cases"
-    table = pd.concat(means.values(), axis=1)
+        mean = group[counts[counts == len(group)].index].mean()
+        means.append(mean.rename(f"{label}: {n_datasets} datasets, {len(group)} cases"))
+    table = pd.concat(means, axis=1)
     table = table.loc[table.mean(axis=1).sort_values(ascending=False).index]
-    return markdown_table(
-        ["config / score_type", *(column.name for column in means.values())],
-        [
-            [name, *("-" if np.isnan(v) else f"{v:.4f}" for v in row)]
-            for name, row in table.iterrows()
-        ],
-    )
+    table = table.apply(lambda c: c.map(lambda v: "-" if np.isnan(v) else f"{v:.4f}"))
+    return markdown_table(table.rename_axis("config / score_type").reset_index())
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    limit_threads(1)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke test")
     parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
     parser.add_argument(

@@ -18,54 +18,87 @@ Usage::
 
     python benchmarks/features.py            # full run, ~30 min on 1 thread
     python benchmarks/features.py --quick    # smoke test for CI, < 60 s
+    python benchmarks/features.py --report-only   # rebuild .md/.png from .json
+    python benchmarks/features.py --variants beta0.5:64,wide:32
 
-Writes ``benchmarks/results/features.md`` and ``features.png``
-(``features_quick.*`` with ``--quick``).
+``--variants`` adds MNIST VAE rows, comma-separated ``kind:dimension`` with
+kind in beta0.5, gaussian, epochs150, wide (default
+``beta0.5:64,gaussian:16``; none with ``--quick``). Writes the raw results
+``benchmarks/results/features.json``, then ``features.md`` and
+``features.png`` from them (``features_quick.*`` with ``--quick``).
+Everything runs on 1 thread.
 """
 
 import argparse
-import sys
+import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
+import pandas as pd
+from _common import (
     RESULTS_DIR,
     command_line,
     limit_threads,
     load_mnist,
+    machine_info,
     markdown_table,
+    pyplot,
     write_markdown,
 )
+from scipy.ndimage import convolve
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import BernoulliRBM
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler, minmax_scale
 
-limit_threads(1)
-
-from scipy.ndimage import convolve  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.neural_network import BernoulliRBM  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler, minmax_scale  # noqa: E402
-
-from skvae import VAETransformer  # noqa: E402
+from skvae import VAETransformer
 
 # Hidden widths of the VAE on images (the estimator's default (64, 32) is
 # sized for tabular data with tens of columns).
 IMAGE_HIDDEN = (512, 256)
 
 
-# ------------------------------------------------------------------- data
+def vae(n_components, max_iter, *, likelihood="bernoulli", beta=1.0, hidden=None):
+    return VAETransformer(
+        n_components,
+        hidden_layer_sizes=hidden or IMAGE_HIDDEN,
+        likelihood=likelihood,
+        beta=beta,
+        max_iter=max_iter,
+        random_state=0,
+    )
 
 
-def nudge_dataset(X, y):
-    """Shift each 8 x 8 image by one pixel up, left, right and down."""
+def rbm(n_components, n_iter):
+    return BernoulliRBM(
+        n_components=n_components, learning_rate=0.06, n_iter=n_iter, random_state=0
+    )
+
+
+def variant(kind, k, epochs):
+    """The extra MNIST row ``kind:k`` of ``--variants``: (name, features)."""
+    if kind == "beta0.5":
+        return f"VAE bernoulli, beta=0.5, {epochs} epochs", vae(k, epochs, beta=0.5)
+    if kind == "gaussian":
+        return f"VAE gaussian, {epochs} epochs", vae(k, epochs, likelihood="gaussian")
+    if kind == "epochs150":
+        return "VAE bernoulli, 150 epochs", vae(k, 150)
+    if kind == "wide":
+        features = vae(k, epochs, hidden=(1024, 512))
+        return f"VAE bernoulli, (1024, 512), {epochs} epochs", features
+    raise ValueError(f"unknown variant {kind}:{k}")
+
+
+def nudged_digits():
+    """The 8 x 8 digits and their copies shifted by one pixel up, left, right
+    and down, scaled to [0, 1], split 80/20 with ``random_state=0``."""
+    X, y = load_digits(return_X_y=True)
+    X = np.asarray(X, dtype=np.float32)
     directions = [
         [[0, 1, 0], [0, 0, 0], [0, 0, 0]],
         [[0, 0, 0], [1, 0, 0], [0, 0, 0]],
@@ -80,32 +113,13 @@ def nudge_dataset(X, y):
         [X] + [np.apply_along_axis(shift, 1, X, weights) for weights in directions]
     )
     y = np.concatenate([y for _ in range(5)], axis=0)
-    return X, y
-
-
-def load_nudged_digits():
-    X, y = load_digits(return_X_y=True)
-    X, y = nudge_dataset(np.asarray(X, dtype=np.float32), y)
     X = minmax_scale(X, feature_range=(0, 1))
     return train_test_split(X, y, test_size=0.2, random_state=0)
 
 
-# ------------------------------------------------------------- contenders
-
-
-def vae(n_components, max_iter, *, likelihood="bernoulli", beta=1.0, hidden=None):
-    return VAETransformer(
-        n_components,
-        hidden_layer_sizes=hidden or IMAGE_HIDDEN,
-        likelihood=likelihood,
-        beta=beta,
-        max_iter=max_iter,
-        random_state=0,
-    )
-
-
-def evaluate(features, classifier, X_train, X_test, y_train, y_test):
-    """Fit ``features`` (or nothing) then ``classifier``; test accuracy."""
+def evaluate(task, name, k, features, classifier, X_train, X_test, y_train, y_test):
+    """Fit ``features`` (or nothing) then ``classifier``: the result row
+    ``[name, k, test accuracy, fit seconds, active latents]``."""
     steps = [features] if features is not None else []
     model = make_pipeline(*steps, *classifier)
     start = time.perf_counter()
@@ -118,138 +132,127 @@ def evaluate(features, classifier, X_train, X_test, y_train, y_test):
     n_active = ""
     if isinstance(features, VAETransformer):
         n_active = f"{model[0].n_active_components_} / {model[0].n_components}"
-    return accuracy, seconds, n_active
+    print(f"{task} {name} k={k}: {accuracy:.4f} ({seconds:.1f} s)", flush=True)
+    return [name, k, accuracy, seconds, n_active]
 
 
 def run_digits(quick):
-    X_train, X_test, y_train, y_test = load_nudged_digits()
+    """(a): result rows and the VAE's epochs."""
+    X_train, X_test, y_train, y_test = nudged_digits()
     epochs, max_iter = 100, 10_000
     if quick:  # a fifth of the training rows, short fits: a smoke test
         X_train, y_train = X_train[::5], y_train[::5]
         epochs, max_iter = 5, 200
-    feature_classifier = [LogisticRegression(C=6000.0, max_iter=max_iter)]
+    raw = [LogisticRegression(C=100.0, max_iter=max_iter)]
+    clf = [LogisticRegression(C=6000.0, max_iter=max_iter)]
     contenders = [
-        ("raw pixels (64)", 64, None, [LogisticRegression(C=100.0, max_iter=max_iter)]),
-        (
-            "BernoulliRBM",
-            100,
-            BernoulliRBM(
-                n_components=100, learning_rate=0.06, n_iter=10, random_state=0
-            ),
-            feature_classifier,
-        ),
+        ("raw pixels (64)", 64, None, raw),
+        ("BernoulliRBM", 100, rbm(100, 10), clf),
     ]
-    dims = (16, 32) if quick else (16, 32, 64)
-    for k in dims:
-        contenders.append(("PCA", k, PCA(k, random_state=0), feature_classifier))
+    for k in (16, 32) if quick else (16, 32, 64):
+        contenders.append(("PCA", k, PCA(k, random_state=0), clf))
     for k in (16,) if quick else (16, 32, 100):
-        contenders.append(
-            ("VAE bernoulli", k, vae(k, epochs, hidden=(256, 128)), feature_classifier)
-        )
+        contenders.append(("VAE bernoulli", k, vae(k, epochs, hidden=(256, 128)), clf))
     if not quick:
         for k in (32, 100):
-            contenders.append(
-                (
-                    "VAE gaussian",
-                    k,
-                    vae(k, epochs, likelihood="gaussian", hidden=(256, 128)),
-                    feature_classifier,
-                )
-            )
+            gaussian = vae(k, epochs, likelihood="gaussian", hidden=(256, 128))
+            contenders.append(("VAE gaussian", k, gaussian, clf))
         for k in (16, 32):
-            contenders.append(
-                (
-                    "BernoulliRBM",
-                    k,
-                    BernoulliRBM(
-                        n_components=k, learning_rate=0.06, n_iter=10, random_state=0
-                    ),
-                    feature_classifier,
-                )
-            )
-    results = []
-    for name, k, features, classifier in contenders:
-        accuracy, seconds, n_active = evaluate(
-            features, classifier, X_train, X_test, y_train, y_test
-        )
-        print(f"digits {name} k={k}: {accuracy:.4f} ({seconds:.1f} s)", flush=True)
-        results.append((name, k, accuracy, seconds, n_active))
-    return results, epochs
+            contenders.append(("BernoulliRBM", k, rbm(k, 10), clf))
+    split = (X_train, X_test, y_train, y_test)
+    return [evaluate("digits", *c, *split) for c in contenders], epochs
 
 
 def run_mnist(quick, variants):
+    """(b): result rows and the numbers of train and test images."""
     X_train, X_test, y_train, y_test = load_mnist()
     if quick:
         X_train, y_train = X_train[::5], y_train[::5]
         X_test, y_test = X_test[::5], y_test[::5]
-    dims = (16,) if quick else (16, 32, 64)
     epochs = 3 if quick else 50
-    rbm_iter = 2 if quick else 20
+    contenders = [("raw pixels (784)", 784, None)]
+    for k in (16,) if quick else (16, 32, 64):
+        contenders += [
+            ("PCA", k, PCA(k, random_state=0)),
+            ("BernoulliRBM", k, rbm(k, 2 if quick else 20)),
+            (f"VAE bernoulli, {epochs} epochs", k, vae(k, epochs)),
+        ]
+    for spec in [] if quick else variants:
+        kind, k = spec.split(":")
+        name, features = variant(kind, int(k), epochs)
+        contenders.append((name, int(k), features))
+    split = (X_train, X_test, y_train, y_test)
 
     def classifier():
         return [StandardScaler(), LogisticRegression(max_iter=3000)]
 
-    contenders = [("raw pixels (784)", 784, None)]
-    for k in dims:
-        contenders += [
-            ("PCA", k, PCA(k, random_state=0)),
-            (
-                "BernoulliRBM",
-                k,
-                BernoulliRBM(
-                    n_components=k, learning_rate=0.06, n_iter=rbm_iter, random_state=0
-                ),
-            ),
-            (f"VAE bernoulli, {epochs} epochs", k, vae(k, epochs)),
-        ]
-    if not quick:
-        for variant in variants:
-            kind, k = variant.split(":")
-            k = int(k)
-            if kind == "beta0.5":
-                contenders.append(
-                    (
-                        f"VAE bernoulli, beta=0.5, {epochs} epochs",
-                        k,
-                        vae(k, epochs, beta=0.5),
-                    )
-                )
-            elif kind == "gaussian":
-                contenders.append(
-                    (
-                        f"VAE gaussian, {epochs} epochs",
-                        k,
-                        vae(k, epochs, likelihood="gaussian"),
-                    )
-                )
-            elif kind == "epochs150":
-                contenders.append(("VAE bernoulli, 150 epochs", k, vae(k, 150)))
-            elif kind == "wide":
-                contenders.append(
-                    (
-                        f"VAE bernoulli, (1024, 512), {epochs} epochs",
-                        k,
-                        vae(k, epochs, hidden=(1024, 512)),
-                    )
-                )
-            else:
-                raise ValueError(f"unknown variant {variant!r}")
-    results = []
-    for name, k, features in contenders:
-        accuracy, seconds, n_active = evaluate(
-            features, classifier(), X_train, X_test, y_train, y_test
+    rows = [evaluate("mnist", *c, classifier(), *split) for c in contenders]
+    return rows, (len(X_train), len(X_test))
+
+
+def table(rows):
+    return markdown_table(
+        pd.DataFrame(
+            [
+                [name, k, f"{acc:.4f}", f"{seconds:.1f}", n_active or "-"]
+                for name, k, acc, seconds, n_active in rows
+            ],
+            columns=[
+                "features",
+                "dimension",
+                "test accuracy",
+                "fit seconds",
+                "active latents",
+            ],
         )
-        print(f"mnist {name} k={k}: {accuracy:.4f} ({seconds:.1f} s)", flush=True)
-        results.append((name, k, accuracy, seconds, n_active))
-    return results, (len(X_train), len(X_test))
+    )
+
+
+def report(stem):
+    """Write ``<stem>.md`` and ``<stem>.png`` from ``<stem>.json``."""
+    r = json.loads(stem.with_suffix(".json").read_text())
+    body = f"""
+All fits on one thread (`torch.set_num_threads(1)`); fit seconds include the
+logistic regression and are wall-clock on a shared machine (indicative only).
+"Active latents" is `n_active_components_` (Burda et al.'s criterion: the
+posterior mean's variance over the data exceeds 0.01).
+
+## (a) scikit-learn's RBM digits protocol
+
+Digits nudged x5 (8985 images), 80/20 split (`random_state=0`), pixels
+min-max scaled to [0, 1]. Raw pixels: `LogisticRegression(C=100)`;
+features: `LogisticRegression(C=6000)`, both with the default `tol` and
+`max_iter=10000`. BernoulliRBM: `learning_rate=0.06, n_iter=10,
+random_state=0`. VAE: `VAETransformer(hidden_layer_sizes=(256, 128),
+max_iter={r["digits_epochs"]}, random_state=0)`, other parameters default. PCA
+cannot have more components than the 64 pixels, so PCA-64 is a rotation of
+the raw pixels.
+
+{table(r["digits"])}
+
+## (b) MNIST
+
+Fit on {r["n_train"]} training images, evaluated on {r["n_test"]} t10k test images.
+Every representation feeds `StandardScaler()` + `LogisticRegression()`
+(C=1, `max_iter=3000`). BernoulliRBM: `learning_rate=0.06`, 20 iterations.
+VAE: `VAETransformer(hidden_layer_sizes=(512, 256), likelihood="bernoulli",
+random_state=0)` unless the row says otherwise.
+
+{table(r["mnist"])}
+"""
+    write_markdown(
+        stem.with_suffix(".md"),
+        "Feature extraction: VAE against PCA, BernoulliRBM and raw pixels",
+        r["command"],
+        body,
+        machine=r["machine"],
+    )
+    plot(stem.with_suffix(".png"), r["digits"], r["mnist"])
+    print(f"wrote {stem}.md and .png")
 
 
 def plot(path, digits, mnist):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, results, title in (
         (axes[0], digits, "(a) nudged digits"),
@@ -272,20 +275,12 @@ def plot(path, digits, mnist):
     fig.savefig(path, dpi=120)
 
 
-def table(results):
-    rows = [
-        [name, k, f"{acc:.4f}", f"{seconds:.1f}", n_active or "-"]
-        for name, k, acc, seconds, n_active in results
-    ]
-    return markdown_table(
-        ["features", "dimension", "test accuracy", "fit seconds", "active latents"],
-        rows,
-    )
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke test")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rebuild .md/.png from .json"
+    )
     parser.add_argument(
         "--variants",
         default="beta0.5:64,gaussian:16",
@@ -293,49 +288,23 @@ def main():
         "kind in beta0.5, gaussian, epochs150, wide",
     )
     args = parser.parse_args()
-    variants = [v for v in args.variants.split(",") if v]
-
-    digits, digits_epochs = run_digits(args.quick)
-    mnist, (n_train, n_test) = run_mnist(args.quick, variants)
-
-    body = f"""
-All fits on one thread (`torch.set_num_threads(1)`); fit seconds include the
-logistic regression and are wall-clock on a shared machine (indicative only).
-"Active latents" is `n_active_components_` (Burda et al.'s criterion: the
-posterior mean's variance over the data exceeds 0.01).
-
-## (a) scikit-learn's RBM digits protocol
-
-Digits nudged x5 (8985 images), 80/20 split (`random_state=0`), pixels
-min-max scaled to [0, 1]. Raw pixels: `LogisticRegression(C=100)`;
-features: `LogisticRegression(C=6000)`, both with the default `tol` and
-`max_iter=10000`. BernoulliRBM: `learning_rate=0.06, n_iter=10,
-random_state=0`. VAE: `VAETransformer(hidden_layer_sizes=(256, 128),
-max_iter={digits_epochs}, random_state=0)`, other parameters default. PCA
-cannot have more components than the 64 pixels, so PCA-64 is a rotation of
-the raw pixels.
-
-{table(digits)}
-
-## (b) MNIST
-
-Fit on {n_train} training images, evaluated on {n_test} t10k test images.
-Every representation feeds `StandardScaler()` + `LogisticRegression()`
-(C=1, `max_iter=3000`). BernoulliRBM: `learning_rate=0.06`, 20 iterations.
-VAE: `VAETransformer(hidden_layer_sizes=(512, 256), likelihood="bernoulli",
-random_state=0)` unless the row says otherwise.
-
-{table(mnist)}
-"""
-    stem = "features_quick" if args.quick else "features"
-    write_markdown(
-        RESULTS_DIR / f"{stem}.md",
-        "Feature extraction: VAE against PCA, BernoulliRBM and raw pixels",
-        command_line(),
-        body,
-    )
-    plot(RESULTS_DIR / f"{stem}.png", digits, mnist)
-    print(f"wrote {RESULTS_DIR / stem}.md and .png")
+    limit_threads(1)
+    stem = RESULTS_DIR / ("features_quick" if args.quick else "features")
+    if not args.report_only:
+        variants = [v for v in args.variants.split(",") if v]
+        digits, digits_epochs = run_digits(args.quick)
+        mnist, (n_train, n_test) = run_mnist(args.quick, variants)
+        results = {
+            "command": command_line(),
+            "machine": machine_info(),
+            "digits_epochs": digits_epochs,
+            "digits": digits,
+            "n_train": n_train,
+            "n_test": n_test,
+            "mnist": mnist,
+        }
+        stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    report(stem)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ make ``CONTAMINATION`` (10%) of the rows; a stratified 70/30 split; a
 MinMaxScaler fitted on the train part; every detector fitted on the
 contaminated train part with its default hyperparameters, without labels,
 and scored on the test part (ROC-AUC, average precision). Unlike ADBench,
-nothing is upsampled: small classes stay small. The detectors, adapters, CSV
-handling and summary are those of ``anomaly.py``.
+nothing is upsampled: small classes stay small. The detectors, the CSV
+handling and the ranking are those of ``anomaly.py``, shared in
+``_common.py``; everything runs on 1 thread.
 
 Usage
 -----
@@ -24,38 +25,52 @@ Usage
     python benchmarks/oneclass.py --report-only
 
 Options as in ``anomaly.py``: ``--datasets`` (task names ``<source>-<class>``),
-``--seeds``, ``--detectors``, ``--out`` (default
-``benchmarks/results/oneclass``; ``oneclass_quick`` with ``--quick``),
-``--report-only``, ``--note``.
+``--seeds``, ``--detectors`` (default every detector but ``skvae-tuned``),
+``--out`` (default ``benchmarks/results/oneclass``; ``oneclass_quick`` with
+``--quick``), ``--report-only``, ``--note``.
 """
 
-import sys
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import anomaly  # noqa: E402
-from _common import (  # noqa: E402
-    ADBENCH_TEST_SIZE,
+from _common import (
+    DETECTORS,
+    RESULTS_DIR,
+    auc_table,
     command_line,
+    detector_arguments,
+    done_keys,
+    evaluate_detectors,
+    limit_threads,
     load_mnist,
     markdown_table,
+    plot_ranks,
+    pyplot,
+    read_detector_results,
+    scaled_split,
+    skvae_vs_iforest,
+    summarize,
+    summary_table,
     write_markdown,
 )
-from anomaly import DETECTORS, read_results, summarize  # noqa: E402
-from sklearn.datasets import load_digits, load_iris, load_wine  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.preprocessing import MinMaxScaler  # noqa: E402
+from sklearn.datasets import load_digits, load_iris, load_wine
 
 CONTAMINATION = 0.1
 SOURCES = ["digits", "wine", "iris", "mnist"]
 QUICK_TASKS = ["wine-0", "digits-1"]
 # Every detector of anomaly.py except the slow label-free tuning.
 DEFAULT_DETECTORS = [d for d in DETECTORS if d != "skvae-tuned"]
+
+INTRO = (
+    "One-class tasks from data not used to choose skvae's defaults (see "
+    "`benchmarks/oneclass.py`): each class of a labelled source in turn is "
+    f"normal, other classes make {CONTAMINATION:.0%} of the rows as "
+    "anomalies, stratified 70/30 split, MinMaxScaler fitted on the train "
+    "part, every detector with default hyperparameters fitted on the "
+    "contaminated train part, 1 torch thread, same process and splits.\n"
+)
 
 
 @cache
@@ -78,7 +93,7 @@ def tasks():
     ]
 
 
-def oneclass_case(task, seed):
+def oneclass_split(task, seed):
     """Train/test split of one one-class task (see the module docstring).
 
     Returns
@@ -95,104 +110,57 @@ def oneclass_case(task, seed):
     anomalies = rng.choice(others, n_anomalies, replace=False)
     rows = np.concatenate([normal, anomalies])
     y = np.r_[np.zeros(len(normal), dtype=int), np.ones(n_anomalies, dtype=int)]
-    X_train, X_test, y_train, y_test = train_test_split(
-        X[rows], y, test_size=ADBENCH_TEST_SIZE, stratify=y, random_state=rng
-    )
-    scaler = MinMaxScaler().fit(X_train)
-    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+    return scaled_split(X[rows], y, rng)
 
 
-# ------------------------------------------------------------------ report
+def run(names, seeds, detectors, out, quick):
+    """Run every (task, seed, detector) not yet in ``<out>.csv``; rewrite the
+    report after each task."""
+    csv_path = out.with_suffix(".csv")
+    done = done_keys(csv_path, ["dataset", "seed", "detector"])
+    for seed in seeds:
+        for task in names:
+            todo = [d for d in detectors if (task, seed, d) not in done]
+            if todo:
+                split = oneclass_split(task, seed)
+                evaluate_detectors(csv_path, task, seed, todo, split, quick)
+                report(out)
 
 
 def report(out, note=None):
     """Rewrite ``<out>.md`` and ``<out>.png`` from ``<out>.csv``."""
-    results = read_results(out.with_suffix(".csv"))
+    results = read_detector_results(out.with_suffix(".csv"))
     if results.empty:
         return
-    results["seed"] = results["seed"].astype(int)
-    results = results.drop_duplicates(["dataset", "seed", "detector"])
     detectors = [d for d in DETECTORS if d in set(results["detector"])]
     summary, per_task, res, cases = summarize(results, detectors)
-    source = per_task.index.str.rsplit("-", n=1).str[0]
+    n_seeds = pd.Series([t for t, _ in cases]).value_counts()
 
     body = [f"**Note.** {note}\n"] if note else []
-    body.append(
-        "One-class tasks from data not used to choose skvae's defaults (see "
-        "`benchmarks/oneclass.py`): each class of a labelled source in turn is "
-        f"normal, other classes make {CONTAMINATION:.0%} of the rows as "
-        "anomalies, stratified 70/30 split, MinMaxScaler fitted on the train "
-        "part, every detector with default hyperparameters fitted on the "
-        "contaminated train part, 1 torch thread, same process and splits.\n"
-    )
-    seeds_per_task = pd.Series([t for t, _ in cases]).value_counts()
+    body.append(INTRO)
     body.append(
         f"Cases compared: {len(cases)} (task, seed) pairs on {per_task.shape[0]} "
-        f"tasks ({(seeds_per_task == 3).sum()} with 3 seeds), on which every "
+        f"tasks ({(n_seeds == 3).sum()} with 3 seeds), on which every "
         "detector below has a result.\n"
     )
-    failed = results[results["roc_auc"].isna()]
-    if len(failed):
-        body.append(f"Failed runs (excluded): {len(failed)}, see the CSV `info`.\n")
-    body.append("## Summary over all tasks\n")
-    rows = []
-    for name in summary.sort_values("mean ROC-AUC", ascending=False).index:
-        s = summary.loc[name]
-        rows.append(
-            [
-                f"**{name}**" if name == "skvae" else name,
-                f"{s['mean ROC-AUC']:.4f}",
-                f"{s['mean AP']:.4f}",
-                f"{s['mean rank']:.2f}",
-                int(s["wins"]),
-                f"{s['total fit time (s)']:.0f}",
-            ]
-        )
-    body.append(
-        markdown_table(
-            [
-                "detector",
-                "mean ROC-AUC",
-                "mean AP",
-                "mean rank",
-                "wins",
-                "total fit time (s)",
-            ],
-            rows,
-        )
-    )
-    if {"skvae", "IForest"} <= set(per_task.columns):
-        better = (per_task["skvae"] > per_task["IForest"]).sum()
-        gap = per_task["skvae"].mean() - per_task["IForest"].mean()
-        body.append(
-            f"\nskvae (defaults) minus IsolationForest, mean ROC-AUC: {gap:+.4f}; "
-            f"skvae is better on {better} of {per_task.shape[0]} tasks.\n"
-        )
-    body.append("## Mean ROC-AUC per source\n")
+    failed = results["roc_auc"].isna().sum()
+    if failed:
+        body.append(f"Failed runs (excluded): {failed}, see the CSV `info`.\n")
+    body += ["## Summary over all tasks\n", markdown_table(summary_table(summary))]
+    if comparison := skvae_vs_iforest(summary, per_task, "tasks"):
+        body.append("\n" + comparison)
+
+    source = per_task.index.str.rsplit("-", n=1).str[0]
     by_source = per_task.groupby(source).mean()
-    counts = pd.Series(source).value_counts()
-    rows = [
-        [name, int(counts[name])]
-        + [
-            f"**{v:.3f}**" if v == by_source.loc[name].max() else f"{v:.3f}"
-            for v in by_source.loc[name, detectors]
-        ]
-        for name in by_source.index
-    ]
-    body.append(markdown_table(["source", "tasks", *detectors], rows))
+    table = by_source.apply(
+        lambda row: row.map(lambda v: f"**{v:.3f}**" if v == row.max() else f"{v:.3f}"),
+        axis=1,
+    )
+    table.insert(0, "tasks", pd.Series(source).value_counts())
+    table.insert(0, "source", table.index)
+    body += ["## Mean ROC-AUC per source\n", markdown_table(table)]
     body.append("\n## ROC-AUC per task (mean ± std over seeds)\n")
-    stats = res.groupby(["dataset", "detector"])["roc_auc"].agg(["mean", "std"])
-    info = results.groupby("dataset")[["n_train", "n_features"]].first()
-    rows = []
-    for task in per_task.index:
-        row = [task, int(info.loc[task, "n_train"]), int(info.loc[task, "n_features"])]
-        best = per_task.loc[task].max()
-        for name in detectors:
-            m, sd = stats.loc[(task, name)]
-            cell = f"{m:.3f}" + ("" if np.isnan(sd) else f" ± {sd:.3f}")
-            row.append(f"**{cell}**" if m == best else cell)
-        rows.append(row)
-    body.append(markdown_table(["task", "n_train", "d", *detectors], rows))
+    body.append(markdown_table(auc_table(results, res, per_task, "task")))
     write_markdown(
         out.with_suffix(".md"),
         "Held-out one-class anomaly detection: skvae beside its peers",
@@ -203,17 +171,9 @@ def report(out, note=None):
 
 
 def plot(by_source, summary, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
-    ranks = summary["mean rank"].sort_values()
-    colors = ["tab:red" if n == "skvae" else "tab:gray" for n in ranks.index]
-    ax1.barh(ranks.index[::-1], ranks.values[::-1], color=colors[::-1])
-    ax1.set_xlabel("mean rank of ROC-AUC over tasks (lower is better)")
-    ax1.set_title("held-out one-class tasks")
+    plot_ranks(ax1, summary, "tasks", "held-out one-class tasks")
     peers = ("skvae", "IForest", "pyod-VAE", "pyod-AutoEncoder")
     shown = [d for d in peers if d in summary.index]
     width = 0.8 / max(len(shown), 1)
@@ -231,16 +191,15 @@ def plot(by_source, summary, path):
 
 
 def main(argv=None):
-    anomaly.main(
-        argv,
-        description=__doc__,
-        names=tasks,
-        quick_names=QUICK_TASKS,
-        default_detectors=DEFAULT_DETECTORS,
-        stem="oneclass",
-        make_case=oneclass_case,
-        write=report,
-    )
+    limit_threads(1)
+    args = detector_arguments(__doc__, argv)
+    names = args.datasets or (QUICK_TASKS if args.quick else tasks())
+    stem = "oneclass_quick" if args.quick else "oneclass"
+    out = Path(args.out) if args.out else RESULTS_DIR / stem
+    if not args.report_only:
+        detectors = args.detectors or DEFAULT_DETECTORS
+        run(names, args.seeds, detectors, out, args.quick)
+    report(out, args.note)
 
 
 if __name__ == "__main__":
