@@ -31,9 +31,10 @@ Usage::
 
 Unlike the other benchmarks, this one uses torch's default number of threads
 (the machine's cores) unless ``--threads N`` says otherwise (then torch and
-the BLAS/OpenMP pools get N): the question is how fast each contender runs
-on the machine. It writes the raw timings to ``benchmarks/results/speed.json``
-and ``speed.md`` and ``speed.png`` from them (``speed_quick.*`` with
+the BLAS/OpenMP pools get N), and skvae's estimators get ``n_jobs`` of that
+number: the question is how fast each contender runs on the machine. It
+writes the raw timings to ``benchmarks/results/speed.json`` and
+``speed.md`` and ``speed.png`` from them (``speed_quick.*`` with
 ``--quick``).
 """
 
@@ -95,15 +96,17 @@ def skvae_private(est=None):
     ``noise_scale()``); ``score_noise(X)``, the noise of
     ``est.score_samples(X)`` as a (k, n, d) tensor.
     """
-    from skvae._torch.bounds import elbo_terms
+    from skvae._noise import row_normal_noise
+    from skvae._objective import Objective
     from skvae._torch.networks import VAE
 
     def new_module(n_features, hidden_layer_sizes, n_components):
-        module = VAE(n_features, hidden_layer_sizes, n_components)
+        generator = torch.Generator()
+        module = VAE(n_features, hidden_layer_sizes, n_components, generator=generator)
+        objective = Objective()
 
         def neg_elbo(x):
-            terms = elbo_terms(module, module(x), x)
-            return -(terms.reconstruction - terms.kl.sum(-1)).mean()
+            return objective(module, module(x), x, epoch=1, generator=generator)
 
         return module, neg_elbo
 
@@ -124,12 +127,10 @@ def skvae_private(est=None):
 
     def score_noise(X):
         dtype = torch.from_numpy(X[:0]).dtype
-        noise = est._score_noise
-        if callable(noise):  # per-row noise, a function of each row
-            return torch.as_tensor(noise(X)).to(dtype)
-        # common random numbers (k, d) shared by every row
-        noise = torch.as_tensor(noise, dtype=dtype)
-        return noise[:, None, :].expand(-1, X.shape[0], -1)
+        noise = row_normal_noise(
+            X, est._score_seed, est._n_mc_samples, est.n_components_
+        )  # per-row noise, a function of each row
+        return torch.as_tensor(noise).to(dtype)
 
     return SimpleNamespace(
         new_module=new_module,
@@ -206,6 +207,7 @@ def skvae_fit(X, hidden, n_components, batch_size, epochs, seed=0, detector=Fals
     with ``trim_fraction=0`` (every row in the loss, as the bare loop), then
     the training rows' scores for ``offset_`` (float64)."""
     params = dict(n_components=n_components, hidden_layer_sizes=hidden)
+    params["n_jobs"] = torch.get_num_threads()  # the bare loop's threads
     params.update(batch_size=batch_size, max_iter=epochs, random_state=seed)
     params["n_iter_no_change"] = epochs + 1  # never stop early
     with warnings.catch_warnings():
@@ -320,7 +322,9 @@ def measure_defaults(repeats, quick=False):
     def skvae_default():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            detector = VAEAnomalyDetector(random_state=0)
+            detector = VAEAnomalyDetector(
+                random_state=0, n_jobs=torch.get_num_threads()
+            )
             if quick:
                 detector.set_params(max_iter=5)
             return detector.fit(X)
@@ -350,7 +354,12 @@ def measure_scaling(sizes, n_features=20):
     times = []
     for n_samples in sizes:
         X = X_all[:n_samples]
-        detector = VAEAnomalyDetector(max_iter=2, n_iter_no_change=3, random_state=0)
+        detector = VAEAnomalyDetector(
+            max_iter=2,
+            n_iter_no_change=3,
+            random_state=0,
+            n_jobs=torch.get_num_threads(),
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, fit, fit_cpu = clocked(detector.fit, X)
@@ -365,7 +374,9 @@ def measure_inference(n_samples, n_features, repeats):
     X = np.random.RandomState(0).standard_normal((n_samples, n_features))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = VAETransformer(max_iter=2, random_state=0).fit(X)
+        model = VAETransformer(
+            max_iter=2, random_state=0, n_jobs=torch.get_num_threads()
+        ).fit(X)
     private = skvae_private(model)
     log_det = float(np.log(model.scale_).sum())
     results = []

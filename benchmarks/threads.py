@@ -1,0 +1,164 @@
+"""Training throughput with 1 and 2 threads, on a quiet and on a busy machine.
+
+The question behind ``n_jobs=None`` (one intra-op thread per fit, the
+default): how much does a second thread buy when the machine is quiet, and
+what does it cost when another process keeps a core busy? torch's OpenMP
+threads spin while they wait for each other, so a thread that shares its
+core with other work stalls the whole step.
+
+For a small model (10000 x 30, widths (64, 32)) and a wide one
+(10000 x 784, widths (256, 128)), the script times ``VAETransformer.fit``
+epochs with ``n_jobs=1`` and ``n_jobs=2`` and scikit-learn's
+``MLPRegressor`` (an autoencoder of the same widths, the reference that was
+unaffected by busy cores), alternating the contenders round by round. The
+"busy" condition runs one other process that spins on one core, as a
+parallel job or a second notebook would. Each result is epochs per second;
+the report gives the busy/quiet ratio of each contender.
+
+Usage::
+
+    python benchmarks/threads.py            # full run, ~10 minutes
+    python benchmarks/threads.py --quick    # smoke test for CI, < 1 minute
+
+Writes ``benchmarks/results/threads.md`` (``threads_quick.md`` with
+``--quick``).
+"""
+
+import argparse
+import multiprocessing
+import os
+import time
+import warnings
+
+import numpy as np
+from _common import RESULTS_DIR, command_line, markdown_table, write_markdown
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPRegressor
+
+from skvae import VAETransformer
+
+WORKLOADS = {
+    "small (10000 x 30, (64, 32))": (30, (64, 32)),
+    "wide (10000 x 784, (256, 128))": (784, (256, 128)),
+}
+
+
+def spin(stop):
+    """Keep one core busy until ``stop`` is set."""
+    while not stop.is_set():
+        sum(i * i for i in range(10_000))
+
+
+def epochs_per_second(contender, X, widths, epochs):
+    """Training epochs per second of one contender on ``X``."""
+    if contender == "MLPRegressor":
+        model = MLPRegressor(
+            hidden_layer_sizes=(*widths, 8, *reversed(widths)),
+            max_iter=epochs,
+            batch_size=128,
+            random_state=0,
+        )
+        start = time.perf_counter()
+        model.fit(X, X)
+    else:
+        n_jobs = int(contender.split("=")[1])
+        model = VAETransformer(
+            hidden_layer_sizes=widths, max_iter=epochs, n_jobs=n_jobs, random_state=0
+        )
+        start = time.perf_counter()
+        model.fit(X)
+    return epochs / (time.perf_counter() - start)
+
+
+def measure(n_rows, epochs, rounds):
+    contenders = ["n_jobs=1", "n_jobs=2", "MLPRegressor"]
+    rows = []
+    context = multiprocessing.get_context("spawn")
+    for workload, (n_features, widths) in WORKLOADS.items():
+        X = np.random.RandomState(0).normal(size=(n_rows, n_features))
+        for condition in ("quiet", "busy"):
+            stop = context.Event()
+            spinner = None
+            if condition == "busy":
+                spinner = context.Process(target=spin, args=(stop,))
+                spinner.start()
+                time.sleep(1.0)
+            rates = {c: [] for c in contenders}
+            for contender in contenders:  # warm-up: first calls pay set-up costs
+                epochs_per_second(contender, X[:256], widths, 1)
+            try:
+                for _ in range(rounds):
+                    for contender in contenders:
+                        rates[contender].append(
+                            epochs_per_second(contender, X, widths, epochs)
+                        )
+            finally:
+                stop.set()
+                if spinner is not None:
+                    spinner.join()
+            for contender, values in rates.items():
+                rows.append(
+                    {
+                        "workload": workload,
+                        "condition": condition,
+                        "contender": contender,
+                        "epochs/s": float(np.median(values)),
+                        "load": os.getloadavg()[0],
+                    }
+                )
+    return rows
+
+
+def report(rows, quick, started):
+    table = []
+    for workload in WORKLOADS:
+        for contender in ("n_jobs=1", "n_jobs=2", "MLPRegressor"):
+            rate = {
+                r["condition"]: r["epochs/s"]
+                for r in rows
+                if r["workload"] == workload and r["contender"] == contender
+            }
+            table.append(
+                [
+                    workload,
+                    contender,
+                    f"{rate['quiet']:.2f}",
+                    f"{rate['busy']:.2f}",
+                    f"{rate['busy'] / rate['quiet']:.2f}",
+                ]
+            )
+    quiet_loads = [r["load"] for r in rows if r["condition"] == "quiet"]
+    body = (
+        f"Started {started}. 1-minute load average during the quiet runs: "
+        f"{min(quiet_loads):.2f} to {max(quiet_loads):.2f} (the busy runs add "
+        "one spinning process).\n\n"
+        "Epochs per second (median over rounds, contenders alternated); "
+        "busy/quiet is the share of its quiet throughput a contender keeps "
+        "while another process keeps one core busy.\n\n"
+        + markdown_table(
+            table, ["workload", "contender", "quiet", "busy", "busy/quiet"]
+        )
+    )
+    write_markdown(
+        RESULTS_DIR / f"threads{'_quick' if quick else ''}.md",
+        "Threads: training throughput on a quiet and a busy machine",
+        command_line(),
+        body,
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test for CI")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if args.quick:
+        rows = measure(n_rows=500, epochs=1, rounds=1)
+    else:
+        rows = measure(n_rows=10_000, epochs=2, rounds=5)
+    report(rows, args.quick, started)
+
+
+if __name__ == "__main__":
+    main()
