@@ -15,8 +15,7 @@ n_components : int, default=8
         epochs. "auto" is (64, 32) for fewer than 30 features and (256, 128)
         from 30 features on: on ADBench the wider network detected anomalies
         better on the datasets with 30 to 1555 features and worse on the
-        narrower ones. The widths used are in
-        ``net_.module__hidden_layer_sizes`` after fit.
+        narrower ones. The widths used are ``hidden_layer_sizes_`` after fit.
 
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         Distribution of a row given its latent code. ``"gaussian"`` has a
@@ -86,7 +85,8 @@ n_components : int, default=8
         Maximum number of epochs.
 
     batch_size : int or "auto", default="auto"
-        Rows per mini-batch; "auto" is ``min(128, n_samples)``.
+        Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value
+        used is ``batch_size_`` after fit.
 
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer.
@@ -121,7 +121,20 @@ n_components : int, default=8
         defaults to 16, for likelihood estimates; ``VAEAnomalyDetector`` to
         4, since on ADBench 1, 4, 16 and 64 samples ranked rows equally well
         (mean ROC-AUC within 0.0012, see the benchmarks) and scoring cost
-        grows with the number.
+        grows with the number. Fixed at fit, like every setting that shapes
+        the model's outputs: a change takes effect at the next fit.
+
+    n_jobs : int or None, default=None
+        Threads of torch's intra-op pool while this estimator trains or
+        infers, for the calling thread only (torch's global setting is left
+        as it was). None means 1 unless in a ``joblib.parallel_config``
+        context, -1 means all cores, as in scikit-learn. One thread is the
+        default because torch's threads wait for each other by spinning: on
+        a machine whose cores are busy with other work (other processes, an
+        ``n_jobs > 1`` grid search), a fit with several threads ran 10 to 77
+        times slower (``benchmarks/results/threads.md``). Raise it for a
+        wide model on an otherwise idle machine. In a ``fork()``-ed child
+        process training is single-threaded whatever ``n_jobs`` says.
 
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" picks CUDA when available. The
@@ -129,8 +142,10 @@ n_components : int, default=8
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling, the training noise and the
-        Monte Carlo noise of ``score_samples``. An int gives identical fits.
-        The caller's global random state (Python, NumPy, torch) is left
+        Monte Carlo noise of ``score_samples``. An int gives bit-identical
+        fits, whatever other fits run at the same time in other threads:
+        every draw comes from a ``torch.Generator`` of the fit's own. The
+        caller's global random state (Python, NumPy, torch) is left
         untouched.
 
     verbose : int, default=0
@@ -151,20 +166,43 @@ n_features_in_ : int
 
     scale_ : ndarray of shape (`n_features_in_`,)
         Per-feature standard deviation used to standardize the input (ones
-        for the Bernoulli likelihood; 1 for constant columns).
+        for the Bernoulli likelihood). Computed without overflow for values
+        up to float64's range; a constant column is scaled by its absolute
+        value (1 when it is all zeros).
+
+    n_components_ : int
+        Latent dimension of the fitted network.
+
+    hidden_layer_sizes_ : tuple of int
+        Encoder widths of the fitted network ("auto" resolved).
+
+    likelihood_ : str
+        Likelihood of the fitted network.
+
+    dropout_ : float
+        Dropout rate the network was trained with. Together with the three
+        above, the architecture that inference and loading use: changing
+        the corresponding parameters after fit affects only the next fit,
+        and a warm start or ``partial_fit`` that would need a different
+        architecture raises a ``ValueError`` naming the parameter.
+
+    batch_size_ : int
+        Rows per mini-batch in the last training call.
 
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` is the torch module and
-        ``net_.history`` skorch's training history.
+        ``net_.history`` skorch's history of the last training call.
 
     device_ : str
         The device the model lives on.
 
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run, summed over warm starts and ``partial_fit``
+        calls.
 
     loss_curve_ : list of float
-        Training loss (negative ELBO plus penalties, nats per row) per epoch.
+        Training loss (negative ELBO plus penalties, nats per row) per epoch,
+        over every training call of the model.
 
     validation_scores_ : list of float or None
         Held-out beta=1 ELBO per epoch with ``early_stopping``, else None.

@@ -36,6 +36,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         which accounts for how unusual the latent code itself is.
         ``"reconstruction"``: minus the squared error, in standardized
         units, between the row and the decoding of its posterior mean.
+        Fixed at fit, since ``offset_`` is a quantile of the training
+        scores: a change takes effect at the next fit.
 
     {shared_parameters}
 

@@ -1,8 +1,37 @@
+"""Shared fast configurations and data sets of the test suite.
+
+Test files import the constants with ``from conftest import FAST`` (the
+``tests`` directory is on ``pythonpath``, see ``pyproject.toml``). A test that
+needs a better-trained model asks for more epochs explicitly, e.g.
+``{**FAST, "max_iter": 30}``.
+"""
+
 import numpy as np
 import pytest
 
+# A tiny network trained for a handful of epochs: fast, deterministic, and
+# enough for every claim that does not depend on a well-trained model.
+FAST = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
 
-@pytest.fixture
+# For claims about what the objective's terms and the regularizers do to a
+# trained model: enough epochs to tell, and four latent dimensions so that
+# the KL terms have room to differ.
+TRAINED = {**FAST, "n_components": 4, "max_iter": 40}
+
+# The hyperparameter mixes that scikit-learn's estimator checks run over
+# (test_common.py): every objective term and regularizer is switched on in
+# at least one of them.
+CONFIGS = {
+    "defaults": {},
+    "adversarial": dict(adversarial_weight=0.5),
+    "corruption_dropout_trim": dict(corruption=0.2, dropout=0.1, trim_fraction=0.2),
+    "warmup_free_bits": dict(kl_warmup=2, free_bits=0.1),
+    "l1_weight_decay": dict(l1_penalty=1e-3, weight_decay=1e-2),
+    "iwae_early_stopping": dict(n_importance_samples=3, early_stopping=True),
+}
+
+
+@pytest.fixture(scope="session")
 def blobs():
     """Correlated 6-D Gaussian data driven by 2 latent factors, unscaled."""
     rng = np.random.RandomState(0)
@@ -12,7 +41,7 @@ def blobs():
     return X * np.array([1, 10, 100, 0.1, 1, 5]) + np.array([0, 5, -50, 1, 2, 3])
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def binary():
     """Binary 0/1 data with structure (two prototypes with bit flips)."""
     rng = np.random.RandomState(0)
@@ -20,3 +49,9 @@ def binary():
     rows = prototypes[rng.randint(2, size=300)]
     flips = rng.uniform(size=rows.shape) < 0.05
     return (rows ^ flips).astype(np.float64)
+
+
+@pytest.fixture(scope="session")
+def X():
+    """A small standard-normal sample: 60 rows, 4 features."""
+    return np.random.RandomState(0).normal(size=(60, 4))

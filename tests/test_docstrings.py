@@ -57,7 +57,7 @@ def filter_errors(errors, name, Klass):
 @pytest.mark.parametrize(
     "name", [name for Klass in ESTIMATORS for name in public_names(Klass)]
 )
-def test_docstring(name):
+def test_public_docstring_passes_numpydoc_validation(name):
     Klass = getattr(skvae, name.split(".")[1])
     result = numpydoc_validation.validate(name)
     errors = list(filter_errors(result["errors"], name, Klass))

@@ -1,115 +1,124 @@
-"""Each regularizer changes the fitted model in the expected direction."""
+"""The regularizers (``skvae._regularizers``): each adds the term it
+documents to the loss, and changes the fitted model in the expected
+direction."""
 
 import numpy as np
 import pytest
 import torch
+from conftest import TRAINED
 from torch import nn
+from torch.nn import functional as F
 
 from skvae import VAETransformer
-from skvae._regularizers import KLPenalty, build_regularizers
-from skvae._torch.bounds import ELBOTerms
+from skvae._regularizers import (
+    AdversarialPenalty,
+    L1Penalty,
+    L2Penalty,
+    Regularizer,
+    build_regularizers,
+)
+from skvae._torch.networks import VAE, Discriminator
 
-FAST = dict(hidden_layer_sizes=(16,), n_components=4, max_iter=40, random_state=0)
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _generator(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture
+def vae():
+    return VAE(5, (8,), 2, generator=_generator())
+
+
+@pytest.fixture
+def x():
+    return torch.randn(16, 5, generator=_generator(1))
+
+
+def _adversarial(vae, weight=0.5, seed=3):
+    discriminator = Discriminator(5, (8,), _generator(2))
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-2)
+    return AdversarialPenalty(weight, discriminator, optimizer, _generator(seed))
 
 
 def _weights(est):
     return torch.cat([w.detach().flatten() for w in est.net_.module_.weight_matrices()])
 
 
-def test_larger_beta_gives_smaller_kl(blobs):
-    kls = [
-        VAETransformer(beta=beta, **FAST).fit(blobs).kl_per_component_.sum()
-        for beta in (0.1, 1.0, 8.0)
+# ------------------------------------------------------------ interface
+
+
+def test_build_regularizers_leaves_out_every_regularizer_that_is_off(vae):
+    off = dict(weight_decay=0.0, l1_penalty=0.0, adversarial_weight=0.0)
+    assert build_regularizers(**off) == []
+    assert [type(r) for r in build_regularizers(**{**off, "l1_penalty": 0.1})] == [
+        L1Penalty
     ]
-    assert kls[0] > kls[1] > kls[2]
-
-
-def test_beta_zero_is_an_autoencoder(blobs):
-    assert (
-        build_regularizers(
-            beta=0.0,
-            kl_warmup=0,
-            free_bits=0.0,
-            weight_decay=0.0,
-            l1_penalty=0.0,
-            adversarial_weight=0.0,
-        )
-        == []
+    adversarial = _adversarial(vae)
+    every = build_regularizers(
+        weight_decay=0.1,
+        l1_penalty=0.1,
+        adversarial_weight=0.5,
+        discriminator=adversarial.discriminator,
+        discriminator_optimizer=adversarial.optimizer,
+        generator=_generator(),
     )
-    ae = VAETransformer(beta=0.0, **FAST).fit(blobs)
-    vae = VAETransformer(beta=1.0, **FAST).fit(blobs)
-    # Unpenalized, the posterior drifts far from the prior and the codes
-    # reconstruct the data better.
-    assert ae.kl_per_component_.sum() > 3 * vae.kl_per_component_.sum()
-    error = [
-        np.mean(
-            (est.inverse_transform(est.transform(blobs)) - blobs) ** 2 / blobs.var(0)
-        )
-        for est in (ae, vae)
-    ]
-    assert error[0] < error[1]
+    assert [type(r) for r in every] == [L2Penalty, L1Penalty, AdversarialPenalty]
+    assert every[2].discriminator is adversarial.discriminator
 
 
-def test_kl_warmup_is_linear_from_zero_to_beta():
-    penalty = KLPenalty(beta=2.0, kl_warmup=4)
-    assert [penalty.weight(epoch) for epoch in range(1, 7)] == [
-        0.0,
-        0.5,
-        1.0,
-        1.5,
-        2.0,
-        2.0,
-    ]
-    assert KLPenalty(beta=2.0).weight(1) == 2.0
+def test_regularizer_interface_needs_a_penalty_and_logs_nothing_by_default(vae, x):
+    class Constant(Regularizer):
+        def penalty(self, vae, x):
+            return torch.tensor(1.0)
+
+    assert Constant().step(x) == {}
+    with pytest.raises(NotImplementedError):
+        Regularizer().penalty(vae, x)
 
 
-def test_kl_warmup_lowers_the_kl_pressure(blobs):
-    params = {**FAST, "beta": 4.0, "max_iter": 20}
-    plain = VAETransformer(**params).fit(blobs)
-    warm = VAETransformer(kl_warmup=20, **params).fit(blobs)
-    assert warm.kl_per_component_.sum() > plain.kl_per_component_.sum()
+# -------------------------------------------------------------- L2 and L1
 
 
-def test_free_bits_floor_keeps_gradient_above_it():
-    penalty = KLPenalty(beta=1.0, free_bits=1.0)
-    kl = torch.tensor([[0.5, 3.0]], requires_grad=True)
-
-    class Net:
-        epoch_ = 1
-
-    loss = penalty.penalty(Net(), ELBOTerms(x=None, reconstruction=None, kl=kl))
-    loss.backward()
-    assert loss.item() == pytest.approx(1.0 + 3.0)
-    # Below the floor: no push to the prior. Above: the full gradient.
-    assert kl.grad.tolist() == [[0.0, 1.0]]
+def test_weight_decay_penalty_is_half_the_squared_norm_of_the_weight_matrices(vae, x):
+    penalty = L2Penalty(0.1).penalty(vae, x)
+    squares = sum(w.square().sum() for w in vae.weight_matrices())
+    torch.testing.assert_close(penalty, 0.05 * squares)
+    penalty.backward()
+    # The gradient of Adam's weight_decay: weight_decay * W.
+    for w in vae.weight_matrices():
+        torch.testing.assert_close(w.grad, 0.1 * w.detach())
 
 
-def test_free_bits_keeps_dimensions_from_collapsing(blobs):
-    params = {**FAST, "beta": 8.0}
-    plain = VAETransformer(**params).fit(blobs)
-    free = VAETransformer(free_bits=1.0, **params).fit(blobs)
-    assert free.kl_per_component_.sum() > plain.kl_per_component_.sum()
+def test_weight_decay_spares_biases(vae, x):
+    L2Penalty(0.1).penalty(vae, x).backward()
+    biases = [p for name, p in vae.named_parameters() if name.endswith("bias")]
+    assert biases and all(p.grad is None or not p.grad.any() for p in biases)
+
+
+def test_l1_penalty_is_the_absolute_sum_of_the_weight_matrices_only(vae, x):
+    penalty = L1Penalty(0.01).penalty(vae, x)
+    absolute = sum(w.abs().sum() for w in vae.weight_matrices())
+    torch.testing.assert_close(penalty, 0.01 * absolute)
+    penalty.backward()
+    for w in vae.weight_matrices():
+        torch.testing.assert_close(w.grad, 0.01 * w.detach().sign())
+    biases = [p for name, p in vae.named_parameters() if name.endswith("bias")]
+    assert all(p.grad is None or not p.grad.any() for p in biases)
 
 
 def test_weight_decay_shrinks_weights(blobs):
     norms = [
-        _weights(VAETransformer(weight_decay=wd, **FAST).fit(blobs)).norm()
+        _weights(VAETransformer(**TRAINED, weight_decay=wd).fit(blobs)).norm()
         for wd in (0.0, 0.1)
     ]
     assert norms[1] < 0.8 * norms[0]
 
 
-def test_weight_decay_spares_biases(blobs):
-    vae = VAETransformer(**FAST).fit(blobs).net_.module_
-    matrices = {id(p) for p in vae.weight_matrices()}
-    biases = [p for name, p in vae.named_parameters() if name.endswith("bias")]
-    assert biases and not any(id(p) in matrices for p in biases)
-
-
 def test_l1_penalty_gives_more_near_zero_weights(blobs):
     fractions = [
-        (_weights(VAETransformer(l1_penalty=l1, **FAST).fit(blobs)).abs() < 1e-2)
+        (_weights(VAETransformer(**TRAINED, l1_penalty=l1).fit(blobs)).abs() < 1e-2)
         .float()
         .mean()
         for l1 in (0.0, 0.05)
@@ -117,8 +126,41 @@ def test_l1_penalty_gives_more_near_zero_weights(blobs):
     assert fractions[1] > fractions[0] + 0.2
 
 
+# ------------------------------------------------------------ adversarial
+
+
+def test_adversarial_penalty_is_the_non_saturating_loss_of_decoded_prior_draws(vae, x):
+    regularizer = _adversarial(vae, weight=0.5, seed=3)
+    penalty = regularizer.penalty(vae, x)
+    z = torch.randn(16, 2, generator=_generator(3))
+    generated = vae.decode_mean(z)
+    torch.testing.assert_close(regularizer._generated, generated)
+    expected = 0.5 * F.softplus(-regularizer.discriminator(generated)).mean()
+    torch.testing.assert_close(penalty, expected)
+    # Only the decoder makes generated rows: the encoder gets no gradient.
+    penalty.backward()
+    assert any(p.grad is not None and p.grad.any() for p in vae.decoder.parameters())
+    assert all(p.grad is None for p in vae.encoder.parameters())
+
+
+def test_adversarial_step_trains_the_discriminator_and_leaves_the_vae_alone(vae, x):
+    regularizer = _adversarial(vae)
+    vae_before = [p.detach().clone() for p in vae.parameters()]
+    losses = []
+    for _ in range(30):
+        regularizer.penalty(vae, x)
+        logged = regularizer.step(x)
+        assert set(logged) == {"discriminator_loss"}
+        losses.append(logged["discriminator_loss"])
+    # The real rows and the untrained decoder's rows are easy to tell apart.
+    assert losses[-1] < 0.85 * losses[0]
+    for before, after in zip(vae_before, vae.parameters(), strict=True):
+        assert torch.equal(before, after)
+        assert after.grad is None
+
+
 def test_adversarial_weight_trains_a_discriminator(blobs):
-    est = VAETransformer(adversarial_weight=0.5, **FAST).fit(blobs)
+    est = VAETransformer(**TRAINED, adversarial_weight=0.5).fit(blobs)
     assert isinstance(est.net_.discriminator_, nn.Module)
     assert len(est.discriminator_loss_curve_) == est.n_iter_
     assert np.all(np.isfinite(est.discriminator_loss_curve_))
@@ -128,59 +170,7 @@ def test_adversarial_weight_trains_a_discriminator(blobs):
 
 
 def test_adversarial_weight_zero_builds_no_discriminator(blobs):
-    est = VAETransformer(**FAST).fit(blobs)
+    est = VAETransformer(**TRAINED).fit(blobs)
     assert not hasattr(est.net_, "discriminator_")
     assert "discriminator" not in est.net_._modules
     assert est.discriminator_loss_curve_ is None
-
-
-def test_corruption_trains_a_denoiser(blobs):
-    params = {**FAST, "beta": 0.1, "batch_size": 32, "max_iter": 60}
-    plain = VAETransformer(**params).fit(blobs)
-    denoiser = VAETransformer(corruption=0.3, **params).fit(blobs)
-    rng = np.random.RandomState(1)
-    mask = rng.uniform(size=blobs.shape) < 0.3
-    damaged = np.where(mask, blobs.mean(axis=0), blobs)  # masked = column mean
-
-    def error(est):
-        restored = est.inverse_transform(est.transform(damaged))
-        return np.mean(((restored - blobs) / blobs.std(axis=0))[mask] ** 2)
-
-    assert error(denoiser) < 0.8 * error(plain)
-
-
-def test_dropout_is_used_in_training_only(blobs):
-    est = VAETransformer(dropout=0.3, **FAST).fit(blobs)
-    dropouts = [m for m in est.net_.module_.modules() if isinstance(m, nn.Dropout)]
-    assert dropouts and all(m.p == 0.3 for m in dropouts)
-    np.testing.assert_array_equal(est.transform(blobs), est.transform(blobs))
-    plain = VAETransformer(**FAST).fit(blobs)
-    assert est.loss_curve_[-1] > plain.loss_curve_[-1]
-
-
-def test_trim_fraction_keeps_training_outliers_unlearned(blobs):
-    # 10% of the training rows are far-off outliers: trimming the
-    # worst-fitting rows of each batch keeps the model from fitting them.
-    rng = np.random.RandomState(2)
-    outliers = blobs.mean(0) + 5 * blobs.std(0) * rng.choice([-1, 1], size=(40, 6))
-    X = np.vstack([blobs, outliers])
-    params = {**FAST, "batch_size": 64, "max_iter": 60}
-
-    def gap(est):
-        scores = est.fit(X).score_samples(X)
-        return np.median(scores[:400]) - np.median(scores[400:])
-
-    assert gap(VAETransformer(trim_fraction=0.15, **params)) > gap(
-        VAETransformer(**params)
-    )
-
-
-def test_best_fitting_terms_keep_the_highest_bounds():
-    terms = ELBOTerms(
-        x=torch.arange(4.0)[:, None],
-        reconstruction=torch.tensor([-1.0, -9.0, -3.0, -5.0]),
-        kl=torch.zeros(4, 2),
-    )
-    kept = terms.best_fitting(0.5)
-    assert sorted(kept.reconstruction.tolist()) == [-3.0, -1.0]
-    assert sorted(kept.x.flatten().tolist()) == [0.0, 2.0]

@@ -1,4 +1,6 @@
-"""The torch modules: distributions in, distributions out, right shapes."""
+"""The torch modules (``skvae._torch``): networks, likelihoods and
+distributions. Distributions in, distributions out, right shapes, and every
+random draw from the generator a module is given."""
 
 import math
 
@@ -6,26 +8,46 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from skvae._torch import VAE, BernoulliLikelihood, Discriminator, GaussianLikelihood
-from skvae._torch.bounds import (
-    elbo_terms,
-    iwae_bound_fixed_noise,
-    iwae_terms,
-    kl_to_prior,
+from skvae._torch.distributions import (
+    DiagonalNormal,
+    SharedScaleNormal,
+    StandardNormal,
+    diagonal_normal,
+    rsample,
+    standard_normal,
 )
+from skvae._torch.likelihoods import (
+    LIKELIHOODS,
+    BernoulliLikelihood,
+    GaussianLikelihood,
+)
+from skvae._torch.networks import VAE, Discriminator, Dropout, linear
+
+
+def _generator(seed=0):
+    return torch.Generator().manual_seed(seed)
 
 
 @pytest.fixture
 def vae():
-    torch.manual_seed(0)
-    return VAE(n_features=5, hidden_layer_sizes=(7, 6), n_components=3)
+    return VAE(
+        n_features=5, hidden_layer_sizes=(7, 6), n_components=3, generator=_generator()
+    )
+
+
+# ---------------------------------------------------------------- networks
 
 
 def test_encoder_returns_a_diagonal_gaussian_posterior(vae):
-    q = vae(torch.randn(4, 5))
+    q = vae(torch.randn(4, 5, generator=_generator()))
     assert isinstance(q, Independent) and isinstance(q.base_dist, Normal)
     assert q.batch_shape == (4,) and q.event_shape == (3,)
     assert torch.all(q.stddev > 0)
+
+
+def test_encoder_output_stays_finite_for_rows_far_outside_the_data(vae):
+    q = vae.eval()(torch.tensor([[1e30, -1e30, 0.0, 1e20, 3.0]]))
+    assert torch.all(torch.isfinite(q.mean)) and torch.all(torch.isfinite(q.stddev))
 
 
 def test_decoder_mirrors_the_encoder(vae):
@@ -36,6 +58,90 @@ def test_decoder_mirrors_the_encoder(vae):
     assert vae.decode(torch.randn(2, 4, 3)).batch_shape == (2, 4)
 
 
+def test_prior_is_a_standard_normal_in_the_modules_dtype(vae):
+    prior = vae.prior()
+    assert isinstance(prior.base_dist, StandardNormal)
+    assert prior.event_shape == (3,) and prior.batch_shape == ()
+    torch.testing.assert_close(prior.mean, torch.zeros(3))
+    torch.testing.assert_close(prior.stddev, torch.ones(3))
+    assert vae.double().prior().mean.dtype == torch.float64
+
+
+def test_weight_matrices_are_the_weights_without_biases(vae):
+    matrices = {id(p) for p in vae.weight_matrices()}
+    weights = [p for name, p in vae.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in vae.named_parameters() if name.endswith("bias")]
+    assert biases and not any(id(p) in matrices for p in biases)
+    assert {id(p) for p in weights} == matrices
+
+
+def test_discriminator_gives_one_logit_per_row():
+    assert Discriminator(5, (4,), _generator())(torch.randn(6, 5)).shape == (6,)
+
+
+def test_linear_draws_pytorchs_default_initialization_from_the_generator():
+    a, b = linear(50, 20, _generator(3)), linear(50, 20, _generator(3))
+    torch.testing.assert_close(a.weight, b.weight, rtol=0, atol=0)
+    torch.testing.assert_close(a.bias, b.bias, rtol=0, atol=0)
+    assert not torch.equal(a.weight, linear(50, 20, _generator(4)).weight)
+    bound = 1 / math.sqrt(50)
+    assert a.weight.abs().max() <= bound and a.bias.abs().max() <= bound
+    # Uniform over the whole interval, not a narrower one.
+    assert a.weight.abs().max() > 0.9 * bound
+
+
+def test_same_generator_seed_builds_identical_vaes():
+    a, b = (VAE(5, (7,), 3, generator=_generator(1)) for _ in range(2))
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
+    c = VAE(5, (7,), 3, generator=_generator(2))
+    assert not torch.equal(a.encoder.loc.weight, c.encoder.loc.weight)
+
+
+def test_building_a_vae_does_not_touch_torchs_global_random_state():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    VAE(5, (7, 6), 3, dropout=0.2, generator=_generator())
+    Discriminator(5, (7,), _generator())
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_dropout_draws_its_masks_from_the_generator_in_training_only():
+    x = torch.ones(200, 50)
+    dropout = Dropout(0.3, _generator(5))
+    masked = dropout(x)
+    # Inverted dropout: kept entries are rescaled by 1 / (1 - p).
+    kept = torch.tensor(1 / 0.7).item()
+    assert set(masked.unique().tolist()) == {0.0, kept}
+    assert (masked == 0).float().mean().item() == pytest.approx(0.3, abs=0.02)
+    assert torch.equal(masked, Dropout(0.3, _generator(5))(x))
+    assert torch.equal(dropout.eval()(x), x)
+
+
+def test_vae_dropout_is_on_in_training_and_off_in_evaluation():
+    vae = VAE(5, (32,), 3, dropout=0.5, generator=_generator())
+    dropouts = [m for m in vae.modules() if isinstance(m, Dropout)]
+    assert len(dropouts) == 2 and all(m.p == 0.5 for m in dropouts)
+    x = torch.randn(8, 5, generator=_generator())
+    vae.train()
+    assert not torch.equal(vae(x).mean, vae(x).mean)
+    vae.eval()
+    assert torch.equal(vae(x).mean, vae(x).mean)
+
+
+# ------------------------------------------------------------- likelihoods
+
+
+def test_likelihoods_are_registered_with_how_to_prepare_the_data():
+    assert LIKELIHOODS == {
+        "gaussian": GaussianLikelihood,
+        "bernoulli": BernoulliLikelihood,
+    }
+    assert GaussianLikelihood.standardize and GaussianLikelihood.support is None
+    assert not BernoulliLikelihood.standardize
+    assert BernoulliLikelihood.support == (0.0, 1.0)
+
+
 def test_gaussian_log_prob_sums_over_features():
     likelihood = GaussianLikelihood(n_features=3)
     p = likelihood(torch.zeros(2, 3))
@@ -44,43 +150,122 @@ def test_gaussian_log_prob_sums_over_features():
     assert torch.allclose(p.log_prob(torch.zeros(2, 3)), expected.expand(2), atol=1e-3)
 
 
+def test_gaussian_scale_never_falls_below_its_floor():
+    likelihood = GaussianLikelihood(n_features=2)
+    with torch.no_grad():
+        likelihood.raw_scale.fill_(-1e4)
+    assert torch.all(likelihood.scale() >= 1e-3)
+    assert torch.all(
+        torch.isfinite(likelihood(torch.zeros(1, 2)).log_prob(torch.ones(1, 2)))
+    )
+
+
 def test_bernoulli_log_prob_accepts_grey_levels():
-    p = BernoulliLikelihood()(torch.zeros(1, 2))  # probabilities 1/2
+    p = BernoulliLikelihood(n_features=2)(torch.zeros(1, 2))  # probabilities 1/2
     assert torch.allclose(
         p.log_prob(torch.tensor([[0.3, 1.0]])), torch.tensor([2 * math.log(0.5)])
     )
 
 
-def test_discriminator_gives_one_logit_per_row():
-    assert Discriminator(5, (4,))(torch.randn(6, 5)).shape == (6,)
+def test_gaussian_samples_come_from_the_generator_with_the_learned_scale():
+    likelihood = GaussianLikelihood(n_features=2)
+    decoded = torch.tensor([[5.0, -5.0]]).expand(20_000, 2)
+    draws = likelihood.sample(decoded, _generator(1))
+    torch.testing.assert_close(draws, likelihood.sample(decoded, _generator(1)))
+    torch.testing.assert_close(
+        draws.mean(0), torch.tensor([5.0, -5.0]), atol=0.05, rtol=0
+    )
+    torch.testing.assert_close(
+        draws.std(0), likelihood.scale().detach(), atol=0.02, rtol=0
+    )
 
 
-def test_single_sample_iwae_is_an_unbiased_elbo(vae):
-    torch.manual_seed(0)
-    x = torch.randn(3, 5)
-    q = vae(x)
-    estimates = torch.stack([iwae_terms(vae, q, x, 1).iwae for _ in range(4000)])
-    terms = [elbo_terms(vae, q, x) for _ in range(4000)]
-    reconstruction = torch.stack([t.reconstruction for t in terms]).mean(0)
-    # E[log p(x|z) + log p(z) - log q(z|x)] = E[log p(x|z)] - KL (closed form)
-    elbo = reconstruction - terms[0].kl.sum(-1)
-    assert torch.allclose(estimates.mean(0), elbo, atol=0.15)
+def test_bernoulli_samples_are_zeros_and_ones_with_the_decoded_probability():
+    likelihood = BernoulliLikelihood(n_features=2)
+    decoded = torch.tensor([[0.0, math.log(3.0)]]).expand(20_000, 2)  # p 1/2, 3/4
+    draws = likelihood.sample(decoded, _generator(1))
+    assert set(draws.unique().tolist()) == {0.0, 1.0}
+    torch.testing.assert_close(draws, likelihood.sample(decoded, _generator(1)))
+    torch.testing.assert_close(
+        draws.mean(0), torch.tensor([0.5, 0.75]), atol=0.02, rtol=0
+    )
 
 
-def test_more_importance_samples_never_lower_the_expected_bound(vae):
-    torch.manual_seed(0)
-    x = torch.randn(200, 5)
-    bounds = [
-        iwae_bound_fixed_noise(vae, x, torch.randn(k, 200, 3))[0].mean().item()
-        for k in (1, 10, 100)
-    ]
-    assert bounds[0] < bounds[1] < bounds[2]
+# ----------------------------------------------------------- distributions
 
 
-def test_kl_to_prior_matches_torch_distributions():
-    """The closed-form KL equals torch's general Normal-to-Normal KL."""
-    torch.manual_seed(0)
-    vae = VAE(5, (7,), 3)
-    q = vae(torch.randn(11, 5))
-    expected = kl_divergence(q.base_dist, vae.prior().base_dist)
-    torch.testing.assert_close(kl_to_prior(q), expected)
+def test_diagonal_normal_expand_gives_torchs_normal_log_prob():
+    loc, scale = torch.randn(3, generator=_generator()), torch.rand(3) + 0.5
+    q = DiagonalNormal(loc, scale).expand((4, 3))
+    assert isinstance(q, DiagonalNormal) and q.batch_shape == (4, 3)
+    value = torch.randn(4, 3, generator=_generator(1))
+    torch.testing.assert_close(
+        q.log_prob(value), Normal(loc, scale).expand((4, 3)).log_prob(value)
+    )
+    # Expanded as an Independent (as the prior is for sample): same again.
+    expanded = diagonal_normal(loc, scale).expand((4,))
+    assert expanded.batch_shape == (4,) and expanded.event_shape == (3,)
+    torch.testing.assert_close(
+        expanded.log_prob(value), Normal(loc, scale).log_prob(value).sum(-1)
+    )
+
+
+def test_shared_scale_normal_matches_torchs_normal_and_survives_expand():
+    loc = torch.randn(5, 3, generator=_generator())
+    scale = torch.tensor([0.5, 1.0, 2.0])
+    p = SharedScaleNormal(loc, scale)
+    value = torch.randn(5, 3, generator=_generator(1))
+    expected = Normal(loc, scale.expand(5, 3)).log_prob(value)
+    torch.testing.assert_close(p.log_prob(value), expected)
+    expanded = p.expand((2, 5, 3))
+    assert isinstance(expanded, SharedScaleNormal)
+    torch.testing.assert_close(
+        expanded.log_prob(value.expand(2, 5, 3)), expected.expand(2, 5, 3)
+    )
+
+
+def test_standard_normal_expand_stays_a_standard_normal():
+    prior = standard_normal(3).expand((6,))
+    assert isinstance(prior.base_dist, StandardNormal)
+    assert prior.batch_shape == (6,) and prior.event_shape == (3,)
+    value = torch.randn(6, 3, generator=_generator())
+    torch.testing.assert_close(
+        prior.log_prob(value), Normal(0.0, 1.0).log_prob(value).sum(-1)
+    )
+
+
+def test_registered_kl_to_the_prior_equals_torchs_normal_to_normal_kl(vae):
+    q = vae(torch.randn(11, 5, generator=_generator()))
+    prior = vae.prior().base_dist
+    closed_form = kl_divergence(q.base_dist, prior)  # the registered formula
+    general = kl_divergence(
+        Normal(q.base_dist.loc, q.base_dist.scale),
+        Normal(torch.zeros(3), torch.ones(3)),
+    )
+    assert closed_form.shape == (11, 3)
+    torch.testing.assert_close(closed_form, general)
+    # Through Independent, the per-row KL sums the dimensions.
+    torch.testing.assert_close(kl_divergence(q, vae.prior()), general.sum(-1))
+
+
+def test_rsample_is_reproducible_from_the_generator_and_differentiable():
+    loc = torch.tensor([[0.5, -1.0]], requires_grad=True)
+    scale = torch.tensor([[2.0, 0.1]], requires_grad=True)
+    q = diagonal_normal(loc, scale)
+    a = rsample(q, (1000,), _generator(4))
+    assert a.shape == (1000, 1, 2)
+    assert torch.equal(a, rsample(q, (1000,), _generator(4)))
+    assert not torch.equal(a, rsample(q, (1000,), _generator(5)))
+    a.sum().backward()
+    # d z / d loc = 1 per draw; d z / d scale = eps, which averages to ~0.
+    torch.testing.assert_close(loc.grad, torch.full((1, 2), 1000.0))
+    assert scale.grad is not None and torch.all(scale.grad != 0)
+    eps = (a.detach() - loc.detach()) / scale.detach()
+    torch.testing.assert_close(scale.grad, eps.sum(0))
+
+
+def test_rsample_leaves_torchs_global_random_state_alone():
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    rsample(standard_normal(3).expand((10,)), (4,), _generator())
+    assert torch.equal(torch.get_rng_state(), state)

@@ -1,145 +1,71 @@
-"""The skorch training loop: stopping rules, progress output, warm starts,
-streaming with partial_fit, batching and devices."""
+"""The skorch training loop (``skvae._training``): the net's loss and step,
+the batch iterator, stopping rules, progress output, corruption and
+dropout in training."""
+
+import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import ConvergenceWarning
+from conftest import FAST, TRAINED
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import GradientNormClipping
 from skorch.dataset import Dataset
 
 from skvae import VAEAnomalyDetector, VAETransformer
-from skvae._training import TensorBatchIterator
+from skvae._objective import Objective
+from skvae._regularizers import Regularizer
+from skvae._torch.networks import Dropout
+from skvae._training import TensorBatchIterator, VAENet
 
-FAST = dict(hidden_layer_sizes=(8,), n_components=2, random_state=0)
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@pytest.fixture(scope="module")
-def X():
-    rng = np.random.RandomState(0)
-    return rng.normal(size=(300, 2)) @ rng.normal(size=(2, 5))
+# ------------------------------------------------------------- the net
 
 
-def test_reaching_max_iter_warns_like_mlp(X):
-    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(3\\)"):
-        est = VAETransformer(max_iter=3, **FAST).fit(X)
-    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+def test_training_loss_is_the_objective_plus_every_regularizers_penalty(X):
+    class Constant(Regularizer):
+        def penalty(self, vae, x):
+            return torch.tensor(7.0)
+
+    net = VAETransformer(**FAST).fit(X).net_
+    x = torch.tensor(X, dtype=torch.float32)
+    q = net.module_(x)
+
+    def loss(training):
+        net.generator.manual_seed(0)
+        return net.get_loss(q, x, training=training)
+
+    without = loss(training=True)
+    net.regularizers = [Constant(), Constant()]
+    torch.testing.assert_close(loss(training=True), without + 14.0)
+    # Validation: the objective's beta=1 ELBO, without penalties.
+    net.generator.manual_seed(0)
+    expected = net.objective.validation_loss(net.module_, q, x, net.generator)
+    torch.testing.assert_close(loss(training=False), expected)
 
 
-def test_no_improvement_stops_training_without_warning(X, recwarn):
-    est = VAETransformer(max_iter=50, tol=1e9, n_iter_no_change=2, **FAST).fit(X)
-    # Epoch 1 sets the reference; 2 and 3 bring no improvement of 1e9 nats.
-    assert est.n_iter_ == 3
-    assert not [w for w in recwarn if issubclass(w.category, ConvergenceWarning)]
+def test_warm_starts_continue_the_kl_warm_up_where_the_last_fit_stopped(X, monkeypatch):
+    epochs = []
+    call = Objective.__call__
 
+    def recording_call(self, *args, epoch, **kwargs):
+        epochs.append(epoch)
+        return call(self, *args, epoch=epoch, **kwargs)
 
-def test_loss_decreases(X):
-    est = VAETransformer(max_iter=30, **FAST).fit(X)
-    assert est.loss_curve_[-1] < est.loss_curve_[0]
-
-
-def test_early_stopping_on_held_out_likelihood(X):
-    est = VAETransformer(
-        max_iter=500, early_stopping=True, n_iter_no_change=3, tol=0.05, **FAST
-    ).fit(X)
-    assert est.n_iter_ < 500
-    assert len(est.validation_scores_) == est.n_iter_
-    assert est.best_validation_score_ == max(est.validation_scores_)
-    plain = VAETransformer(max_iter=2, **FAST)
-    with pytest.warns(ConvergenceWarning):
-        plain.fit(X)
-    assert plain.validation_scores_ is None
-
-
-def test_early_stopping_needs_rows_to_hold_out():
-    with pytest.raises(ValueError, match="early_stopping needs at least 2 samples"):
-        VAETransformer(early_stopping=True, **FAST).fit([[1.0, 2.0]])
-
-
-def test_verbose_levels(X, capfd):
-    VAETransformer(max_iter=2, verbose=0, **FAST).fit(X)
-    out, err = capfd.readouterr()
-    assert out == "" and err == ""
-    VAETransformer(max_iter=2, verbose=1, **FAST).fit(X)
-    out, err = capfd.readouterr()
-    assert "2/2" in err and "loss=" in err  # a tqdm bar over epochs
-    VAETransformer(max_iter=2, verbose=2, **FAST).fit(X)
-    out, err = capfd.readouterr()
-    assert "train_loss" in out  # skorch's per-epoch table
-
-
-def test_warm_start_continues_training(X):
-    est = VAETransformer(max_iter=10, warm_start=True, **FAST).fit(X)
-    first = list(est.loss_curve_)
+    monkeypatch.setattr(Objective, "__call__", recording_call)
+    est = VAETransformer(**{**FAST, "max_iter": 2, "warm_start": True, "kl_warmup": 4})
     est.fit(X)
-    assert est.n_iter_ == 20 and est.loss_curve_[:10] == first
-    # The second call starts where the first stopped, not from scratch.
-    assert est.loss_curve_[10] < first[0]
-
-
-def test_warm_start_false_starts_afresh(X):
-    est = VAETransformer(max_iter=5, **FAST).fit(X)
-    first = est.transform(X)
-    np.testing.assert_array_equal(est.fit(X).transform(X), first)
-    assert est.n_iter_ == 5
-
-
-def test_partial_fit_streams_a_memmap(X, tmp_path):
-    path = tmp_path / "rows.dat"
-    data = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
-    data[:] = X * 10 + 3
-    data.flush()
-    rows = np.memmap(path, dtype=np.float64, mode="r", shape=X.shape)
-    for Estimator in (VAETransformer, VAEAnomalyDetector):
-        est = Estimator(**FAST)
-        for start in range(0, len(rows), 100):
-            est.partial_fit(rows[start : start + 100])
-        assert est.n_iter_ == 3
-        # The input scaling is fixed by the first chunk.
-        np.testing.assert_allclose(est.mean_, np.asarray(rows[:100]).mean(0))
-        assert np.all(np.isfinite(est.score_samples(rows)))
-    with pytest.raises(ValueError, match="X has 4 features"):
-        est.partial_fit(np.zeros((5, 4)))
-
-
-def test_tensor_batch_iterator_covers_every_row_once():
-    X = torch.arange(10.0).reshape(10, 1)
-    batches = list(TensorBatchIterator(Dataset(X), batch_size=4, shuffle=True))
-    assert [len(b) for b, _ in batches] == [4, 4, 2]
-    assert sorted(torch.cat([b for b, _ in batches]).flatten().tolist()) == list(
-        range(10)
-    )
-    ordered = list(TensorBatchIterator(Dataset(X), batch_size=4))
-    assert torch.equal(torch.cat([b for b, _ in ordered]), X)
-    assert len(TensorBatchIterator(Dataset(X), batch_size=4)) == 3
-
-
-def test_device_resolution(X):
-    est = VAETransformer(max_iter=1, device="auto", **FAST).fit(X)
-    assert est.device_ == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="torch.cuda.is_available"):
-            VAETransformer(device="cuda", **FAST).fit(X)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_training_and_cpu_loading(X):
-    import pickle
-
-    est = VAETransformer(max_iter=3, device="cuda", **FAST).fit(X)
-    assert est.device_ == "cuda"
-    assert next(est.net_.module_.parameters()).is_cuda
-    state = pickle.loads(pickle.dumps(est)).__getstate__()
-    np.testing.assert_allclose(
-        pickle.loads(pickle.dumps(est)).transform(X), est.transform(X)
-    )
-    assert "net_" not in state
+    assert sorted(set(epochs)) == [1, 2]
+    epochs.clear()
+    est.fit(X)
+    assert sorted(set(epochs)) == [3, 4]
 
 
 def test_gradient_callbacks_are_notified_and_others_skip_the_call(X):
-    from skorch.callbacks import GradientNormClipping
-
-    est = VAETransformer(max_iter=2, **FAST).fit(X)
+    est = VAETransformer(**{**FAST, "max_iter": 2}).fit(X)
     assert est.net_.grad_listeners_ is False
     calls = []
 
@@ -155,3 +81,220 @@ def test_gradient_callbacks_are_notified_and_others_skip_the_call(X):
     net.partial_fit(torch.ones(10, X.shape[1]))
     n_params = len(list(net.module_.parameters()))
     assert calls and all(n == n_params for n in calls)
+
+
+def test_adversarial_warm_start_of_a_model_without_discriminator_is_refused(X):
+    est = VAETransformer(**{**FAST, "warm_start": True}).fit(X)
+    before = est.transform(X)
+    est.set_params(adversarial_weight=0.5)
+    with pytest.raises(ValueError, match="needs a discriminator"):
+        est.fit(X)
+    np.testing.assert_array_equal(est.transform(X), before)
+
+
+# ------------------------------------------------------------ iterator
+
+
+def test_tensor_batch_iterator_covers_every_row_once_as_input_and_target():
+    X = torch.arange(10.0).reshape(10, 1)
+    batches = list(TensorBatchIterator(Dataset(X), batch_size=4, shuffle=True))
+    assert [len(b) for b, _ in batches] == [4, 4, 2]
+    assert all(target is batch for batch, target in batches)
+    assert sorted(torch.cat([b for b, _ in batches]).flatten().tolist()) == list(
+        range(10)
+    )
+    ordered = list(TensorBatchIterator(Dataset(X), batch_size=4))
+    assert torch.equal(torch.cat([b for b, _ in ordered]), X)
+    assert len(TensorBatchIterator(Dataset(X), batch_size=4)) == 3
+
+
+def test_tensor_batch_iterator_shuffles_from_its_generator():
+    X = torch.arange(100.0).reshape(100, 1)
+
+    def order(seed):
+        generator = torch.Generator().manual_seed(seed)
+        iterator = TensorBatchIterator(Dataset(X), 100, True, generator)
+        return next(iter(iterator))[0].flatten()
+
+    assert torch.equal(order(0), order(0))
+    assert not torch.equal(order(0), order(1))
+    assert not torch.equal(order(0), X.flatten())
+
+
+# ------------------------------------------------------------ stopping
+
+
+def test_reaching_max_iter_warns_like_mlp(X):
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(3\\)"):
+        est = VAETransformer(**{**FAST, "max_iter": 3}).fit(X)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+
+
+def test_a_single_epoch_budget_warns_too(X):
+    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(1\\)"):
+        VAETransformer(**{**FAST, "max_iter": 1}).fit(X)
+
+
+def _interrupt_at_batch(monkeypatch, n_batch):
+    """Make the n-th training step raise KeyboardInterrupt, as Ctrl-C would."""
+    calls = []
+    train_step = VAENet.train_step
+
+    def interrupted_train_step(self, batch, **fit_params):
+        calls.append(1)
+        if len(calls) == n_batch:
+            raise KeyboardInterrupt
+        return train_step(self, batch, **fit_params)
+
+    monkeypatch.setattr(VAENet, "train_step", interrupted_train_step)
+
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEAnomalyDetector])
+def test_ctrl_c_in_the_first_epoch_leaves_the_estimator_unfitted(
+    Estimator, X, monkeypatch
+):
+    _interrupt_at_batch(monkeypatch, 2)
+    est = Estimator(**{**FAST, "batch_size": 16})
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(est)
+
+
+def test_ctrl_c_in_the_first_epoch_of_a_warm_start_keeps_the_previous_model(
+    X, monkeypatch
+):
+    est = VAETransformer(**{**FAST, "batch_size": 16}, warm_start=True).fit(X)
+    before, n_iter = est.transform(X), est.n_iter_
+    _interrupt_at_batch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X)
+    np.testing.assert_array_equal(est.transform(X), before)
+    assert est.n_iter_ == n_iter
+
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEAnomalyDetector])
+def test_ctrl_c_later_keeps_the_epochs_done_and_says_it_was_interrupted(
+    Estimator, X, monkeypatch
+):
+    # 60 rows in batches of 16: 4 batches per epoch; batch 10 is in epoch 3.
+    _interrupt_at_batch(monkeypatch, 10)
+    est = Estimator(**{**FAST, "batch_size": 16, "max_iter": 100})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X)
+    messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+    assert messages == [
+        "Training was interrupted after 2 of 100 epochs; the model "
+        "is the one trained so far."
+    ]
+    assert est.n_iter_ == 2 and len(est.loss_curve_) == 2
+    for method in ("score_samples", "sample"):
+        out = getattr(est, method)(X if method == "score_samples" else 3)
+        assert np.all(np.isfinite(out))
+
+
+def test_no_improvement_stops_training_without_warning(X, recwarn):
+    est = VAETransformer(
+        **{**FAST, "max_iter": 50, "tol": 1e9, "n_iter_no_change": 2}
+    ).fit(X)
+    # Epoch 1 sets the reference; 2 and 3 bring no improvement of 1e9 nats.
+    assert est.n_iter_ == 3
+    assert not [w for w in recwarn if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_training_loss_decreases(blobs):
+    est = VAETransformer(**{**FAST, "max_iter": 30}).fit(blobs)
+    assert est.loss_curve_[-1] < est.loss_curve_[0]
+
+
+def test_early_stopping_stops_on_the_held_out_likelihood_and_records_it(blobs):
+    est = VAETransformer(
+        **{**FAST, "max_iter": 500, "early_stopping": True},
+        n_iter_no_change=3,
+        tol=0.05,
+    ).fit(blobs)
+    assert est.n_iter_ < 500
+    assert len(est.validation_scores_) == est.n_iter_
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    plain = VAETransformer(**{**FAST, "max_iter": 2})
+    with pytest.warns(ConvergenceWarning):
+        plain.fit(blobs)
+    assert plain.validation_scores_ is None
+
+
+# ------------------------------------------------------------- verbose
+
+
+def test_verbose_0_prints_nothing(X, capfd):
+    VAETransformer(**{**FAST, "max_iter": 2}, verbose=0).fit(X)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_verbose_1_shows_a_progress_bar_over_epochs(X, capfd):
+    VAETransformer(**{**FAST, "max_iter": 2}, verbose=1).fit(X)
+    out, err = capfd.readouterr()
+    assert "2/2" in err and "loss=" in err  # a tqdm bar over epochs
+    assert "train_loss" not in out
+
+
+def test_verbose_2_prints_a_per_epoch_table_without_colour_codes_in_a_log(X, capfd):
+    VAETransformer(**{**FAST, "max_iter": 2}, verbose=2).fit(X)
+    out, err = capfd.readouterr()
+    assert "train_loss" in out  # skorch's per-epoch table
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[-1].split()[0] == "2"  # one row per epoch, the last is 2
+    assert "\x1b[" not in out  # not a terminal: no ANSI escapes
+
+
+# ---------------------------------------------------------- corruption
+
+
+def test_corruption_masks_the_encoders_input_but_not_the_target(X, monkeypatch):
+    net = VAETransformer(**FAST, corruption=0.3).fit(X).net_
+    inputs, targets = [], []
+    net.module_.encoder.register_forward_pre_hook(lambda m, a: inputs.append(a[0]))
+    get_loss = VAENet.get_loss
+
+    def recording_get_loss(self, y_pred, y_true, *args, **kwargs):
+        targets.append(y_true)
+        return get_loss(self, y_pred, y_true, *args, **kwargs)
+
+    monkeypatch.setattr(VAENet, "get_loss", recording_get_loss)
+    x = torch.ones(500, X.shape[1])
+    net.train_step((x, x))
+    masked = inputs[0]
+    assert set(masked.unique().tolist()) == {0.0, 1.0}  # zeroed, not rescaled
+    assert (masked == 0).float().mean().item() == pytest.approx(0.3, abs=0.03)
+    assert torch.equal(targets[0], torch.ones(500, X.shape[1]))
+
+
+def test_corruption_trains_a_denoiser(blobs):
+    params = {**TRAINED, "beta": 0.1, "batch_size": 32, "max_iter": 60}
+    plain = VAETransformer(**params).fit(blobs)
+    denoiser = VAETransformer(**params, corruption=0.3).fit(blobs)
+    rng = np.random.RandomState(1)
+    mask = rng.uniform(size=blobs.shape) < 0.3
+    damaged = np.where(mask, blobs.mean(axis=0), blobs)  # masked = column mean
+
+    def error(est):
+        restored = est.inverse_transform(est.transform(damaged))
+        return np.mean(((restored - blobs) / blobs.std(axis=0))[mask] ** 2)
+
+    assert error(denoiser) < 0.8 * error(plain)
+
+
+# ------------------------------------------------------------- dropout
+
+
+def test_dropout_is_used_in_training_only(blobs):
+    params = {**FAST, "max_iter": 30}
+    est = VAETransformer(**params, dropout=0.3).fit(blobs)
+    dropouts = [m for m in est.net_.module_.modules() if isinstance(m, Dropout)]
+    assert dropouts and all(m.p == 0.3 for m in dropouts)
+    # Inference runs without dropout: deterministic.
+    np.testing.assert_array_equal(est.transform(blobs), est.transform(blobs))
+    # Training runs with it: a noisier, higher training loss.
+    plain = VAETransformer(**params).fit(blobs)
+    assert est.loss_curve_[-1] > plain.loss_curve_[-1]
