@@ -153,6 +153,7 @@ BENCHMARK_RESULTS = [
     ("features", "python benchmarks/features.py"),
     ("likelihood", "python benchmarks/likelihood.py"),
     ("speed", "python benchmarks/speed.py"),
+    ("threads", "python benchmarks/threads.py"),
     ("anomaly_defaults", "python benchmarks/anomaly_defaults.py"),
     (
         "anomaly_width",
