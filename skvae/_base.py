@@ -18,7 +18,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skvae import __version__ as skvae_version
 from skvae._noise import row_normal_noise
 from skvae._objective import Objective, importance_weighted_bound
-from skvae._runtime import torch_settings
+from skvae._persistence import (
+    STATE_FORMAT,
+    net_from_state,
+    net_state,
+    restore_state,
+    snapshot_state,
+)
+from skvae._runtime import resolve_device, torch_settings
 from skvae._torch.distributions import rsample
 from skvae._torch.likelihoods import LIKELIHOODS
 from skvae._training import (
@@ -31,10 +38,6 @@ from skvae._training import (
 # Rows x importance samples x width evaluated at once at inference: bounds
 # memory to a few hundred MB whatever the number of rows.
 _INFERENCE_CHUNK_ELEMENTS = 2**23
-
-# Version of the persisted state (see BaseVAE.__getstate__); bump it when the
-# layout of the stored weights or attributes changes incompatibly.
-_STATE_FORMAT = 2
 
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
@@ -256,43 +259,25 @@ class BaseVAE(BaseEstimator):
         return out * self.scale_ + self.mean_
 
     def __getstate__(self):
-        """Plain data only: the torch modules are stored as NumPy arrays.
-
-        ``pickle``, ``joblib`` and ``skops.io`` thus persist numbers and
-        arrays rather than torch objects, a model trained on a GPU loads on a
-        CPU-only machine, and skops needs to trust no torch type. The
-        optimizers' state is kept, so ``partial_fit`` or a warm start after
-        loading continues exactly as it would have without the round trip.
-        """
+        """Plain data only (see ``skvae._persistence``): weights and
+        optimizer state as NumPy arrays, so that ``pickle``, ``joblib`` and
+        ``skops.io`` store no torch object and training continues after
+        loading exactly as without the round trip."""
         state = dict(super().__getstate__())
         net = state.pop("net_", None)
         if net is not None:
-            state["_net_state"] = {
-                "module_kwargs": {
-                    k: v
-                    for k, v in net.get_params_for("module").items()
-                    if k != "generator"
-                },
-                "discriminator_hidden_layer_sizes": (
-                    net.discriminator_hidden_layer_sizes
-                ),
-                **{
-                    name: _to_numpy(getattr(net, name).state_dict())
-                    for name in _NET_STATE
-                    if hasattr(net, name)
-                },
-            }
-        state["_skvae_state_format"] = _STATE_FORMAT
+            state["_net_state"] = net_state(net)
+        state["_skvae_state_format"] = STATE_FORMAT
         return state
 
     def __setstate__(self, state):
         state = dict(state)
         state_format = state.pop("_skvae_state_format", None)
-        if state_format != _STATE_FORMAT:
+        if state_format != STATE_FORMAT:
             raise ValueError(
                 f"Cannot load this {type(self).__name__}: it was saved in state "
                 f"format {state_format!r} by an incompatible skvae version, and "
-                f"skvae {skvae_version} reads format {_STATE_FORMAT}. Load it "
+                f"skvae {skvae_version} reads format {STATE_FORMAT}. Load it "
                 "with the skvae version that saved it, or refit it."
             )
         net_state = state.pop("_net_state", None)
@@ -301,20 +286,7 @@ class BaseVAE(BaseEstimator):
             return
         if self.device_ != "cpu" and not torch.cuda.is_available():
             self.device_ = "cpu"
-        kwargs = net_state["module_kwargs"]
-        net = make_net(
-            **kwargs,
-            adversarial=net_state["discriminator_hidden_layer_sizes"] is not None,
-            learning_rate=1e-3,  # replaced by the optimizer's saved state
-            device=self.device_,
-        )
-        for name in _NET_STATE:
-            if name in net_state:
-                getattr(net, name).load_state_dict(
-                    _to_torch(net_state[name], self.device_)
-                )
-        net.module_.eval()
-        self.net_ = net
+        self.net_ = net_from_state(net_state, self.device_)
 
     def __sklearn_is_fitted__(self):
         # Only a trained module makes a usable model: n_features_in_ alone,
@@ -364,7 +336,7 @@ class BaseVAE(BaseEstimator):
         if continue_training:
             self._check_architecture(architecture)
         else:
-            self.device_ = _resolve_device(self.device)
+            self.device_ = resolve_device(self.device)
             self.mean_, self.scale_ = _standardization(X, architecture["likelihood"])
         X_train = self._standardized_tensor(X, np.float32)
         X_valid = None
@@ -383,7 +355,7 @@ class BaseVAE(BaseEstimator):
         )
 
         if continue_training:
-            net, snapshot = self.net_, _snapshot(self.net_)
+            net, snapshot = self.net_, snapshot_state(self.net_)
         else:
             net, snapshot = (
                 make_net(
@@ -409,7 +381,7 @@ class BaseVAE(BaseEstimator):
         try:
             net.partial_fit(X_train)
         except NonFiniteLossError as exc:
-            _restore(net, snapshot)
+            restore_state(net, snapshot)
             raise ValueError(
                 f"Training diverged: the loss became non-finite ({exc}) in "
                 f"epoch {net.epoch_}. Lower learning_rate_init "
@@ -421,7 +393,7 @@ class BaseVAE(BaseEstimator):
         if interrupted and not epochs:
             # Ctrl-C before the first epoch ended (skorch swallows it): no
             # trained model to keep.
-            _restore(net, snapshot)
+            restore_state(net, snapshot)
             raise KeyboardInterrupt
         net.module_.eval()
 
@@ -619,26 +591,12 @@ class BaseVAE(BaseEstimator):
         return out
 
 
-_NET_STATE = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
-
-
 def _auto_hidden_layer_sizes(n_features):
     """The widths of ``hidden_layer_sizes="auto"``: (64, 32) for fewer than
     30 features, (256, 128) from 30 on, the widths that scored best on the
     ADBench datasets of each kind (user guide, "How the defaults were
     chosen")."""
     return (256, 128) if n_features >= 30 else (64, 32)
-
-
-def _resolve_device(device):
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device='cuda' was requested but torch.cuda.is_available() is "
-            "False. Use device='cpu' or device='auto'."
-        )
-    return device
 
 
 def _standardization(X, likelihood):
@@ -659,40 +617,3 @@ def _standardization(X, likelihood):
     peak[peak == 0] = 1.0
     scaler = StandardScaler().fit(X / peak)
     return scaler.mean_ * peak, scaler.scale_ * peak
-
-
-def _snapshot(net):
-    """The trained state of ``net``, to restore if a continuation fails."""
-    return {
-        name: copy.deepcopy(getattr(net, name).state_dict())
-        for name in _NET_STATE
-        if hasattr(net, name)
-    }
-
-
-def _restore(net, snapshot):
-    if snapshot is not None:
-        for name, state in snapshot.items():
-            getattr(net, name).load_state_dict(state)
-
-
-def _to_numpy(state):
-    """A ``state_dict`` with every tensor as a NumPy array, recursively."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().cpu().numpy()
-    if isinstance(state, dict):
-        return {k: _to_numpy(v) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_numpy(v) for v in state)
-    return state
-
-
-def _to_torch(state, device):
-    """The inverse of :func:`_to_numpy`."""
-    if isinstance(state, np.ndarray):
-        return torch.from_numpy(state.copy()).to(device)
-    if isinstance(state, dict):
-        return {k: _to_torch(v, device) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_torch(v, device) for v in state)
-    return state

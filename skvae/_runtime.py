@@ -1,4 +1,5 @@
-"""How the estimators use torch's process-wide state: threads and grad mode.
+"""How the estimators use torch's process-wide state: threads, grad mode,
+and which device a model lives on.
 
 skvae runs inside other people's processes: notebooks, web services,
 joblib and Dask workers, parallel grid searches. Three pieces of torch's
@@ -68,3 +69,15 @@ def torch_settings(n_jobs: int | None, *, training: bool = False):
     finally:
         if threads != previous:
             torch.set_num_threads(previous)
+
+
+def resolve_device(device: str) -> str:
+    """The device that ``device`` ("cpu", "cuda" or "auto") names here."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but torch.cuda.is_available() is "
+            "False. Use device='cpu' or device='auto'."
+        )
+    return device
