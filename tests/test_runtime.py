@@ -174,3 +174,12 @@ def test_forked_children_of_a_fitted_parent_do_not_hang(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert len(eval(result.stdout)) == 2
+
+
+def test_the_number_of_threads_does_not_change_the_model():
+    # Wide enough for torch to split its kernels over two threads.
+    X = np.random.RandomState(0).normal(size=(1000, 64))
+    params = dict(hidden_layer_sizes=(256,), n_components=4, max_iter=2)
+    one = VAETransformer(**params, random_state=0, n_jobs=1).fit(X)
+    two = VAETransformer(**params, random_state=0, n_jobs=2).fit(X)
+    _assert_same(_outputs(one, X), _outputs(two, X))
