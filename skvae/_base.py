@@ -443,13 +443,17 @@ class BaseVAE(BaseEstimator):
         }
 
     def _check_architecture(self, architecture):
+        """A continuation must find the fitted network as the
+        hyperparameters describe it, on the device they name."""
+        architecture = {**architecture, "device": resolve_device(self.device)}
         for name, value in architecture.items():
             fitted = getattr(self, name + "_")
             if value != fitted:
                 raise ValueError(
                     f"{name}={value!r} differs from the fitted model's "
                     f"{name}_={fitted!r}: warm_start and partial_fit continue the "
-                    "fitted network and cannot change its architecture. Set "
+                    "fitted network and cannot change its architecture or "
+                    "device. Set "
                     f"{name} back, or refit with warm_start=False."
                 )
 

@@ -227,6 +227,16 @@ def test_warm_start_cannot_change_the_architecture(X, change):
     assert est.n_iter_ == FAST["max_iter"]
 
 
+def test_partial_fit_cannot_move_the_model_to_another_device(X):
+    est = VAETransformer(**FAST).partial_fit(X)
+    est.set_params(device="cuda")
+    # Without a GPU: CUDA is not available; with one: the model lives on
+    # device_="cpu". Either way, a clear error and the model unchanged.
+    with pytest.raises(ValueError, match="cuda"):
+        est.partial_fit(X)
+    assert est.device_ == "cpu" and est.n_iter_ == 1
+
+
 # ---------------------------------------------------- scaling, extreme data
 
 
