@@ -47,6 +47,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         Threshold on ``score_samples``: ``decision_function = score_samples -
         offset_``.
 
+    feature_offset_ : ndarray of shape (`n_features_in_`,)
+        Median over the training rows of each column's share of the score:
+        the baseline that ``score_samples_per_feature`` subtracts.
+
     {shared_attributes}
 
     See Also
@@ -220,9 +224,16 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def score_samples_per_feature(self, X):
-        """Each column's share of the normality score of each row.
+        """Each column's share of the normality score, relative to what is
+        normal for that column.
 
-        Low (very negative) entries point at the columns that make a row
+        A column's raw share carries a baseline set by its units and by how
+        well the model fits it (a column measured in grams scores lower than
+        one in metres, even in a normal row), so the raw shares of a row
+        would blame the noisiest column rather than the unusual one. Each
+        column's share is therefore reported minus ``feature_offset_``, its
+        median over the training rows: 0 is a typical value of that column,
+        and the most negative entries point at the columns that make a row
         anomalous.
 
         Parameters
@@ -233,30 +244,31 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         Returns
         -------
         scores : ndarray of shape (n_samples, n_features), dtype float64
-            With ``score_type="reconstruction"``, minus the squared error of
-            each column; the row sums equal ``score_samples``. With
-            ``"likelihood"``, each column's expected log-likelihood
-            ``E[log p(x_j | z)]`` under the normalized importance weights, on
-            the original scale; the row sums equal ``score_samples`` up to the
-            latent term ``log p(z) - log q(z | x)``, which is not attributable
-            to a column.
+            Minus ``feature_offset_`` of: with ``score_type="likelihood"``,
+            each column's expected log-likelihood ``E[log p(x_j | z)]``
+            under the normalized importance weights, in nats on the original
+            scale (whose row sums equal ``score_samples`` up to the latent
+            term ``log p(z) - log q(z | x)``, which is not attributable to a
+            column); with ``"reconstruction"``, minus the squared error of
+            each column (whose row sums equal ``score_samples``).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
         with torch_settings(self.n_jobs):
-            if self._score_type == "reconstruction":
-                return self._reconstruction_per_feature(X)
-            return self._log_likelihood_per_feature(X)
+            _, per_feature = self._scores_and_per_feature(X)
+        return per_feature - self.feature_offset_
 
     def _fit(self, X, partial=False):
         super()._fit(X, partial)
         self._score_type = self.score_type
         try:
             with torch_settings(self.n_jobs):
-                scores = self._score_samples(self._validate_for_inference(X))
+                X = self._validate_for_inference(X, dtype=np.float64)
+                scores, per_feature = self._scores_and_per_feature(X)
         except BaseException:
             self._clear_fitted_state()
             raise
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        self.feature_offset_ = np.median(per_feature, axis=0)
         return self
 
     def _score_samples(self, X):
@@ -264,18 +276,16 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             return self._reconstruction_per_feature(X).sum(axis=1)
         return self._log_likelihood(X)
 
-    def _reconstruction_per_feature(self, X):
-        vae = self._vae_for(X.dtype)
-        out = np.empty(X.shape, dtype=np.float64)
-        for rows in self._row_chunks(X.shape[0]):
-            x = self._standardized_tensor(X[rows], X.dtype)
-            error = x - vae.decode_mean(vae(x).mean)  # (n_samples, n_features)
-            out[rows] = -error.square().cpu().numpy()
-        return out
-
-    def _log_likelihood_per_feature(self, X):
-        out = np.empty(X.shape, dtype=np.float64)
+    def _scores_and_per_feature(self, X):
+        """``score_samples`` and the per-feature scores (before
+        ``feature_offset_``) of ``X``, in one pass."""
+        if self._score_type == "reconstruction":
+            per_feature = self._reconstruction_per_feature(X)
+            return per_feature.sum(axis=1), per_feature
+        scores = np.empty(X.shape[0], dtype=np.float64)
+        per_feature = np.empty(X.shape, dtype=np.float64)
         for rows, x, (bound, weights, p_x_given_z) in self._bound_chunks(X):
+            scores[rows] = bound.cpu().numpy()
             # A row no latent sample explains (bound -inf, e.g. a value far
             # beyond float range) has no importance weights: weigh its
             # samples equally, so that the offending column still shows.
@@ -285,5 +295,15 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             # (k, n_samples, n_features): per-feature terms, not re-decoded
             log_px = p_x_given_z.base_dist.log_prob(x)
             terms = torch.where(weights > 0, weights * log_px, 0.0)
-            out[rows] = terms.sum(0).cpu().numpy()
-        return out - np.log(self.scale_)
+            per_feature[rows] = terms.sum(0).cpu().numpy()
+        log_scale = np.log(self.scale_)
+        return scores - log_scale.sum(), per_feature - log_scale
+
+    def _reconstruction_per_feature(self, X):
+        vae = self._vae_for(X.dtype)
+        out = np.empty(X.shape, dtype=np.float64)
+        for rows in self._row_chunks(X.shape[0]):
+            x = self._standardized_tensor(X[rows], X.dtype)
+            error = x - vae.decode_mean(vae(x).mean)  # (n_samples, n_features)
+            out[rows] = -error.square().cpu().numpy()
+        return out

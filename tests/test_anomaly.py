@@ -64,12 +64,44 @@ def test_per_feature_likelihood_points_at_a_column_no_sample_explains(blobs):
     assert np.all(np.isfinite(np.delete(per_feature, 4, axis=1)))
 
 
-def test_reconstruction_per_feature_sums_to_the_score(blobs):
+def test_reconstruction_per_feature_sums_to_the_score_minus_the_offsets(blobs):
     det = VAEAnomalyDetector(**{**FAST, "max_iter": 30}, score_type="reconstruction")
     det.fit(blobs)
     np.testing.assert_allclose(
-        det.score_samples_per_feature(blobs).sum(1), det.score_samples(blobs)
+        det.score_samples_per_feature(blobs).sum(1),
+        det.score_samples(blobs) - det.feature_offset_.sum(),
     )
+
+
+@pytest.mark.parametrize("score_type", ["likelihood", "reconstruction"])
+def test_per_feature_scores_are_zero_for_a_typical_value_of_each_column(
+    blobs, score_type
+):
+    det = VAEAnomalyDetector(**{**FAST, "max_iter": 30}, score_type=score_type)
+    per_feature = det.fit(blobs).score_samples_per_feature(blobs)
+    np.testing.assert_allclose(np.median(per_feature, axis=0), 0.0, atol=1e-9)
+
+
+def test_per_feature_scores_name_the_planted_column_whatever_its_units():
+    # Columns in very different units and with different noise levels: the
+    # raw log-likelihood of a normal value of a wide or noisy column is far
+    # below that of a narrow one, which must not hide where a row is odd.
+    rng = np.random.RandomState(0)
+    latent = rng.normal(size=(1000, 2))
+    X = latent @ rng.normal(size=(2, 5)) + rng.normal(size=(1000, 5)) * [
+        0.05,
+        0.1,
+        0.5,
+        1.0,
+        0.05,
+    ]
+    X = X * [1e-3, 1.0, 50.0, 1e4, 7.0]
+    det = VAEAnomalyDetector(**{**FAST, "max_iter": 40}).fit(X)
+    for column in range(5):
+        rows = X[:20].copy()
+        rows[:, column] += 6 * X[:, column].std()
+        named = det.score_samples_per_feature(rows).argmin(axis=1)
+        assert np.mean(named == column) >= 0.9, (column, named)
 
 
 def test_likelihood_score_is_the_transformers_log_likelihood(blobs):

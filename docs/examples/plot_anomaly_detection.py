@@ -100,10 +100,11 @@ plt.show()
 # -----------------------------------
 # ``score_samples_per_feature`` splits a row's score over its columns. With
 # ``score_type="reconstruction"`` each entry is minus the pixel's squared
-# error, and the entries sum to ``score_samples``; with ``"likelihood"`` each
-# is the pixel's expected log-likelihood under the posterior. The most
-# negative entries are the pixels the model finds least plausible: for the
-# lowest-scoring damaged digit they trace the bar.
+# error; with ``"likelihood"`` it is the pixel's expected log-likelihood
+# under the posterior. Each is reported relative to its median over the
+# training rows (``feature_offset_``), so 0 is a usual value of that pixel.
+# The most negative entries are the pixels the model finds least plausible:
+# for the lowest-scoring damaged digit they trace the bar.
 # The blue outline marks the bar that was painted on the digit.
 scores = detectors["reconstruction"].score_samples(X)
 flagged_damaged = damaged[scores[damaged] < detectors["reconstruction"].offset_]
