@@ -2,11 +2,14 @@
 
 import copy
 import math
+import os
+import sys
 import warnings
 from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn.base
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -38,6 +41,10 @@ from skvae._training import (
 # Rows x importance samples x width evaluated at once at inference: bounds
 # memory to a few hundred MB whatever the number of rows.
 _INFERENCE_CHUNK_ELEMENTS = 2**23
+
+# Where warnings should not point (see _user_stacklevel).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
 
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
@@ -410,14 +417,14 @@ class BaseVAE(BaseEstimator):
                 f"Training was interrupted after {len(epochs)} of {max_epochs} "
                 "epochs; the model is the one trained so far.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
         elif not partial and len(epochs) == max_epochs and not stopped_early(net):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({max_epochs}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=_user_stacklevel(),
             )
 
     def _architecture(self, n_features):
@@ -621,3 +628,15 @@ def _standardization(X, likelihood):
     peak[peak == 0] = 1.0
     scaler = StandardScaler().fit(X / peak)
     return scaler.mean_ * peak, scaler.scale_ * peak
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` that makes a warning point at the user's call:
+    the first frame outside skvae and scikit-learn's ``fit`` wrapper."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename == _SKLEARN_BASE
+    ):
+        frame, level = frame.f_back, level + 1
+    return level

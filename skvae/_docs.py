@@ -149,8 +149,9 @@ n_components : int, default=8
         untouched.
 
     verbose : int, default=0
-        0 is silent, 1 shows a progress bar over epochs with the loss, 2
-        prints a table row per epoch."""
+        0 is silent, 1 shows a progress bar that advances every mini-batch,
+        with the epoch, the loss and the time left, 2 prints a table row per
+        epoch."""
 
 SHARED_ATTRIBUTES = """\
 n_features_in_ : int

@@ -85,20 +85,38 @@ class TensorBatchIterator:
                 yield batch, batch
 
 
-class EpochProgressBar(Callback):
-    """A tqdm bar over epochs showing the training loss (``verbose=1``)."""
+class ProgressBar(Callback):
+    """A tqdm bar over mini-batches with the epoch, the last epoch's loss
+    and the time left (``verbose=1``).
 
-    def on_train_begin(self, net, **kwargs):
+    It advances every batch, not every epoch: on a large table one epoch
+    can take minutes, and a bar that moves once per epoch looks stalled.
+    Its total assumes every epoch runs; early stopping closes it sooner.
+    """
+
+    def on_train_begin(self, net, X=None, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", desc=type(net).__name__)
+        n_batches = math.ceil(len(X) / net.batch_size)
+        self.bar_ = tqdm(
+            total=net.max_epochs * n_batches,
+            unit="batch",
+            desc=f"epoch 1/{net.max_epochs}",
+        )
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.bar_.update()
 
     def on_epoch_end(self, net, **kwargs):
         postfix = {"loss": f"{net.history[-1, 'train_loss']:.4f}"}
         if "valid_loss" in net.history[-1]:
             postfix["valid_loss"] = f"{net.history[-1, 'valid_loss']:.4f}"
-        self.bar_.set_postfix(postfix, refresh=False)
-        self.bar_.update()
+        self.bar_.set_description(
+            f"epoch {min(len(net.history) + 1, net.max_epochs)}/{net.max_epochs}",
+            refresh=False,
+        )
+        self.bar_.set_postfix(postfix)
 
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
@@ -355,7 +373,7 @@ def configure_net(
         )
     ]
     if params["verbose"] == 1:
-        callbacks.append(("progress", EpochProgressBar()))
+        callbacks.append(("progress", ProgressBar()))
     net.callbacks = callbacks
     net.initialize_callbacks()
     net.initialize_history()

@@ -130,6 +130,13 @@ def test_reaching_max_iter_warns_like_mlp(X):
     assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
 
 
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEAnomalyDetector])
+def test_the_convergence_warning_points_at_the_callers_line(Estimator, X):
+    with pytest.warns(ConvergenceWarning) as record:
+        Estimator(**FAST).fit(X)
+    assert record[0].filename == __file__
+
+
 def test_a_single_epoch_budget_warns_too(X):
     with pytest.warns(ConvergenceWarning, match="maximum iterations \\(1\\)"):
         VAETransformer(**{**FAST, "max_iter": 1}).fit(X)
@@ -232,10 +239,11 @@ def test_verbose_0_prints_nothing(X, capfd):
     assert out == "" and err == ""
 
 
-def test_verbose_1_shows_a_progress_bar_over_epochs(X, capfd):
-    VAETransformer(**{**FAST, "max_iter": 2}, verbose=1).fit(X)
+def test_verbose_1_shows_a_progress_bar_over_batches(X, capfd):
+    # 60 rows in batches of 16: 4 batches per epoch, 8 in all.
+    VAETransformer(**{**FAST, "max_iter": 2, "batch_size": 16}, verbose=1).fit(X)
     out, err = capfd.readouterr()
-    assert "2/2" in err and "loss=" in err  # a tqdm bar over epochs
+    assert "8/8" in err and "epoch 2/2" in err and "loss=" in err
     assert "train_loss" not in out
 
 
