@@ -8,6 +8,7 @@ needs a better-trained model asks for more epochs explicitly, e.g.
 
 import numpy as np
 import pytest
+import torch
 
 # A tiny network trained for a handful of epochs: fast, deterministic, and
 # enough for every claim that does not depend on a well-trained model.
@@ -29,6 +30,12 @@ CONFIGS = {
     "l1_weight_decay": dict(l1_penalty=1e-3, weight_decay=1e-2),
     "iwae_early_stopping": dict(n_importance_samples=3, early_stopping=True),
 }
+
+
+def seeded(seed=0):
+    """A fresh ``torch.Generator`` seeded with ``seed``, for the torch-level
+    tests that build modules and draw noise without the global generator."""
+    return torch.Generator().manual_seed(seed)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import TRAINED
+from conftest import TRAINED, seeded
 from torch.distributions import kl_divergence
 
 from skvae import VAETransformer
@@ -18,23 +18,19 @@ from skvae._torch.networks import VAE
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _generator(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 @pytest.fixture
 def vae():
-    return VAE(5, (16,), 3, generator=_generator())
+    return VAE(5, (16,), 3, generator=seeded())
 
 
 @pytest.fixture
 def x():
-    return torch.randn(32, 5, generator=_generator(1))
+    return torch.randn(32, 5, generator=seeded(1))
 
 
 def _loss(objective, vae, x, epoch=1, seed=2):
     """The objective's loss of ``x`` with the latent draws seeded by ``seed``."""
-    return objective(vae, vae(x), x, epoch=epoch, generator=_generator(seed))
+    return objective(vae, vae(x), x, epoch=epoch, generator=seeded(seed))
 
 
 def _mean_kl(vae, x):
@@ -63,7 +59,7 @@ def test_kl_term_is_the_closed_form_kl_weighted_by_beta(vae, x):
 
 def test_beta_zero_loss_is_the_negative_reconstruction_term(vae, x):
     with torch.no_grad():
-        z = vae(x).mean + vae(x).stddev * torch.randn(32, 3, generator=_generator(2))
+        z = vae(x).mean + vae(x).stddev * torch.randn(32, 3, generator=seeded(2))
         reconstruction = vae.decode(z).log_prob(x).mean()
         torch.testing.assert_close(_loss(Objective(beta=0.0), vae, x), -reconstruction)
 
@@ -80,7 +76,7 @@ def test_warm_up_weighs_the_kl_term_by_the_epochs_weight(vae, x):
 
 
 def test_free_bits_floor_the_batch_mean_kl_and_keep_the_gradient_above_it():
-    vae = VAE(4, (8,), 2, generator=_generator())
+    vae = VAE(4, (8,), 2, generator=seeded())
     with torch.no_grad():
         vae.decoder.out.weight.zero_()  # p(x | z) no longer depends on z
     # KL per row and dimension is loc^2 / 2 at unit scale: dimension 0 has
@@ -90,7 +86,7 @@ def test_free_bits_floor_the_batch_mean_kl_and_keep_the_gradient_above_it():
     loc.requires_grad_(True)
     q = diagonal_normal(loc, torch.ones(2, 2))
     x = torch.zeros(2, 4)
-    loss = Objective(free_bits=1.0)(vae, q, x, epoch=1, generator=_generator())
+    loss = Objective(free_bits=1.0)(vae, q, x, epoch=1, generator=seeded())
     loss.backward()
     reconstruction = vae.decode(torch.zeros(2, 2)).log_prob(x).mean()
     assert loss.item() == pytest.approx(-reconstruction.item() + 1.0 + 3.0)
@@ -110,23 +106,23 @@ def test_free_bits_cannot_be_combined_with_importance_weighted_training():
 
 @pytest.mark.parametrize("n_importance_samples", [1, 3])
 def test_trimming_keeps_the_best_fitting_rows_of_the_batch(vae, n_importance_samples):
-    x = torch.randn(8, 5, generator=_generator(1))
+    x = torch.randn(8, 5, generator=seeded(1))
     x[[2, 5]] = 50.0  # two rows no model explains: the worst-fitting ones
     loc = vae(x).mean.detach().requires_grad_(True)
     q = diagonal_normal(loc, torch.ones(8, 3))
     objective = Objective(trim_fraction=0.25, n_importance_samples=n_importance_samples)
-    loss = objective(vae, q, x, epoch=1, generator=_generator())
+    loss = objective(vae, q, x, epoch=1, generator=seeded())
     loss.backward()
     # Exactly the two outliers are left out: they get no gradient at all.
     kept = [True] * 8
     kept[2] = kept[5] = False
     assert (loc.grad.abs().sum(-1) > 0).tolist() == kept
     untrimmed = Objective(n_importance_samples=n_importance_samples)
-    assert loss.item() < untrimmed(vae, q, x, epoch=1, generator=_generator()).item()
+    assert loss.item() < untrimmed(vae, q, x, epoch=1, generator=seeded()).item()
 
 
 def test_trimming_never_leaves_a_batch_empty(vae):
-    x = torch.randn(1, 5, generator=_generator(1))
+    x = torch.randn(1, 5, generator=seeded(1))
     with torch.no_grad():
         trimmed = _loss(Objective(trim_fraction=0.49), vae, x)
         torch.testing.assert_close(trimmed, _loss(Objective(), vae, x))
@@ -139,7 +135,7 @@ def test_validation_loss_is_the_untrimmed_beta_1_elbo_whatever_the_objective(vae
         Objective(beta=0.0, n_importance_samples=5),
     ]
     with torch.no_grad():
-        losses = [o.validation_loss(vae, vae(x), x, _generator(2)) for o in objectives]
+        losses = [o.validation_loss(vae, vae(x), x, seeded(2)) for o in objectives]
         for loss in losses[1:]:
             assert torch.equal(loss, losses[0])
         torch.testing.assert_close(losses[0], _loss(Objective(), vae, x))
@@ -149,12 +145,12 @@ def test_validation_loss_is_the_untrimmed_beta_1_elbo_whatever_the_objective(vae
 
 
 def test_single_sample_importance_weighted_bound_is_an_unbiased_elbo(vae):
-    x = torch.randn(3, 5, generator=_generator(1))
+    x = torch.randn(3, 5, generator=seeded(1))
     n_draws = 4000
     with torch.no_grad():
         for row in x:
             rows = row.expand(n_draws, 5)
-            noise = torch.randn(1, n_draws, 3, generator=_generator(3))
+            noise = torch.randn(1, n_draws, 3, generator=seeded(3))
             bound, _, _ = importance_weighted_bound(vae, rows, noise)
             # E[log p(x|z) + log p(z) - log q(z|x)] = E[log p(x|z)] - KL, the
             # ELBO that the objective trains (with the KL in closed form).
@@ -163,20 +159,20 @@ def test_single_sample_importance_weighted_bound_is_an_unbiased_elbo(vae):
 
 
 def test_importance_weighted_training_uses_the_bound_that_scores_report(vae):
-    rows = torch.randn(1, 5, generator=_generator(1)).expand(4000, 5)
+    rows = torch.randn(1, 5, generator=seeded(1)).expand(4000, 5)
     with torch.no_grad():
         trained = -_loss(Objective(n_importance_samples=5), vae, rows)
-        noise = torch.randn(5, 4000, 3, generator=_generator(3))
+        noise = torch.randn(5, 4000, 3, generator=seeded(3))
         reported, _, _ = importance_weighted_bound(vae, rows, noise)
     assert trained.item() == pytest.approx(reported.mean().item(), abs=0.1)
 
 
 def test_more_importance_samples_never_lower_the_expected_bound(vae):
-    x = torch.randn(200, 5, generator=_generator(1))
+    x = torch.randn(200, 5, generator=seeded(1))
     with torch.no_grad():
         bounds = [
             importance_weighted_bound(
-                vae, x, torch.randn(k, 200, 3, generator=_generator(k))
+                vae, x, torch.randn(k, 200, 3, generator=seeded(k))
             )[0]
             .mean()
             .item()
@@ -189,8 +185,8 @@ def test_importance_weighted_bound_is_a_deterministic_function_of_rows_and_noise
     vae,
 ):
     vae = vae.double().eval()
-    x = torch.randn(6, 5, generator=_generator(1), dtype=torch.float64)
-    noise = torch.randn(4, 6, 3, generator=_generator(2), dtype=torch.float64)
+    x = torch.randn(6, 5, generator=seeded(1), dtype=torch.float64)
+    noise = torch.randn(4, 6, 3, generator=seeded(2), dtype=torch.float64)
     with torch.no_grad():
         bound, weights, p_x_given_z = importance_weighted_bound(vae, x, noise)
         again, _, _ = importance_weighted_bound(vae, x, noise)

@@ -5,7 +5,7 @@ direction."""
 import numpy as np
 import pytest
 import torch
-from conftest import TRAINED
+from conftest import TRAINED, seeded
 from torch import nn
 from torch.nn import functional as F
 
@@ -22,24 +22,20 @@ from skvae._torch.networks import VAE, Discriminator
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _generator(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 @pytest.fixture
 def vae():
-    return VAE(5, (8,), 2, generator=_generator())
+    return VAE(5, (8,), 2, generator=seeded())
 
 
 @pytest.fixture
 def x():
-    return torch.randn(16, 5, generator=_generator(1))
+    return torch.randn(16, 5, generator=seeded(1))
 
 
 def _adversarial(vae, weight=0.5, seed=3):
-    discriminator = Discriminator(5, (8,), _generator(2))
+    discriminator = Discriminator(5, (8,), seeded(2))
     optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-2)
-    return AdversarialPenalty(weight, discriminator, optimizer, _generator(seed))
+    return AdversarialPenalty(weight, discriminator, optimizer, seeded(seed))
 
 
 def _weights(est):
@@ -62,7 +58,7 @@ def test_build_regularizers_leaves_out_every_regularizer_that_is_off(vae):
         adversarial_weight=0.5,
         discriminator=adversarial.discriminator,
         discriminator_optimizer=adversarial.optimizer,
-        generator=_generator(),
+        generator=seeded(),
     )
     assert [type(r) for r in every] == [L2Penalty, L1Penalty, AdversarialPenalty]
     assert every[2].discriminator is adversarial.discriminator
@@ -132,7 +128,7 @@ def test_l1_penalty_gives_more_near_zero_weights(blobs):
 def test_adversarial_penalty_is_the_non_saturating_loss_of_decoded_prior_draws(vae, x):
     regularizer = _adversarial(vae, weight=0.5, seed=3)
     penalty = regularizer.penalty(vae, x)
-    z = torch.randn(16, 2, generator=_generator(3))
+    z = torch.randn(16, 2, generator=seeded(3))
     generated = vae.decode_mean(z)
     torch.testing.assert_close(regularizer._generated, generated)
     expected = 0.5 * F.softplus(-regularizer.discriminator(generated)).mean()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from conftest import FAST, seeded
 from sklearn.utils._param_validation import StrOptions
 from torch.distributions import Independent, Laplace, Normal, kl_divergence
 from torch.nn import functional as F
@@ -30,14 +30,10 @@ from skvae._torch.likelihoods import (
 from skvae._torch.networks import VAE, Discriminator, Dropout, linear
 
 
-def _generator(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
 @pytest.fixture
 def vae():
     return VAE(
-        n_features=5, hidden_layer_sizes=(7, 6), n_components=3, generator=_generator()
+        n_features=5, hidden_layer_sizes=(7, 6), n_components=3, generator=seeded()
     )
 
 
@@ -45,7 +41,7 @@ def vae():
 
 
 def test_encoder_returns_a_diagonal_gaussian_posterior(vae):
-    q = vae(torch.randn(4, 5, generator=_generator()))
+    q = vae(torch.randn(4, 5, generator=seeded()))
     assert isinstance(q, Independent) and isinstance(q.base_dist, Normal)
     assert q.batch_shape == (4,) and q.event_shape == (3,)
     assert torch.all(q.stddev > 0)
@@ -82,14 +78,14 @@ def test_weight_matrices_are_the_weights_without_biases(vae):
 
 
 def test_discriminator_gives_one_logit_per_row():
-    assert Discriminator(5, (4,), _generator())(torch.randn(6, 5)).shape == (6,)
+    assert Discriminator(5, (4,), seeded())(torch.randn(6, 5)).shape == (6,)
 
 
-def test_linear_draws_pytorchs_default_initialization_from_the_generator():
-    a, b = linear(50, 20, _generator(3)), linear(50, 20, _generator(3))
+def test_linear_draws_pytorchs_default_initialization_from_theseeded():
+    a, b = linear(50, 20, seeded(3)), linear(50, 20, seeded(3))
     torch.testing.assert_close(a.weight, b.weight, rtol=0, atol=0)
     torch.testing.assert_close(a.bias, b.bias, rtol=0, atol=0)
-    assert not torch.equal(a.weight, linear(50, 20, _generator(4)).weight)
+    assert not torch.equal(a.weight, linear(50, 20, seeded(4)).weight)
     bound = 1 / math.sqrt(50)
     assert a.weight.abs().max() <= bound and a.bias.abs().max() <= bound
     # Uniform over the whole interval, not a narrower one.
@@ -97,38 +93,38 @@ def test_linear_draws_pytorchs_default_initialization_from_the_generator():
 
 
 def test_same_generator_seed_builds_identical_vaes():
-    a, b = (VAE(5, (7,), 3, generator=_generator(1)) for _ in range(2))
+    a, b = (VAE(5, (7,), 3, generator=seeded(1)) for _ in range(2))
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
-    c = VAE(5, (7,), 3, generator=_generator(2))
+    c = VAE(5, (7,), 3, generator=seeded(2))
     assert not torch.equal(a.encoder.loc.weight, c.encoder.loc.weight)
 
 
 def test_building_a_vae_does_not_touch_torchs_global_random_state():
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    VAE(5, (7, 6), 3, dropout=0.2, generator=_generator())
-    Discriminator(5, (7,), _generator())
+    VAE(5, (7, 6), 3, dropout=0.2, generator=seeded())
+    Discriminator(5, (7,), seeded())
     assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_dropout_draws_its_masks_from_the_generator_in_training_only():
     x = torch.ones(200, 50)
-    dropout = Dropout(0.3, _generator(5))
+    dropout = Dropout(0.3, seeded(5))
     masked = dropout(x)
     # Inverted dropout: kept entries are rescaled by 1 / (1 - p).
     kept = torch.tensor(1 / 0.7).item()
     assert set(masked.unique().tolist()) == {0.0, kept}
     assert (masked == 0).float().mean().item() == pytest.approx(0.3, abs=0.02)
-    assert torch.equal(masked, Dropout(0.3, _generator(5))(x))
+    assert torch.equal(masked, Dropout(0.3, seeded(5))(x))
     assert torch.equal(dropout.eval()(x), x)
 
 
 def test_vae_dropout_is_on_in_training_and_off_in_evaluation():
-    vae = VAE(5, (32,), 3, dropout=0.5, generator=_generator())
+    vae = VAE(5, (32,), 3, dropout=0.5, generator=seeded())
     dropouts = [m for m in vae.modules() if isinstance(m, Dropout)]
     assert len(dropouts) == 2 and all(m.p == 0.5 for m in dropouts)
-    x = torch.randn(8, 5, generator=_generator())
+    x = torch.randn(8, 5, generator=seeded())
     vae.train()
     assert not torch.equal(vae(x).mean, vae(x).mean)
     vae.eval()
@@ -176,8 +172,8 @@ def test_bernoulli_log_prob_accepts_grey_levels():
 def test_gaussian_samples_come_from_the_generator_with_the_learned_scale():
     likelihood = GaussianLikelihood(n_features=2)
     decoded = torch.tensor([[5.0, -5.0]]).expand(20_000, 2)
-    draws = likelihood.sample(decoded, _generator(1))
-    torch.testing.assert_close(draws, likelihood.sample(decoded, _generator(1)))
+    draws = likelihood.sample(decoded, seeded(1))
+    torch.testing.assert_close(draws, likelihood.sample(decoded, seeded(1)))
     torch.testing.assert_close(
         draws.mean(0), torch.tensor([5.0, -5.0]), atol=0.05, rtol=0
     )
@@ -189,9 +185,9 @@ def test_gaussian_samples_come_from_the_generator_with_the_learned_scale():
 def test_bernoulli_samples_are_zeros_and_ones_with_the_decoded_probability():
     likelihood = BernoulliLikelihood(n_features=2)
     decoded = torch.tensor([[0.0, math.log(3.0)]]).expand(20_000, 2)  # p 1/2, 3/4
-    draws = likelihood.sample(decoded, _generator(1))
+    draws = likelihood.sample(decoded, seeded(1))
     assert set(draws.unique().tolist()) == {0.0, 1.0}
-    torch.testing.assert_close(draws, likelihood.sample(decoded, _generator(1)))
+    torch.testing.assert_close(draws, likelihood.sample(decoded, seeded(1)))
     torch.testing.assert_close(
         draws.mean(0), torch.tensor([0.5, 0.75]), atol=0.02, rtol=0
     )
@@ -201,10 +197,10 @@ def test_bernoulli_samples_are_zeros_and_ones_with_the_decoded_probability():
 
 
 def test_diagonal_normal_expand_gives_torchs_normal_log_prob():
-    loc, scale = torch.randn(3, generator=_generator()), torch.rand(3) + 0.5
+    loc, scale = torch.randn(3, generator=seeded()), torch.rand(3) + 0.5
     q = DiagonalNormal(loc, scale).expand((4, 3))
     assert isinstance(q, DiagonalNormal) and q.batch_shape == (4, 3)
-    value = torch.randn(4, 3, generator=_generator(1))
+    value = torch.randn(4, 3, generator=seeded(1))
     torch.testing.assert_close(
         q.log_prob(value), Normal(loc, scale).expand((4, 3)).log_prob(value)
     )
@@ -217,10 +213,10 @@ def test_diagonal_normal_expand_gives_torchs_normal_log_prob():
 
 
 def test_shared_scale_normal_matches_torchs_normal_and_survives_expand():
-    loc = torch.randn(5, 3, generator=_generator())
+    loc = torch.randn(5, 3, generator=seeded())
     scale = torch.tensor([0.5, 1.0, 2.0])
     p = SharedScaleNormal(loc, scale)
-    value = torch.randn(5, 3, generator=_generator(1))
+    value = torch.randn(5, 3, generator=seeded(1))
     expected = Normal(loc, scale.expand(5, 3)).log_prob(value)
     torch.testing.assert_close(p.log_prob(value), expected)
     expanded = p.expand((2, 5, 3))
@@ -234,14 +230,14 @@ def test_standard_normal_expand_stays_a_standard_normal():
     prior = standard_normal(3).expand((6,))
     assert isinstance(prior.base_dist, StandardNormal)
     assert prior.batch_shape == (6,) and prior.event_shape == (3,)
-    value = torch.randn(6, 3, generator=_generator())
+    value = torch.randn(6, 3, generator=seeded())
     torch.testing.assert_close(
         prior.log_prob(value), Normal(0.0, 1.0).log_prob(value).sum(-1)
     )
 
 
 def test_registered_kl_to_the_prior_equals_torchs_normal_to_normal_kl(vae):
-    q = vae(torch.randn(11, 5, generator=_generator()))
+    q = vae(torch.randn(11, 5, generator=seeded()))
     prior = vae.prior().base_dist
     closed_form = kl_divergence(q.base_dist, prior)  # the registered formula
     general = kl_divergence(
@@ -258,10 +254,10 @@ def test_rsample_is_reproducible_from_the_generator_and_differentiable():
     loc = torch.tensor([[0.5, -1.0]], requires_grad=True)
     scale = torch.tensor([[2.0, 0.1]], requires_grad=True)
     q = diagonal_normal(loc, scale)
-    a = rsample(q, (1000,), _generator(4))
+    a = rsample(q, (1000,), seeded(4))
     assert a.shape == (1000, 1, 2)
-    assert torch.equal(a, rsample(q, (1000,), _generator(4)))
-    assert not torch.equal(a, rsample(q, (1000,), _generator(5)))
+    assert torch.equal(a, rsample(q, (1000,), seeded(4)))
+    assert not torch.equal(a, rsample(q, (1000,), seeded(5)))
     a.sum().backward()
     # d z / d loc = 1 per draw; d z / d scale = eps, which averages to ~0.
     torch.testing.assert_close(loc.grad, torch.full((1, 2), 1000.0))
@@ -273,7 +269,7 @@ def test_rsample_is_reproducible_from_the_generator_and_differentiable():
 def test_rsample_leaves_torchs_global_random_state_alone():
     torch.manual_seed(123)
     state = torch.get_rng_state()
-    rsample(standard_normal(3).expand((10,)), (4,), _generator())
+    rsample(standard_normal(3).expand((10,)), (4,), seeded())
     assert torch.equal(torch.get_rng_state(), state)
 
 
