@@ -295,6 +295,13 @@ class BaseVAE(BaseEstimator):
             self.device_ = "cpu"
         self.net_ = net_from_state(net_state, self.device_)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Missing cells are modelled, not refused: the bound counts the
+        # observed cells of a row (infinity is still an error).
+        tags.input_tags.allow_nan = True
+        return tags
+
     def __sklearn_is_fitted__(self):
         # Only a trained module makes a usable model: n_features_in_ alone,
         # set while validating, does not.
@@ -316,7 +323,11 @@ class BaseVAE(BaseEstimator):
             self._clear_fitted_state()
         try:
             X = validate_data(
-                self, X, dtype=[np.float64, np.float32], reset=not continue_training
+                self,
+                X,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite="allow-nan",
+                reset=not continue_training,
             )
             self._check_support(X, self.likelihood)
             with torch_settings(self.n_jobs, training=True):
@@ -340,8 +351,16 @@ class BaseVAE(BaseEstimator):
         max_epochs = 1 if partial else self.max_iter
         rng = check_random_state(self.random_state)
         init_seed, train_seed, score_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+        missing = bool(np.isnan(X).any())
         if continue_training:
             self._check_architecture(architecture)
+            if missing and not self.net_.module__missing:
+                raise ValueError(
+                    "X has missing values (NaN), but the fitted model was trained "
+                    "on complete rows and its encoder has no inputs for missing "
+                    "cells: warm_start and partial_fit cannot add them. Refit "
+                    "with warm_start=False on data with missing values."
+                )
         else:
             self.device_ = resolve_device(self.device)
             self.mean_, self.scale_ = _standardization(X, architecture["likelihood"])
@@ -371,6 +390,7 @@ class BaseVAE(BaseEstimator):
                     adversarial=self.adversarial_weight > 0,
                     learning_rate=self.learning_rate_init,
                     device=self.device_,
+                    missing=missing,
                     seed=int(init_seed),
                 ),
                 None,
@@ -524,21 +544,24 @@ class BaseVAE(BaseEstimator):
         """Validated rows of ``X`` in ``dtype``; scores use float64 whatever
         the input, so that extreme values cannot overflow float32."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=dtype, reset=False)
+        X = validate_data(
+            self, X, dtype=dtype, ensure_all_finite="allow-nan", reset=False
+        )
         self._check_support(X, self.likelihood_)
         return X
 
     @staticmethod
     def _check_support(X, likelihood):
         support = LIKELIHOODS[likelihood].support
-        if support is None or not X.size:
+        observed = X[~np.isnan(X)]
+        if support is None or not observed.size:
             return
         low, high = support
-        if X.min() < low or X.max() > high:
+        if observed.min() < low or observed.max() > high:
             raise ValueError(
                 f"likelihood={likelihood!r} requires every value of X in "
-                f"[{low:g}, {high:g}]; got values in [{X.min():.4g}, "
-                f"{X.max():.4g}]. Scale the data (e.g. MinMaxScaler(clip=True), "
+                f"[{low:g}, {high:g}]; got values in [{observed.min():.4g}, "
+                f"{observed.max():.4g}]. Scale the data (e.g. MinMaxScaler(clip=True), "
                 "which also keeps new rows in range) or use "
                 "likelihood='gaussian'."
             )
@@ -564,6 +587,8 @@ class BaseVAE(BaseEstimator):
         vae = self.net_.module_
         if dtype == np.float64:
             vae = copy.deepcopy(vae).double()
+            # Bounds count the observed cells of a row, whatever the training.
+            vae.observed_only = True
         return vae.eval()
 
     def _row_chunks(self, n_samples, n_draws=1):
@@ -591,7 +616,17 @@ class BaseVAE(BaseEstimator):
         for rows, _, (bound, _, _) in self._bound_chunks(X):
             out[rows] = bound.cpu().numpy()
         # log |d x_standardized / d x|, summed over features.
-        return out - np.log(self.scale_).sum()
+        return out - self._log_jacobian(X)
+
+    def _log_jacobian(self, X):
+        """log |d x / d x_standardized| of each row of ``X``: the sum of
+        ``log(scale_)`` over the row's observed cells (the change of
+        variables from the standardized density to the user's scale)."""
+        log_scale = np.log(self.scale_)
+        missing = np.isnan(X)
+        if not missing.any():
+            return log_scale.sum()
+        return np.where(missing, 0.0, log_scale).sum(axis=1)
 
     def _transform(self, X):
         vae = self._vae_for(X.dtype)
@@ -624,10 +659,17 @@ def _standardization(X, likelihood):
     n_features = X.shape[1]
     if not LIKELIHOODS[likelihood].standardize:
         return np.zeros(n_features), np.ones(n_features)
-    peak = np.abs(X).max(axis=0).astype(np.float64)
-    peak[peak == 0] = 1.0
-    scaler = StandardScaler().fit(X / peak)
-    return scaler.mean_ * peak, scaler.scale_ * peak
+    # Missing cells (NaN) are left out, as StandardScaler does; a column
+    # with no observed cell keeps mean 0 and scale 1.
+    mean, scale = np.zeros(n_features), np.ones(n_features)
+    seen = ~np.isnan(X).all(axis=0)
+    if seen.any():
+        X = X[:, seen]
+        peak = np.abs(np.nan_to_num(X, nan=0.0)).max(axis=0).astype(np.float64)
+        peak[peak == 0] = 1.0
+        scaler = StandardScaler().fit(X / peak)
+        mean[seen], scale[seen] = scaler.mean_ * peak, scaler.scale_ * peak
+    return mean, scale
 
 
 def _user_stacklevel():

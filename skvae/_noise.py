@@ -34,10 +34,13 @@ def row_hashes(X, seed):
     """A 64-bit hash of each row of ``X`` (hashed as float64), keyed by seed.
 
     Rows that compare equal hash equal: ``-0.0`` is hashed as ``0.0`` (they
-    differ in the sign bit only).
+    differ in the sign bit only), and a missing cell as NaN whatever its bits.
     """
-    # Adding 0.0 turns -0.0 into 0.0 (IEEE 754) and leaves the rest as is.
+    # Adding 0.0 turns -0.0 into 0.0 (IEEE 754) and leaves the rest as is;
+    # every NaN (whatever its payload: np.nan, pd.NA converted, ...) is
+    # hashed as the one NaN of NumPy.
     values = np.add(X, 0.0, dtype=np.float64)
+    values[np.isnan(values)] = np.nan
     bits = np.ascontiguousarray(values).view(np.uint64)
     hashes = np.full(X.shape[0], np.uint64(seed), dtype=np.uint64)
     with np.errstate(over="ignore"):

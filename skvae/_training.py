@@ -292,10 +292,12 @@ def make_net(
     adversarial: bool,
     learning_rate: float,
     device: str,
+    missing: bool = False,
     seed: int = 0,
 ) -> VAENet:
     """An initialized :class:`VAENet` for a fixed architecture, its initial
-    weights drawn from a generator seeded with ``seed``."""
+    weights drawn from a generator seeded with ``seed``; ``missing`` builds
+    it for rows with missing cells (see :class:`~skvae._torch.networks.VAE`)."""
     generator = torch.Generator(device=device).manual_seed(seed)
     net = VAENet(
         VAE,
@@ -306,6 +308,7 @@ def make_net(
         module__likelihood=likelihood,
         module__dropout=dropout,
         module__generator=generator,
+        module__missing=missing,
         generator=generator,
         discriminator_hidden_layer_sizes=hidden_layer_sizes if adversarial else None,
         optimizer=torch.optim.Adam,

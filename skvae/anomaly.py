@@ -224,8 +224,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def score_samples_per_feature(self, X):
-        """Each column's share of the normality score, relative to what is
-        normal for that column.
+        """Each column's share of the score, relative to what is usual for it.
 
         A column's raw share carries a baseline set by its units and by how
         well the model fits it (a column measured in grams scores lower than
@@ -255,7 +254,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         X = self._validate_for_inference(X, dtype=np.float64)
         with torch_settings(self.n_jobs):
             _, per_feature = self._scores_and_per_feature(X)
-        return per_feature - self.feature_offset_
+        # A missing cell says nothing unusual about its row: 0.
+        return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
 
     def _fit(self, X, partial=False):
         super()._fit(X, partial)
@@ -268,20 +268,20 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             self._clear_fitted_state()
             raise
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        self.feature_offset_ = np.median(per_feature, axis=0)
+        self.feature_offset_ = _observed_medians(per_feature)
         return self
 
     def _score_samples(self, X):
         if self._score_type == "reconstruction":
-            return self._reconstruction_per_feature(X).sum(axis=1)
+            return np.nansum(self._reconstruction_per_feature(X), axis=1)
         return self._log_likelihood(X)
 
     def _scores_and_per_feature(self, X):
         """``score_samples`` and the per-feature scores (before
-        ``feature_offset_``) of ``X``, in one pass."""
+        ``feature_offset_``, NaN for missing cells) of ``X``, in one pass."""
         if self._score_type == "reconstruction":
             per_feature = self._reconstruction_per_feature(X)
-            return per_feature.sum(axis=1), per_feature
+            return np.nansum(per_feature, axis=1), per_feature
         scores = np.empty(X.shape[0], dtype=np.float64)
         per_feature = np.empty(X.shape, dtype=np.float64)
         for rows, x, (bound, weights, p_x_given_z) in self._bound_chunks(X):
@@ -296,8 +296,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             log_px = p_x_given_z.base_dist.log_prob(x)
             terms = torch.where(weights > 0, weights * log_px, 0.0)
             per_feature[rows] = terms.sum(0).cpu().numpy()
-        log_scale = np.log(self.scale_)
-        return scores - log_scale.sum(), per_feature - log_scale
+        return scores - self._log_jacobian(X), per_feature - np.log(self.scale_)
 
     def _reconstruction_per_feature(self, X):
         vae = self._vae_for(X.dtype)
@@ -307,3 +306,14 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             error = x - vae.decode_mean(vae(x).mean)  # (n_samples, n_features)
             out[rows] = -error.square().cpu().numpy()
         return out
+
+
+def _observed_medians(per_feature):
+    """The median of each column's observed (non-NaN) entries; 0 for a
+    column with none."""
+    medians = np.zeros(per_feature.shape[1])
+    for j, column in enumerate(per_feature.T):
+        observed = column[~np.isnan(column)]
+        if observed.size:
+            medians[j] = np.median(observed)
+    return medians

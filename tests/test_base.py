@@ -56,8 +56,8 @@ def gaussian_1d():
 # ------------------------------------------------------- input validation
 
 BAD_ROWS = {
-    "nan": (np.array([[np.nan, 0, 0, 0]]), "NaN"),
     "inf": (np.array([[np.inf, 0, 0, 0]]), "infinity"),
+    "-inf next to NaN": (np.array([[np.nan, -np.inf, 0, 0]]), "infinity"),
     "strings": (np.array([["a", "b", "c", "d"]], dtype=object), "string"),
     "complex": (np.array([[1 + 1j, 0, 0, 0]]), "Complex data not supported"),
     "empty": (np.empty((0, 4)), "0 sample"),
@@ -235,6 +235,94 @@ def test_partial_fit_cannot_move_the_model_to_another_device(X):
     with pytest.raises(ValueError, match="cuda"):
         est.partial_fit(X)
     assert est.device_ == "cpu" and est.n_iter_ == 1
+
+
+# ------------------------------------------------------- missing values
+
+
+@pytest.fixture(scope="module")
+def with_missing():
+    """Correlated rows with 30% of the cells missing completely at random."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(
+        size=(300, 5)
+    )
+    X_missing = X.copy()
+    X_missing[rng.uniform(size=X.shape) < 0.3] = np.nan
+    return X, X_missing
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_missing_cells_are_modelled_not_refused(Estimator, with_missing):
+    _, X = with_missing
+    est = Estimator(**FAST).fit(X)
+    assert est.net_.module_.encoder.missing_inputs  # it sees which are missing
+    for method in _methods(est):
+        assert np.all(np.isfinite(method(X)))
+    np.testing.assert_allclose(est.mean_, np.nanmean(X, axis=0))
+
+
+def test_a_model_of_complete_rows_scores_rows_with_missing_cells(with_missing):
+    X, X_missing = with_missing
+    est = VAEAnomalyDetector(**FAST).fit(X)
+    assert not est.net_.module_.encoder.missing_inputs
+    for method in _methods(est):
+        assert np.all(np.isfinite(method(X_missing)))
+    # Complete rows score exactly as before.
+    complete = ~np.isnan(X_missing).any(axis=1)
+    np.testing.assert_array_equal(
+        est.score_samples(X_missing[complete]), est.score_samples(X[complete])
+    )
+
+
+def test_the_bound_counts_observed_cells_only(with_missing):
+    # Scaling column 2 by 1000 changes the density of a row by log(1000)
+    # if its cell is observed, and not at all if it is missing.
+    _, X = with_missing
+    factor = np.array([1.0, 1.0, 1000.0, 1.0, 1.0])
+    est = VAETransformer(**{**FAST, "max_iter": 30}).fit(X)
+    scaled = VAETransformer(**{**FAST, "max_iter": 30}).fit(X * factor)
+    change = scaled.score_samples(X * factor) - est.score_samples(X)
+    observed = ~np.isnan(X[:, 2])
+    # (Each row's Monte Carlo draws depend on its values, so compare means.)
+    assert change[observed].mean() == pytest.approx(-np.log(1000.0), abs=0.05)
+    assert change[~observed].mean() == pytest.approx(0.0, abs=0.05)
+
+
+def test_outliers_are_flagged_among_rows_with_missing_cells(with_missing):
+    X, X_missing = with_missing
+    det = VAEAnomalyDetector(**{**FAST, "max_iter": 40}).fit(X_missing)
+    outliers = X_missing[:20].copy()
+    observed_0 = ~np.isnan(outliers[:, 0])
+    outliers[observed_0, 0] += 8 * np.nanstd(X_missing[:, 0])
+    scores = det.score_samples(outliers[observed_0])
+    assert np.mean(scores < det.offset_) >= 0.9
+    per_feature = det.score_samples_per_feature(outliers[observed_0])
+    assert np.mean(per_feature.argmin(axis=1) == 0) >= 0.9
+    # Missing cells say nothing unusual about their row.
+    assert np.all(per_feature[np.isnan(outliers[observed_0])] == 0)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_entirely_missing_columns_and_rows_give_finite_outputs(Estimator, X):
+    X = X.copy()
+    X[:, 1] = np.nan  # a column never observed
+    X[:3] = np.nan  # rows with nothing observed
+    est = Estimator(**FAST).fit(X)
+    assert est.mean_[1] == 0.0 and est.scale_[1] == 1.0
+    for method in _methods(est):
+        assert np.all(np.isfinite(method(X)))
+    assert np.all(np.isfinite(est.sample(5, random_state=0)))
+
+
+def test_warm_start_cannot_add_missing_inputs_to_a_model_of_complete_rows(
+    with_missing,
+):
+    X, X_missing = with_missing
+    est = VAETransformer(**FAST).partial_fit(X)
+    with pytest.raises(ValueError, match="missing values"):
+        est.partial_fit(X_missing)
+    assert est.n_iter_ == 1
 
 
 # ---------------------------------------------------- scaling, extreme data

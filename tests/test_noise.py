@@ -83,3 +83,11 @@ def test_different_seeds_give_different_draws(rows):
     b = row_normal_noise(rows, 1, 20, 2).ravel()
     assert not np.any(a == b)
     assert abs(np.corrcoef(a, b)[0, 1]) < 0.1
+
+
+def test_every_nan_hashes_as_the_same_missing_cell():
+    quiet_nan = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), np.float64)
+    a = np.array([[1.0, np.nan]])
+    b = np.array([[1.0, quiet_nan[0]]])
+    assert np.isnan(b[0, 1]) and a.tobytes() != b.tobytes()
+    np.testing.assert_array_equal(row_hashes(a, 7), row_hashes(b, 7))

@@ -15,6 +15,7 @@ from torch.nn import functional as F
 from skvae import VAETransformer
 from skvae._torch.distributions import (
     DiagonalNormal,
+    Observed,
     SharedScaleNormal,
     StandardNormal,
     diagonal_normal,
@@ -311,3 +312,16 @@ def test_a_new_likelihood_is_a_class_and_its_registration(monkeypatch):
     assert rows.shape == (500, 3) and abs(rows.mean() - 5.0) < 5.0
     # Standardized internally, scored on the user's scale.
     assert np.all(est.scale_ > 1.0)
+
+
+def test_observed_scores_the_observed_cells_only():
+    base = Normal(torch.zeros(2, 3), torch.ones(2, 3))
+    value = torch.tensor([[0.5, float("nan"), -1.0], [0.1, 0.2, 0.3]])
+    normal = Normal(0.0, 1.0, validate_args=False)
+    expected = normal.log_prob(value).nan_to_num(0.0).sum(-1)
+    torch.testing.assert_close(Observed(base, 1).log_prob(value), expected)
+    # Complete rows: exactly Independent's log_prob.
+    complete = torch.randn(4, 2, 3, generator=seeded())
+    assert torch.equal(
+        Observed(base, 1).log_prob(complete), Independent(base, 1).log_prob(complete)
+    )

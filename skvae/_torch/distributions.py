@@ -84,6 +84,19 @@ def _kl_normal_standard_normal(q: Normal, p: StandardNormal) -> torch.Tensor:
     return 0.5 * (q.loc.square() + q.scale.square() - 1.0) - q.scale.log()
 
 
+class Observed(Independent):
+    """A distribution over the last dimension that scores observed entries
+    only: a NaN in ``value`` marks a missing cell, whose log-probability is
+    left out of the sum (the masked likelihood of MIWAE and HI-VAE, Mattei &
+    Frellsen 2019, Nazabal et al. 2020). On a complete row it equals
+    ``Independent(base, 1)``, bit for bit."""
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        missing = torch.isnan(value)
+        log_prob = self.base_dist.log_prob(value.masked_fill(missing, 0.0))
+        return log_prob.masked_fill(missing, 0.0).sum(-1)
+
+
 def diagonal_normal(loc: torch.Tensor, scale: torch.Tensor) -> Independent:
     """N(loc, diag(scale^2)) over the last dimension."""
     return Independent(DiagonalNormal(loc, scale), 1)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, Independent
 
-from skvae._torch.distributions import diagonal_normal, standard_normal
+from skvae._torch.distributions import Observed, diagonal_normal, standard_normal
 from skvae._torch.likelihoods import LIKELIHOODS
 
 # Largest standardized value the encoder sees (in standard deviations).
@@ -67,7 +67,13 @@ def make_mlp(
 
 
 class Encoder(nn.Module):
-    """Amortized posterior q(z | x) = N(loc(x), diag(scale(x)^2))."""
+    """Amortized posterior q(z | x) = N(loc(x), diag(scale(x)^2)).
+
+    A missing cell (NaN) enters as 0, the column's mean on standardized
+    data; with ``missing_inputs`` the encoder also sees, for each column,
+    whether its cell is missing, so that it can tell a missing value from
+    an average one.
+    """
 
     def __init__(
         self,
@@ -76,13 +82,22 @@ class Encoder(nn.Module):
         n_components: int,
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
+        missing_inputs: bool = False,
     ) -> None:
         super().__init__()
-        self.body = make_mlp(n_features, hidden_layer_sizes, dropout, generator)
+        self.missing_inputs = missing_inputs
+        n_inputs = 2 * n_features if missing_inputs else n_features
+        self.body = make_mlp(n_inputs, hidden_layer_sizes, dropout, generator)
         self.loc = linear(hidden_layer_sizes[-1], n_components, generator)
         self.raw_scale = linear(hidden_layer_sizes[-1], n_components, generator)
 
     def forward(self, x: torch.Tensor) -> Independent:
+        if self.missing_inputs:
+            missing = torch.isnan(x)
+            x = torch.cat([x.masked_fill(missing, 0.0), missing.to(x.dtype)], -1)
+        elif not self.training:
+            # Inference may see missing cells that training did not.
+            x = x.masked_fill(torch.isnan(x), 0.0)
         if not self.training:
             # Rows far outside the training data (a fill value of 1e20, say)
             # would overflow the layers into NaN. Any q(z | x) gives a valid
@@ -136,7 +151,9 @@ class VAE(nn.Module):
     """Variational autoencoder: encoder, decoder, likelihood and prior.
 
     ``forward`` returns the posterior q(z | x); ``decode`` returns p(x | z);
-    ``prior`` returns p(z) = N(0, I).
+    ``prior`` returns p(z) = N(0, I). With ``missing``, the model is built
+    for rows with missing cells (NaN): the encoder sees which cells are
+    missing and p(x | z) scores the observed cells only.
     """
 
     def __init__(
@@ -147,16 +164,20 @@ class VAE(nn.Module):
         likelihood: str = "gaussian",
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
+        missing: bool = False,
     ) -> None:
         super().__init__()
         self.n_components = n_components
         self.encoder = Encoder(
-            n_features, hidden_layer_sizes, n_components, dropout, generator
+            n_features, hidden_layer_sizes, n_components, dropout, generator, missing
         )
         self.decoder = Decoder(
             n_components, hidden_layer_sizes, n_features, dropout, generator
         )
         self.likelihood = LIKELIHOODS[likelihood](n_features)
+        # Score observed cells only: on by default for a model trained with
+        # missing cells, and at inference for every model (see decode).
+        self.observed_only = missing
         self._prior: Independent | None = None
 
     def prior(self) -> Independent:
@@ -176,7 +197,8 @@ class VAE(nn.Module):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> Distribution:
-        return self.likelihood(self.decoder(z))
+        p = self.likelihood(self.decoder(z))
+        return Observed(p.base_dist, 1) if self.observed_only else p
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         return self.likelihood.mean(self.decoder(z))
