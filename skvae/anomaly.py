@@ -224,8 +224,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def score_samples_per_feature(self, X):
-        """Each column's share of the normality score, relative to what is
-        normal for that column.
+        """Each column's share of the score, relative to what is usual for it.
 
         A column's raw share carries a baseline set by its units and by how
         well the model fits it (a column measured in grams scores lower than
