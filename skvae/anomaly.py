@@ -162,7 +162,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, possibly contaminated with outliers.
+            Training data, possibly contaminated with outliers. Missing
+            cells (NaN) are left out of the likelihood.
         y : None
             Ignored.
 

@@ -138,6 +138,8 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         X : array-like of shape (n_samples, n_features)
             Training data. Raw, unscaled columns are fine with the Gaussian
             likelihood; the Bernoulli likelihood needs values in [0, 1].
+            Missing cells (NaN) are left out of the likelihood (see the
+            user guide, "Missing values").
         y : None
             Ignored.
 
