@@ -129,12 +129,13 @@ n_components : int, default=8
         infers, for the calling thread only (torch's global setting is left
         as it was). None means 1 unless in a ``joblib.parallel_config``
         context, -1 means all cores, as in scikit-learn. One thread is the
-        default because torch's threads wait for each other by spinning: on
-        a machine whose cores are busy with other work (other processes, an
-        ``n_jobs > 1`` grid search), a fit with several threads ran 10 to 77
-        times slower (``benchmarks/results/threads.md``). Raise it for a
-        wide model on an otherwise idle machine. In a ``fork()``-ed child
-        process training is single-threaded whatever ``n_jobs`` says.
+        default because torch's threads wait for each other by spinning:
+        while another process kept one of 2 cores busy, a fit with two
+        threads kept 27-30% of its throughput, one with a single thread
+        88-101% (``benchmarks/results/threads.md``), and on a small model
+        two threads were slower than one even on an idle machine. Raise it
+        for a wide model on an otherwise idle machine. In a ``fork()``-ed
+        child process training is single-threaded whatever ``n_jobs`` says.
 
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" picks CUDA when available. The
