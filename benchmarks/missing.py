@@ -21,7 +21,7 @@ Protocol: the ADBench split of ``anomaly.py`` (seed, stratified 70/30,
 MinMaxScaler fitted on the train part), then cells removed completely at
 random at each rate, in the train and the test part alike (a row may lose
 every cell). Detectors use default hyperparameters, 1 thread, and are
-scored by ROC-AUC on the test part. The default datasets are the 20 ADBench
+scored by ROC-AUC on the test part. The default datasets are the 28 ADBench
 sets with at most 40 features and at most 12000 rows (``IterativeImputer``
 is slow on wide tables).
 

@@ -315,6 +315,24 @@ def test_entirely_missing_columns_and_rows_give_finite_outputs(Estimator, X):
     assert np.all(np.isfinite(est.sample(5, random_state=0)))
 
 
+def test_pandas_na_and_polars_nulls_are_missing_cells(with_missing):
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    _, X = with_missing
+    as_numpy = VAEAnomalyDetector(**FAST).fit(X).score_samples(X)
+    frame = pd.DataFrame(X, columns=list("abcde")).astype("Float64")  # pd.NA
+    assert frame.isna().to_numpy().sum() == np.isnan(X).sum()
+    polars = pl.DataFrame(
+        {
+            c: [None if np.isnan(v) else v for v in X[:, i]]
+            for i, c in enumerate("abcde")
+        }
+    )
+    for data in (frame, polars):
+        det = VAEAnomalyDetector(**FAST).fit(data)
+        np.testing.assert_array_equal(det.score_samples(data), as_numpy)
+
+
 def test_warm_start_cannot_add_missing_inputs_to_a_model_of_complete_rows(
     with_missing,
 ):
