@@ -33,7 +33,8 @@ Usage::
     python benchmarks/missing.py --report-only
 
 Options: ``--datasets`` (default: see above), ``--seeds`` (default 1),
-``--rates`` (default 0.1,0.3,0.5). Rows are appended to
+``--rates`` (default 0.1,0.3,0.5), ``--note`` (text put at the top of the
+report). Rows are appended to
 ``benchmarks/results/missing.csv`` as they are known (a rerun resumes);
 ``missing.md`` is written from the whole CSV (``missing_quick.*`` with
 ``--quick``).
@@ -150,7 +151,7 @@ def run_case(csv_path, dataset, seed, rate, contenders, quick):
         )
 
 
-def report(csv_path, md_path, started):
+def report(csv_path, md_path, started, note=None):
     results = read_results(csv_path)
     # Keep the cases on which every contender of their rate has a result.
     per_case = results.groupby(["dataset", "seed", "rate"]).contender.transform(
@@ -171,7 +172,8 @@ def report(csv_path, md_path, started):
         f"rate {r:g} ({n_cases[r]} cases)" for r in table.columns
     ]
     load, busy = machine_load()
-    body = [
+    body = [f"**Note.** {note}\n"] if note else []
+    body += [
         f"Started {started}. At the end: 1-minute load average {load:.2f}; "
         f"other busy processes: {', '.join(busy) or 'none'}.\n",
         "Mean ROC-AUC on the test part, over the (dataset, seed) cases on "
@@ -198,6 +200,8 @@ def report(csv_path, md_path, started):
         body += ["\nLoss to complete data, on the same cases:\n", *losses]
     datasets = sorted(results.dataset.unique())
     body.append(f"\nDatasets ({len(datasets)}): {', '.join(datasets)}.")
+    commands = "\n".join(f"- `{c}`" for c in results.command.unique())
+    body.append(f"\nThe rows come from:\n\n{commands}")
     write_markdown(
         md_path,
         "Anomaly detection with missing cells (ADBench)",
@@ -213,6 +217,7 @@ def main():
     parser.add_argument("--seeds", default="1", help="comma-separated seeds")
     parser.add_argument("--rates", default=",".join(map(str, RATES)))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--note", help="text put at the top of the report")
     args = parser.parse_args()
     limit_threads(1)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -236,7 +241,7 @@ def main():
                     ]
                     if todo:
                         run_case(csv_path, dataset, seed, rate, todo, args.quick)
-    report(csv_path, md_path, started)
+    report(csv_path, md_path, started, args.note)
     print(f"wrote {md_path}")
 
 

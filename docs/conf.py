@@ -154,6 +154,7 @@ BENCHMARK_RESULTS = [
     ("likelihood", "python benchmarks/likelihood.py"),
     ("speed", "python benchmarks/speed.py"),
     ("threads", "python benchmarks/threads.py"),
+    ("missing", "python benchmarks/missing.py"),
     ("anomaly_defaults", "python benchmarks/anomaly_defaults.py"),
     (
         "anomaly_width",
