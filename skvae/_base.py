@@ -50,9 +50,6 @@ _SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
 # the data of its posterior mean exceeds this.
 ACTIVITY_THRESHOLD = 1e-2
 
-# The architecture of a fitted model: warm starts cannot change it.
-_ARCHITECTURE = ("n_components", "hidden_layer_sizes", "likelihood", "dropout")
-
 
 class BaseVAE(BaseEstimator):
     """Shared base of the VAE estimators. Not for direct use."""
