@@ -127,30 +127,41 @@ def make_figures(out, X_digits, y_digits, search, detector, X_bc, malignant, epo
         "PCA": PCA(n_components=2).fit_transform(X_digits),
         "VAE (posterior mean)": vae.fit_transform(X_digits),
     }
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
+    axis_names = {"PCA": "principal component", "VAE (posterior mean)": "latent z"}
     for ax, (name, Z) in zip(axes, embeddings.items(), strict=True):
-        points = ax.scatter(Z[:, 0], Z[:, 1], c=y_digits, cmap="tab10", s=5)
-        ax.set_title(f"digits in 2-D: {name}")
-    fig.colorbar(points, ax=axes, label="digit")
+        points = ax.scatter(
+            Z[:, 0], Z[:, 1], c=y_digits, cmap="tab10", s=5, vmin=-0.5, vmax=9.5
+        )
+        ax.set(
+            title=f"digits in 2-D: {name}",
+            xlabel=f"{axis_names[name]} 1",
+            ylabel=f"{axis_names[name]} 2",
+        )
+    fig.colorbar(points, ax=axes, label="digit", ticks=range(10))
     paths.append(out / "latent_space.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     betas = np.asarray(search.cv_results_["param_beta"], dtype=float)
     ax.errorbar(
         betas,
         search.cv_results_["mean_test_score"],
         yerr=search.cv_results_["std_test_score"],
         marker="o",
+        capsize=4,
+        label="mean over 3 folds, bars: +-1 std",
     )
+    ax.set_xscale("log")
+    ax.set_xticks(betas, [f"{b:g}" for b in betas])
+    ax.minorticks_off()
     ax.set(
-        xscale="log",
-        xlabel="beta",
-        ylabel="held-out log-likelihood (nats)",
-        title="GridSearchCV over beta",
+        xlabel="beta (weight of the KL term)",
+        ylabel="held-out log-likelihood\n(nats per row, higher is better)",
+        title="GridSearchCV(VAETransformer(), {'beta': ...})",
     )
-    fig.tight_layout()
+    ax.legend(loc="lower left", fontsize="small")
     paths.append(out / "beta_search.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
