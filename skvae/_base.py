@@ -550,8 +550,10 @@ class BaseVAE(BaseEstimator):
     @staticmethod
     def _check_support(X, likelihood):
         support = LIKELIHOODS[likelihood].support
+        if support is None:
+            return
         observed = X[~np.isnan(X)]
-        if support is None or not observed.size:
+        if not observed.size:
             return
         low, high = support
         if observed.min() < low or observed.max() > high:
