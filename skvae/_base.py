@@ -29,6 +29,7 @@ from skvae._persistence import (
     snapshot_state,
 )
 from skvae._runtime import resolve_device, torch_settings
+from skvae._tables import TableSchema, is_dataframe, resolve_categorical
 from skvae._torch.distributions import rsample
 from skvae._torch.likelihoods import LIKELIHOODS
 from skvae._training import (
@@ -62,6 +63,7 @@ class BaseVAE(BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -98,6 +100,7 @@ class BaseVAE(BaseEstimator):
         n_components,
         hidden_layer_sizes,
         likelihood,
+        categorical_features,
         beta,
         kl_warmup,
         free_bits,
@@ -126,6 +129,7 @@ class BaseVAE(BaseEstimator):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.likelihood = likelihood
+        self.categorical_features = categorical_features
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -223,8 +227,9 @@ class BaseVAE(BaseEstimator):
         out = np.empty((Z.shape[0], self.n_features_in_))
         with torch_settings(self.n_jobs):
             for rows in self._row_chunks(Z.shape[0]):
-                out[rows] = vae.decode_mean(self._to_tensor(Z[rows])).cpu().numpy()
-        return out * self.scale_ + self.mean_
+                mean = vae.decode_mean(self._to_tensor(Z[rows]))
+                out[rows] = vae.expansion.collapse(mean).cpu().numpy()
+        return self._to_user(out * self.scale_ + self.mean_)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw new rows from the fitted model.
@@ -260,7 +265,7 @@ class BaseVAE(BaseEstimator):
                 prior = vae.prior().expand((rows.stop - rows.start,))
                 decoded = vae.decoder(rsample(prior, (), generator))
                 out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
-        return out * self.scale_ + self.mean_
+        return self._to_user(out * self.scale_ + self.mean_)
 
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``): weights and
@@ -319,13 +324,7 @@ class BaseVAE(BaseEstimator):
         if not continue_training:
             self._clear_fitted_state()
         try:
-            X = validate_data(
-                self,
-                X,
-                dtype=[np.float64, np.float32],
-                ensure_all_finite="allow-nan",
-                reset=not continue_training,
-            )
+            X = self._validate_rows(X, reset=not continue_training)
             self._check_support(X, self.likelihood)
             with torch_settings(self.n_jobs, training=True):
                 self._train(X, continue_training, partial)
@@ -360,7 +359,9 @@ class BaseVAE(BaseEstimator):
                 )
         else:
             self.device_ = resolve_device(self.device)
-            self.mean_, self.scale_ = _standardization(X, architecture["likelihood"])
+            self.mean_, self.scale_ = _standardization(
+                X, architecture["likelihood"], self.is_categorical_
+            )
         X_train = self._standardized_tensor(X, np.float32)
         X_valid = None
         if self.early_stopping:
@@ -388,6 +389,7 @@ class BaseVAE(BaseEstimator):
                     learning_rate=self.learning_rate_init,
                     device=self.device_,
                     missing=missing,
+                    n_levels=self._n_levels(),
                     seed=int(init_seed),
                 ),
                 None,
@@ -541,18 +543,85 @@ class BaseVAE(BaseEstimator):
         """Validated rows of ``X`` in ``dtype``; scores use float64 whatever
         the input, so that extreme values cannot overflow float32."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=dtype, ensure_all_finite="allow-nan", reset=False
-        )
+        X = self._validate_rows(X, reset=False, dtype=dtype)
         self._check_support(X, self.likelihood_)
         return X
 
-    @staticmethod
-    def _check_support(X, likelihood):
+    def _validate_rows(self, X, *, reset, dtype=(np.float64, np.float32)):
+        """The matrix the network reads (see ``skvae._tables``).
+
+        An array of numbers is validated as scikit-learn estimators do (a
+        float32 one stays float32). A DataFrame, or an array with
+        ``categorical_features``, goes through the ``TableSchema`` learnt at
+        fit: numeric cells as float64 numbers, categorical cells as level
+        codes, NaN where missing.
+        """
+        schema = None if reset else self._schema
+        explicit = self.categorical_features is not None and not isinstance(
+            self.categorical_features, str
+        )
+        if (reset and not is_dataframe(X) and not explicit) or (
+            not reset and schema is None
+        ):
+            X = validate_data(
+                self, X, dtype=dtype, ensure_all_finite="allow-nan", reset=reset
+            )
+            if reset:
+                self._schema = None
+                self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
+                self.categories_ = []
+            return X
+        if is_dataframe(X):
+            validate_data(self, X, skip_check_array=True, reset=reset)
+        else:
+            X = validate_data(self, X, dtype=None, ensure_all_finite=False, reset=reset)
+        if reset:
+            is_categorical = resolve_categorical(
+                X,
+                self.categorical_features,
+                getattr(self, "feature_names_in_", None),
+                self.n_features_in_,
+            )
+            schema = TableSchema(X, is_categorical)
+        X_encoded, unseen = schema.encode(X)
+        if unseen:
+            warnings.warn(
+                f"Found levels not seen in fit in categorical columns {unseen}; "
+                "they are treated as missing cells.",
+                UserWarning,
+                stacklevel=_user_stacklevel(),
+            )
+        # A float32 array stays float32, as it does without categories.
+        float32 = getattr(X, "dtype", None) == np.float32 and np.float32 in (
+            dtype if isinstance(dtype, tuple) else (dtype,)
+        )
+        X_encoded = check_array(
+            X_encoded,
+            dtype=np.float32 if float32 else np.float64,
+            ensure_all_finite="allow-nan",
+            estimator=self,
+            input_name="X",
+        )
+        if reset:
+            self._schema = schema.fit_ranges(X_encoded)
+            self.is_categorical_ = schema.is_categorical
+            self.categories_ = schema.categories
+        return X_encoded
+
+    def _n_levels(self):
+        """Levels per column, 0 for a numeric one."""
+        return None if self._schema is None else self._schema.n_levels
+
+    def _to_user(self, values):
+        """Decoded rows in the user's column types (see ``TableSchema``)."""
+        return values if self._schema is None else self._schema.decode(values)
+
+    def _check_support(self, X, likelihood):
         support = LIKELIHOODS[likelihood].support
         if support is None:
             return
-        observed = X[~np.isnan(X)]
+        observed = X[:, ~self.is_categorical_]
+        observed = observed[~np.isnan(observed)]
         if not observed.size:
             return
         low, high = support
@@ -591,7 +660,7 @@ class BaseVAE(BaseEstimator):
         return vae.eval()
 
     def _row_chunks(self, n_samples, n_draws=1):
-        width = max(self.n_features_in_, *self.hidden_layer_sizes_)
+        width = max(self.net_.module_.expansion.n_outputs, *self.hidden_layer_sizes_)
         chunk = max(1, _INFERENCE_CHUNK_ELEMENTS // (n_draws * width))
         return gen_batches(n_samples, chunk)
 
@@ -644,7 +713,7 @@ def _auto_hidden_layer_sizes(n_features):
     return (256, 128) if n_features >= 30 else (64, 32)
 
 
-def _standardization(X, likelihood):
+def _standardization(X, likelihood, is_categorical):
     """``mean_`` and ``scale_`` of the internal standardization.
 
     Columns are standardized for a likelihood that asks for it, with
@@ -653,15 +722,16 @@ def _standardization(X, likelihood):
     (values near 1e200 square to infinity), and a column counts as constant
     only when its variance is within the rounding error of its mean, whatever
     its scale (a spread of 1e-18 is a spread). A constant column is scaled by
-    its absolute value (by 1 when it is all zeros).
+    its absolute value (by 1 when it is all zeros). Categorical columns (level
+    codes) keep mean 0 and scale 1.
     """
     n_features = X.shape[1]
+    mean, scale = np.zeros(n_features), np.ones(n_features)
     if not LIKELIHOODS[likelihood].standardize:
-        return np.zeros(n_features), np.ones(n_features)
+        return mean, scale
     # Missing cells (NaN) are left out, as StandardScaler does; a column
     # with no observed cell keeps mean 0 and scale 1.
-    mean, scale = np.zeros(n_features), np.ones(n_features)
-    seen = ~np.isnan(X).all(axis=0)
+    seen = ~np.isnan(X).all(axis=0) & ~is_categorical
     if seen.any():
         X = X[:, seen]
         peak = np.abs(np.nan_to_num(X, nan=0.0)).max(axis=0).astype(np.float64)

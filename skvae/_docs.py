@@ -22,7 +22,23 @@ n_components : int, default=8
         learned per-feature variance and works on raw, unscaled columns: the
         data are standardized internally and every output is reported on the
         original scale. ``"bernoulli"`` is for data in [0, 1] (binary or grey
-        levels, e.g. pixels); values outside raise a ``ValueError``.
+        levels, e.g. pixels); values outside raise a ``ValueError``. It applies
+        to the numeric columns; categorical ones are set by
+        ``categorical_features``.
+
+    categorical_features : "from_dtype", array-like of int, bool or str, or None, \
+            default="from_dtype"
+        Which columns are categorical, with the meaning of
+        ``HistGradientBoostingClassifier``'s parameter: integer indices, a
+        boolean mask, feature names, or None (none). "from_dtype" takes a
+        DataFrame's (pandas or polars) categorical, string/object and boolean
+        columns, and none of an array's. A categorical column gets a
+        categorical distribution over the levels seen in fit (a softmax
+        output per level, one-hot input to the encoder), so it is one term of
+        the row's log-likelihood, its reconstruction is a level and its draws
+        are levels. A level not seen in fit is treated as a missing cell, with
+        a warning that names it. The fitted column types are
+        ``is_categorical_`` and ``categories_``.
 
     beta : float, default=1.0
         Weight of the KL term (beta-VAE). 1 is the textbook VAE. Larger
@@ -161,6 +177,14 @@ n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit. Defined only when `X` has feature
         names that are all strings.
+
+    is_categorical_ : ndarray of bool of shape (`n_features_in_`,)
+        Which columns are modelled as categorical.
+
+    categories_ : list of ndarray
+        The levels of each categorical column seen in fit, in column order
+        (a pandas categorical's own order, else sorted). A categorical cell
+        enters the model as the index of its level here.
 
     mean_ : ndarray of shape (`n_features_in_`,)
         Per-feature mean used to standardize the input (zeros for the

@@ -208,7 +208,7 @@ class VAENet(NeuralNet):
         super().initialize_module()
         if self.discriminator_hidden_layer_sizes is not None:
             self.discriminator_ = Discriminator(
-                self.module__n_features,
+                self.module_.expansion.n_outputs,
                 self.discriminator_hidden_layer_sizes,
                 self.generator,
             ).to(self.device)
@@ -255,7 +255,13 @@ class VAENet(NeuralNet):
             draws = torch.rand(
                 x.shape, generator=self.generator, dtype=x.dtype, device=x.device
             )
-            x = x * (draws >= self.corruption)
+            keep = draws >= self.corruption
+            x = x * keep
+            expansion = self.module_.expansion
+            if expansion.has_categorical:
+                # Level 0 is a level: a masked categorical cell is missing.
+                masked = ~keep & expansion.is_categorical
+                x = x.masked_fill(masked, torch.nan)
         q = self.infer(x, **fit_params)
         loss = self.get_loss(q, target, X=x, training=True)
         value = loss.item()
@@ -293,11 +299,13 @@ def make_net(
     learning_rate: float,
     device: str,
     missing: bool = False,
+    n_levels: tuple[int, ...] | None = None,
     seed: int = 0,
 ) -> VAENet:
     """An initialized :class:`VAENet` for a fixed architecture, its initial
     weights drawn from a generator seeded with ``seed``; ``missing`` builds
-    it for rows with missing cells (see :class:`~skvae._torch.networks.VAE`)."""
+    it for rows with missing cells and ``n_levels`` for categorical columns
+    (see :class:`~skvae._torch.networks.VAE`)."""
     generator = torch.Generator(device=device).manual_seed(seed)
     net = VAENet(
         VAE,
@@ -309,6 +317,7 @@ def make_net(
         module__dropout=dropout,
         module__generator=generator,
         module__missing=missing,
+        module__n_levels=n_levels,
         generator=generator,
         discriminator_hidden_layer_sizes=hidden_layer_sizes if adversarial else None,
         optimizer=torch.optim.Adam,

@@ -98,6 +98,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         n_components=8,
         hidden_layer_sizes="auto",
         likelihood="gaussian",
+        categorical_features="from_dtype",
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
@@ -127,6 +128,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             n_components=n_components,
             hidden_layer_sizes=hidden_layer_sizes,
             likelihood=likelihood,
+            categorical_features=categorical_features,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -304,8 +306,15 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         out = np.empty(X.shape, dtype=np.float64)
         for rows in self._row_chunks(X.shape[0]):
             x = self._standardized_tensor(X[rows], X.dtype)
-            error = x - vae.decode_mean(vae(x).mean)  # (n_samples, n_features)
-            out[rows] = -error.square().cpu().numpy()
+            expansion = vae.expansion
+            # (n_samples, n_outputs); a categorical cell's error is summed
+            # over its levels (the Brier score of its predicted levels).
+            error = expansion(x) - vae.decode_mean(vae(x).mean)
+            error = error.square().masked_fill(expansion.missing(x), torch.nan)
+            per_column = error.new_zeros(x.shape).index_add_(
+                -1, expansion.slot_column, error
+            )
+            out[rows] = -per_column.cpu().numpy()
         return out
 
 

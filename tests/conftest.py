@@ -29,6 +29,12 @@ CONFIGS = {
     "warmup_free_bits": dict(kl_warmup=2, free_bits=0.1),
     "l1_weight_decay": dict(l1_penalty=1e-3, weight_decay=1e-2),
     "iwae_early_stopping": dict(n_importance_samples=3, early_stopping=True),
+    # The checks' first column becomes categorical: its distinct values are
+    # the levels, and new values at inference are unseen levels.
+    "categorical": dict(categorical_features=[0]),
+    "categorical_adversarial_corruption": dict(
+        categorical_features=[0], adversarial_weight=0.5, corruption=0.2
+    ),
 }
 
 

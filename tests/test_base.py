@@ -349,13 +349,13 @@ def test_warm_start_cannot_add_missing_inputs_to_a_model_of_complete_rows(
 def test_scaling_survives_huge_values_and_tiny_spreads():
     z = np.random.RandomState(0).normal(size=(100, 1))
     X = np.hstack([1e200 * z, 1e-18 * z, np.full_like(z, -5.0), np.zeros_like(z)])
-    mean, scale = _standardization(X, "gaussian")
+    mean, scale = _standardization(X, "gaussian", np.zeros(X.shape[1], dtype=bool))
     assert np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))
     np.testing.assert_allclose(mean[:2], [1e200 * z.mean(), 1e-18 * z.mean()])
     # A spread of 1e-18 is a spread; a constant column is scaled by its
     # absolute value, an all-zero one by 1.
     np.testing.assert_allclose(scale, [1e200 * z.std(), 1e-18 * z.std(), 5.0, 1.0])
-    mean, scale = _standardization(X, "bernoulli")
+    mean, scale = _standardization(X, "bernoulli", np.zeros(X.shape[1], dtype=bool))
     assert np.all(mean == 0) and np.all(scale == 1)
 
 

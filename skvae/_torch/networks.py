@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, Independent
 
+from skvae._torch.columns import ColumnExpansion, MixedLikelihood
 from skvae._torch.distributions import Observed, diagonal_normal, standard_normal
 from skvae._torch.likelihoods import LIKELIHOODS
 
@@ -69,15 +70,17 @@ def make_mlp(
 class Encoder(nn.Module):
     """Amortized posterior q(z | x) = N(loc(x), diag(scale(x)^2)).
 
-    A missing cell (NaN) enters as 0, the column's mean on standardized
-    data; with ``missing_inputs`` the encoder also sees, for each column,
-    whether its cell is missing, so that it can tell a missing value from
-    an average one.
+    The encoder reads the row through ``expansion`` (categorical cells
+    one-hot). A missing numeric cell (NaN) enters as 0, the column's mean on
+    standardized data, a missing categorical one as all zeros; with
+    ``missing_inputs`` the encoder also sees, for each column, whether its
+    cell is missing, so that it can tell a missing value from an average
+    one.
     """
 
     def __init__(
         self,
-        n_features: int,
+        expansion: ColumnExpansion,
         hidden_layer_sizes: Sequence[int],
         n_components: int,
         dropout: float = 0.0,
@@ -85,19 +88,26 @@ class Encoder(nn.Module):
         missing_inputs: bool = False,
     ) -> None:
         super().__init__()
+        self.expansion = expansion
         self.missing_inputs = missing_inputs
-        n_inputs = 2 * n_features if missing_inputs else n_features
+        n_inputs = expansion.n_outputs
+        if missing_inputs:
+            n_inputs += expansion.n_features
         self.body = make_mlp(n_inputs, hidden_layer_sizes, dropout, generator)
         self.loc = linear(hidden_layer_sizes[-1], n_components, generator)
         self.raw_scale = linear(hidden_layer_sizes[-1], n_components, generator)
 
     def forward(self, x: torch.Tensor) -> Independent:
+        features = self.expansion(x)  # (n_samples, n_outputs)
         if self.missing_inputs:
-            missing = torch.isnan(x)
-            x = torch.cat([x.masked_fill(missing, 0.0), missing.to(x.dtype)], -1)
+            missing = torch.isnan(x).to(x.dtype)  # (n_samples, n_features)
+            features = features.masked_fill(torch.isnan(features), 0.0)
+            x = torch.cat([features, missing], -1)
         elif not self.training:
             # Inference may see missing cells that training did not.
-            x = x.masked_fill(torch.isnan(x), 0.0)
+            x = features.masked_fill(torch.isnan(features), 0.0)
+        else:
+            x = features
         if not self.training:
             # Rows far outside the training data (a fill value of 1e20, say)
             # would overflow the layers into NaN. Any q(z | x) gives a valid
@@ -111,27 +121,29 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """MLP from latent codes to the likelihood's parameters (mirrored widths)."""
+    """MLP from latent codes to the likelihood's parameters (mirrored widths),
+    one output per input feature of the encoder."""
 
     def __init__(
         self,
         n_components: int,
         hidden_layer_sizes: Sequence[int],
-        n_features: int,
+        n_outputs: int,
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         widths = tuple(reversed(hidden_layer_sizes))
         self.body = make_mlp(n_components, widths, dropout, generator)
-        self.out = linear(widths[-1], n_features, generator)
+        self.out = linear(widths[-1], n_outputs, generator)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(z))  # (..., n_features)
+        return self.out(self.body(z))  # (..., n_outputs)
 
 
 class Discriminator(nn.Module):
-    """Tells real rows from generated ones; returns one logit per row."""
+    """Tells real rows from generated ones (as features: categorical cells
+    one-hot or as probabilities); returns one logit per row."""
 
     def __init__(
         self,
@@ -153,7 +165,10 @@ class VAE(nn.Module):
     ``forward`` returns the posterior q(z | x); ``decode`` returns p(x | z);
     ``prior`` returns p(z) = N(0, I). With ``missing``, the model is built
     for rows with missing cells (NaN): the encoder sees which cells are
-    missing and p(x | z) scores the observed cells only.
+    missing and p(x | z) scores the observed cells only. ``n_levels`` gives
+    each column's number of categorical levels (0 for a numeric column, the
+    default for all): categorical columns get a softmax likelihood (see
+    ``skvae._torch.columns``), numeric ones ``likelihood``.
     """
 
     def __init__(
@@ -165,16 +180,22 @@ class VAE(nn.Module):
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
         missing: bool = False,
+        n_levels: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         self.n_components = n_components
+        expansion = ColumnExpansion(n_levels or (0,) * n_features)
+        self.expansion = expansion
         self.encoder = Encoder(
-            n_features, hidden_layer_sizes, n_components, dropout, generator, missing
+            expansion, hidden_layer_sizes, n_components, dropout, generator, missing
         )
         self.decoder = Decoder(
-            n_components, hidden_layer_sizes, n_features, dropout, generator
+            n_components, hidden_layer_sizes, expansion.n_outputs, dropout, generator
         )
-        self.likelihood = LIKELIHOODS[likelihood](n_features)
+        if expansion.has_categorical:
+            self.likelihood = MixedLikelihood(LIKELIHOODS[likelihood], expansion)
+        else:
+            self.likelihood = LIKELIHOODS[likelihood](n_features)
         # Score observed cells only: on by default for a model trained with
         # missing cells, and at inference for every model (see decode).
         self.observed_only = missing
@@ -201,6 +222,7 @@ class VAE(nn.Module):
         return Observed(p.base_dist, 1) if self.observed_only else p
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """E[features | z], (..., n_outputs): see ``ColumnExpansion``."""
         return self.likelihood.mean(self.decoder(z))
 
     def weight_matrices(self) -> list[nn.Parameter]:

@@ -1,0 +1,343 @@
+"""Real tables: column types, categorical levels and the user's dtypes.
+
+The network reads one float matrix: a numeric cell as it is, a categorical
+cell as the *code* of its level (its index among the levels seen in fit),
+a missing cell as NaN. :class:`TableSchema` learns at fit which columns are
+categorical and their levels, turns every later table into that matrix
+(:meth:`TableSchema.encode`) and turns the model's outputs back into the
+user's column types (:meth:`TableSchema.decode`): a DataFrame with the
+original names and dtypes, category columns holding valid levels, integer
+columns as integers.
+
+Which columns are categorical follows ``categorical_features`` with
+scikit-learn's meaning (``HistGradientBoostingClassifier``): indices, a
+boolean mask, feature names, None, or ``"from_dtype"``. With
+``"from_dtype"``, a DataFrame's categorical, string/object and boolean
+columns are categorical; an array has none. Text and booleans count as
+categorical because a number is no model of either (scikit-learn's
+estimator would refuse the text; ``True`` as 1.0 under a Gaussian has a
+variance that collapses onto two values).
+
+A level never seen in fit has no probability under the model. It is read
+as a missing cell, as ``HistGradientBoostingClassifier`` does, so that a
+production pipeline keeps scoring the rest of the row, and a warning names
+the column and the levels (as ``OneHotEncoder(handle_unknown="ignore")``
+does): the row is scored on what the model knows, and the warning, not the
+score, tells that something new arrived.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+
+
+def _is_pandas_df(X):
+    return isinstance(X, pd.DataFrame)
+
+
+def _is_polars_df(X):
+    # Without importing polars, which is not a dependency.
+    return type(X).__name__ == "DataFrame" and type(X).__module__.startswith("polars")
+
+
+def is_dataframe(X):
+    return _is_pandas_df(X) or _is_polars_df(X)
+
+
+def _categorical_dtype(dtype, kind):
+    """Whether "from_dtype" makes a column of ``dtype`` categorical."""
+    if kind == "polars":
+        import polars as pl
+
+        return dtype in (pl.Categorical, pl.Enum, pl.String, pl.Boolean, pl.Object)
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def _integer_dtype(dtype, kind):
+    if kind == "polars":
+        return dtype.is_integer()
+    return pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(
+        dtype
+    )
+
+
+def resolve_categorical(X, categorical_features, feature_names, n_features):
+    """The boolean mask of categorical columns that ``categorical_features``
+    names for ``X``, with scikit-learn's errors for a bad specification."""
+    mask = np.zeros(n_features, dtype=bool)
+    if categorical_features is None:
+        return mask
+    if isinstance(categorical_features, str):  # "from_dtype", the only string
+        if is_dataframe(X):
+            kind = "polars" if _is_polars_df(X) else "pandas"
+            mask[:] = [_categorical_dtype(dtype, kind) for dtype in X.dtypes]
+        return mask
+    spec = np.asarray(categorical_features)
+    if spec.size == 0:
+        return mask
+    if spec.dtype.kind in "OUS":
+        if feature_names is None:
+            raise ValueError(
+                "categorical_features should be passed as an array of integers "
+                "or as a boolean mask when the model is fitted on data without "
+                "feature names."
+            )
+        names = list(feature_names)
+        unknown = [name for name in spec if name not in names]
+        if unknown:
+            raise ValueError(
+                f"categorical_features has item(s) {unknown} that are not "
+                f"feature names of X: {names}."
+            )
+        mask[[names.index(name) for name in spec]] = True
+    elif spec.dtype.kind == "b":
+        if spec.shape != (n_features,):
+            raise ValueError(
+                "categorical_features set as a boolean mask must have shape "
+                f"(n_features,), got: {spec.shape}."
+            )
+        mask[:] = spec
+    elif spec.dtype.kind in "iu":
+        if spec.ndim != 1 or spec.min() < 0 or spec.max() >= n_features:
+            raise ValueError(
+                "categorical_features set as integer indices must be in "
+                f"[0, n_features - 1] = [0, {n_features - 1}], got "
+                f"{categorical_features!r}."
+            )
+        mask[spec] = True
+    else:
+        raise ValueError(
+            "categorical_features must be 'from_dtype', None, an array of "
+            "integer indices, a boolean mask or an array of feature names; "
+            f"got {categorical_features!r}."
+        )
+    return mask
+
+
+class TableSchema:
+    """The column types, levels and ranges of a table seen in fit.
+
+    Parameters
+    ----------
+    X : DataFrame or ndarray of shape (n_samples, n_features)
+        The training table (an ndarray already validated as 2D).
+    is_categorical : ndarray of bool of shape (n_features,)
+        Which columns are categorical (see :func:`resolve_categorical`).
+    """
+
+    def __init__(self, X, is_categorical):
+        self.kind = (
+            "polars" if _is_polars_df(X) else "pandas" if _is_pandas_df(X) else None
+        )
+        self.is_categorical = is_categorical
+        self.columns = list(X.columns) if self.kind else None
+        self.dtypes = list(X.dtypes) if self.kind else None
+        self.categories = []
+        for j in np.flatnonzero(is_categorical):
+            values, missing = self._column(X, j)
+            self.categories.append(self._levels(values[~missing], j))
+        self.is_integer = np.array(
+            [
+                bool(self.kind) and _integer_dtype(dtype, self.kind)
+                for dtype in (self.dtypes or [None] * len(is_categorical))
+            ]
+        )
+
+    @property
+    def n_levels(self):
+        """Levels per column, 0 for a numeric one (``VAE``'s ``n_levels``)."""
+        n_levels = np.zeros(len(self.is_categorical), dtype=int)
+        n_levels[self.is_categorical] = [len(levels) for levels in self.categories]
+        return tuple(int(k) for k in n_levels)
+
+    def fit_ranges(self, X_encoded):
+        """The range of each numeric column in the encoded training table,
+        which DataFrame outputs are clipped to."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            self.low = np.nanmin(X_encoded, axis=0)
+            self.high = np.nanmax(X_encoded, axis=0)
+        return self
+
+    def encode(self, X):
+        """The float64 matrix of ``X``: numeric cells as numbers, categorical
+        cells as level codes, missing or unseen levels as NaN; and the
+        unseen levels found, by column name (at most 5 per column)."""
+        n_samples = X.shape[0]
+        out = np.empty((n_samples, len(self.is_categorical)), dtype=np.float64)
+        levels = iter(self.categories)
+        unseen = {}
+        for j, categorical in enumerate(self.is_categorical):
+            values, missing = self._column(X, j)
+            if not categorical:
+                out[:, j] = self._numbers(values, missing, j)
+                continue
+            column_levels = next(levels)
+            _check_finite_levels(values[~missing], self._name(j))
+            codes = pd.Index(column_levels, dtype=object).get_indexer(values)
+            new = (codes < 0) & ~missing
+            if new.any():
+                unseen[self._name(j)] = sorted({str(v) for v in values[new]})[:5]
+            out[:, j] = np.where(codes < 0, np.nan, codes)
+        return out, unseen
+
+    def decode(self, values):
+        """``values`` (numbers and level codes, NaN where missing) in the
+        user's types: a DataFrame with the training columns' names and
+        dtypes when fitted on one, else an ndarray (float64 when every
+        column is numeric or has numeric levels, else object).
+
+        In a DataFrame, numeric values are clipped to the range seen in fit
+        (as SDV's ``enforce_min_max_values``) and integer columns rounded.
+        """
+        columns = []
+        levels = iter(self.categories)
+        for j, categorical in enumerate(self.is_categorical):
+            column = values[:, j]
+            if categorical:
+                column = _levels_of(column, next(levels))
+            elif self.kind:
+                column = np.clip(column, self.low[j], self.high[j])
+                if self.is_integer[j]:
+                    column = np.round(column)
+            columns.append(column)
+        if self.kind is None:
+            if all(np.asarray(c).dtype.kind in "fiub" for c in columns):
+                return np.column_stack(columns).astype(np.float64)
+            out = np.empty(values.shape, dtype=object)
+            for j, column in enumerate(columns):
+                out[:, j] = column
+            return out
+        if self.kind == "polars":
+            return self._polars_frame(columns)
+        return pd.DataFrame(
+            {
+                name: _as_pandas(column, dtype)
+                for name, column, dtype in zip(
+                    self.columns, columns, self.dtypes, strict=True
+                )
+            }
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _name(self, j):
+        return self.columns[j] if self.columns else j
+
+    def _column(self, X, j):
+        """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
+        if self.kind == "polars" or _is_polars_df(X):
+            series = X.to_series(j)
+            values = series.to_numpy()
+            missing = series.is_null().to_numpy()
+            if values.dtype.kind == "f":
+                missing |= np.isnan(values)
+        elif _is_pandas_df(X):
+            series = X.iloc[:, j]
+            missing = series.isna().to_numpy()
+            if self.is_categorical[j] or not pd.api.types.is_numeric_dtype(series):
+                values = series.to_numpy(dtype=object)
+            else:
+                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            values = X[:, j]
+            missing = pd.isna(values)
+        return values, np.asarray(missing, dtype=bool)
+
+    def _numbers(self, values, missing, j):
+        """A numeric column as float64, NaN where missing, with a clear error
+        for text (a column that should be categorical)."""
+        if values.dtype.kind in "fiub":
+            return values.astype(np.float64)
+        out = np.full(values.shape, np.nan)
+        try:
+            out[~missing] = values[~missing].astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Column {self._name(j)!r} holds non-numeric values (e.g. "
+                f"{values[~missing][0]!r}) but is not categorical: list it in "
+                "categorical_features."
+            ) from None
+        return out
+
+    def _levels(self, observed, j):
+        """The levels of a categorical column: a pandas categorical's own
+        order (ordered categories keep theirs), else sorted."""
+        dtype = self.dtypes[j] if self.dtypes else None
+        if isinstance(dtype, pd.CategoricalDtype):
+            present = set(observed.tolist())
+            return np.array([c for c in dtype.categories if c in present], dtype=object)
+        _check_finite_levels(observed, self._name(j))
+        for value in observed:
+            if not isinstance(value, str | Real | np.bool_):
+                raise TypeError(
+                    f"A level argument must be a string or a number, not "
+                    f"{type(value).__name__!r} (categorical column "
+                    f"{self._name(j)!r} holds {value!r})."
+                )
+        try:
+            levels = sorted(set(observed.tolist()))
+        except TypeError:
+            raise TypeError(
+                f"Categorical column {self._name(j)!r} must hold uniformly strings "
+                f"or numbers; got {sorted({type(v).__name__ for v in observed})}."
+            ) from None
+        return np.array(levels, dtype=object)
+
+    def _polars_frame(self, columns):
+        import polars as pl
+
+        series = []
+        for name, column, dtype in zip(self.columns, columns, self.dtypes, strict=True):
+            if column.dtype == object:
+                column = [None if _missing(v) else v for v in column]
+                values = pl.Series(name, column)
+            else:
+                values = pl.Series(name, column, nan_to_null=True)
+            series.append(values.cast(dtype))
+        return pl.DataFrame(series)
+
+
+def _check_finite_levels(values, name):
+    numbers = [v for v in values if isinstance(v, float | np.floating)]
+    if numbers and not np.isfinite(numbers).all():
+        raise ValueError(
+            f"Input X contains infinity in categorical column {name!r}; a level "
+            "must be finite."
+        )
+
+
+def _missing(value):
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def _levels_of(codes, levels):
+    """Level codes (NaN where missing) -> an object array of levels."""
+    out = np.full(codes.shape, np.nan, dtype=object)
+    valid = ~np.isnan(codes) & (codes < len(levels))
+    out[valid] = levels[codes[valid].astype(int)]
+    if len(levels) and all(isinstance(v, Integral | float) for v in levels):
+        return out.astype(np.float64)  # numeric levels stay numbers
+    return out
+
+
+def _as_pandas(column, dtype):
+    """One output column in the training column's pandas ``dtype``."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return pd.Categorical(column, dtype=dtype)
+    missing = pd.isna(column)
+    if missing.any():
+        if pd.api.types.is_bool_dtype(dtype):
+            return pd.array(column, dtype="boolean")
+        if _integer_dtype(dtype, "pandas") and not isinstance(
+            dtype, pd.api.extensions.ExtensionDtype
+        ):
+            return pd.array(column, dtype="Int64")
+    return pd.Series(column).astype(dtype).to_numpy()
