@@ -37,7 +37,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         ``"reconstruction"``: minus the squared error, in standardized
         units, between the row and the decoding of its posterior mean.
         Fixed at fit, since ``offset_`` is a quantile of the training
-        scores: a change takes effect at the next fit.
+        scores: a change takes effect at the next fit. Either way, a row
+        with missing cells is scored on its observed cells, and each
+        missing cell counts as a typical value of its column (see Notes).
 
     {shared_parameters}
 
@@ -64,6 +66,17 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     The detector is trained on the contaminated training data without
     labels. ``score_samples_per_feature`` splits the score over columns, so
     an analyst can see which columns make a row anomalous.
+
+    Missing cells. The likelihood bound of a row covers its observed cells
+    (``VAETransformer.score_samples`` reports exactly that), so a row
+    missing half its cells would have a bound made of half the terms and
+    look far more normal than a complete row. The detector's score adds,
+    for each missing cell, its column's median share of the score over the
+    training rows (``feature_offset_``): a missing cell counts as a typical
+    value of its column, neither suspicious nor reassuring, so rows that
+    miss different numbers of cells compare fairly, and a complete row's
+    score is the bound itself. In ``score_samples_per_feature`` a missing
+    cell is 0 for the same reason.
 
     References
     ----------
@@ -190,7 +203,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             With ``score_type="likelihood"``, the log-likelihood bound in
             nats on the original scale of the data; with
             ``"reconstruction"``, minus the squared reconstruction error in
-            standardized units.
+            standardized units. A missing cell adds its column's
+            ``feature_offset_`` (see Notes).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
         with torch_settings(self.n_jobs):
@@ -270,18 +284,30 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         except BaseException:
             self._clear_fitted_state()
             raise
-        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         self.feature_offset_ = _observed_medians(per_feature)
+        scores = scores + self._missing_credit(X)
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
     def _score_samples(self, X):
         if self._score_type == "reconstruction":
-            return np.nansum(self._reconstruction_per_feature(X), axis=1)
-        return self._log_likelihood(X)
+            scores = np.nansum(self._reconstruction_per_feature(X), axis=1)
+        else:
+            scores = self._log_likelihood(X)
+        return scores + self._missing_credit(X)
+
+    def _missing_credit(self, X):
+        """What the missing cells of each row add to its score: their
+        columns' typical (median) shares, ``feature_offset_``."""
+        missing = np.isnan(X)
+        if not missing.any():
+            return 0.0
+        return np.where(missing, self.feature_offset_, 0.0).sum(axis=1)
 
     def _scores_and_per_feature(self, X):
-        """``score_samples`` and the per-feature scores (before
-        ``feature_offset_``, NaN for missing cells) of ``X``, in one pass."""
+        """The score on the observed cells and the per-feature scores
+        (before ``feature_offset_``, NaN for missing cells) of ``X``, in one
+        pass."""
         if self._score_type == "reconstruction":
             per_feature = self._reconstruction_per_feature(X)
             return np.nansum(per_feature, axis=1), per_feature
