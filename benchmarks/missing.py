@@ -6,11 +6,18 @@ front. skvae models the gaps instead: the likelihood covers the observed
 cells and the encoder is told which are missing. This script measures both,
 side by side in one process on identical data:
 
-- ``skvae``: ``VAEAnomalyDetector()`` on the data with NaN (score: the bound
-  on the observed cells);
-- ``skvae-per-cell``: the same fitted model, its score rescaled to a full row
-  (``score * n_features / n_observed``), a candidate for comparing rows that
-  miss different numbers of cells;
+- ``skvae``: ``VAEAnomalyDetector()`` on the data with NaN, its default
+  score: the likelihood bound on the observed cells plus, for each missing
+  cell, its column's ``feature_offset_`` (the column's median share of the
+  score on the training rows), so that a missing cell counts as a typical
+  value of its column;
+- ``skvae-observed``: the same fitted model, scored by the bound on the
+  observed cells only (``score_samples(X) - _missing_credit(X)``, the
+  default score before the missing-cell credit existed);
+- ``skvae-per-cell``: the same fitted model, the observed-only bound of
+  ``skvae-observed`` rescaled to a full row (``bound * n_features /
+  n_observed``), another candidate for comparing rows that miss different
+  numbers of cells;
 - ``skvae+mean``, ``skvae+iterative``: ``SimpleImputer()`` or
   ``IterativeImputer()`` in front of ``VAEAnomalyDetector()``;
 - ``IForest+mean``, ``IForest+iterative``: the same imputers in front of
@@ -18,9 +25,21 @@ side by side in one process on identical data:
 - at rate 0 (complete data) ``skvae`` and ``IForest`` alone, the reference.
 
 Protocol: the ADBench split of ``anomaly.py`` (seed, stratified 70/30,
-MinMaxScaler fitted on the train part), then cells removed completely at
-random at each rate, in the train and the test part alike (a row may lose
-every cell). Detectors use default hyperparameters, 1 thread, and are
+MinMaxScaler fitted on the train part), then cells removed at random at
+each rate, in the train and the test part alike (a row may lose every
+cell), with one of two patterns (``--pattern``):
+
+- ``cells`` (default): each cell is missing with probability ``rate``,
+  independently (missing completely at random), so all rows miss about the
+  same share of their cells;
+- ``rows``: each row first draws its own probability uniformly from
+  ``[0, 2 * rate]`` (clipped to 1), then each of its cells is missing with
+  that probability: the mean share is still ``rate``, but rows miss very
+  different numbers of cells, the case where a scoring rule must compare
+  rows fairly.
+
+Rate 0 is the complete data, the same for both patterns (stored as
+``cells``). Detectors use default hyperparameters, 1 thread, and are
 scored by ROC-AUC on the test part. The default datasets are the 28 ADBench
 sets with at most 40 features and at most 12000 rows (``IterativeImputer``
 is slow on wide tables).
@@ -30,17 +49,24 @@ Usage::
     python benchmarks/missing.py --quick             # smoke test, < 60 s
     python benchmarks/missing.py                     # defaults below
     python benchmarks/missing.py --datasets cardio,thyroid --seeds 1,2,3
+    python benchmarks/missing.py --pattern rows --rates 0.3 \
+        --contenders skvae,skvae-observed,skvae-per-cell
     python benchmarks/missing.py --report-only
 
 Options: ``--datasets`` (default: see above), ``--seeds`` (default 1),
-``--rates`` (default 0.1,0.3,0.5), ``--note`` (text put at the top of the
-report). Rows are appended to
-``benchmarks/results/missing.csv`` as they are known (a rerun resumes);
-``missing.md`` is written from the whole CSV (``missing_quick.*`` with
-``--quick``).
+``--rates`` (default 0.1,0.3,0.5), ``--pattern`` (``cells`` or ``rows``,
+default ``cells``), ``--contenders`` (comma-separated, default all; they
+apply to the rates above 0, where rate 0 always runs ``skvae`` and
+``IForest``, the reference), ``--note`` (text put at the top of the
+report). Rows are appended to ``benchmarks/results/missing.csv`` as they are
+known, seed by seed (a rerun resumes; rows of a CSV without a ``pattern``
+column are ``cells``); ``missing.md`` is written from the whole CSV, one
+table per pattern (``missing_quick.*`` with ``--quick``, which runs both
+patterns).
 """
 
 import argparse
+import csv
 import time
 import warnings
 
@@ -52,7 +78,6 @@ from _common import (
     adbench_split,
     append_row,
     command_line,
-    done_keys,
     limit_threads,
     load_adbench,
     machine_load,
@@ -68,11 +93,18 @@ from sklearn.pipeline import make_pipeline
 
 from skvae import VAEAnomalyDetector
 
-FIELDS = "dataset seed rate contender roc_auc seconds command".split()
+FIELDS = "dataset seed pattern rate contender roc_auc seconds command".split()
 RATES = (0.1, 0.3, 0.5)
+PATTERNS = ("cells", "rows")
 CONTENDERS = (
-    "skvae skvae-per-cell skvae+mean skvae+iterative IForest+mean IForest+iterative"
+    "skvae skvae-observed skvae-per-cell skvae+mean skvae+iterative "
+    "IForest+mean IForest+iterative"
 ).split()
+COMPLETE = ["skvae", "IForest"]  # the contenders at rate 0
+# Contenders that rescore the model another one fitted.
+REFITS = {"skvae-observed": "skvae", "skvae-per-cell": "skvae"}
+# The scoring rules of one fitted skvae model.
+RULES = ["skvae", "skvae-observed", "skvae-per-cell"]
 
 
 def default_datasets():
@@ -84,10 +116,16 @@ def default_datasets():
     return names
 
 
-def remove_cells(X, rate, rng):
-    """A copy of ``X`` with each cell set to NaN with probability ``rate``."""
+def remove_cells(X, rate, rng, pattern="cells"):
+    """A copy of ``X`` with cells set to NaN: each with probability
+    ``rate`` (``pattern="cells"``), or with a probability drawn per row
+    uniformly from ``[0, 2 * rate]``, clipped to 1 (``"rows"``)."""
     X = X.copy()
-    X[rng.uniform(size=X.shape) < rate] = np.nan
+    if pattern == "cells":
+        row_rate = rate
+    else:
+        row_rate = np.minimum(rng.uniform(0, 2 * rate, size=(X.shape[0], 1)), 1.0)
+    X[rng.uniform(size=X.shape) < row_rate] = np.nan
     return X
 
 
@@ -108,27 +146,34 @@ def pipeline(contender, seed, quick):
 
 
 def anomaly_scores(contender, model, X_test):
-    scores = -model.score_samples(X_test)
-    if contender == "skvae-per-cell":
-        n_observed = np.maximum((~np.isnan(X_test)).sum(axis=1), 1)
-        scores = scores * X_test.shape[1] / n_observed
-    return scores
+    """Anomaly scores (higher = more anomalous) of ``contender``, whose
+    fitted pipeline is ``model``."""
+    scores = model.score_samples(X_test)
+    if contender in ("skvae-observed", "skvae-per-cell"):
+        # The bound on the observed cells only: without the credit that
+        # the detector gives each missing cell.
+        X_last = model[:-1].transform(X_test) if len(model) > 1 else X_test
+        scores = scores - model[-1]._missing_credit(X_last)
+        if contender == "skvae-per-cell":
+            n_observed = np.maximum((~np.isnan(X_last)).sum(axis=1), 1)
+            scores = scores * X_last.shape[1] / n_observed
+    return -scores
 
 
-def run_case(csv_path, dataset, seed, rate, contenders, quick):
+def run_case(csv_path, dataset, seed, pattern, rate, contenders, quick):
     X, y = load_adbench(dataset)
     X_train, X_test, _, y_test = adbench_split(X, y, seed)
     rng = np.random.RandomState(1000 + seed)
     if rate > 0:
         X_train, X_test = (
-            remove_cells(X_train, rate, rng),
-            remove_cells(X_test, rate, rng),
+            remove_cells(X_train, rate, rng, pattern),
+            remove_cells(X_test, rate, rng, pattern),
         )
     fitted = {}
     for contender in contenders:
         start = time.perf_counter()
-        # skvae-per-cell rescores the model that "skvae" fitted.
-        key = "skvae" if contender == "skvae-per-cell" else contender
+        # skvae-observed and skvae-per-cell rescore the model "skvae" fits.
+        key = REFITS.get(contender, contender)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if key not in fitted:
@@ -137,6 +182,7 @@ def run_case(csv_path, dataset, seed, rate, contenders, quick):
         row = {
             "dataset": dataset,
             "seed": seed,
+            "pattern": pattern,
             "rate": rate,
             "contender": contender,
             "roc_auc": roc_auc_score(y_test, scores),
@@ -145,14 +191,49 @@ def run_case(csv_path, dataset, seed, rate, contenders, quick):
         }
         append_row(csv_path, row, FIELDS)
         print(
-            f"{dataset:12s} seed={seed} rate={rate:.1f} {contender:18s} "
+            f"{dataset:12s} seed={seed} {pattern:5s} rate={rate:.1f} {contender:18s} "
             f"auc={row['roc_auc']:.4f} ({row['seconds']:.1f} s)",
             flush=True,
         )
 
 
-def report(csv_path, md_path, started, note=None):
+def upgrade_csv(csv_path):
+    """Give a CSV written before ``--pattern`` existed its ``pattern``
+    column (``cells``, the only protocol then), so that rows appended now
+    line up with its header."""
+    if not csv_path.exists():
+        return
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or "pattern" in rows[0]:
+        return
+    tmp = csv_path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer.writeheader()
+        writer.writerows({**row, "pattern": "cells"} for row in rows)
+    tmp.replace(csv_path)
+
+
+def read_missing(csv_path):
+    """The results CSV, rows without a pattern counted as ``cells``."""
     results = read_results(csv_path)
+    if results.empty:
+        return results
+    if "pattern" not in results:
+        results["pattern"] = "cells"
+    results["pattern"] = results["pattern"].fillna("cells")
+    results["seed"] = results["seed"].astype(int)
+    return results
+
+
+def pattern_section(results, pattern):
+    """Markdown lines on one pattern: the mean ROC-AUC table, each rate's
+    loss against complete data and the scoring rules of skvae compared."""
+    missing = results[(results.pattern == pattern) & (results.rate > 0)]
+    cases = missing[["dataset", "seed"]].drop_duplicates()
+    # Complete data (rate 0) on the same (dataset, seed) cases.
+    results = pd.concat([results[results.rate == 0].merge(cases), missing])
     # Keep the cases on which every contender of their rate has a result.
     per_case = results.groupby(["dataset", "seed", "rate"]).contender.transform(
         "nunique"
@@ -166,28 +247,23 @@ def report(csv_path, md_path, started, note=None):
     n_cases = results.groupby("rate")[["dataset", "seed"]].apply(
         lambda d: len(d.drop_duplicates())
     )
+    seeds = results.groupby("rate").seed.apply(
+        lambda s: ",".join(map(str, sorted(s.unique())))
+    )
     cells = table.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     cells.insert(0, "contender", cells.index)
     cells.columns = ["contender"] + [
-        f"rate {r:g} ({n_cases[r]} cases)" for r in table.columns
+        f"rate {r:g} ({n_cases[r]} cases, seeds {seeds[r]})" for r in table.columns
     ]
-    load, busy = machine_load()
-    body = [f"**Note.** {note}\n"] if note else []
-    body += [
-        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
-        f"other busy processes: {', '.join(busy) or 'none'}.\n",
-        "Mean ROC-AUC on the test part, over the (dataset, seed) cases on "
-        "which every contender of a rate has a result. Rate 0 is the complete "
-        "data.\n",
-        markdown_table(cells),
-    ]
-    # Each rate's loss against complete data, on the cases both have.
+    lines = [f"\n## Pattern `{pattern}`\n", markdown_table(cells)]
     auc = results.pivot_table(
         index=["dataset", "seed"], columns=["rate", "contender"], values="roc_auc"
     )
+    rates = sorted(set(table.columns) - {0.0})
+    # Each rate's loss against complete data, on the cases both have.
     losses = []
-    for rate in sorted(set(table.columns) - {0.0}):
-        for contender in ("skvae", "skvae-per-cell"):
+    for rate in rates:
+        for contender in RULES:
             if (0.0, "skvae") not in auc or (rate, contender) not in auc:
                 continue
             pair = auc[[(0.0, "skvae"), (rate, contender)]].dropna()
@@ -197,7 +273,47 @@ def report(csv_path, md_path, started, note=None):
                 f"lost against skvae on the complete data ({len(pair)} cases)."
             )
     if losses:
-        body += ["\nLoss to complete data, on the same cases:\n", *losses]
+        lines += ["\nLoss to complete data, on the same cases:\n", *losses]
+    # The scoring rules of one fitted model, case by case.
+    duels = []
+    for rate in rates:
+        for a, b in [(RULES[0], RULES[1]), (RULES[0], RULES[2]), (RULES[2], RULES[1])]:
+            if (rate, a) not in auc or (rate, b) not in auc:
+                continue
+            pair = auc[[(rate, a), (rate, b)]].dropna()
+            diff = pair.iloc[:, 0] - pair.iloc[:, 1]
+            duels.append(
+                f"- {rate:.0%} missing, `{a}` minus `{b}`: {diff.mean():+.4f} "
+                f"mean ROC-AUC; `{a}` higher on {(diff > 0).sum()}, lower on "
+                f"{(diff < 0).sum()}, tied on {(diff == 0).sum()} of "
+                f"{len(diff)} cases."
+            )
+    if duels:
+        lines += ["\nThe scoring rules of the same fitted skvae, paired:\n", *duels]
+    return lines
+
+
+def report(csv_path, md_path, started, note=None):
+    results = read_missing(csv_path)
+    load, busy = machine_load()
+    body = [f"**Note.** {note}\n"] if note else []
+    body += [
+        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
+        f"other busy processes: {', '.join(busy) or 'none'}.\n",
+        "Mean ROC-AUC on the test part, one table per missingness pattern "
+        "(`cells`: each cell missing with probability `rate`; `rows`: each "
+        "row's probability drawn uniformly from [0, 2 rate]), over the "
+        "(dataset, seed) cases on which every contender of a rate has a "
+        "result. Rate 0 is the complete data, on the same (dataset, seed) "
+        "cases as the pattern's other rates. `skvae` counts a missing cell "
+        "as a typical value of its column (its `feature_offset_`), "
+        "`skvae-observed` scores the bound on the observed cells only, "
+        "`skvae-per-cell` rescales that bound to a full row; all three score "
+        "the same fitted model.",
+    ]
+    for pattern in PATTERNS:
+        if ((results.pattern == pattern) & (results.rate > 0)).any():
+            body += pattern_section(results, pattern)
     datasets = sorted(results.dataset.unique())
     body.append(f"\nDatasets ({len(datasets)}): {', '.join(datasets)}.")
     commands = "\n".join(f"- `{c}`" for c in results.command.unique())
@@ -216,31 +332,59 @@ def main():
     parser.add_argument("--datasets", help="comma-separated ADBench names")
     parser.add_argument("--seeds", default="1", help="comma-separated seeds")
     parser.add_argument("--rates", default=",".join(map(str, RATES)))
+    parser.add_argument("--pattern", choices=PATTERNS, default="cells")
+    parser.add_argument(
+        "--contenders",
+        default=",".join(CONTENDERS),
+        help="comma-separated, for the rates above 0",
+    )
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--note", help="text put at the top of the report")
     args = parser.parse_args()
+    contenders = args.contenders.split(",")
+    unknown = sorted(set(contenders) - set(CONTENDERS))
+    if unknown:
+        parser.error(f"unknown contenders {unknown}; known: {CONTENDERS}")
+    contenders = [c for c in CONTENDERS if c in contenders]
     limit_threads(1)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     out = RESULTS_DIR / ("missing_quick" if args.quick else "missing")
     csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
+    patterns = [args.pattern]
     if args.quick:
         csv_path.unlink(missing_ok=True)
         datasets, seeds, rates = ["Pima"], [1], [0.0, 0.3]
+        patterns = list(PATTERNS)
     else:
         datasets = args.datasets.split(",") if args.datasets else default_datasets()
         seeds = [int(s) for s in args.seeds.split(",")]
         rates = [0.0, *(float(r) for r in args.rates.split(","))]
     if not args.report_only:
-        done = done_keys(csv_path, ["dataset", "seed", "rate", "contender"])
-        for dataset in datasets:
-            for seed in seeds:
+        upgrade_csv(csv_path)
+        done = read_missing(csv_path)
+        keys = ["dataset", "seed", "pattern", "rate", "contender"]
+        done = (
+            set() if done.empty else set(done[keys].itertuples(index=False, name=None))
+        )
+        # Seed by seed, so that an interrupted run leaves whole seeds.
+        for seed in seeds:
+            for dataset in datasets:
                 for rate in rates:
-                    contenders = ["skvae", "IForest"] if rate == 0 else list(CONTENDERS)
-                    todo = [
-                        c for c in contenders if (dataset, seed, rate, c) not in done
-                    ]
-                    if todo:
-                        run_case(csv_path, dataset, seed, rate, todo, args.quick)
+                    cases = (
+                        [("cells", COMPLETE)]
+                        if rate == 0
+                        else [(pattern, contenders) for pattern in patterns]
+                    )
+                    for pattern, names in cases:
+                        todo = [
+                            c
+                            for c in names
+                            if (dataset, seed, pattern, rate, c) not in done
+                        ]
+                        if todo:
+                            run_case(
+                                csv_path, dataset, seed, pattern, rate, todo, args.quick
+                            )
     report(csv_path, md_path, started, args.note)
     print(f"wrote {md_path}")
 
