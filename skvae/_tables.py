@@ -152,9 +152,13 @@ class TableSchema:
 
     @property
     def n_levels(self):
-        """Levels per column, 0 for a numeric one (``VAE``'s ``n_levels``)."""
+        """Levels per column, 0 for a numeric one (``VAE``'s ``n_levels``).
+        A categorical column with no observed cell gets one placeholder
+        level, never observed and decoded as missing."""
         n_levels = np.zeros(len(self.is_categorical), dtype=int)
-        n_levels[self.is_categorical] = [len(levels) for levels in self.categories]
+        n_levels[self.is_categorical] = [
+            max(len(levels), 1) for levels in self.categories
+        ]
         return tuple(int(k) for k in n_levels)
 
     def fit_ranges(self, X_encoded):
@@ -340,4 +344,4 @@ def _as_pandas(column, dtype):
             dtype, pd.api.extensions.ExtensionDtype
         ):
             return pd.array(column, dtype="Int64")
-    return pd.Series(column).astype(dtype).to_numpy()
+    return pd.Series(column).astype(dtype).array

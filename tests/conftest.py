@@ -68,3 +68,30 @@ def binary():
 def X():
     """A small standard-normal sample: 60 rows, 4 features."""
     return np.random.RandomState(0).normal(size=(60, 4))
+
+
+@pytest.fixture(scope="session")
+def table():
+    """A mixed pandas table with structure and gaps: the level of ``colour``
+    sets the means of ``x`` and ``y``; ``size`` is text, ``flag`` boolean,
+    ``count`` integer; a few cells of each column are missing."""
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    n = 300
+    colour = rng.randint(3, size=n)
+    frame = pd.DataFrame(
+        {
+            "colour": pd.Categorical.from_codes(colour, ["red", "green", "blue"]),
+            "x": 10.0 * colour + rng.normal(size=n),
+            "size": np.array(["S", "M", "L"], dtype=object)[rng.randint(3, size=n)],
+            "flag": colour == 2,
+            "count": rng.poisson(5 + 5 * colour),
+            "y": -100.0 * colour + 5 * rng.normal(size=n),
+        }
+    )
+    gaps = rng.uniform(size=frame.shape) < 0.05
+    for j, column in enumerate(["x", "size", "y"]):
+        frame.loc[gaps[:, j], column] = np.nan
+    frame.loc[gaps[:, 3], "colour"] = np.nan
+    return frame
