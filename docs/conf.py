@@ -155,6 +155,8 @@ BENCHMARK_RESULTS = [
     ("speed", "python benchmarks/speed.py"),
     ("threads", "python benchmarks/threads.py"),
     ("missing", "python benchmarks/missing.py"),
+    ("tables", "python benchmarks/tables.py"),
+    ("flights", "python benchmarks/flights.py"),
     ("anomaly_defaults", "python benchmarks/anomaly_defaults.py"),
     (
         "anomaly_width",

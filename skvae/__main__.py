@@ -1,15 +1,20 @@
-"""End-to-end demo of skvae on scikit-learn's bundled data.
+"""End-to-end demo of skvae on data shipped with it and with scikit-learn.
 
 Run ``python -m skvae [--out DIR] [--quick]``. It
 
-1. compares VAE features with PCA features of the same dimension in a
+1. takes the Palmer penguins table as it is (categories, integers, gaps)
+   into ``VAETransformer`` and ``VAEAnomalyDetector``: a 2-D latent space,
+   generated penguins as a DataFrame in the table's own types, and the
+   cells that make the most unusual penguins unusual;
+2. compares VAE features with PCA features of the same dimension in a
    ``Pipeline`` with a logistic regression on the digits data;
-2. runs a small ``GridSearchCV`` over ``beta``, scored by the held-out
+3. runs a small ``GridSearchCV`` over ``beta``, scored by the held-out
    log-likelihood bound;
-3. flags outliers in the breast-cancer data with ``VAEAnomalyDetector``
-   beside ``IsolationForest`` (malignant tumours are the rare class);
-4. prints a results table and writes its figures as PNG files to ``DIR``
-   (default ``skvae_demo_output``).
+4. flags malignant tumours in the breast-cancer data with
+   ``VAEAnomalyDetector`` beside ``IsolationForest``, on the complete
+   table and with 30% of its cells missing;
+5. prints results as they come and writes its figures as PNG files to
+   ``DIR`` (default ``skvae_demo_output``).
 """
 
 import argparse
@@ -23,10 +28,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.ensemble import IsolationForest  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.experimental import enable_iterative_imputer  # noqa: E402, F401
+from sklearn.impute import IterativeImputer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
@@ -34,6 +42,56 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skvae import VAEAnomalyDetector, VAETransformer  # noqa: E402
+from skvae.datasets import load_penguins  # noqa: E402
+
+
+class Results(list):
+    """Result rows, each printed as soon as it is known."""
+
+    def append(self, row):
+        task, model, value, seconds = row
+        if not self:
+            print(f"\n{'task':<52} {'model':<32} {'result':>9} {'fit s':>7}")
+        print(f"{task:<52} {model:<32} {value:>9.3f} {seconds:>7.1f}", flush=True)
+        super().append(row)
+
+
+def penguins_table(epochs):
+    """The raw penguins table in, tables out: what only a model of mixed
+    columns with gaps can do."""
+    penguins = load_penguins()
+    n_missing = int(penguins.isna().sum().sum())
+    print(
+        f"Palmer penguins, as shipped: {len(penguins)} rows, {n_missing} missing cells"
+    )
+    print("column types:", dict(penguins.dtypes.astype(str)))
+    start = time.perf_counter()
+    vae = VAETransformer(n_components=2, max_iter=epochs, random_state=0)
+    Z = vae.fit_transform(penguins)
+    seconds = time.perf_counter() - start
+    print(
+        f"\nVAETransformer(n_components=2).fit(penguins): {seconds:.1f} s; "
+        "categorical columns found:",
+        list(penguins.columns[vae.is_categorical_]),
+    )
+    print("\nvae.sample(5, random_state=0): new penguins, in the table's types")
+    print(vae.sample(5, random_state=0).to_string())
+
+    detector = VAEAnomalyDetector(max_iter=epochs, random_state=0).fit(penguins)
+    scores = detector.score_samples(penguins)
+    per_feature = pd.DataFrame(
+        detector.score_samples_per_feature(penguins), columns=penguins.columns
+    )
+    unusual = np.argsort(scores)[:3]
+    print("\nThe 3 most unusual penguins (VAEAnomalyDetector), and the cell that")
+    print("score_samples_per_feature blames most (0 = usual for that column):")
+    for row in unusual:
+        column = per_feature.iloc[row].idxmin()
+        print(
+            f"  row {row}: score {scores[row]:.1f}; {column} = "
+            f"{penguins.iloc[row][column]} ({per_feature.iloc[row][column]:.1f})"
+        )
+    return penguins, Z
 
 
 def feature_extraction(rows, epochs, n_components=8):
@@ -90,6 +148,9 @@ def beta_search(rows, X, epochs):
 
 
 def outlier_detection(rows, epochs):
+    """Malignant tumours as the rare class, on the complete table and with
+    30% of the cells removed at random (skvae models the gaps; the forest
+    needs an imputer in front)."""
     data = load_breast_cancer()
     X, malignant = data.data, data.target == 0
     rng = np.random.RandomState(0)
@@ -97,30 +158,70 @@ def outlier_detection(rows, epochs):
     # unlabeled training set of a real anomaly-detection task.
     benign = np.flatnonzero(~malignant)
     sick = rng.choice(np.flatnonzero(malignant), size=len(benign) // 19, replace=False)
-    X_fit = X[np.concatenate([benign, sick])]
-    detectors = {
-        "VAEAnomalyDetector": VAEAnomalyDetector(max_iter=epochs, random_state=0),
-        "IsolationForest": IsolationForest(random_state=0),
+    fit_rows = np.concatenate([benign, sick])
+    X_gappy = X.copy()
+    X_gappy[rng.uniform(size=X.shape) < 0.3] = np.nan
+    tasks = {
+        "breast cancer: ROC-AUC of flagging malignant": (X, {}),
+        "  ... with 30% of the cells missing": (
+            X_gappy,
+            {"IterativeImputer+IsolationForest": [IterativeImputer(random_state=0)]},
+        ),
     }
-    scores = {}
-    for name, detector in detectors.items():
-        start = time.perf_counter()
-        detector.fit(X_fit)
-        scores[name] = detector.score_samples(X)
-        rows.append(
-            (
-                "breast cancer: ROC-AUC of flagging malignant",
-                name,
-                roc_auc_score(malignant, -scores[name]),
-                time.perf_counter() - start,
+    for task, (data_X, imputers) in tasks.items():
+        detectors = {
+            "VAEAnomalyDetector": VAEAnomalyDetector(max_iter=epochs, random_state=0),
+            **{
+                name: make_pipeline(*steps, IsolationForest(random_state=0))
+                for name, steps in (imputers or {"IsolationForest": []}).items()
+            },
+        }
+        for name, detector in detectors.items():
+            start = time.perf_counter()
+            detector.fit(data_X[fit_rows])
+            scores = detector.score_samples(data_X)
+            rows.append(
+                (
+                    task,
+                    name,
+                    roc_auc_score(malignant, -scores),
+                    time.perf_counter() - start,
+                )
             )
-        )
-    return X, malignant, detectors["VAEAnomalyDetector"], scores
+            if not imputers and name == "VAEAnomalyDetector":
+                kept = detector
+    return X, malignant, kept
 
 
-def make_figures(out, X_digits, y_digits, search, detector, X_bc, malignant, epochs):
+def make_figures(
+    out,
+    penguins,
+    Z_penguins,
+    X_digits,
+    y_digits,
+    search,
+    detector,
+    X_bc,
+    malignant,
+    epochs,
+):
     out.mkdir(parents=True, exist_ok=True)
     paths = []
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
+    for species, marker in zip(penguins["species"].cat.categories, "o^s", strict=True):
+        rows = (penguins["species"] == species).to_numpy()
+        ax.scatter(*Z_penguins[rows].T, s=12, marker=marker, label=species)
+    ax.set(
+        xlabel="latent z 1",
+        ylabel="latent z 2",
+        title="penguins, the raw table in (categories, gaps):\n"
+        "VAETransformer(n_components=2)",
+    )
+    ax.legend(title="species")
+    paths.append(out / "penguins_latent.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
 
     vae = VAETransformer(n_components=2, max_iter=epochs, random_state=0)
     embeddings = {
@@ -201,18 +302,31 @@ def main(argv=None):
     epochs = 5 if args.quick else 100
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-    rows = []
+    penguins, Z_penguins = penguins_table(epochs)
+    rows = Results()
     X_digits, y_digits = feature_extraction(rows, epochs)
     search = beta_search(rows, X_digits, epochs)
-    X_bc, malignant, detector, _ = outlier_detection(rows, epochs)
-    paths = make_figures(
-        Path(args.out), X_digits, y_digits, search, detector, X_bc, malignant, epochs
-    )
-
-    print(f"{'task':<52} {'model':<20} {'result':>9} {'fit s':>7}")
-    for task, model, value, seconds in rows:
-        print(f"{task:<52} {model:<20} {value:>9.3f} {seconds:>7.1f}")
+    X_bc, malignant, detector = outlier_detection(rows, epochs)
     print(f"best beta by held-out likelihood: {search.best_params_['beta']}")
+    print(
+        "\nOn these two small sets PCA and IsolationForest are as good or better;"
+        "\nacross 43 ADBench datasets VAEAnomalyDetector has the best mean ROC-AUC,"
+        "\nand with missing cells it beats every imputer pipeline measured, and on"
+        "\nMNIST VAE features beat PCA's: see benchmarks/results/ (anomaly.md,"
+        "\nmissing.md, features.md)."
+    )
+    paths = make_figures(
+        Path(args.out),
+        penguins,
+        Z_penguins,
+        X_digits,
+        y_digits,
+        search,
+        detector,
+        X_bc,
+        malignant,
+        epochs,
+    )
     print("figures written to:")
     for path in paths:
         print(f"  {path}")

@@ -9,7 +9,7 @@ from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-import sklearn.base
+import sklearn
 import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -45,7 +45,7 @@ _INFERENCE_CHUNK_ELEMENTS = 2**23
 
 # Where warnings should not point (see _user_stacklevel).
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_SKLEARN_BASE = os.path.abspath(sklearn.base.__file__)
+_SKLEARN_DIR = os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep
 
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
@@ -273,6 +273,8 @@ class BaseVAE(BaseEstimator):
         ``skops.io`` store no torch object and training continues after
         loading exactly as without the round trip."""
         state = dict(super().__getstate__())
+        if state.get("_schema") is not None:
+            state["_schema"] = dict(vars(state["_schema"]))
         net = state.pop("net_", None)
         if net is not None:
             state["_net_state"] = net_state(net)
@@ -290,6 +292,8 @@ class BaseVAE(BaseEstimator):
                 "with the skvae version that saved it, or refit it."
             )
         net_state = state.pop("_net_state", None)
+        if state.get("_schema") is not None:
+            state["_schema"] = TableSchema.from_state(state["_schema"])
         super().__setstate__(state)
         if net_state is None:
             return
@@ -743,11 +747,12 @@ def _standardization(X, likelihood, is_categorical):
 
 def _user_stacklevel():
     """The ``stacklevel`` that makes a warning point at the user's call:
-    the first frame outside skvae and scikit-learn's ``fit`` wrapper."""
+    the first frame outside skvae and scikit-learn (its ``fit`` and
+    ``set_output`` wrappers, or a meta-estimator the user called)."""
     frame, level = sys._getframe(1), 1
     while frame is not None and (
         frame.f_code.co_filename.startswith(_PACKAGE_DIR)
-        or frame.f_code.co_filename == _SKLEARN_BASE
+        or frame.f_code.co_filename.startswith(_SKLEARN_DIR)
     ):
         frame, level = frame.f_back, level + 1
     return level

@@ -139,6 +139,7 @@ class TableSchema:
         self.is_categorical = is_categorical
         self.columns = list(X.columns) if self.kind else None
         self.dtypes = list(X.dtypes) if self.kind else None
+        self._check_dtypes()
         self.categories = []
         for j in np.flatnonzero(is_categorical):
             values, missing = self._column(X, j)
@@ -149,6 +150,18 @@ class TableSchema:
                 for dtype in (self.dtypes or [None] * len(is_categorical))
             ]
         )
+        # Plain data from here on: a fitted estimator pickles (and skops
+        # stores it) without pandas or polars objects.
+        if self.kind:
+            self.dtypes = [_dtype_spec(dtype, self.kind) for dtype in self.dtypes]
+
+    @classmethod
+    def from_state(cls, state):
+        """The schema whose attributes are the dict ``state`` (what a pickled
+        estimator stores: plain data, no class of skvae's to trust)."""
+        schema = cls.__new__(cls)
+        schema.__dict__.update(state)
+        return schema
 
     @property
     def n_levels(self):
@@ -223,8 +236,8 @@ class TableSchema:
             return self._polars_frame(columns)
         return pd.DataFrame(
             {
-                name: _as_pandas(column, dtype)
-                for name, column, dtype in zip(
+                name: _as_pandas(column, _pandas_dtype(spec))
+                for name, column, spec in zip(
                     self.columns, columns, self.dtypes, strict=True
                 )
             }
@@ -234,6 +247,22 @@ class TableSchema:
 
     def _name(self, j):
         return self.columns[j] if self.columns else j
+
+    def _check_dtypes(self):
+        for j, dtype in enumerate(self.dtypes or []):
+            if self.kind == "polars":
+                temporal = dtype.is_temporal()
+            else:
+                temporal = pd.api.types.is_datetime64_any_dtype(
+                    dtype
+                ) or pd.api.types.is_timedelta64_dtype(dtype)
+            if temporal:
+                raise ValueError(
+                    f"Column {self._name(j)!r} holds dates or durations ({dtype}); "
+                    "skvae models numbers and categories. Convert it, e.g. to "
+                    "days since a reference date or to its parts (year, month, "
+                    "hour), or drop it."
+                )
 
     def _column(self, X, j):
         """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
@@ -299,7 +328,8 @@ class TableSchema:
         import polars as pl
 
         series = []
-        for name, column, dtype in zip(self.columns, columns, self.dtypes, strict=True):
+        for name, column, spec in zip(self.columns, columns, self.dtypes, strict=True):
+            dtype = _polars_dtype(spec)
             if column.dtype == object:
                 column = [None if _missing(v) else v for v in column]
                 values = pl.Series(name, column)
@@ -307,6 +337,31 @@ class TableSchema:
                 values = pl.Series(name, column, nan_to_null=True)
             series.append(values.cast(dtype))
         return pl.DataFrame(series)
+
+
+def _dtype_spec(dtype, kind):
+    """A column's dtype as plain data (see :func:`_pandas_dtype` and
+    :func:`_polars_dtype`)."""
+    if kind == "polars":
+        name = dtype.base_type().__name__
+        if name == "Enum":
+            return (name, dtype.categories.to_list())
+        return (name,)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ("category", dtype.categories.to_list(), bool(dtype.ordered))
+    return (str(dtype),)
+
+
+def _pandas_dtype(spec):
+    if spec[0] == "category":
+        return pd.CategoricalDtype(spec[1], ordered=spec[2])
+    return pd.api.types.pandas_dtype(spec[0])
+
+
+def _polars_dtype(spec):
+    import polars as pl
+
+    return pl.Enum(spec[1]) if spec[0] == "Enum" else getattr(pl, spec[0])
 
 
 def _check_finite_levels(values, name):

@@ -207,6 +207,22 @@ def test_a_model_fitted_on_a_table_survives_pickling(fitted, table):
     )
 
 
+def test_skops_stores_a_table_model_trusting_only_the_estimator(fitted, table):
+    sio = pytest.importorskip("skops.io")
+    data = sio.dumps(fitted)
+    assert sio.get_untrusted_types(data=data) == ["skvae.transformer.VAETransformer"]
+    loaded = sio.loads(data, trusted=["skvae.transformer.VAETransformer"])
+    pd.testing.assert_frame_equal(
+        loaded.sample(5, random_state=0), fitted.sample(5, random_state=0)
+    )
+
+
+def test_dates_are_refused_with_advice():
+    frame = pd.DataFrame({"when": pd.date_range("2020", periods=6), "x": range(6)})
+    with pytest.raises(ValueError, match="'when' holds dates.*days since"):
+        VAETransformer(**FAST).fit(frame)
+
+
 # ---------------------------------------------- scikit-learn citizenship
 
 

@@ -130,10 +130,18 @@ def test_reaching_max_iter_warns_like_mlp(X):
     assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
 
 
-@pytest.mark.parametrize("Estimator", [VAETransformer, VAEAnomalyDetector])
-def test_the_convergence_warning_points_at_the_callers_line(Estimator, X):
+@pytest.mark.parametrize(
+    "Estimator, method",
+    [
+        (VAETransformer, "fit"),
+        (VAEAnomalyDetector, "fit"),
+        (VAETransformer, "fit_transform"),
+    ],
+)
+def test_the_convergence_warning_points_at_the_callers_line(Estimator, method, X):
+    # fit_transform runs through scikit-learn's set_output wrapper.
     with pytest.warns(ConvergenceWarning) as record:
-        Estimator(**FAST).fit(X)
+        getattr(Estimator(**FAST), method)(X)
     assert record[0].filename == __file__
 
 
