@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from skvae.anomaly import VAEAnomalyDetector  # noqa: E402
+from skvae.impute import VAEImputer  # noqa: E402
 from skvae.transformer import VAETransformer  # noqa: E402
 
-__all__ = ["VAEAnomalyDetector", "VAETransformer"]
+__all__ = ["VAEAnomalyDetector", "VAEImputer", "VAETransformer"]

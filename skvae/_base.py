@@ -574,7 +574,7 @@ class BaseVAE(BaseEstimator):
                 self._schema = None
                 self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
                 self.categories_ = []
-            return X
+            return self._mark_missing(X)
         if is_dataframe(X):
             validate_data(self, X, skip_check_array=True, reset=reset)
         else:
@@ -607,10 +607,17 @@ class BaseVAE(BaseEstimator):
             input_name="X",
         )
         if reset:
-            self._schema = schema.fit_ranges(X_encoded)
             self.is_categorical_ = schema.is_categorical
             self.categories_ = schema.categories
+        X_encoded = self._mark_missing(X_encoded)
+        if reset:
+            self._schema = schema.fit_ranges(X_encoded)
         return X_encoded
+
+    def _mark_missing(self, X):
+        """The validated rows with every missing cell as NaN (a hook for an
+        estimator with another placeholder; never writes into ``X``)."""
+        return X
 
     def _n_levels(self):
         """Levels per column, 0 for a numeric one."""
@@ -685,8 +692,8 @@ class BaseVAE(BaseEstimator):
     def _log_likelihood(self, X):
         """IWAE bound on log p(x) in nats, per row, on the user's scale."""
         out = np.empty(X.shape[0], dtype=np.float64)
-        for rows, _, (bound, _, _) in self._bound_chunks(X):
-            out[rows] = bound.cpu().numpy()
+        for rows, _, samples in self._bound_chunks(X):
+            out[rows] = samples.bound.cpu().numpy()
         # log |d x_standardized / d x|, summed over features.
         return out - self._log_jacobian(X)
 

@@ -49,20 +49,26 @@ def row_hashes(X, seed):
     return hashes
 
 
+def row_uniform_noise(X, seed, n_draws, n_components):
+    """Uniform draws strictly inside (0, 1), of shape (n_draws, n_samples,
+    n_components), with the guarantees of :func:`row_normal_noise`."""
+    hashes = row_hashes(X, seed)
+    counters = np.arange(n_draws * n_components, dtype=np.uint64) * _GOLDEN
+    with np.errstate(over="ignore"):
+        bits = _splitmix64(hashes[None, :] ^ counters[:, None])  # (k*d, n)
+    # Top 53 bits -> a uniform strictly inside (0, 1).
+    bits >>= np.uint64(11)
+    uniform = bits.astype(np.float64)
+    uniform += 0.5
+    uniform *= 2.0**-53
+    return uniform.reshape(n_draws, n_components, X.shape[0]).transpose(0, 2, 1)
+
+
 def row_normal_noise(X, seed, n_draws, n_components):
     """Standard-normal draws of shape (n_draws, n_samples, n_components).
 
     Row ``i`` gets the same draws whenever it is passed, alone or in any
     batch, and draw ``j`` of a row does not depend on ``n_draws``.
     """
-    hashes = row_hashes(X, seed)
-    counters = np.arange(n_draws * n_components, dtype=np.uint64) * _GOLDEN
-    with np.errstate(over="ignore"):
-        bits = _splitmix64(hashes[None, :] ^ counters[:, None])  # (k*d, n)
-    # Top 53 bits -> a uniform strictly inside (0, 1) -> a normal quantile.
-    bits >>= np.uint64(11)
-    uniform = bits.astype(np.float64)
-    uniform += 0.5
-    uniform *= 2.0**-53
-    noise = ndtri(uniform, out=uniform).reshape(n_draws, n_components, X.shape[0])
-    return noise.transpose(0, 2, 1)
+    uniform = row_uniform_noise(X, seed, n_draws, n_components)
+    return ndtri(uniform, out=uniform)

@@ -13,9 +13,10 @@ it; they never see or change the bound.
 """
 
 import math
+from typing import NamedTuple
 
 import torch
-from torch.distributions import Independent, kl_divergence
+from torch.distributions import Distribution, Independent, kl_divergence
 
 from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE
@@ -118,20 +119,34 @@ class Objective:
         return torch.topk(bound.detach(), n_keep).indices  # (n_keep,)
 
 
-def importance_weighted_bound(vae: VAE, x: torch.Tensor, noise: torch.Tensor):
+class ImportanceSamples(NamedTuple):
+    """What :func:`importance_weighted_bound` computes, per row."""
+
+    bound: torch.Tensor  # (n_samples,)
+    weights: torch.Tensor  # (k, n_samples), normalized over k
+    p_x_given_z: Distribution  # batch shape (k, n_samples)
+    z: torch.Tensor  # (k, n_samples, n_components), drawn from q(z | x)
+
+
+def importance_weighted_bound(
+    vae: VAE, x: torch.Tensor, noise: torch.Tensor
+) -> ImportanceSamples:
     """The beta=1 IWAE bound per row (Burda et al., 2016) with the given
     standard-normal ``noise`` of shape (k, n_samples, n_components).
 
     No fresh randomness: the result is a deterministic function of ``x`` and
-    ``noise``, as inference needs. Returns the bound (n_samples,), the
-    normalized importance weights (k, n_samples) and p(x | z) of the latent
-    samples (batch shape (k, n_samples)).
+    ``noise``, as inference needs. Also returns what the bound is made of:
+    the normalized importance weights, p(x | z) and the latent samples
+    (self-normalized importance sampling of p(z | x), which imputation
+    uses).
     """
     q = vae(x)
     z = q.mean + q.stddev * noise  # (k, n_samples, n_components)
     p_x_given_z = vae.decode(z)
     log_w = p_x_given_z.log_prob(x) + vae.prior().log_prob(z) - q.log_prob(z)
-    return _log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z
+    return ImportanceSamples(
+        _log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z, z
+    )
 
 
 def _log_mean_exp(log_w: torch.Tensor) -> torch.Tensor:

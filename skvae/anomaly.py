@@ -313,7 +313,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             return np.nansum(per_feature, axis=1), per_feature
         scores = np.empty(X.shape[0], dtype=np.float64)
         per_feature = np.empty(X.shape, dtype=np.float64)
-        for rows, x, (bound, weights, p_x_given_z) in self._bound_chunks(X):
+        for rows, x, (bound, weights, p_x_given_z, _) in self._bound_chunks(X):
             scores[rows] = bound.cpu().numpy()
             # A row no latent sample explains (bound -inf, e.g. a value far
             # beyond float range) has no importance weights: weigh its

@@ -17,17 +17,20 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEAnomalyDetector, VAETransformer
+from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
 
 
 def _instances():
     for config in CONFIGS.values():
-        for Estimator in (VAETransformer, VAEAnomalyDetector):
+        for Estimator in (VAETransformer, VAEAnomalyDetector, VAEImputer):
             yield Estimator(**FAST, **config)
+    # The imputer's own options.
+    yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
+    yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
 
 
 ESTIMATORS = list(_instances())
-TRANSFORMERS = [e for e in ESTIMATORS if isinstance(e, VAETransformer)]
+TRANSFORMERS = [e for e in ESTIMATORS if isinstance(e, VAETransformer | VAEImputer)]
 
 
 @parametrize_with_checks(ESTIMATORS, xfail_strict=True)

@@ -151,7 +151,7 @@ def test_single_sample_importance_weighted_bound_is_an_unbiased_elbo(vae):
         for row in x:
             rows = row.expand(n_draws, 5)
             noise = torch.randn(1, n_draws, 3, generator=seeded(3))
-            bound, _, _ = importance_weighted_bound(vae, rows, noise)
+            bound, *_ = importance_weighted_bound(vae, rows, noise)
             # E[log p(x|z) + log p(z) - log q(z|x)] = E[log p(x|z)] - KL, the
             # ELBO that the objective trains (with the KL in closed form).
             elbo = -_loss(Objective(), vae, rows)
@@ -163,7 +163,7 @@ def test_importance_weighted_training_uses_the_bound_that_scores_report(vae):
     with torch.no_grad():
         trained = -_loss(Objective(n_importance_samples=5), vae, rows)
         noise = torch.randn(5, 4000, 3, generator=seeded(3))
-        reported, _, _ = importance_weighted_bound(vae, rows, noise)
+        reported, *_ = importance_weighted_bound(vae, rows, noise)
     assert trained.item() == pytest.approx(reported.mean().item(), abs=0.1)
 
 
@@ -188,9 +188,9 @@ def test_importance_weighted_bound_is_a_deterministic_function_of_rows_and_noise
     x = torch.randn(6, 5, generator=seeded(1), dtype=torch.float64)
     noise = torch.randn(4, 6, 3, generator=seeded(2), dtype=torch.float64)
     with torch.no_grad():
-        bound, weights, p_x_given_z = importance_weighted_bound(vae, x, noise)
-        again, _, _ = importance_weighted_bound(vae, x, noise)
-        alone, _, _ = importance_weighted_bound(vae, x[3:4], noise[:, 3:4])
+        bound, weights, p_x_given_z, _ = importance_weighted_bound(vae, x, noise)
+        again, *_ = importance_weighted_bound(vae, x, noise)
+        alone, *_ = importance_weighted_bound(vae, x[3:4], noise[:, 3:4])
     assert torch.equal(bound, again)
     torch.testing.assert_close(alone[0], bound[3], rtol=1e-12, atol=0)
     assert weights.shape == (4, 6) and p_x_given_z.batch_shape == (4, 6)

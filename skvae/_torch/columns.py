@@ -217,22 +217,40 @@ class MixedLikelihood(nn.Module):
         return out.index_copy(-1, expansion.numeric_slots, numeric)
 
     def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        expansion = self.expansion
         log_probs = self._log_probs(decoded)  # (..., n_categorical, max_levels)
-        # Inverse-CDF draw of a level: the number of levels whose cumulative
-        # probability a uniform draw exceeds.
         uniform = torch.rand(
             log_probs.shape[:-1],
             generator=generator,
             dtype=decoded.dtype,
             device=decoded.device,
         )
-        cdf = log_probs.exp().cumsum(-1)
-        codes = (uniform[..., None] > cdf).sum(-1)
-        last_level = log_probs.isfinite().sum(-1) - 1
-        codes = torch.minimum(codes, last_level).to(decoded.dtype)
+        codes = _inverse_cdf(log_probs, uniform)
         if self.numeric is None:
             numeric = codes[..., :0]
         else:
             numeric = self.numeric.sample(self._numeric_decoded(decoded), generator)
+        return self.expansion.by_column(numeric, codes)
+
+    def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+        expansion = self.expansion
+        codes = _inverse_cdf(
+            self._log_probs(decoded), uniform[..., expansion.categorical_columns]
+        )
+        if self.numeric is None:
+            numeric = codes[..., :0]
+        else:
+            numeric = self.numeric.draw(
+                self._numeric_decoded(decoded),
+                uniform[..., expansion.numeric_columns],
+            )
         return expansion.by_column(numeric, codes)
+
+
+def _inverse_cdf(log_probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """The level at ``uniform`` (..., n_categorical) of the categorical
+    distributions ``log_probs`` (..., n_categorical, max_levels): the number
+    of levels whose cumulative probability the draw exceeds, as a code."""
+    cdf = log_probs.exp().cumsum(-1)
+    codes = (uniform[..., None] > cdf).sum(-1)
+    last_level = log_probs.isfinite().sum(-1) - 1
+    return torch.minimum(codes, last_level).to(log_probs.dtype)

@@ -44,6 +44,16 @@ class Likelihood(nn.Module):
         """One draw of x ~ p(x | z) per row, from ``generator``."""
         raise NotImplementedError
 
+    def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+        """x ~ p(x | z) by the inverse CDF of each cell at ``uniform``
+        (..., n_features), draws in (0, 1) that the caller owns: what
+        row-keyed draws (imputation with ``sample_posterior``) need.
+        Optional: a likelihood without it cannot draw imputations."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement draw(), which "
+            "sample_posterior=True needs."
+        )
+
 
 class GaussianLikelihood(Likelihood):
     """Diagonal Gaussian with a learned per-feature standard deviation.
@@ -83,6 +93,9 @@ class GaussianLikelihood(Likelihood):
         )
         return decoded + self.scale() * noise
 
+    def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+        return decoded + self.scale() * torch.special.ndtri(uniform)
+
 
 class BernoulliLikelihood(Likelihood):
     """Independent Bernoulli per feature, parameterized by logits.
@@ -107,6 +120,9 @@ class BernoulliLikelihood(Likelihood):
             dtype=decoded.dtype,
             device=decoded.device,
         )
+        return (uniform < torch.sigmoid(decoded)).to(decoded.dtype)
+
+    def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         return (uniform < torch.sigmoid(decoded)).to(decoded.dtype)
 
 

@@ -1,0 +1,449 @@
+"""VAEImputer: missing-value imputation by a VAE, with scikit-learn's
+imputer API."""
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import TransformerMixin, _fit_context
+from sklearn.impute import MissingIndicator
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import MissingValues
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from skvae._base import BaseVAE
+from skvae._docs import fill_doc
+from skvae._noise import row_uniform_noise
+from skvae._runtime import torch_settings
+from skvae._tables import _is_pandas_df, _is_polars_df
+
+
+def _never(estimator):
+    return False
+
+
+@fill_doc
+class VAEImputer(TransformerMixin, BaseVAE):
+    """Fill missing cells with what a variational autoencoder infers.
+
+    The VAE is trained on the observed cells of the table (the masked
+    likelihood of MIWAE and HI-VAE; see the user guide, "Tables with
+    categories and missing values"), so it learns p(x_missing | x_observed)
+    from the table itself. ``transform`` fills each missing cell and leaves
+    every observed cell as it was, with the conventions of
+    :class:`~sklearn.impute.IterativeImputer`:
+
+    - ``sample_posterior=False``: the conditional mean of a numeric cell and
+      the most probable level of a categorical one, given the row's observed
+      cells. Both are computed by self-normalized importance sampling of the
+      posterior, with ``n_mc_samples`` latent draws weighted by how well each
+      explains the observed cells (Mattei & Frellsen, 2019).
+    - ``sample_posterior=True``: one draw from p(x_missing | x_observed) by
+      sampling importance resampling: a latent draw picked with probability
+      its weight, then a draw of each missing cell. Imputers fitted with
+      different ``random_state`` values give multiple imputations.
+
+    Numeric arrays and pandas or polars DataFrames with categorical, text,
+    boolean and integer columns are imputed as they are; a DataFrame comes
+    back as a DataFrame of the same kind with its column types (valid
+    levels in categorical columns, integers in integer columns).
+
+    Parameters
+    ----------
+    missing_values : int, float or np.nan, default=np.nan
+        The placeholder for the missing cells. NaN, ``None``, ``pd.NA`` and
+        polars nulls are always missing; with another value, its cells are
+        missing too and a NaN in ``X`` is an error.
+
+    sample_posterior : bool, default=False
+        Fill with one draw from the posterior predictive distribution rather
+        than with its mean (numeric cells) or mode (categorical cells).
+        Draws are a deterministic function of the row and of a seed drawn at
+        fit from ``random_state``.
+
+    add_indicator : bool, default=False
+        Append a :class:`~sklearn.impute.MissingIndicator`'s columns (one per
+        column with missing cells in fit) to the output.
+
+    keep_empty_features : bool, default=False
+        Keep the columns that have no observed cell in fit; they are filled
+        with 0 (numeric) or left missing (categorical). By default they are
+        dropped, as by scikit-learn's imputers.
+
+    {shared_parameters}
+
+    Attributes
+    ----------
+    indicator_ : MissingIndicator or None
+        The indicator of missing cells when ``add_indicator=True``.
+
+    {shared_attributes}
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Round-robin regression imputation.
+    sklearn.impute.KNNImputer : Imputation from the nearest rows.
+    VAETransformer : The same model, for features and generation.
+
+    Notes
+    -----
+    Imputation is only as good as the model: train long enough for the
+    table's size (``loss_curve_``), and check the error on cells you hide
+    yourself before trusting it. Missingness is assumed to be at random
+    given the observed cells (MAR), as for every imputer in scikit-learn.
+
+    References
+    ----------
+    .. [1] Mattei, P.-A. and Frellsen, J. "MIWAE: Deep Generative Modelling
+       and Imputation of Incomplete Data Sets", ICML 2019.
+    .. [2] Nazabal, A., Olmos, P. M., Ghahramani, Z. and Valera, I.
+       "Handling incomplete heterogeneous data using VAEs", Pattern
+       Recognition 107, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEImputer
+    >>> rng = np.random.RandomState(0)
+    >>> factor = rng.normal(size=(200, 1))
+    >>> X = factor * [1.0, 2.0, 3.0] + 0.1 * rng.normal(size=(200, 3))
+    >>> X_gaps = X.copy()
+    >>> X_gaps[::4, 1] = np.nan
+    >>> imputer = VAEImputer(max_iter=5, random_state=0).fit(X_gaps)
+    >>> X_filled = imputer.transform(X_gaps)
+    >>> bool(np.isnan(X_filled).any())
+    False
+    >>> bool((X_filled[1::4] == X_gaps[1::4]).all())  # observed rows as they were
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseVAE._parameter_constraints,
+        "missing_values": [MissingValues(numeric_only=True)],
+        "sample_posterior": ["boolean"],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        missing_values=np.nan,
+        sample_posterior=False,
+        add_indicator=False,
+        keep_empty_features=False,
+        *,
+        n_components=8,
+        hidden_layer_sizes="auto",
+        likelihood="gaussian",
+        categorical_features="from_dtype",
+        beta=1.0,
+        kl_warmup=0,
+        free_bits=0.0,
+        weight_decay=0.0,
+        l1_penalty=0.0,
+        adversarial_weight=0.0,
+        corruption=0.0,
+        dropout=0.0,
+        n_importance_samples=1,
+        trim_fraction=0.0,
+        max_iter=200,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        warm_start=False,
+        n_mc_samples=100,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            likelihood=likelihood,
+            categorical_features=categorical_features,
+            beta=beta,
+            kl_warmup=kl_warmup,
+            free_bits=free_bits,
+            weight_decay=weight_decay,
+            l1_penalty=l1_penalty,
+            adversarial_weight=adversarial_weight,
+            corruption=corruption,
+            dropout=dropout,
+            n_importance_samples=n_importance_samples,
+            trim_fraction=trim_fraction,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            warm_start=warm_start,
+            n_mc_samples=n_mc_samples,
+            n_jobs=n_jobs,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.missing_values = missing_values
+        self.sample_posterior = sample_posterior
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the VAE to the observed cells of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data with missing cells.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VAEImputer
+            The fitted estimator.
+        """
+        self._fit(X)
+        self._sample_posterior = self.sample_posterior
+        missing = np.isnan(self._validate_for_inference(X, dtype=np.float64))
+        self._empty_features = missing.all(axis=0)
+        self.indicator_ = None
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(error_on_new=False).fit(
+                _nan_where(missing)
+            )
+        return self
+
+    def transform(self, X):
+        """Fill the missing cells of ``X``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with missing cells.
+
+        Returns
+        -------
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
+            ``X`` with every missing cell filled and every observed cell as
+            it was, with the indicator columns appended when
+            ``add_indicator``: a DataFrame in the training table's column
+            types when the model was fitted on a DataFrame and ``X`` is one
+            of the same kind (pandas or polars); else an ndarray, in the
+            input's float dtype (an object array when a categorical column
+            holds text). ``set_output`` applies as usual.
+        """
+        check_is_fitted(self)
+        X_encoded = self._validate_for_inference(X)
+        missing = np.isnan(X_encoded)
+        filled = X_encoded.astype(np.float64)
+        rows = np.flatnonzero(missing.any(axis=1))
+        if rows.size:
+            with torch_settings(self.n_jobs):
+                imputed = self._impute(filled[rows])
+            filled[rows] = np.where(missing[rows], imputed, filled[rows])
+        if self._schema is None:
+            out = X_encoded.copy()
+            out[missing] = filled[missing]
+        else:
+            out = self._fill_table(X, missing, self._schema.decode(filled))
+        return self._finish(out, missing)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood bound of the observed cells of ``X``, in nats
+        per row: a score for ``GridSearchCV`` without labels (as
+        :meth:`VAETransformer.score`).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Mean of ``score_samples(X)``; higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; ``feature_names_in_`` by default.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The kept input columns, then the indicator's columns.
+        """
+        check_is_fitted(self)
+        input_features = _check_feature_names_in(self, input_features)
+        names = input_features
+        if not self.keep_empty_features:
+            names = names[~self._empty_features]
+        if self.indicator_ is not None:
+            indicator = self.indicator_.get_feature_names_out(input_features)
+            names = np.concatenate([names, indicator])
+        return names
+
+    @available_if(_never)
+    def inverse_transform(self, X):
+        """Not available: an imputer's output is data, not latent codes."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = _is_nan(self.missing_values)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ----------------------------------------------------------- helpers
+
+    def _impute(self, X):
+        """Imputed rows of the float64 rows ``X`` (every cell, on the user's
+        scale, categorical cells as level codes)."""
+        out = np.empty_like(X)
+        vae = self._vae_for(np.float64)
+        for rows, _, samples in self._bound_chunks(X):
+            k = samples.weights.shape[0]
+            # A row no latent draw explains (bound -inf) has no weights:
+            # weigh its draws equally.
+            weights = torch.where(
+                torch.isfinite(samples.bound), samples.weights, 1.0 / k
+            )
+            if self._sample_posterior:
+                uniform = self._to_tensor(
+                    row_uniform_noise(X[rows], self._score_seed + 1, 1, X.shape[1] + 1)[
+                        0
+                    ]
+                )  # (n_rows, 1 + n_features)
+                # Sampling importance resampling: the latent draw whose
+                # cumulative weight passes a uniform draw.
+                pick = (uniform[:, 0] > weights.cumsum(0)).sum(0).clamp(max=k - 1)
+                z = samples.z[pick, torch.arange(len(pick))]  # (n_rows, d)
+                values = vae.likelihood.draw(vae.decoder(z), uniform[:, 1:])
+            else:
+                means = vae.decode_mean(samples.z)  # (k, n_rows, n_outputs)
+                mean = (weights[..., None] * means).sum(0)
+                values = vae.expansion.collapse(mean)  # (n_rows, n_features)
+            out[rows] = values.cpu().numpy()
+        return out * self.scale_ + self.mean_
+
+    def _mark_missing(self, X):
+        """Cells of numeric columns equal to ``missing_values`` become NaN
+        (in a copy); NaN is then an error, as in scikit-learn's imputers."""
+        if _is_nan(self.missing_values):
+            return X
+        if np.isnan(X).any():
+            raise ValueError(
+                f"Input X contains NaN or missing values, but missing_values="
+                f"{self.missing_values!r}: set missing_values=np.nan to impute "
+                "both, or fill them first."
+            )
+        marked = (X == self.missing_values) & ~self.is_categorical_
+        if not marked.any():
+            return X
+        X = X.copy()
+        X[marked] = np.nan
+        return X
+
+    def _fill_table(self, X, missing, decoded):
+        """``X`` (a DataFrame, or an array with categorical columns) with its
+        missing cells taken from ``decoded``, in the user's types."""
+        columns = np.flatnonzero(missing.any(axis=0))
+        kind = self._schema.kind
+        if kind == "pandas" and _is_pandas_df(X):
+            out = X.copy()
+            for j in columns:
+                rows = missing[:, j]
+                out.iloc[rows, j] = decoded.iloc[rows, j]
+            return out
+        if kind == "polars" and _is_polars_df(X):
+            import polars as pl
+
+            return X.with_columns(
+                X.to_series(j).zip_with(pl.Series(~missing[:, j]), decoded.to_series(j))
+                for j in columns
+            )
+        # Otherwise an array, as the model's columns: numbers stay a float
+        # array, anything else an object array.
+        decoded = np.asarray(decoded, dtype=object)
+        X = X.to_numpy() if _is_polars_df(X) else np.asarray(X)
+        out = X.astype(X.dtype if X.dtype.kind == "f" else object)
+        out[missing] = decoded[missing]
+        return out
+
+    def _finish(self, out, missing):
+        """Empty features dropped (or filled with 0) and the indicator
+        appended, as scikit-learn's imputers do."""
+        empty = self._empty_features
+        indicator = None
+        if self.indicator_ is not None:
+            # An array, whatever set_output context the caller is in.
+            indicator = np.asarray(self.indicator_.transform(_nan_where(missing)))
+        names = self.feature_names_in_ if hasattr(self, "feature_names_in_") else None
+        if _is_pandas_df(out) or _is_polars_df(out):
+            frame = out
+            if self.keep_empty_features:
+                for j in np.flatnonzero(empty & ~self.is_categorical_):
+                    frame = _set_column(frame, j, 0)
+            elif empty.any():
+                dropped = [out.columns[j] for j in np.flatnonzero(empty)]
+                if _is_pandas_df(frame):
+                    frame = frame.drop(columns=dropped)
+                else:
+                    frame = frame.drop(dropped)
+            if indicator is not None:
+                indicator_names = self.indicator_.get_feature_names_out(names)
+                extra = dict(zip(indicator_names, indicator.T, strict=True))
+                if _is_pandas_df(frame):
+                    frame = pd.concat(
+                        [frame, pd.DataFrame(extra, index=frame.index)], axis=1
+                    )
+                else:
+                    import polars as pl
+
+                    frame = frame.with_columns(
+                        pl.Series(name, values) for name, values in extra.items()
+                    )
+            return frame
+        if self.keep_empty_features:
+            out[:, empty & ~self.is_categorical_] = 0
+        else:
+            out = out[:, ~empty]
+        if indicator is not None:
+            out = np.hstack([out, indicator.astype(out.dtype)])
+        return out
+
+
+def _nan_where(missing):
+    """What ``MissingIndicator`` reads: NaN where ``missing``, else 0."""
+    return np.where(missing, np.nan, 0.0)
+
+
+def _is_nan(value):
+    return isinstance(value, float) and bool(np.isnan(value))
+
+
+def _set_column(frame, j, value):
+    name = frame.columns[j]
+    if _is_pandas_df(frame):
+        frame = frame.copy()
+        frame[name] = frame[name].fillna(value)
+        return frame
+    column = frame[name].fill_null(value)
+    if column.dtype.is_float():
+        column = column.fill_nan(value)
+    return frame.with_columns(column)

@@ -1,0 +1,152 @@
+"""VAEImputer: scikit-learn's imputer API over the masked-likelihood VAE."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from conftest import FAST
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from skvae import VAEImputer
+
+LEARNT = {**FAST, "n_components": 3, "hidden_layer_sizes": (32,), "max_iter": 80}
+
+
+def remove_cells(X, rate, seed=0):
+    X = np.array(X, dtype=float)
+    X[np.random.RandomState(seed).uniform(size=X.shape) < rate] = np.nan
+    return X
+
+
+@pytest.fixture(scope="module")
+def gappy(blobs):
+    return remove_cells(blobs, 0.3)
+
+
+@pytest.fixture(scope="module")
+def imputer(gappy):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VAEImputer(**LEARNT).fit(gappy)
+
+
+def test_fills_every_missing_cell_and_keeps_observed_ones_bit_for_bit(imputer, gappy):
+    for X in (gappy, gappy.astype(np.float32)):
+        out = imputer.transform(X)
+        assert out.dtype == X.dtype
+        assert not np.isnan(out).any()
+        observed = ~np.isnan(X)
+        assert np.array_equal(out[observed], X[observed])
+
+
+def test_beats_mean_imputation_on_correlated_columns(imputer, blobs, gappy):
+    missing = np.isnan(gappy)
+    scale = blobs.std(axis=0)
+
+    def error(filled):
+        return (((filled - blobs) / scale)[missing] ** 2).mean()
+
+    mean_error = error(SimpleImputer().fit_transform(gappy))
+    # Six columns driven by two factors: the observed cells of a row say
+    # much about its missing ones.
+    assert error(imputer.transform(gappy)) < 0.5 * mean_error
+
+
+def test_a_rows_imputation_does_not_depend_on_its_batch(imputer, gappy):
+    # Up to float64 rounding, as every output of the estimators.
+    full = imputer.transform(gappy)
+    for i in np.flatnonzero(np.isnan(gappy).any(axis=1))[:5]:
+        np.testing.assert_allclose(
+            imputer.transform(gappy[i : i + 1])[0], full[i], rtol=1e-12
+        )
+    np.testing.assert_array_equal(full, imputer.transform(gappy))
+
+
+def test_posterior_draws_are_reproducible_and_differ_by_seed(gappy):
+    def draws(seed):
+        est = VAEImputer(**{**FAST, "random_state": seed}, sample_posterior=True)
+        return est.fit_transform(gappy)
+
+    first = draws(0)
+    np.testing.assert_array_equal(first, draws(0))
+    missing = np.isnan(gappy)
+    assert not np.allclose(first[missing], draws(1)[missing])
+
+
+def test_posterior_draws_spread_around_the_conditional_mean(imputer, gappy):
+    drawn = VAEImputer(**LEARNT, sample_posterior=True).fit_transform(gappy)
+    missing = np.isnan(gappy)
+    spread = (drawn - imputer.transform(gappy))[missing]
+    assert spread.std() > 0
+    assert abs(np.median(spread)) < spread.std()
+
+
+def test_a_mixed_table_comes_back_in_its_own_types(table):
+    imputer = VAEImputer(**LEARNT).fit(table)
+    out = imputer.transform(table)
+    assert isinstance(out, pd.DataFrame)
+    assert out.dtypes.to_dict() == table.dtypes.to_dict()
+    assert not out.isna().any().any()
+    assert set(out["size"]) <= {"S", "M", "L"}
+    observed = table.notna()
+    for column in table.columns:
+        rows = observed[column].to_numpy()
+        assert out[column][rows].equals(table[column][rows])
+    # colour is set by x and y: its gaps are filled from them.
+    truth = pd.Categorical.from_codes(
+        (table["x"] / 10).round().clip(0, 2).fillna(0).astype(int),
+        ["red", "green", "blue"],
+    )
+    gaps = (table["colour"].isna() & table["x"].notna()).to_numpy()
+    assert (out["colour"][gaps].to_numpy() == truth[gaps]).mean() > 0.8
+
+
+def test_polars_in_polars_out(table):
+    frame = pl.from_pandas(table)
+    out = VAEImputer(**FAST).fit(frame).transform(frame)
+    assert isinstance(out, pl.DataFrame) and out.schema == frame.schema
+    assert out.null_count().sum_horizontal().item() == 0
+
+
+def test_add_indicator_appends_named_missing_masks(gappy):
+    imputer = VAEImputer(**FAST, add_indicator=True).fit(gappy)
+    out = imputer.transform(gappy)
+    assert out.shape == (gappy.shape[0], 2 * gappy.shape[1])
+    np.testing.assert_array_equal(out[:, 6:], np.isnan(gappy))
+    names = imputer.get_feature_names_out()
+    assert list(names[6:]) == [f"missingindicator_x{j}" for j in range(6)]
+
+
+def test_empty_features_are_dropped_unless_kept(gappy):
+    X = gappy.copy()
+    X[:, 2] = np.nan
+    assert VAEImputer(**FAST).fit_transform(X).shape[1] == 5
+    kept = VAEImputer(**FAST, keep_empty_features=True).fit_transform(X)
+    assert kept.shape[1] == 6 and (kept[:, 2] == 0).all()
+
+
+def test_another_placeholder_is_imputed_and_nan_then_refused(gappy):
+    X = np.nan_to_num(gappy, nan=-1.0)
+    out = VAEImputer(**FAST, missing_values=-1.0).fit_transform(X)
+    assert not (out == -1.0).any()
+    assert np.array_equal(out[X != -1.0], X[X != -1.0])
+    with pytest.raises(ValueError, match="contains NaN.*missing_values=-1.0"):
+        VAEImputer(**FAST, missing_values=-1.0).fit(gappy)
+
+
+def test_no_inverse_transform_for_an_imputer(imputer):
+    assert not hasattr(imputer, "inverse_transform")
+
+
+def test_first_step_of_a_pipeline_and_grid_search(gappy, blobs):
+    y = blobs[:, 0] > np.median(blobs[:, 0])
+    pipe = make_pipeline(VAEImputer(**FAST), LogisticRegression())
+    assert pipe.fit(gappy, y).score(gappy, y) > 0.6
+    search = GridSearchCV(VAEImputer(**FAST), {"beta": [0.5, 2.0]}, cv=2).fit(gappy)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and scores[0] != scores[1]
