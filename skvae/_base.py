@@ -231,13 +231,14 @@ class BaseVAE(BaseEstimator):
                 out[rows] = vae.expansion.collapse(mean).cpu().numpy()
         return self._to_user(out * self.scale_ + self.mean_)
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, include_missing=False):
         """Draw new rows from the fitted model.
 
         Latent codes are drawn from the prior N(0, I), decoded, and a row is
         drawn from p(x | z): Gaussian noise with the learned per-feature
-        scale, or 0/1 draws for the Bernoulli likelihood. Rows are generated
-        in chunks of bounded size, so memory does not grow beyond the result.
+        scale, 0/1 draws for the Bernoulli likelihood, a level for a
+        categorical column. Rows are generated in chunks of bounded size, so
+        memory does not grow beyond the result.
 
         Parameters
         ----------
@@ -245,18 +246,28 @@ class BaseVAE(BaseEstimator):
             Number of rows to generate.
         random_state : int, RandomState instance or None, default=None
             Seed of the draws; pass an int for reproducible samples.
+        include_missing : bool, default=False
+            Blank cells as the training data had them: each generated row
+            takes the pattern of missing cells of a training row drawn at
+            random (so the rate of each column and the patterns across
+            columns are the training data's, independent of the values).
+            False gives complete rows.
 
         Returns
         -------
-        X : ndarray of shape (n_samples, `n_features_in_`)
-            Generated rows on the original scale of the training data.
+        X : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            Generated rows on the original scale of the training data: a
+            DataFrame in the training table's column types when fitted on
+            one (see the user guide, "Tables with categories and missing
+            values").
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(
                 f"n_samples must be a positive integer, got {n_samples!r}."
             )
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        rng = check_random_state(random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
         generator = torch.Generator(device=self.device_).manual_seed(int(seed))
         vae = self._vae_for(np.float64)
         out = np.empty((n_samples, self.n_features_in_))
@@ -265,7 +276,12 @@ class BaseVAE(BaseEstimator):
                 prior = vae.prior().expand((rows.stop - rows.start,))
                 decoded = vae.decoder(rsample(prior, (), generator))
                 out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
-        return self._to_user(out * self.scale_ + self.mean_)
+        out = out * self.scale_ + self.mean_
+        if include_missing:
+            patterns, counts = self._missing_patterns
+            chosen = rng.choice(len(patterns), size=n_samples, p=counts / counts.sum())
+            out[patterns[chosen]] = np.nan
+        return self._to_user(out)
 
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``): weights and
@@ -434,6 +450,7 @@ class BaseVAE(BaseEstimator):
         self._record_training(epochs, continue_training)
         self._score_seed = int(score_seed)
         self._n_mc_samples = self.n_mc_samples
+        self._record_missing_patterns(X, continue_training)
         self._set_latent_diagnostics(X)
         if interrupted:
             warnings.warn(
@@ -511,6 +528,21 @@ class BaseVAE(BaseEstimator):
                     for row in epochs
                 ],
             )
+
+    def _record_missing_patterns(self, X, continue_training):
+        """The distinct patterns of missing cells of the training rows and
+        how many rows have each, counted over every training call (what
+        ``sample(include_missing=True)`` draws from)."""
+        patterns, counts = np.unique(np.isnan(X), axis=0, return_counts=True)
+        if continue_training:
+            seen, seen_counts = self._missing_patterns
+            patterns, inverse = np.unique(
+                np.concatenate([seen, patterns]), axis=0, return_inverse=True
+            )
+            counts = np.bincount(
+                inverse.ravel(), weights=np.concatenate([seen_counts, counts])
+            ).astype(np.int64)
+        self._missing_patterns = (patterns, counts)
 
     def _set_latent_diagnostics(self, X):
         """KL per latent dimension and Burda et al.'s activity on ``X``.

@@ -286,3 +286,20 @@ def test_mixed_likelihood_is_normalized_and_skips_missing_cells():
     vae.observed_only = True
     total = vae.decode(z).log_prob(x)
     torch.testing.assert_close(total, log_prob[:, :2].sum(-1))
+
+
+# ------------------------------------------------------------ generation
+
+
+def test_samples_can_miss_cells_as_the_training_rows_did(fitted, table):
+    complete = fitted.sample(2000, random_state=0)
+    assert not complete.isna().any().any()
+    gappy = fitted.sample(2000, random_state=0, include_missing=True)
+    rates = gappy.isna().mean()
+    np.testing.assert_allclose(rates, table.isna().mean(), atol=0.02)
+    # Only patterns of missing cells that training rows had.
+    seen = {tuple(row) for row in table.isna().to_numpy()}
+    assert {tuple(row) for row in gappy.isna().to_numpy()} <= seen
+    pd.testing.assert_frame_equal(
+        gappy, fitted.sample(2000, random_state=0, include_missing=True)
+    )
