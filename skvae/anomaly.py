@@ -38,8 +38,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         units, between the row and the decoding of its posterior mean.
         Fixed at fit, since ``offset_`` is a quantile of the training
         scores: a change takes effect at the next fit. Either way, a row
-        with missing cells is scored on its observed cells, and each
-        missing cell counts as a typical value of its column (see Notes).
+        with missing cells is scored on its observed cells, extrapolated to
+        a full row (see Notes).
 
     {shared_parameters}
 
@@ -70,13 +70,20 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     Missing cells. The likelihood bound of a row covers its observed cells
     (``VAETransformer.score_samples`` reports exactly that), so a row
     missing half its cells would have a bound made of half the terms and
-    look far more normal than a complete row. The detector's score adds,
-    for each missing cell, its column's median share of the score over the
-    training rows (``feature_offset_``): a missing cell counts as a typical
-    value of its column, neither suspicious nor reassuring, so rows that
-    miss different numbers of cells compare fairly, and a complete row's
-    score is the bound itself. In ``score_samples_per_feature`` a missing
-    cell is 0 for the same reason.
+    look far more normal than a complete row. The detector extrapolates:
+    a row's score is its bound on the standardized data per observed cell,
+    times ``n_features_in_``, on the original scale (minus
+    ``sum(log(scale_))``, the change of variables of a full row). The
+    missing cells are taken to be as usual, or as unusual, as the row's
+    observed ones, so rows that miss different numbers of cells compare
+    fairly, whatever the units of the missing columns; a complete row's
+    score is the bound itself. With ``score_type="reconstruction"`` the
+    mean squared error over the observed cells is extrapolated the same
+    way. On 28 ADBench datasets where rows miss between 0 and 60% of their
+    cells, this rule ranked anomalies better than the bound on the observed
+    cells alone and than counting each missing cell as a typical value of
+    its column (``benchmarks/results/missing.md``). In
+    ``score_samples_per_feature`` a missing cell is 0.
 
     References
     ----------
@@ -203,8 +210,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             With ``score_type="likelihood"``, the log-likelihood bound in
             nats on the original scale of the data; with
             ``"reconstruction"``, minus the squared reconstruction error in
-            standardized units. A missing cell adds its column's
-            ``feature_offset_`` (see Notes).
+            standardized units. A row with missing cells is scored on its
+            observed cells, extrapolated to a full row (see Notes).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
         with torch_settings(self.n_jobs):
@@ -285,7 +292,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             self._clear_fitted_state()
             raise
         self.feature_offset_ = _observed_medians(per_feature)
-        scores = scores + self._missing_credit(X)
+        scores = self._full_row(scores, X)
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return self
 
@@ -294,15 +301,22 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             scores = np.nansum(self._reconstruction_per_feature(X), axis=1)
         else:
             scores = self._log_likelihood(X)
-        return scores + self._missing_credit(X)
+        return self._full_row(scores, X)
 
-    def _missing_credit(self, X):
-        """What the missing cells of each row add to its score: their
-        columns' typical (median) shares, ``feature_offset_``."""
-        missing = np.isnan(X)
-        if not missing.any():
-            return 0.0
-        return np.where(missing, self.feature_offset_, 0.0).sum(axis=1)
+    def _full_row(self, scores, X):
+        """The scores on the observed cells of the rows of ``X``, extrapolated
+        to full rows (see Notes); complete rows keep their scores."""
+        n_observed = (~np.isnan(X)).sum(axis=1)
+        n_features = X.shape[1]
+        if (n_observed == n_features).all():
+            return scores
+        factor = n_features / np.maximum(n_observed, 1)
+        if self._score_type == "reconstruction":
+            return scores * factor
+        # Extrapolate on the standardized scale, where no column's units
+        # weigh more than another's, then change variables for a full row.
+        standardized = scores + self._log_jacobian(X)
+        return standardized * factor - np.log(self.scale_).sum()
 
     def _scores_and_per_feature(self, X):
         """The score on the observed cells and the per-feature scores

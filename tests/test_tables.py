@@ -246,14 +246,18 @@ def test_missing_cells_alone_do_not_make_a_row_normal_or_anomalous(blobs):
     half = blobs.copy()
     half[:, :3] = np.nan
     gappy = detector.score_samples(half)
-    # Where half the cells are gone, the row's typical cells stand in for
-    # them: about as many gappy rows above the median complete score as
-    # below. The bound on the observed cells alone puts nearly every gappy
-    # row above it.
+    # Where half the cells are gone, the observed half speaks for the row:
+    # about as many gappy rows above the median complete score as below.
+    # The bound on the observed cells alone puts nearly every gappy row
+    # above it.
     above = (gappy > np.median(complete)).mean()
     assert 0.25 < above < 0.75
-    observed_only = gappy - detector._missing_credit(half)
+    with torch.no_grad():
+        observed_only = detector._log_likelihood(half)
+        bound = detector._log_likelihood(blobs)
     assert (observed_only > np.median(complete)).mean() > 0.95
+    # Complete rows keep their bound.
+    np.testing.assert_array_equal(complete, bound)
 
 
 # ----------------------------------------------------------- torch side
