@@ -7,17 +7,19 @@ cells and the encoder is told which are missing. This script measures both,
 side by side in one process on identical data:
 
 - ``skvae``: ``VAEAnomalyDetector()`` on the data with NaN, its default
-  score: the likelihood bound on the observed cells plus, for each missing
-  cell, its column's ``feature_offset_`` (the column's median share of the
-  score on the training rows), so that a missing cell counts as a typical
-  value of its column;
+  score: the bound on the observed cells, on the standardized scale,
+  extrapolated to a full row (``* n_features / n_observed``), then the
+  change of variables of a full row;
+- ``skvae-credited``: the same fitted model, the bound on the observed
+  cells plus, for each missing cell, its column's ``feature_offset_`` (a
+  missing cell counted as a typical value of its column; the default
+  before the extrapolation);
 - ``skvae-observed``: the same fitted model, scored by the bound on the
-  observed cells only (``score_samples(X) - _missing_credit(X)``, the
-  default score before the missing-cell credit existed);
+  observed cells only (``VAETransformer``'s ``score_samples``);
 - ``skvae-per-cell``: the same fitted model, the observed-only bound of
-  ``skvae-observed`` rescaled to a full row (``bound * n_features /
-  n_observed``), another candidate for comparing rows that miss different
-  numbers of cells;
+  ``skvae-observed`` rescaled to a full row on the data's own scale
+  (``bound * n_features / n_observed``, so the units of the missing
+  columns matter);
 - ``skvae+mean``, ``skvae+iterative``: ``SimpleImputer()`` or
   ``IterativeImputer()`` in front of ``VAEAnomalyDetector()``;
 - ``IForest+mean``, ``IForest+iterative``: the same imputers in front of
@@ -92,19 +94,24 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from skvae import VAEAnomalyDetector
+from skvae._runtime import torch_settings
 
 FIELDS = "dataset seed pattern rate contender roc_auc seconds command".split()
 RATES = (0.1, 0.3, 0.5)
 PATTERNS = ("cells", "rows")
 CONTENDERS = (
-    "skvae skvae-observed skvae-per-cell skvae+mean skvae+iterative "
-    "IForest+mean IForest+iterative"
+    "skvae skvae-credited skvae-observed skvae-per-cell skvae+mean "
+    "skvae+iterative IForest+mean IForest+iterative"
 ).split()
 COMPLETE = ["skvae", "IForest"]  # the contenders at rate 0
 # Contenders that rescore the model another one fitted.
-REFITS = {"skvae-observed": "skvae", "skvae-per-cell": "skvae"}
+REFITS = {
+    "skvae-credited": "skvae",
+    "skvae-observed": "skvae",
+    "skvae-per-cell": "skvae",
+}
 # The scoring rules of one fitted skvae model.
-RULES = ["skvae", "skvae-observed", "skvae-per-cell"]
+RULES = ["skvae", "skvae-credited", "skvae-observed", "skvae-per-cell"]
 
 
 def default_datasets():
@@ -148,15 +155,19 @@ def pipeline(contender, seed, quick):
 def anomaly_scores(contender, model, X_test):
     """Anomaly scores (higher = more anomalous) of ``contender``, whose
     fitted pipeline is ``model``."""
-    scores = model.score_samples(X_test)
-    if contender in ("skvae-observed", "skvae-per-cell"):
-        # The bound on the observed cells only: without the credit that
-        # the detector gives each missing cell.
-        X_last = model[:-1].transform(X_test) if len(model) > 1 else X_test
-        scores = scores - model[-1]._missing_credit(X_last)
-        if contender == "skvae-per-cell":
-            n_observed = np.maximum((~np.isnan(X_last)).sum(axis=1), 1)
-            scores = scores * X_last.shape[1] / n_observed
+    if contender not in REFITS:
+        return -model.score_samples(X_test)
+    detector = model[-1]
+    X_last = model[:-1].transform(X_test) if len(model) > 1 else X_test
+    with torch_settings(1):
+        # The bound on the observed cells only.
+        scores = detector._log_likelihood(X_last)
+    missing = np.isnan(X_last)
+    if contender == "skvae-credited":
+        scores = scores + np.where(missing, detector.feature_offset_, 0.0).sum(axis=1)
+    elif contender == "skvae-per-cell":
+        n_observed = np.maximum((~missing).sum(axis=1), 1)
+        scores = scores * X_last.shape[1] / n_observed
     return -scores
 
 
@@ -172,7 +183,7 @@ def run_case(csv_path, dataset, seed, pattern, rate, contenders, quick):
     fitted = {}
     for contender in contenders:
         start = time.perf_counter()
-        # skvae-observed and skvae-per-cell rescore the model "skvae" fits.
+        # The other scoring rules rescore the model "skvae" fits.
         key = REFITS.get(contender, contender)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -198,21 +209,41 @@ def run_case(csv_path, dataset, seed, pattern, rate, contenders, quick):
 
 
 def upgrade_csv(csv_path):
-    """Give a CSV written before ``--pattern`` existed its ``pattern``
-    column (``cells``, the only protocol then), so that rows appended now
-    line up with its header."""
+    """Bring a CSV of an earlier version of this script up to date, so that
+    rows appended now line up with it: a ``pattern`` column (``cells``, the
+    only protocol before ``--pattern``), and ``skvae`` rows with missing
+    cells written before ``skvae-credited`` existed renamed to it (they
+    were scored by that rule, then the default)."""
     if not csv_path.exists():
         return
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
-    if not rows or "pattern" in rows[0]:
+    if not rows:
         return
+    had_pattern = "pattern" in rows[0]
+    rows = [{"pattern": "cells", **row} for row in rows]
+    with_credited = {_case(row) for row in rows if row["contender"] == "skvae-credited"}
+    stale = [
+        row
+        for row in rows
+        if row["contender"] == "skvae"
+        and float(row["rate"]) > 0
+        and _case(row) not in with_credited
+    ]
+    if had_pattern and not stale:
+        return
+    for row in stale:
+        row["contender"] = "skvae-credited"
     tmp = csv_path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows({**row, "pattern": "cells"} for row in rows)
+        writer.writerows(rows)
     tmp.replace(csv_path)
+
+
+def _case(row):
+    return row["dataset"], row["seed"], row["pattern"], row["rate"]
 
 
 def read_missing(csv_path):
@@ -277,7 +308,7 @@ def pattern_section(results, pattern):
     # The scoring rules of one fitted model, case by case.
     duels = []
     for rate in rates:
-        for a, b in [(RULES[0], RULES[1]), (RULES[0], RULES[2]), (RULES[2], RULES[1])]:
+        for a, b in [(RULES[0], other) for other in RULES[1:]]:
             if (rate, a) not in auc or (rate, b) not in auc:
                 continue
             pair = auc[[(rate, a), (rate, b)]].dropna()
@@ -305,11 +336,13 @@ def report(csv_path, md_path, started, note=None):
         "row's probability drawn uniformly from [0, 2 rate]), over the "
         "(dataset, seed) cases on which every contender of a rate has a "
         "result. Rate 0 is the complete data, on the same (dataset, seed) "
-        "cases as the pattern's other rates. `skvae` counts a missing cell "
-        "as a typical value of its column (its `feature_offset_`), "
-        "`skvae-observed` scores the bound on the observed cells only, "
-        "`skvae-per-cell` rescales that bound to a full row; all three score "
-        "the same fitted model.",
+        "cases as the pattern's other rates. `skvae` (the default) "
+        "extrapolates the standardized bound on the observed cells to a full "
+        "row, `skvae-credited` counts a missing cell as a typical value of "
+        "its column (its `feature_offset_`), `skvae-observed` scores the "
+        "bound on the observed cells only, `skvae-per-cell` rescales that "
+        "bound to a full row on the data's own scale; all four score the "
+        "same fitted model.",
     ]
     for pattern in PATTERNS:
         if ((results.pattern == pattern) & (results.rate > 0)).any():

@@ -52,11 +52,13 @@ n_components : int, default=8
         ``beta``. A few epochs of warm-up prevent posterior collapse on data
         where the decoder is strong.
 
-    free_bits : float, default=0.0
+    free_bits : float, default=FREE_BITS_DEFAULT
         Nats per latent dimension below which the KL is not penalized (Kingma
         et al., 2016): each dimension's batch-mean KL is floored at this
         value, so the model is free to use that much information per
         dimension. Raise it (e.g. 0.1 to 1) when dimensions collapse.
+        ``VAEImputer`` defaults to 0.5, against collapse onto the prior on
+        tables with many missing cells.
 
     weight_decay : float, default=0.0
         L2 penalty ``weight_decay / 2 * ||W||^2`` on the weight matrices (not
@@ -100,9 +102,10 @@ n_components : int, default=8
     max_iter : int, default=200
         Maximum number of epochs.
 
-    batch_size : int or "auto", default="auto"
+    batch_size : int or "auto", default=BATCH_DEFAULT
         Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value
-        used is ``batch_size_`` after fit.
+        used is ``batch_size_`` after fit. ``VAEImputer`` defaults to 32:
+        more, smaller steps, which small tables with gaps need.
 
     learning_rate_init : float, default=1e-3
         Learning rate of the Adam optimizer.
@@ -262,6 +265,8 @@ def fill_doc(cls):
         ("TRIM_DEFAULT", "trim_fraction"),
         ("MC_DEFAULT", "n_mc_samples"),
         ("HIDDEN_DEFAULT", "hidden_layer_sizes"),
+        ("FREE_BITS_DEFAULT", "free_bits"),
+        ("BATCH_DEFAULT", "batch_size"),
     ]:
         default = defaults[name].default
         shared_parameters = shared_parameters.replace(

@@ -86,6 +86,14 @@ class VAEImputer(TransformerMixin, BaseVAE):
 
     Notes
     -----
+    Two defaults differ from the other estimators': ``free_bits=0.5`` and
+    ``batch_size=32``. With half the cells missing, a VAE trained with the
+    textbook objective often collapses onto its prior and imputes column
+    means: on the concrete, wine and glass tables (50% of the cells removed,
+    seed 1), the MSE of the default transformer's settings was 1.03, 1.05
+    and 0.84 (mean imputation: 1.0), and 0.77, 0.84 and 0.62 with free bits
+    and more, smaller steps (user guide, "Imputing missing values").
+
     Imputation is only as good as the model: train long enough for the
     table's size (``loss_curve_``), and check the error on cells you hide
     yourself before trusting it. Missingness is assumed to be at random
@@ -137,7 +145,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         categorical_features="from_dtype",
         beta=1.0,
         kl_warmup=0,
-        free_bits=0.0,
+        free_bits=0.5,
         weight_decay=0.0,
         l1_penalty=0.0,
         adversarial_weight=0.0,
@@ -146,7 +154,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         n_importance_samples=1,
         trim_fraction=0.0,
         max_iter=200,
-        batch_size="auto",
+        batch_size=32,
         learning_rate_init=1e-3,
         tol=1e-4,
         n_iter_no_change=10,
