@@ -69,6 +69,7 @@ patterns).
 
 import argparse
 import csv
+import itertools
 import time
 import warnings
 
@@ -264,8 +265,15 @@ def pattern_section(results, pattern):
     missing = results[(results.pattern == pattern) & (results.rate > 0)]
     cases = missing[["dataset", "seed"]].drop_duplicates()
     # Complete data (rate 0) on the same (dataset, seed) cases.
-    results = pd.concat([results[results.rate == 0].merge(cases), missing])
-    # Keep the cases on which every contender of their rate has a result.
+    everything = pd.concat([results[results.rate == 0].merge(cases), missing])
+    # The table: at each rate, the contenders run on the most cases, over
+    # the cases on which all of them have a result; a contender run on
+    # fewer cases (a partial run) is left to the paired comparisons below,
+    # so that it does not shrink the table to its cases.
+    n_per = everything.groupby(["rate", "contender"]).size()
+    partial = n_per[n_per < n_per.groupby("rate").transform("max")]
+    results = everything.set_index(["rate", "contender"])
+    results = results.drop(partial.index).reset_index()
     per_case = results.groupby(["dataset", "seed", "rate"]).contender.transform(
         "nunique"
     )
@@ -287,10 +295,19 @@ def pattern_section(results, pattern):
         f"rate {r:g} ({n_cases[r]} cases, seeds {seeds[r]})" for r in table.columns
     ]
     lines = [f"\n## Pattern `{pattern}`\n", markdown_table(cells)]
-    auc = results.pivot_table(
+    if len(partial):
+        left_out = ", ".join(
+            f"`{c}` at {r:.0%} ({n} cases)" for (r, c), n in partial.items()
+        )
+        lines.append(
+            f"\nRun on fewer cases, so not in the table (see the paired "
+            f"comparisons): {left_out}."
+        )
+    # Losses and paired comparisons: each pair on all the cases it shares.
+    auc = everything.pivot_table(
         index=["dataset", "seed"], columns=["rate", "contender"], values="roc_auc"
     )
-    rates = sorted(set(table.columns) - {0.0})
+    rates = sorted(set(everything.rate) - {0.0})
     # Each rate's loss against complete data, on the cases both have.
     losses = []
     for rate in rates:
@@ -308,7 +325,7 @@ def pattern_section(results, pattern):
     # The scoring rules of one fitted model, case by case.
     duels = []
     for rate in rates:
-        for a, b in [(RULES[0], other) for other in RULES[1:]]:
+        for a, b in itertools.combinations(RULES, 2):
             if (rate, a) not in auc or (rate, b) not in auc:
                 continue
             pair = auc[[(rate, a), (rate, b)]].dropna()
