@@ -1,0 +1,596 @@
+"""Synthetic tables: skvae against SDV's TVAE, CTGAN and Gaussian copula.
+
+skvae's ``VAETransformer`` fits a raw pandas DataFrame (categorical, text and
+boolean columns as categorical likelihoods, missing cells natively) and
+``sample`` returns a DataFrame with the same columns and dtypes. This script
+compares those samples with the synthesizers of the Synthetic Data Vault
+(SDV), the usual reference for single-table synthesis.
+
+Protocol, per table and seed: a seeded 80/20 split into train and holdout
+rows (``train_test_split(random_state=seed)``); a train part above 10 000
+rows (``diamonds``) is subsampled to 10 000 rows (seeded), the holdout part
+is kept whole. Every contender is fitted on the train DataFrame, one
+thread, default hyperparameters, and draws as many rows as the train part:
+
+- ``skvae``: ``VAETransformer(random_state=seed)``,
+  ``sample(len(train), random_state=seed)`` (complete rows: the default
+  ``include_missing=False``).
+- ``TVAE``, ``CTGAN``, ``GaussianCopula``: SDV's ``TVAESynthesizer``,
+  ``CTGANSynthesizer`` and ``GaussianCopulaSynthesizer`` with their
+  defaults (TVAE and CTGAN: 300 epochs) on the metadata that
+  ``Metadata.detect_from_dataframes({name: train})`` detects
+  (``detect_from_dataframe`` before SDV 2), ``sample(len(train))``.
+  SDV has no seed argument: ``random``, ``numpy`` and ``torch`` are seeded
+  with ``seed`` before the fit; SDV fixes the seed of its sampling itself.
+
+Metrics (real = the train part, synthetic = the sample):
+
+- SDMetrics ``QualityReport``: the overall score and its two properties,
+  "Column Shapes" (KS / total-variation complement per column) and
+  "Column Pair Trends" (correlation / contingency similarity per pair).
+- ML efficacy: ``HistGradientBoostingClassifier`` / ``Regressor``
+  (``random_state=0``, categorical columns as categories through an
+  ``OrdinalEncoder`` with the train part's levels, unknown levels and
+  missing cells as missing) trained on the synthetic rows and tested on the
+  holdout rows, beside the same model trained on the real train part
+  (``ml_real``). Targets (``TABLES``): penguins ``species``, wage
+  ``health_ins``, cps1985 ``wage`` (R^2), credit_data ``Status``, diamonds
+  ``price`` (R^2), ames ``Sale_Price`` (R^2); accuracy for the classes.
+  Rows whose target is missing are dropped.
+- Privacy: distance to the closest record (DCR) in the train part, on
+  numeric columns standardized with the train part (missing cells at the
+  mean) and one-hot categorical columns (missing as its own level). The
+  median DCR of the synthetic rows is divided by the median DCR of the
+  holdout rows: a ratio of 1 or more means the sample is no closer to the
+  training rows than new real rows are (no copying).
+- Fit and sample seconds (wall clock and CPU of this process).
+- For skvae also ``skvae.metrics.realism_score(vae, holdout)`` (a
+  classifier two-sample test; 1 = indistinguishable).
+
+Usage::
+
+    python benchmarks/synthesis.py --quick            # smoke test, < 1 min
+    python benchmarks/synthesis.py --seeds 1 --datasets penguins,cps1985
+    python benchmarks/synthesis.py --report-only --note "..."
+
+Options: ``--datasets`` (comma-separated, default all of ``TABLES``),
+``--seeds`` (comma-separated, default ``1``), ``--contenders``
+(comma-separated, default all), ``--note`` (text put at the top of the
+report), ``--report-only``. ``--quick`` runs penguins, seed 1, every
+contender on a tiny budget (skvae ``max_iter=5``, TVAE/CTGAN ``epochs=2``)
+into ``synthesis_quick.*``. Rows are appended to
+``benchmarks/results/synthesis.csv`` as they are known (a rerun resumes);
+``synthesis.md`` is written from the whole CSV.
+
+SDV is in the ``benchmarks`` extra; its pins (pandas) may differ from the
+development environment's, so a separate virtual environment is the safe
+place to run this script.
+"""
+
+import argparse
+import random
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from _common import (
+    RESULTS_DIR,
+    append_row,
+    clocked,
+    command_line,
+    data_dir,
+    limit_threads,
+    machine_load,
+    markdown_table,
+    read_results,
+    write_markdown,
+)
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from skvae import VAETransformer
+from skvae.metrics import realism_score
+
+# table -> (target, task)
+TABLES = {
+    "penguins": ("species", "classification"),
+    "wage": ("health_ins", "classification"),
+    "cps1985": ("wage", "regression"),
+    "credit_data": ("Status", "classification"),
+    "diamonds": ("price", "regression"),
+    "ames": ("Sale_Price", "regression"),
+}
+CONTENDERS = ["skvae", "GaussianCopula", "TVAE", "CTGAN"]
+MAX_TRAIN_ROWS = 10_000
+TEST_SIZE = 0.2
+FIELDS = (
+    "dataset seed contender n_train n_holdout n_columns target task quality "
+    "column_shapes pair_trends ml_synthetic ml_real dcr_synthetic dcr_holdout "
+    "dcr_ratio realism fit_seconds fit_cpu_seconds sample_seconds info command"
+).split()
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_table(name):
+    return pd.read_parquet(data_dir() / "tables" / f"{name}.parquet")
+
+
+def split(table, seed):
+    """Seeded 80/20 train/holdout split; the train part subsampled to
+    ``MAX_TRAIN_ROWS`` rows when larger."""
+    train, holdout = train_test_split(table, test_size=TEST_SIZE, random_state=seed)
+    if len(train) > MAX_TRAIN_ROWS:
+        train = train.sample(MAX_TRAIN_ROWS, random_state=seed)
+    return train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def is_categorical(series):
+    return not (
+        pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    )
+
+
+def like_train(frame, train):
+    """``frame`` with the train part's column order and numeric columns as
+    floats; categorical columns as object (strings, NaN kept)."""
+    frame = frame[list(train.columns)].copy()
+    for col in train.columns:
+        if is_categorical(train[col]):
+            # object even when every cell is missing (map would make floats)
+            frame[col] = (
+                frame[col]
+                .astype(object)
+                .map(lambda v: np.nan if pd.isna(v) else str(v))
+                .astype(object)
+            )
+        else:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return frame
+
+
+# ------------------------------------------------------------ contenders
+
+
+class SkvaeSynth:
+    def __init__(self, seed, quick):
+        self.seed = seed
+        kw = {"max_iter": 5} if quick else {}
+        self.model = VAETransformer(random_state=seed, **kw)
+
+    def fit(self, train):
+        self.model.fit(train)
+        return self
+
+    def sample(self, n):
+        return self.model.sample(n, random_state=self.seed)
+
+    def info(self):
+        return f"n_iter={self.model.n_iter_}"
+
+
+class SDVSynth:
+    def __init__(self, name, seed, quick, metadata):
+        import sdv
+        from sdv.single_table import (
+            CTGANSynthesizer,
+            GaussianCopulaSynthesizer,
+            TVAESynthesizer,
+        )
+
+        cls = {
+            "TVAE": TVAESynthesizer,
+            "CTGAN": CTGANSynthesizer,
+            "GaussianCopula": GaussianCopulaSynthesizer,
+        }[name]
+        kw = {"epochs": 2} if quick and name != "GaussianCopula" else {}
+        self.seed = seed
+        self.table = next(iter(metadata.tables))
+        self.sdv2 = int(sdv.__version__.split(".")[0]) >= 2
+        self.model = cls(metadata, **kw)
+
+    def fit(self, train):
+        # SDV draws from the global generators: seed them all.
+        random.seed(self.seed)
+        np.random.seed(self.seed)  # noqa: NPY002
+        torch.manual_seed(self.seed)
+        # SDV 2 takes {table name: DataFrame}, SDV 1 the DataFrame.
+        self.model.fit({self.table: train} if self.sdv2 else train)
+        return self
+
+    def sample(self, n):
+        sample = self.model.sample(num_rows=n)
+        return next(iter(sample.values())) if isinstance(sample, dict) else sample
+
+    def info(self):
+        epochs = getattr(self.model, "_model_kwargs", {}).get("epochs", "")
+        return f"epochs={epochs}" if epochs != "" else ""
+
+
+def uncategorize(frame):
+    """``frame`` with its ``category`` columns as ``object``: SDV's TVAE and
+    CTGAN refuse the category dtype and ask for this cast."""
+    frame = frame.copy()
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(object)
+    return frame
+
+
+def detect_metadata(train, name):
+    from sdv.metadata import Metadata
+
+    # SDV 2 dropped ``Metadata.detect_from_dataframe``; its public detector
+    # takes a dict of tables (here one).
+    if hasattr(Metadata, "detect_from_dataframe"):
+        return Metadata.detect_from_dataframe(train, table_name=name)
+    return Metadata.detect_from_dataframes({name: train})
+
+
+# --------------------------------------------------------------- metrics
+
+
+def quality(train, synthetic, metadata):
+    from sdmetrics.reports.single_table import QualityReport
+
+    report = QualityReport()
+    meta = metadata.to_dict()
+    if "tables" in meta:  # SDV >= 1.10: multi-table layout, one table here
+        meta = next(iter(meta["tables"].values()))
+    report.generate(train, synthetic, meta, verbose=False)
+    props = report.get_properties().set_index("Property")["Score"]
+    return (
+        report.get_score(),
+        float(props.get("Column Shapes", np.nan)),
+        float(props.get("Column Pair Trends", np.nan)),
+    )
+
+
+def ml_efficacy(fit_rows, holdout, train, target, task):
+    """Accuracy / R^2 on ``holdout`` of a HistGradientBoosting model fitted on
+    ``fit_rows`` (all columns but ``target`` as features)."""
+    fit_rows = fit_rows[fit_rows[target].notna()]
+    holdout = holdout[holdout[target].notna()]
+    features = [c for c in train.columns if c != target]
+    categorical = [c for c in features if is_categorical(train[c])]
+    levels = [sorted(train[c].dropna().astype(str).unique()) for c in categorical]
+    encoder = ColumnTransformer(
+        [
+            (
+                "categories",
+                OrdinalEncoder(
+                    categories=levels,
+                    handle_unknown="use_encoded_value",
+                    unknown_value=np.nan,
+                    encoded_missing_value=np.nan,
+                ),
+                categorical,
+            )
+        ],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    mask = [True] * len(categorical) + [False] * (len(features) - len(categorical))
+    kind = (
+        HistGradientBoostingClassifier
+        if task == "classification"
+        else HistGradientBoostingRegressor
+    )
+    model = make_pipeline(
+        encoder,
+        kind(categorical_features=mask if categorical else None, random_state=0),
+    )
+    y_fit, y_test = fit_rows[target], holdout[target]
+    if task == "classification":
+        y_fit, y_test = y_fit.astype(str), y_test.astype(str)
+        if y_fit.nunique() < 2:
+            return np.nan
+    model.fit(fit_rows[features], y_fit)
+    predicted = model.predict(holdout[features])
+    if task == "classification":
+        return accuracy_score(y_test, predicted)
+    return r2_score(y_test, predicted)
+
+
+def dcr(train, synthetic, holdout):
+    """Median distance to the closest train row of the synthetic rows and of
+    the holdout rows (standardized numeric + one-hot categorical)."""
+    numeric = [c for c in train.columns if not is_categorical(train[c])]
+    categorical = [c for c in train.columns if is_categorical(train[c])]
+
+    def as_text(frame):
+        frame = frame.copy()
+        for c in categorical:
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), "<missing>")
+            frame[c] = frame[c].astype(str)
+        return frame
+
+    encoder = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            (
+                "categories",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            ),
+        ]
+    )
+    real = encoder.fit_transform(as_text(train))
+    neighbors = NearestNeighbors(n_neighbors=1).fit(real)
+    medians = []
+    for frame in (synthetic, holdout):
+        distances, _ = neighbors.kneighbors(encoder.transform(as_text(frame)))
+        medians.append(float(np.median(distances)))
+    return medians
+
+
+# ------------------------------------------------------------------- run
+
+
+def run_case(csv_path, dataset, seed, contenders, quick):
+    table = load_table(dataset)
+    train, holdout = split(table, seed)
+    target, task = TABLES[dataset]
+    plain = uncategorize(train)  # what SDV fits, and the real rows of SDMetrics
+    metadata = detect_metadata(plain, dataset)
+    ml_real = ml_efficacy(
+        like_train(train, train), like_train(holdout, train), train, target, task
+    )
+    for contender in contenders:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if contender == "skvae":
+                synth = SkvaeSynth(seed, quick)
+            else:
+                synth = SDVSynth(contender, seed, quick, metadata)
+            fit_rows = train if contender == "skvae" else plain
+            _, fit_seconds, fit_cpu = clocked(synth.fit, fit_rows)
+            sample, sample_seconds, _ = clocked(synth.sample, len(train))
+            sample = sample.reset_index(drop=True)
+            score, shapes, pairs = quality(plain, uncategorize(sample), metadata)
+            real_t, synth_t, hold_t = (
+                like_train(f, train) for f in (train, sample, holdout)
+            )
+            ml = ml_efficacy(synth_t, hold_t, train, target, task)
+            dcr_synth, dcr_hold = dcr(real_t, synth_t, hold_t)
+            realism = (
+                realism_score(synth.model, holdout) if contender == "skvae" else np.nan
+            )
+        row = {
+            "dataset": dataset,
+            "seed": seed,
+            "contender": contender,
+            "n_train": len(train),
+            "n_holdout": len(holdout),
+            "n_columns": train.shape[1],
+            "target": target,
+            "task": task,
+            "quality": score,
+            "column_shapes": shapes,
+            "pair_trends": pairs,
+            "ml_synthetic": ml,
+            "ml_real": ml_real,
+            "dcr_synthetic": dcr_synth,
+            "dcr_holdout": dcr_hold,
+            "dcr_ratio": dcr_synth / dcr_hold if dcr_hold > 0 else np.nan,
+            "realism": realism,
+            "fit_seconds": fit_seconds,
+            "fit_cpu_seconds": fit_cpu,
+            "sample_seconds": sample_seconds,
+            "info": synth.info(),
+            "command": command_line(),
+        }
+        append_row(csv_path, row, FIELDS)
+        print(
+            f"{dataset:12s} seed={seed} {contender:15s} quality={score:.4f} "
+            f"shapes={shapes:.4f} pairs={pairs:.4f} ml={ml:.4f} (real "
+            f"{ml_real:.4f}) dcr={row['dcr_ratio']:.3f} fit={fit_seconds:.1f} s "
+            f"sample={sample_seconds:.2f} s",
+            flush=True,
+        )
+
+
+# ---------------------------------------------------------------- report
+
+METRICS = {
+    "quality": "quality",
+    "column_shapes": "column shapes",
+    "pair_trends": "pair trends",
+    "ml_synthetic": "ML on synthetic",
+    "ml_real": "ML on real",
+    "dcr_ratio": "DCR ratio (median)",
+    "realism": "realism (skvae)",
+    "fit_seconds": "fit s",
+    "sample_seconds": "sample s",
+}
+
+
+def fmt(value, metric):
+    if pd.isna(value):
+        return ""
+    if metric in ("fit_seconds", "sample_seconds"):
+        return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def contender_table(results, contenders):
+    """Means over ``results`` per contender; the DCR ratio as a median, which
+    one table of anonymized columns does not swamp."""
+    means = results.groupby("contender")[list(METRICS)].mean()
+    means["dcr_ratio"] = results.groupby("contender")["dcr_ratio"].median()
+    rows = []
+    for contender in contenders:
+        if contender not in means.index:
+            continue
+        rows.append([contender] + [fmt(means.loc[contender, m], m) for m in METRICS])
+    return markdown_table(rows, ["contender", *METRICS.values()])
+
+
+def goals(results):
+    """Lines on the goals of the issue: skvae against TVAE on the same cases."""
+    wide = results.pivot_table(
+        index=["dataset", "seed"],
+        columns="contender",
+        values=["quality", "ml_synthetic", "fit_seconds"],
+    )
+    if ("quality", "skvae") not in wide or ("quality", "TVAE") not in wide:
+        return ["\nNo case with both skvae and TVAE yet."]
+    both = wide[[("quality", "skvae"), ("quality", "TVAE")]].dropna().index
+    wide = wide.loc[both]
+    q_s, q_t = wide["quality"]["skvae"].mean(), wide["quality"]["TVAE"].mean()
+    ml_diff = wide["ml_synthetic"]["skvae"] - wide["ml_synthetic"]["TVAE"]
+    ratio = wide["fit_seconds"]["skvae"] / wide["fit_seconds"]["TVAE"]
+    verdict = {True: "met", False: "not met"}
+    return [
+        f"\n## Goals (skvae against TVAE, on the {len(both)} cases both have)\n",
+        f"- Mean quality score >= TVAE's: skvae {q_s:.4f}, TVAE {q_t:.4f} -> "
+        f"{verdict[bool(q_s >= q_t)]}.",
+        f"- ML efficacy >= TVAE's: skvae minus TVAE {ml_diff.mean():+.4f} on "
+        f"average (accuracy or R^2), skvae ahead on {(ml_diff > 0).sum()}, "
+        f"behind on {(ml_diff < 0).sum()}, tied on {(ml_diff == 0).sum()} of "
+        f"{len(ml_diff)} cases -> {verdict[bool(ml_diff.mean() >= 0)]} on "
+        "average.",
+        f"- Fit time <= 1/10 of TVAE's: skvae / TVAE fit seconds, median "
+        f"{ratio.median():.3f} (range {ratio.min():.3f}..{ratio.max():.3f}), "
+        f"measured in the same process -> met on {(ratio <= 0.1).sum()} of "
+        f"{len(ratio)} cases.",
+    ]
+
+
+def library_versions():
+    versions = []
+    for module in ("sdv", "sdmetrics", "pandas"):
+        try:
+            versions.append(f"{module} {__import__(module).__version__}")
+        except ImportError:
+            versions.append(f"{module} not installed")
+    return ", ".join(versions)
+
+
+def report(csv_path, md_path, started, note=None):
+    results = read_results(csv_path)
+    load, busy = machine_load()
+    body = [f"**Note.** {note}\n"] if note else []
+    body += [
+        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
+        f"other busy processes: {', '.join(busy) or 'none'}. "
+        f"{library_versions()}.\n",
+        "Synthetic tables from the train part (80 %, at most "
+        f"{MAX_TRAIN_ROWS} rows) of each table, as many rows as that part; "
+        "default hyperparameters, one thread. `quality`, `column shapes`, "
+        "`pair trends`: SDMetrics `QualityReport` against the train part "
+        "(1 = same distributions). `ML on synthetic`: a "
+        "`HistGradientBoosting` model trained on the synthetic rows, "
+        "accuracy (classification) or R^2 (regression) on the holdout rows; "
+        "`ML on real`: the same model trained on the real train part. `DCR "
+        "ratio`: median distance of the synthetic rows to their closest "
+        "train row over that of the holdout rows (>= 1: no closer than new "
+        "real rows; median over cases). `realism`: "
+        "`skvae.metrics.realism_score(vae, holdout)`. Other columns: means "
+        "over cases; times in seconds, wall clock. See the docstring "
+        "of `benchmarks/synthesis.py` for the protocol.",
+    ]
+    if results.empty:
+        body.append("\nNo results yet.")
+    else:
+        results["seed"] = results["seed"].astype(int)
+        order = [c for c in CONTENDERS if c in set(results.contender)]
+        # Cases on which every contender has a result.
+        n_per_case = results.groupby(["dataset", "seed"]).contender.transform("nunique")
+        complete = results[n_per_case == len(order)]
+        if not complete.empty:
+            cases = complete[["dataset", "seed"]].drop_duplicates()
+            body += [
+                f"\n## Mean over the {len(cases)} cases every contender has "
+                f"({', '.join(sorted(cases.dataset.unique()))})\n",
+                contender_table(complete, order),
+                "\nML efficacy averages accuracies and R^2 of different "
+                "tables: compare it within a row of the per-table tables.",
+            ]
+        body += goals(results)
+        for dataset in [d for d in TABLES if d in set(results.dataset)]:
+            part = results[results.dataset == dataset]
+            first = part.iloc[0]
+            metric = "accuracy" if first.task == "classification" else "R^2"
+            seeds = ",".join(map(str, sorted(part.seed.unique())))
+            body += [
+                f"\n## `{dataset}` ({int(first.n_train)} train rows, "
+                f"{int(first.n_holdout)} holdout rows, {int(first.n_columns)} "
+                f"columns; target `{first.target}`, {metric}; seeds {seeds})\n",
+                contender_table(part, order),
+            ]
+            if dataset == "diamonds":
+                body.append(
+                    f"\nThe train part is a random subsample of "
+                    f"{MAX_TRAIN_ROWS} rows of the 80 % split."
+                )
+        commands = "\n".join(f"- `{c}`" for c in results.command.unique())
+        body.append(f"\nThe rows come from:\n\n{commands}")
+    write_markdown(
+        md_path,
+        "Synthetic tables: skvae against SDV (TVAE, CTGAN, Gaussian copula)",
+        command_line(),
+        "\n".join(body),
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test")
+    parser.add_argument("--datasets", default=",".join(TABLES))
+    parser.add_argument("--seeds", default="1", help="comma-separated seeds")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--note", help="text put at the top of the report")
+    args = parser.parse_args()
+    contenders = args.contenders.split(",")
+    unknown = sorted(set(contenders) - set(CONTENDERS))
+    if unknown:
+        parser.error(f"unknown contenders {unknown}; known: {CONTENDERS}")
+    contenders = [c for c in CONTENDERS if c in contenders]
+    datasets = args.datasets.split(",")
+    unknown = sorted(set(datasets) - set(TABLES))
+    if unknown:
+        parser.error(f"unknown datasets {unknown}; known: {list(TABLES)}")
+    limit_threads(1)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    out = RESULTS_DIR / ("synthesis_quick" if args.quick else "synthesis")
+    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.quick:
+        csv_path.unlink(missing_ok=True)
+        datasets, seeds = ["penguins"], [1]
+    if not args.report_only:
+        done = read_results(csv_path)
+        keys = ["dataset", "seed", "contender"]
+        done = (
+            set()
+            if done.empty
+            else set(
+                done[keys].astype({"seed": int}).itertuples(index=False, name=None)
+            )
+        )
+        # Seed by seed, so that an interrupted run leaves whole seeds.
+        for seed in seeds:
+            for dataset in datasets:
+                todo = [c for c in contenders if (dataset, seed, c) not in done]
+                if todo:
+                    run_case(csv_path, dataset, seed, todo, args.quick)
+    report(csv_path, md_path, started, args.note)
+    print(f"wrote {md_path}")
+
+
+if __name__ == "__main__":
+    main()
