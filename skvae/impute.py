@@ -92,7 +92,9 @@ class VAEImputer(TransformerMixin, BaseVAE):
     means: on the concrete, wine and glass tables (50% of the cells removed,
     seed 1), the MSE of the default transformer's settings was 1.03, 1.05
     and 0.84 (mean imputation: 1.0), and 0.77, 0.84 and 0.62 with free bits
-    and more, smaller steps (user guide, "Imputing missing values").
+    and more, smaller steps (user guide, "Imputing missing values"). Free
+    bits apply to the ELBO: set ``free_bits=0`` to train on the
+    importance-weighted bound (``n_importance_samples > 1``).
 
     Imputation is only as good as the model: train long enough for the
     table's size (``loss_curve_``), and check the error on cells you hide

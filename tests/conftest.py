@@ -28,7 +28,10 @@ CONFIGS = {
     "corruption_dropout_trim": dict(corruption=0.2, dropout=0.1, trim_fraction=0.2),
     "warmup_free_bits": dict(kl_warmup=2, free_bits=0.1),
     "l1_weight_decay": dict(l1_penalty=1e-3, weight_decay=1e-2),
-    "iwae_early_stopping": dict(n_importance_samples=3, early_stopping=True),
+    # free_bits=0: VAEImputer's default floor applies to the ELBO only.
+    "iwae_early_stopping": dict(
+        n_importance_samples=3, early_stopping=True, free_bits=0.0
+    ),
     # The checks' first column becomes categorical: its distinct values are
     # the levels, and new values at inference are unseen levels.
     "categorical": dict(categorical_features=[0]),
