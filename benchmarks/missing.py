@@ -210,41 +210,22 @@ def run_case(csv_path, dataset, seed, pattern, rate, contenders, quick):
 
 
 def upgrade_csv(csv_path):
-    """Bring a CSV of an earlier version of this script up to date, so that
-    rows appended now line up with it: a ``pattern`` column (``cells``, the
-    only protocol before ``--pattern``), and ``skvae`` rows with missing
-    cells written before ``skvae-credited`` existed renamed to it (they
-    were scored by that rule, then the default)."""
+    """Give a CSV written before ``--pattern`` existed its ``pattern``
+    column (``cells``, the only protocol then), so that rows appended now
+    line up with its header. (Rows scored by the earlier default rule were
+    renamed ``skvae-credited`` once, in the committed CSV.)"""
     if not csv_path.exists():
         return
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
-    if not rows:
+    if not rows or "pattern" in rows[0]:
         return
-    had_pattern = "pattern" in rows[0]
-    rows = [{"pattern": "cells", **row} for row in rows]
-    with_credited = {_case(row) for row in rows if row["contender"] == "skvae-credited"}
-    stale = [
-        row
-        for row in rows
-        if row["contender"] == "skvae"
-        and float(row["rate"]) > 0
-        and _case(row) not in with_credited
-    ]
-    if had_pattern and not stale:
-        return
-    for row in stale:
-        row["contender"] = "skvae-credited"
     tmp = csv_path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**row, "pattern": "cells"} for row in rows)
     tmp.replace(csv_path)
-
-
-def _case(row):
-    return row["dataset"], row["seed"], row["pattern"], row["rate"]
 
 
 def read_missing(csv_path):
