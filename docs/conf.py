@@ -157,6 +157,9 @@ BENCHMARK_RESULTS = [
     ("missing", "python benchmarks/missing.py"),
     ("tables", "python benchmarks/tables.py"),
     ("flights", "python benchmarks/flights.py"),
+    ("imputation", "python benchmarks/imputation.py"),
+    ("imputation_defaults", "python benchmarks/imputation_defaults.py"),
+    ("synthesis", "python benchmarks/synthesis.py"),
     ("anomaly_defaults", "python benchmarks/anomaly_defaults.py"),
     (
         "anomaly_width",
