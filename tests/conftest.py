@@ -98,3 +98,20 @@ def table():
         frame.loc[gaps[:, j], column] = np.nan
     frame.loc[gaps[:, 3], "colour"] = np.nan
     return frame
+
+
+def to_polars(frame):
+    """The pandas ``frame`` as a polars DataFrame, built column by column
+    (``pl.from_pandas`` needs pyarrow for category and text columns)."""
+    import pandas as pd
+    import polars as pl
+
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        values = [None if pd.isna(v) else v for v in column.astype(object)]
+        series = pl.Series(name, values)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            series = series.cast(pl.Categorical)
+        columns.append(series)
+    return pl.DataFrame(columns)

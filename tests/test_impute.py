@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import FAST
+from conftest import FAST, to_polars
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -107,7 +107,7 @@ def test_a_mixed_table_comes_back_in_its_own_types(table):
 
 
 def test_polars_in_polars_out(table):
-    frame = pl.from_pandas(table)
+    frame = to_polars(table)
     out = VAEImputer(**FAST).fit(frame).transform(frame)
     assert isinstance(out, pl.DataFrame) and out.schema == frame.schema
     assert out.null_count().sum_horizontal().item() == 0

@@ -8,7 +8,7 @@ import pandas as pd
 import polars as pl
 import pytest
 import torch
-from conftest import FAST, seeded
+from conftest import FAST, seeded, to_polars
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -155,7 +155,7 @@ def test_same_random_state_same_table(fitted):
 
 
 def test_polars_in_polars_out(table):
-    frame = pl.from_pandas(table)
+    frame = to_polars(table)
     est = VAETransformer(**FAST).fit(frame)
     # Polars categories have no order of their own: levels are sorted, as
     # for text, and the model is the one fitted on the same text in pandas.
