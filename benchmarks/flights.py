@@ -1,0 +1,502 @@
+"""Scale: ``VAEAnomalyDetector`` on nycflights13's 336 776 flights, raw.
+
+``flights.parquet`` (nycflights13, see ``../shared/data/README.md``) is the
+largest mixed table of the benchmark data: 336 776 rows x 18 columns, 46 595
+missing cells (cancelled flights have no departure, arrival or air time)
+and four categorical columns, among them ``tailnum`` with 4043 levels (a
+softmax over 4043 outputs per row) and ``dest`` with 105. The stored table
+has no ``time_hour`` column (nycflights13's POSIXct copy of year, month,
+day and hour): it would only repeat those four columns. What skvae does
+with a datetime column is checked on its own (it rebuilds ``time_hour``
+from those columns on 1000 rows and tries a fit) and reported.
+
+Protocol: nested subsamples (the first n rows of one permutation, seed 0)
+of 10 000, 30 000 and 100 000 rows, then the full table if the 100 000-row
+fit took under 15 minutes. For each size, in a fresh subprocess (1 thread):
+read the table, take the rows, fit ``VAEAnomalyDetector(random_state=0)``
+(every other parameter at its default, ``verbose=0``) on the DataFrame as it
+is, then ``score_samples`` on the same rows. Recorded: fit and score
+seconds, epochs run (``n_iter_``), ``batch_size_``, the duration of each
+complete epoch (skorch's history), training seconds per epoch per 1000
+rows (constant if the cost is linear in rows), the fixed work of ``fit``
+around the epochs (validation, the score of the training rows that sets
+``offset_`` and ``feature_offset_``, the latent diagnostics), and memory.
+
+``--train-minutes M`` interrupts training after M minutes: a SIGINT that
+skorch treats as a Ctrl-C, after which skvae keeps the model trained so far
+(with a ``ConvergenceWarning``) and the rest of ``fit`` and
+``score_samples`` run as usual. That turns a fit too long for the machine
+into a measurement of its cost (seconds per epoch, fixed work, scoring,
+memory at that size), not of a converged model; the report marks such
+rows. With 15 minutes on the 100 000-row sample it is also the test of
+whether the full table should be fitted with defaults.
+
+Memory: the peak resident set size (Linux ``VmHWM``) of the subprocess,
+which counts everything, numpy, pandas and torch's own allocator alike
+(``tracemalloc`` would miss torch's tensors). The peak is reset
+(``/proc/self/clear_refs``) after the data are loaded, so the report gives
+the resident size before ``fit`` and the peaks during ``fit`` and during
+``score_samples``; ``ru_maxrss`` (the whole life of the subprocess,
+reading the parquet file included) is kept in the CSV too.
+
+Usage::
+
+    python benchmarks/flights.py --quick            # smoke test, < 60 s
+    python benchmarks/flights.py                    # 10k, 30k, 100k, full
+    python benchmarks/flights.py --sizes 100000 --train-minutes 15
+    python benchmarks/flights.py --report-only
+
+Options: ``--sizes`` (comma-separated row counts or ``full``; default
+``10000,30000,100000,full``, where ``full`` runs only if the 100 000-row fit
+took under 15 minutes), ``--train-minutes`` (see above), ``--deadline
+HH:MM`` (UTC; start no size after it, and kill a size still running then:
+it is reported as not finished), ``--report-only``, ``--note`` (text put at
+the top of the report). Rows are appended to
+``benchmarks/results/flights.csv`` as they are known (a rerun skips the
+sizes done); ``flights.md`` is written from the whole CSV
+(``flights_quick.*`` with ``--quick``: 2000 and 5000 rows, ``max_iter=3``).
+"""
+
+import argparse
+import datetime
+import gc
+import json
+import resource
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import (
+    RESULTS_DIR,
+    append_row,
+    command_line,
+    data_dir,
+    limit_threads,
+    machine_load,
+    markdown_table,
+    read_results,
+    write_markdown,
+)
+
+from skvae import VAEAnomalyDetector
+
+FIELDS = (
+    "n_rows seed fit_time score_time n_iter batch_size sec_per_epoch_per_1k "
+    "score_sec_per_1k rss_before_mb fit_peak_mb score_peak_mb maxrss_mb "
+    "n_features n_categorical n_levels nan_cells info command "
+    "train_limit_min interrupted epoch_time train_sec_per_epoch_per_1k"
+).split()
+SIZES = "10000,30000,100000,full"
+FULL_IF_100K_UNDER = 15 * 60  # seconds
+SEED = 0
+N_TOTAL = 336_776
+
+
+def load_flights():
+    return pd.read_parquet(data_dir() / "tables" / "flights.parquet")
+
+
+def subsample(df, n_rows, seed=SEED):
+    """The first ``n_rows`` of one fixed permutation (nested samples), in
+    the table's order."""
+    order = np.random.RandomState(seed).permutation(len(df))
+    return df.iloc[np.sort(order[:n_rows])].reset_index(drop=True)
+
+
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def _reset_peak():
+    """Reset VmHWM to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _in_training(frame):
+    """Whether ``frame`` is inside skorch's training loop."""
+    while frame is not None:
+        if frame.f_code.co_name == "fit_loop":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _interrupt_training(signum, frame):
+    # skorch ends training on KeyboardInterrupt and skvae keeps the model
+    # trained so far (with a ConvergenceWarning), as after a Ctrl-C.
+    if _in_training(frame):
+        raise KeyboardInterrupt
+
+
+def child(n_rows, max_iter, train_minutes=None):
+    """Fit and score one size; print one JSON line of results. With
+    ``train_minutes``, training is interrupted after that long (the rest
+    of ``fit`` and ``score_samples`` then run on the model so far)."""
+    limit_threads(1)
+    df = load_flights()
+    X = df if n_rows == "full" else subsample(df, int(n_rows))
+    del df
+    gc.collect()
+    resettable = _reset_peak()
+    rss_before = _status_kb("VmRSS")
+    kw = {} if max_iter is None else {"max_iter": max_iter}
+    model = VAEAnomalyDetector(random_state=SEED, verbose=0, **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if train_minutes:
+            signal.signal(signal.SIGALRM, _interrupt_training)
+            signal.setitimer(signal.ITIMER_REAL, 60 * train_minutes)
+        start = time.perf_counter()
+        model.fit(X)
+        fit_time = time.perf_counter() - start
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        fit_peak = _status_kb("VmHWM")
+        _reset_peak()
+        start = time.perf_counter()
+        scores = model.score_samples(X)
+        score_time = time.perf_counter() - start
+        score_peak = _status_kb("VmHWM")
+    n = len(X)
+    epoch_time = float(sum(row["dur"] for row in model.net_.history if "dur" in row))
+    # What the model finds, as a sanity check: the 1 % least likely rows.
+    top = scores <= np.quantile(scores, 0.01)
+    delay = X["arr_delay"].abs()
+    categorical = [
+        c for c, k in zip(X.columns, model.is_categorical_, strict=True) if k
+    ]
+    n_levels = {
+        c: len(levels) for c, levels in zip(categorical, model.categories_, strict=True)
+    }
+    print(
+        json.dumps(
+            {
+                "n_rows": n,
+                "seed": SEED,
+                "train_limit_min": train_minutes or "",
+                "interrupted": any("interrupted" in str(w.message) for w in caught),
+                "epoch_time": epoch_time,
+                "train_sec_per_epoch_per_1k": epoch_time / model.n_iter_ / (n / 1000),
+                "fit_time": fit_time,
+                "score_time": score_time,
+                "n_iter": int(model.n_iter_),
+                "batch_size": int(model.batch_size_),
+                "sec_per_epoch_per_1k": fit_time / model.n_iter_ / (n / 1000),
+                "score_sec_per_1k": score_time / (n / 1000),
+                "rss_before_mb": rss_before / 1024,
+                "fit_peak_mb": fit_peak / 1024 if resettable else np.nan,
+                "score_peak_mb": score_peak / 1024 if resettable else np.nan,
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "n_features": X.shape[1],
+                "n_categorical": int(np.sum(model.is_categorical_)),
+                "n_levels": ";".join(f"{k}={v}" for k, v in n_levels.items()),
+                "nan_cells": int(X.isna().to_numpy().sum()),
+                "info": (
+                    f"finite={bool(np.isfinite(scores).all())};"
+                    f"active={model.n_active_components_};"
+                    f"hidden={list(model.hidden_layer_sizes_)};"
+                    f"top1pct_median_abs_arr_delay={delay[top].median():.0f};"
+                    f"all_median_abs_arr_delay={delay.median():.0f};"
+                    f"top1pct_rows_with_nan={X[top].isna().any(axis=1).mean():.2f};"
+                    f"all_rows_with_nan={X.isna().any(axis=1).mean():.3f}"
+                ),
+            }
+        ),
+        flush=True,
+    )
+
+
+def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
+    """Run one size in a fresh subprocess and append its row; a subprocess
+    still running after ``timeout`` seconds is killed and recorded as not
+    finished."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(n_rows)]
+    if max_iter is not None:
+        cmd += ["--max-iter", str(max_iter)]
+    if train_minutes:
+        cmd += ["--train-minutes", str(train_minutes)]
+    print(
+        f"size {n_rows}: started {time.strftime('%H:%M:%S', time.gmtime())} UTC",
+        flush=True,
+    )
+    start = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        minutes = (time.perf_counter() - start) / 60
+        row = {
+            "n_rows": N_TOTAL if n_rows == "full" else n_rows,
+            "seed": SEED,
+            "info": f"killed at the deadline after {minutes:.1f} min, fit not finished",
+            "command": command_line(),
+        }
+        append_row(csv_path, row, FIELDS)
+        print(f"size {n_rows}: {row['info']}", flush=True)
+        return row
+    if out.returncode != 0:
+        raise RuntimeError(f"size {n_rows} failed:\n{out.stderr[-3000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row["command"] = command_line()
+    append_row(csv_path, row, FIELDS)
+    print(
+        f"size {row['n_rows']}: fit {row['fit_time']:.1f} s ({row['n_iter']} epochs, "
+        f"{row['sec_per_epoch_per_1k']:.4f} s/epoch/1000 rows), score "
+        f"{row['score_time']:.1f} s, fit peak {row['fit_peak_mb']:.0f} MB",
+        flush=True,
+    )
+    return row
+
+
+def seconds_left(deadline):
+    """Seconds from now to ``deadline`` ("HH:MM", UTC, today)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour, minute = map(int, deadline.split(":"))
+    return (now.replace(hour=hour, minute=minute, second=0) - now).total_seconds()
+
+
+def datetime_check():
+    """What a fit does with a datetime column: ``time_hour`` rebuilt from
+    year, month, day and hour on 1000 rows (naive, then New York time)."""
+    X = load_flights().head(1000).copy()
+    stamp = pd.to_datetime(
+        pd.DataFrame({c: X[c] for c in ("year", "month", "day", "hour")})
+    )
+    lines = []
+    for label, column in (
+        ("datetime64[ns]", stamp),
+        ("datetime64[ns, America/New_York]", stamp.dt.tz_localize("America/New_York")),
+    ):
+        X["time_hour"] = column
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                VAEAnomalyDetector(max_iter=1, random_state=0).fit(X)
+            outcome = "accepted"
+        except Exception as exc:  # noqa: BLE001 - the outcome is the result
+            outcome = f"`{type(exc).__name__}: {exc}`"
+        lines.append(f"- `time_hour` as `{label}`: {outcome}")
+    return lines
+
+
+def report(csv_path, md_path, started, skipped, note=None):
+    results = read_results(csv_path)
+    if results.empty:
+        return
+    results = results.drop_duplicates("n_rows", keep="last").sort_values("n_rows")
+    unfinished = results[results["fit_time"].isna()]
+    results = results[results["fit_time"].notna()]
+    if results.empty:
+        return
+    load, busy = machine_load()
+    body = [f"**Note.** {note}\n"] if note else []
+    body.append(
+        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
+        f"other busy processes: {', '.join(busy) or 'none'}. One thread; "
+        "wall-clock seconds on a shared 2-core machine.\n"
+    )
+    first = results.iloc[-1]
+    body.append(
+        f"`VAEAnomalyDetector(random_state=0)`, defaults otherwise, on the raw "
+        f"DataFrame: {int(first['n_features'])} columns, "
+        f"{int(first['n_categorical'])} categorical "
+        f"({str(first['n_levels']).replace(';', ', ')} levels in the largest "
+        "sample), missing cells left out of the likelihood. Nested subsamples "
+        "(seed 0), each size in a fresh subprocess; `score_samples` on the "
+        "same rows.\n"
+    )
+    rows = []
+    for _, r in results.iterrows():
+        interrupted = str(r.get("interrupted", "")).lower() == "true"
+        measured = pd.notna(r.get("epoch_time"))
+        if measured:
+            # Training time: the complete epochs, or the whole limit when the
+            # limit interrupted an epoch; the rest of fit is fixed work.
+            train = 60 * r["train_limit_min"] if interrupted else r["epoch_time"]
+            fixed = f"{r['fit_time'] - train:.0f}"
+            per_epoch = f"{r['train_sec_per_epoch_per_1k']:.3f}"
+        else:
+            fixed = per_epoch = "not recorded"
+        rows.append(
+            [
+                f"{int(r['n_rows']):,}",
+                f"{r['fit_time']:.0f}",
+                f"{int(r['n_iter'])}"
+                + (
+                    f" (stopped at {r['train_limit_min']:g} min)" if interrupted else ""
+                ),
+                int(r["batch_size"]),
+                per_epoch,
+                f"{r['sec_per_epoch_per_1k']:.3f}",
+                fixed,
+                f"{r['score_time']:.0f}",
+                f"{r['score_sec_per_1k']:.3f}",
+                f"{r['rss_before_mb']:.0f}",
+                f"{r['fit_peak_mb']:.0f}",
+                f"{r['score_peak_mb']:.0f}",
+                f"{r['maxrss_mb']:.0f}",
+            ]
+        )
+    header = [
+        "rows",
+        "fit (s)",
+        "epochs",
+        "batch",
+        "training s / epoch / 1000 rows",
+        "fit s / epoch / 1000 rows",
+        "fixed work in fit (s)",
+        "score (s)",
+        "score s / 1000 rows",
+        "RSS before fit (MB)",
+        "peak RSS in fit (MB)",
+        "peak RSS in score (MB)",
+        "ru_maxrss (MB)",
+    ]
+    for _, r in unfinished.iterrows():
+        rows.append([f"{int(r['n_rows']):,}", r["info"]] + [""] * (len(header) - 2))
+    body += [
+        "## Time and memory per size\n",
+        markdown_table(rows, header),
+        "\n`training s / epoch / 1000 rows`: the complete epochs' durations "
+        "(skorch's history) per epoch per 1000 rows, recorded from the "
+        "100 000-row run on. `fit s / epoch / 1000 rows`: the whole fit "
+        "divided by the epochs, which includes the fixed work around the "
+        "epochs (validation, the score of the training rows behind `offset_` "
+        "and `feature_offset_`, the latent diagnostics): an upper bound of "
+        "the training cost, close to it when many epochs run. `stopped at`: "
+        "training was interrupted after that long (`--train-minutes`, a "
+        "SIGINT that skorch treats as Ctrl-C: the model trained so far is "
+        "kept and the rest of fit runs as usual), so the row measures cost, "
+        "not a converged model. Memory: peak resident set (VmHWM) of the "
+        "subprocess, reset after the data are loaded.",
+    ]
+    timed_rows = results.iloc[:0]
+    if "epoch_time" in results:
+        timed_rows = results[results["epoch_time"].notna()]
+    if len(timed_rows) > 1:
+        small, large = timed_rows.iloc[0], timed_rows.iloc[-1]
+        key = "train_sec_per_epoch_per_1k"
+        ratio = large[key] / small[key]
+        body.append(
+            f"\nFrom {int(small['n_rows']):,} to {int(large['n_rows']):,} rows "
+            f"({large['n_rows'] / small['n_rows']:.1f}x): training seconds per "
+            "epoch per 1000 rows " + f"x{ratio:.2f}"
+            f", score seconds per 1000 rows "
+            f"x{large['score_sec_per_1k'] / small['score_sec_per_1k']:.2f} "
+            "(1.00 = cost linear in rows)."
+        )
+    if skipped:
+        body.append(f"\nNot run: {skipped}")
+    body += ["\n## What the least likely 1 % of rows look like\n"]
+    for _, r in results.iterrows():
+        info = dict(kv.split("=", 1) for kv in str(r["info"]).split(";"))
+        body.append(
+            f"- {int(r['n_rows']):,} rows: median |arr_delay| "
+            f"{info['top1pct_median_abs_arr_delay']} min among them against "
+            f"{info['all_median_abs_arr_delay']} min overall; rows with a "
+            f"missing cell {float(info['top1pct_rows_with_nan']):.0%} against "
+            f"{float(info['all_rows_with_nan']):.1%} overall; "
+            f"{info['active']} active latent dimensions, hidden layers "
+            f"{info['hidden']}, all scores finite: {info['finite']}."
+        )
+    body += [
+        "\n## A datetime column\n",
+        "The stored table has no `time_hour`; rebuilt from year, month, day "
+        "and hour on the first 1000 rows, a `fit` gives:\n",
+        *datetime_check(),
+        "\nA datetime has to be turned into numbers by the user (e.g. "
+        "`time_hour.astype('int64') // 10**9`, or its parts), as in "
+        "scikit-learn.",
+    ]
+    commands = "\n".join(f"- `{c}`" for c in results["command"].unique())
+    body.append(
+        f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: `{csv_path.name}`."
+    )
+    write_markdown(
+        md_path,
+        "Scale: VAEAnomalyDetector on nycflights13 (336 776 rows)",
+        command_line(),
+        "\n".join(body),
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test, < 60 s")
+    parser.add_argument("--sizes", default=SIZES)
+    parser.add_argument("--deadline", help="HH:MM UTC: start no size after it")
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--note", help="text put at the top of the report")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--train-minutes",
+        type=float,
+        help="interrupt training after this long (a cost measurement)",
+    )
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.max_iter, args.train_minutes)
+        return
+    limit_threads(1)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    out = RESULTS_DIR / ("flights_quick" if args.quick else "flights")
+    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
+    sizes, max_iter = args.sizes.split(","), None
+    if args.quick:
+        csv_path.unlink(missing_ok=True)
+        sizes, max_iter = ["2000", "5000"], 3
+    n_total = N_TOTAL
+    skipped = []
+    if not args.report_only:
+        done = read_results(csv_path)
+        done = set() if done.empty else set(done["n_rows"].astype(int))
+        for size in sizes:
+            n_rows = n_total if size == "full" else int(size)
+            if n_rows in done:
+                continue
+            timeout = seconds_left(args.deadline) if args.deadline else None
+            if timeout is not None and timeout <= 0:
+                skipped.append(f"{size} rows (deadline {args.deadline} UTC passed)")
+                continue
+            if size == "full" and args.sizes == SIZES:
+                res = read_results(csv_path)
+                res = res[res["n_rows"] == 100_000]
+                fit_100k = res["fit_time"].dropna()
+                stopped = res.get("interrupted", pd.Series(dtype=object))
+                if (
+                    fit_100k.empty
+                    or fit_100k.iloc[-1] >= FULL_IF_100K_UNDER
+                    or (not stopped.empty and str(stopped.iloc[-1]).lower() == "true")
+                ):
+                    skipped.append(
+                        "the full table with defaults: the 100 000-row fit "
+                        "did not finish in under 15 min."
+                    )
+                    continue
+            run_size(
+                csv_path,
+                size if size == "full" else n_rows,
+                max_iter,
+                timeout,
+                args.train_minutes,
+            )
+            report(csv_path, md_path, started, "; ".join(skipped), args.note)
+    report(csv_path, md_path, started, "; ".join(skipped), args.note)
+    print(f"wrote {md_path}")
+
+
+if __name__ == "__main__":
+    main()
