@@ -351,9 +351,26 @@ def run_mixed(dataset, seed, imputers, quick):
         got_cat = filled[cats].astype(object).to_numpy()
         m = cat_mask[:, is_cat]
         accuracy = float(np.mean(true_cat[m] == got_cat[m])) if m.any() else np.nan
-        yield row(2, dataset, seed, MIXED_RATE, name, "num_mse", num_mse, seconds, num_mask.sum())
         yield row(
-            2, dataset, seed, MIXED_RATE, name, "cat_accuracy", accuracy, seconds,
+            2,
+            dataset,
+            seed,
+            MIXED_RATE,
+            name,
+            "num_mse",
+            num_mse,
+            seconds,
+            num_mask.sum(),
+        )
+        yield row(
+            2,
+            dataset,
+            seed,
+            MIXED_RATE,
+            name,
+            "cat_accuracy",
+            accuracy,
+            seconds,
             cat_mask.sum(),
         )
 
@@ -370,16 +387,22 @@ def downstream_data(dataset):
 def encoding(cats, fill):
     """Numeric columns standardized (NaN kept), categorical ones one-hot,
     after a most-frequent fill when ``fill``."""
-    steps = [
-        FunctionTransformer(lambda X: as_object(X, list(X.columns)), validate=False)
-    ] if fill else []
+    steps = (
+        [FunctionTransformer(lambda X: as_object(X, list(X.columns)), validate=False)]
+        if fill
+        else []
+    )
     if fill:
         steps.append(SimpleImputer(strategy="most_frequent"))
     steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False))
     return ColumnTransformer(
         [
             ("num", StandardScaler(), make_column_selector(dtype_exclude="category")),
-            ("cat", make_pipeline(*steps), make_column_selector(dtype_include="category")),
+            (
+                "cat",
+                make_pipeline(*steps),
+                make_column_selector(dtype_include="category"),
+            ),
         ]
     )
 
@@ -398,9 +421,11 @@ def run_downstream(dataset, seed, imputers, quick):
         if name == "skvae":
             pipe = make_pipeline(vae(seed, quick), encoding(cats, fill=False), model)
         else:
-            imputer = numeric_imputer(name, seed, quick, skip_complete=True) if name in (
-                "iterative", "missForest"
-            ) else numeric_imputer(name, seed, quick)
+            imputer = (
+                numeric_imputer(name, seed, quick, skip_complete=True)
+                if name in ("iterative", "missForest")
+                else numeric_imputer(name, seed, quick)
+            )
             pipe = make_pipeline(encoding(cats, fill=True), imputer, model)
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -408,8 +433,16 @@ def run_downstream(dataset, seed, imputers, quick):
             scores = cross_validate(pipe, X, y, cv=cv, scoring=metric)["test_score"]
         seconds = time.perf_counter() - start
         yield row(
-            3, dataset, seed, 0.0, name, metric, float(scores.mean()), seconds,
-            int(X.isna().to_numpy().sum()), info=f"fold_std={scores.std():.4f}",
+            3,
+            dataset,
+            seed,
+            0.0,
+            name,
+            metric,
+            float(scores.mean()),
+            seconds,
+            int(X.isna().to_numpy().sum()),
+            info=f"fold_std={scores.std():.4f}",
         )
 
 
@@ -440,7 +473,11 @@ def run_multiple(dataset, seed, imputers, draws, quick):
         mse = float(np.mean((values.mean(axis=0) - truth) ** 2))
         info = f"draws={draws}"
         n = int(mask.sum())
-        for metric, value in [("coverage", coverage), ("width", width), ("mse_of_mean", mse)]:
+        for metric, value in [
+            ("coverage", coverage),
+            ("width", width),
+            ("mse_of_mean", mse),
+        ]:
             yield row(4, dataset, seed, MI_RATE, name, metric, value, seconds, n, info)
 
 
@@ -522,7 +559,9 @@ def section_numeric(results):
         ]
         if {"skvae", "missForest"} <= set(means.columns):
             best = ranks.idxmin()
-            goal = (best == "skvae") and means["skvae"].mean() < means["missForest"].mean()
+            goal = (best == "skvae") and means["skvae"].mean() < means[
+                "missForest"
+            ].mean()
             lines.append(
                 f"\nGoal (skvae best mean rank and mean MSE below missForest's) "
                 f"at {rate:.0%}: **{'met' if goal else 'not met'}** (best mean "
@@ -542,23 +581,35 @@ def section_numeric(results):
         paired = part[part.imputer.isin(["missForest", "skvae"])].pivot_table(
             index=keys, columns="imputer", values="value"
         )
-        paired = paired.join(diagnostic.set_index(keys).value.rename(DIAGNOSTIC), how="inner")
+        paired = paired.join(
+            diagnostic.set_index(keys).value.rename(DIAGNOSTIC), how="inner"
+        )
         cells = []
-        for rate in sorted(paired.index.get_level_values("rate").unique(), reverse=True):
+        for rate in sorted(
+            paired.index.get_level_values("rate").unique(), reverse=True
+        ):
             p = paired.xs(rate, level="rate")
             per_dataset = p.groupby(level="dataset").mean()
             for d in ordered(per_dataset.index, NUMERIC_DATASETS):
                 seeds = sorted(p.xs(d, level="dataset").index)
                 cells.append(
                     [f"{rate:.0%}", d, ",".join(map(str, seeds))]
-                    + [f"{per_dataset.loc[d, c]:.3f}" for c in ["missForest", "skvae", DIAGNOSTIC]]
+                    + [
+                        f"{per_dataset.loc[d, c]:.3f}"
+                        for c in ["missForest", "skvae", DIAGNOSTIC]
+                    ]
                 )
             cells.append(
                 [f"{rate:.0%}", "**mean**", ""]
-                + [f"**{per_dataset[c].mean():.3f}**" for c in ["missForest", "skvae", DIAGNOSTIC]]
+                + [
+                    f"**{per_dataset[c].mean():.3f}**"
+                    for c in ["missForest", "skvae", DIAGNOSTIC]
+                ]
             )
         lines.append(
-            markdown_table(cells, ["rate", "dataset", "seeds", "missForest", "skvae", DIAGNOSTIC])
+            markdown_table(
+                cells, ["rate", "dataset", "seeds", "missForest", "skvae", DIAGNOSTIC]
+            )
         )
         lines.append(
             f"\n`{DIAGNOSTIC}` took {diagnostic.seconds.mean():.0f} s per case on "
@@ -598,12 +649,17 @@ def section_mixed(results):
     cells = [
         [d]
         + [
-            f"{seconds.loc[d, i]:.1f}" if i in seconds and pd.notna(seconds.loc[d, i]) else ""
+            f"{seconds.loc[d, i]:.1f}"
+            if i in seconds and pd.notna(seconds.loc[d, i])
+            else ""
             for i in imputers
         ]
         for d in ordered(seconds.index, MIXED_DATASETS)
     ]
-    lines += ["\nSeconds (fit + impute, mean per case):\n", markdown_table(cells, ["dataset", *imputers])]
+    lines += [
+        "\nSeconds (fit + impute, mean per case):\n",
+        markdown_table(cells, ["dataset", *imputers]),
+    ]
     acc = part[part.metric == "cat_accuracy"].pivot_table(
         index="dataset", columns="imputer", values="value"
     )
@@ -652,7 +708,9 @@ def section_downstream(results):
         )
     lines += [
         "",
-        markdown_table(cells, ["dataset", "metric", "seeds", "missing cells", *imputers]),
+        markdown_table(
+            cells, ["dataset", "metric", "seeds", "missing cells", *imputers]
+        ),
     ]
     return lines
 
@@ -672,13 +730,22 @@ def section_multiple(results):
     ]
     cells = []
     for dataset in ordered(part.dataset.unique(), NUMERIC_DATASETS):
-        for imputer in ordered(part[part.dataset == dataset].imputer.unique(), MI_IMPUTERS):
+        for imputer in ordered(
+            part[part.dataset == dataset].imputer.unique(), MI_IMPUTERS
+        ):
             d = part[(part.dataset == dataset) & (part.imputer == imputer)]
             v = d.set_index("metric").value
             cells.append(
-                [dataset, seeds_of(d), imputer, d["info"].iloc[0],
-                 f"{v.get('coverage', np.nan):.3f}", f"{v.get('width', np.nan):.3f}",
-                 f"{v.get('mse_of_mean', np.nan):.4f}", f"{d.seconds.iloc[0]:.0f}"]
+                [
+                    dataset,
+                    seeds_of(d),
+                    imputer,
+                    d["info"].iloc[0],
+                    f"{v.get('coverage', np.nan):.3f}",
+                    f"{v.get('width', np.nan):.3f}",
+                    f"{v.get('mse_of_mean', np.nan):.4f}",
+                    f"{d.seconds.iloc[0]:.0f}",
+                ]
             )
     header = ["dataset", "seed", "imputer", "draws", "coverage", "width"]
     lines += ["", markdown_table(cells, header + ["mse of mean", "seconds"])]
@@ -711,7 +778,10 @@ def report(csv_path, md_path, started, note=None):
         body += section_downstream(results)
         body += section_multiple(results)
         commands = "\n".join(f"- `{c}`" for c in results.command.unique())
-        body.append(f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: `{csv_path.name}`.")
+        body.append(
+            f"\n## Runs that produced the CSV\n\n{commands}\n\n"
+            f"Raw rows: `{csv_path.name}`."
+        )
     write_markdown(md_path, "Imputation (VAEImputer)", command_line(), "\n".join(body))
 
 
@@ -748,7 +818,9 @@ def main():
 
     if not args.report_only:
         done = read_imputation(csv_path)
-        done = set() if done.empty else set(done[KEY].itertuples(index=False, name=None))
+        done = (
+            set() if done.empty else set(done[KEY].itertuples(index=False, name=None))
+        )
 
         def todo(part, dataset, seed, rate, imputers):
             return [
