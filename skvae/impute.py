@@ -223,12 +223,15 @@ class VAEImputer(TransformerMixin, BaseVAE):
         """
         self._fit(X)
         self._sample_posterior = self.sample_posterior
-        missing = np.isnan(self._validate_for_inference(X, dtype=np.float64))
-        self._empty_features = missing.all(axis=0)
+        # The training rows' patterns of missing cells, kept by fit, say
+        # which columns are empty and which have gaps (all the indicator
+        # learns): no second pass over X.
+        patterns, _ = self._missing_patterns
+        self._empty_features = patterns.all(axis=0)
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(error_on_new=False).fit(
-                _nan_where(missing)
+                _nan_where(patterns)
             )
         return self
 

@@ -66,9 +66,8 @@ def realism_score(estimator, X, y=None):
     generated = estimator.sample(n_samples, random_state=0)
     real = estimator._validate_for_inference(X, dtype=np.float64)
     fake = estimator._validate_for_inference(generated, dtype=np.float64)
-    categorical = estimator.is_categorical_ & np.array(
-        [len(levels) <= _MAX_CATEGORIES for levels in _levels_by_column(estimator)]
-    )
+    n_levels = np.asarray(estimator._n_levels() or [0] * estimator.n_features_in_)
+    categorical = (n_levels > 0) & (n_levels <= _MAX_CATEGORIES)
     classifier = HistGradientBoostingClassifier(
         categorical_features=categorical if categorical.any() else None,
         random_state=0,
@@ -82,9 +81,3 @@ def realism_score(estimator, X, y=None):
         scoring="roc_auc",
     ).mean()
     return float(1.0 - 2.0 * abs(auc - 0.5))
-
-
-def _levels_by_column(estimator):
-    """Each column's levels (empty for a numeric column)."""
-    levels = iter(estimator.categories_)
-    return [next(levels) if c else () for c in estimator.is_categorical_]
