@@ -71,6 +71,8 @@ CONFIGS = {
     "hidden32-16": {"hidden_layer_sizes": (32, 16)},
     "hidden128-64": {"hidden_layer_sizes": (128, 64)},
     "iter50": {"max_iter": 50},
+    # The transformer's and imputer's budget: about 3000 steps, no tol rule.
+    "auto": {"max_iter": "auto"},
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},

@@ -5,7 +5,8 @@ Run ``python -m skvae [--out DIR] [--quick]``. It
 1. takes the Palmer penguins table as it is (categories, integers, gaps)
    into ``VAETransformer`` and ``VAEAnomalyDetector``: a 2-D latent space,
    generated penguins as a DataFrame in the table's own types, and the
-   cells that make the most unusual penguins unusual;
+   cells that make the most unusual penguins unusual; then hides a fifth
+   of its cells and fills them back with ``VAEImputer``;
 2. compares VAE features with PCA features of the same dimension in a
    ``Pipeline`` with a logistic regression on the digits data;
 3. runs a small ``GridSearchCV`` over ``beta``, scored by the held-out
@@ -41,7 +42,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from skvae import VAEAnomalyDetector, VAETransformer  # noqa: E402
+from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer  # noqa: E402
 from skvae.datasets import load_penguins  # noqa: E402
 
 
@@ -51,12 +52,12 @@ class Results(list):
     def append(self, row):
         task, model, value, seconds = row
         if not self:
-            print(f"\n{'task':<52} {'model':<32} {'result':>9} {'fit s':>7}")
-        print(f"{task:<52} {model:<32} {value:>9.3f} {seconds:>7.1f}", flush=True)
+            print(f"\n{'task':<56} {'model':<32} {'result':>9} {'fit s':>7}")
+        print(f"{task:<56} {model:<32} {value:>9.3f} {seconds:>7.1f}", flush=True)
         super().append(row)
 
 
-def penguins_table(epochs):
+def penguins_table(epochs, budget):
     """The raw penguins table in, tables out: what only a model of mixed
     columns with gaps can do."""
     penguins = load_penguins()
@@ -66,7 +67,7 @@ def penguins_table(epochs):
     )
     print("column types:", dict(penguins.dtypes.astype(str)))
     start = time.perf_counter()
-    vae = VAETransformer(n_components=2, max_iter=epochs, random_state=0)
+    vae = VAETransformer(n_components=2, random_state=0, **budget)
     Z = vae.fit_transform(penguins)
     seconds = time.perf_counter() - start
     print(
@@ -92,6 +93,52 @@ def penguins_table(epochs):
             f"{penguins.iloc[row][column]} ({per_feature.iloc[row][column]:.1f})"
         )
     return penguins, Z
+
+
+def penguins_imputation(rows, penguins, budget):
+    """Hide a fifth of the observed cells of the raw table and fill them
+    back: numbers and levels, against each column's mean or mode."""
+    rng = np.random.RandomState(0)
+    hidden = penguins.notna().to_numpy() & (rng.uniform(size=penguins.shape) < 0.2)
+    gappy = penguins.mask(hidden)
+    start = time.perf_counter()
+    filled = VAEImputer(random_state=0, **budget).fit_transform(gappy)
+    seconds = time.perf_counter() - start
+    numeric_error = {"column mean": [], "VAEImputer": []}
+    level_hits = {"most frequent level": [], "VAEImputer": []}
+    for j, column in enumerate(penguins.columns):
+        rows_hidden = hidden[:, j]
+        true = penguins[column][rows_hidden]
+        if isinstance(penguins[column].dtype, pd.CategoricalDtype):
+            level_hits["most frequent level"] += list(true == gappy[column].mode()[0])
+            level_hits["VAEImputer"] += list(true == filled[column][rows_hidden])
+        else:
+            true, scale = true.to_numpy(float), gappy[column].std()
+            numeric_error["column mean"] += list(
+                ((gappy[column].mean() - true) / scale) ** 2
+            )
+            numeric_error["VAEImputer"] += list(
+                ((filled[column][rows_hidden].to_numpy(float) - true) / scale) ** 2
+            )
+    task = f"penguins, {hidden.sum()} cells hidden: "
+    for name, errors in numeric_error.items():
+        rows.append(
+            (
+                task + "numbers, MSE (std units)",
+                name,
+                np.mean(errors),
+                seconds if name == "VAEImputer" else 0.0,
+            )
+        )
+    for name, hits in level_hits.items():
+        rows.append(
+            (
+                task + "levels, accuracy",
+                name,
+                np.mean(hits),
+                seconds if name == "VAEImputer" else 0.0,
+            )
+        )
 
 
 def feature_extraction(rows, epochs, n_components=8):
@@ -300,10 +347,12 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     epochs = 5 if args.quick else 100
+    budget = {"max_iter": 5} if args.quick else {}  # else the default "auto"
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-    penguins, Z_penguins = penguins_table(epochs)
+    penguins, Z_penguins = penguins_table(epochs, budget)
     rows = Results()
+    penguins_imputation(rows, penguins, budget)
     X_digits, y_digits = feature_extraction(rows, epochs)
     search = beta_search(rows, X_digits, epochs)
     X_bc, malignant, detector = outlier_detection(rows, epochs)

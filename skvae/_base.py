@@ -51,6 +51,12 @@ _SKLEARN_DIR = os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep
 # the data of its posterior mean exceeds this.
 ACTIVITY_THRESHOLD = 1e-2
 
+# max_iter="auto": gradient steps of the training budget, and the most
+# epochs that it may take (a table of a few rows would otherwise run
+# thousands of one-step epochs). See ``BaseVAE._max_epochs``.
+AUTO_STEPS = 3000
+AUTO_MAX_EPOCHS = 1000
+
 
 class BaseVAE(BaseEstimator):
     """Shared base of the VAE estimators. Not for direct use."""
@@ -74,7 +80,7 @@ class BaseVAE(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -364,7 +370,6 @@ class BaseVAE(BaseEstimator):
             n_importance_samples=self.n_importance_samples,
             trim_fraction=self.trim_fraction,
         )
-        max_epochs = 1 if partial else self.max_iter
         rng = check_random_state(self.random_state)
         init_seed, train_seed, score_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         missing = bool(np.isnan(X).any())
@@ -397,6 +402,7 @@ class BaseVAE(BaseEstimator):
         batch_size = (
             min(128, len(X_train)) if self.batch_size == "auto" else self.batch_size
         )
+        max_epochs = 1 if partial else self._max_epochs(len(X_train), batch_size)
 
         if continue_training:
             net, snapshot = self.net_, snapshot_state(self.net_)
@@ -459,13 +465,32 @@ class BaseVAE(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
-        elif not partial and len(epochs) == max_epochs and not stopped_early(net):
+        elif (
+            not partial
+            and self.max_iter != "auto"
+            and len(epochs) == max_epochs
+            and not stopped_early(net)
+        ):
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({max_epochs}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=_user_stacklevel(),
             )
+
+    def _max_epochs(self, n_train, batch_size):
+        """The epochs ``max_iter`` allows on ``n_train`` rows.
+
+        "auto" is a budget of gradient steps rather than of passes over the
+        data: about ``AUTO_STEPS``, so that training costs the same on a
+        large table as on a small one and a small table is not left after a
+        few hundred steps, at most ``AUTO_MAX_EPOCHS`` epochs and at least
+        one.
+        """
+        if self.max_iter != "auto":
+            return self.max_iter
+        steps_per_epoch = math.ceil(n_train / batch_size)
+        return min(AUTO_MAX_EPOCHS, max(1, round(AUTO_STEPS / steps_per_epoch)))
 
     def _architecture(self, n_features):
         """The architecture the hyperparameters ask for, resolved for

@@ -99,8 +99,18 @@ n_components : int, default=8
         ``VAEAnomalyDetector`` defaults to 0.2, which raised its mean ROC-AUC
         on ADBench (see the benchmarks). Must be in [0, 0.5).
 
-    max_iter : int, default=200
-        Maximum number of epochs.
+    max_iter : int or "auto", default=MAX_ITER_DEFAULT
+        Maximum number of epochs. "auto" is a budget of gradient steps
+        rather than of epochs: as many epochs as make about 3000 mini-batch
+        steps (at most 1000 epochs, at least one), so that a large table
+        costs no more to fit than a small one and a small table is not
+        stopped after a few hundred steps. The budget is then the stopping
+        rule: ``tol`` and ``n_iter_no_change`` apply only with
+        ``early_stopping``, and reaching the budget raises no
+        ``ConvergenceWarning``. ``VAEAnomalyDetector`` defaults to 200
+        epochs with the ``tol`` rule on the training loss: on contaminated
+        training data, longer training learns the anomalies too (see the
+        user guide, "How the defaults were chosen").
 
     batch_size : int or "auto", default=BATCH_DEFAULT
         Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value
@@ -113,10 +123,12 @@ n_components : int, default=8
     tol : float, default=1e-4
         Improvement, in nats per row, of the training loss (or of the
         validation loss with ``early_stopping``) below which an epoch counts
-        as no improvement.
+        as no improvement. Unused with ``max_iter="auto"`` unless
+        ``early_stopping``.
 
     n_iter_no_change : int, default=10
         Epochs without improvement by ``tol`` after which training stops.
+        Unused with ``max_iter="auto"`` unless ``early_stopping``.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, stop when their
@@ -267,6 +279,7 @@ def fill_doc(cls):
         ("HIDDEN_DEFAULT", "hidden_layer_sizes"),
         ("FREE_BITS_DEFAULT", "free_bits"),
         ("BATCH_DEFAULT", "batch_size"),
+        ("MAX_ITER_DEFAULT", "max_iter"),
     ]:
         default = defaults[name].default
         shared_parameters = shared_parameters.replace(

@@ -372,18 +372,18 @@ def configure_net(
     net.iterator_train__shuffle = params["shuffle"]
     net.train_split = None if X_valid is None else predefined_split(Dataset(X_valid))
     net.verbose = int(params["verbose"] >= 2)
-    callbacks = [
-        (
-            "stopper",
-            EarlyStopping(
-                monitor="valid_loss" if params["early_stopping"] else "train_loss",
-                patience=params["n_iter_no_change"],
-                threshold=params["tol"],
-                threshold_mode="abs",
-                load_best=params["early_stopping"],
-            ),
+    callbacks = []
+    # max_iter="auto" is a budget of gradient steps, which is the stopping
+    # rule unless a held-out bound is monitored (see BaseVAE._max_epochs).
+    if params["early_stopping"] or params["max_iter"] != "auto":
+        stopper = EarlyStopping(
+            monitor="valid_loss" if params["early_stopping"] else "train_loss",
+            patience=params["n_iter_no_change"],
+            threshold=params["tol"],
+            threshold_mode="abs",
+            load_best=params["early_stopping"],
         )
-    ]
+        callbacks.append(("stopper", stopper))
     if params["verbose"] == 1:
         callbacks.append(("progress", ProgressBar()))
     net.callbacks = callbacks
@@ -395,5 +395,5 @@ def configure_net(
 
 def stopped_early(net: VAENet) -> bool:
     """Whether the last training call ended by its stopping rule."""
-    stopper = dict(net.callbacks_)["stopper"]
-    return stopper.misses_ >= stopper.patience
+    stopper = dict(net.callbacks_).get("stopper")
+    return stopper is not None and stopper.misses_ >= stopper.patience

@@ -155,7 +155,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         dropout=0.0,
         n_importance_samples=1,
         trim_fraction=0.0,
-        max_iter=200,
+        max_iter="auto",
         batch_size=32,
         learning_rate_init=1e-3,
         tol=1e-4,

@@ -85,7 +85,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         dropout=0.0,
         n_importance_samples=1,
         trim_fraction=0.0,
-        max_iter=200,
+        max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
         tol=1e-4,

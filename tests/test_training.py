@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import GradientNormClipping
 from skorch.dataset import Dataset
 
+import skvae._base
 from skvae import VAEAnomalyDetector, VAETransformer
 from skvae._objective import Objective
 from skvae._regularizers import Regularizer
@@ -148,6 +149,44 @@ def test_the_convergence_warning_points_at_the_callers_line(Estimator, method, X
 def test_a_single_epoch_budget_warns_too(X):
     with pytest.warns(ConvergenceWarning, match="maximum iterations \\(1\\)"):
         VAETransformer(**{**FAST, "max_iter": 1}).fit(X)
+
+
+def test_auto_max_iter_is_a_budget_of_gradient_steps(X, monkeypatch):
+    # 60 rows in batches of 16: 4 steps per epoch, 12 steps in 3 epochs.
+    monkeypatch.setattr(skvae._base, "AUTO_STEPS", 12)
+    # A tol no epoch can meet would stop the training-loss rule after 2
+    # epochs; the step budget is the only stopping rule, so it runs out and
+    # that is no convergence failure.
+    est = VAETransformer(
+        **{**FAST, "max_iter": "auto", "batch_size": 16},
+        tol=1e9,
+        n_iter_no_change=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X)
+    assert est.n_iter_ == 3
+
+
+def test_auto_max_iter_takes_one_epoch_at_least_and_caps_the_epochs(X, monkeypatch):
+    monkeypatch.setattr(skvae._base, "AUTO_STEPS", 1)
+    est = VAETransformer(**{**FAST, "max_iter": "auto", "batch_size": 16}).fit(X)
+    assert est.n_iter_ == 1
+    monkeypatch.setattr(skvae._base, "AUTO_STEPS", 10**6)
+    monkeypatch.setattr(skvae._base, "AUTO_MAX_EPOCHS", 4)
+    assert VAETransformer(**{**FAST, "max_iter": "auto"}).fit(X).n_iter_ == 4
+
+
+def test_auto_max_iter_still_stops_on_the_held_out_bound(X, monkeypatch):
+    monkeypatch.setattr(skvae._base, "AUTO_STEPS", 10**6)
+    est = VAETransformer(
+        **{**FAST, "max_iter": "auto"},
+        early_stopping=True,
+        tol=1e9,
+        n_iter_no_change=2,
+    ).fit(X)
+    # The first epoch sets the best held-out loss; two misses stop training.
+    assert est.n_iter_ == 3
 
 
 def _interrupt_at_batch(monkeypatch, n_batch):
