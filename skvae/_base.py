@@ -358,7 +358,17 @@ class BaseVAE(BaseEstimator):
             if not continue_training:
                 self._clear_fitted_state()
             raise
+        try:
+            self._fitted_on(X)
+        except BaseException:
+            # The network is trained, but what derives from it is missing.
+            self._clear_fitted_state()
+            raise
         return self
+
+    def _fitted_on(self, X):
+        """Fitted attributes derived from the trained model and the
+        validated training rows ``X``: none by default."""
 
     def _train(self, X, continue_training, partial):
         n_samples, n_features = X.shape

@@ -281,20 +281,15 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
 
-    def _fit(self, X, partial=False):
-        super()._fit(X, partial)
+    def _fitted_on(self, X):
+        """``offset_`` and ``feature_offset_`` from the training rows."""
         self._score_type = self.score_type
-        try:
-            with torch_settings(self.n_jobs):
-                X = self._validate_for_inference(X, dtype=np.float64)
-                scores, per_feature = self._scores_and_per_feature(X)
-        except BaseException:
-            self._clear_fitted_state()
-            raise
+        X = X.astype(np.float64, copy=False)
+        with torch_settings(self.n_jobs):
+            scores, per_feature = self._scores_and_per_feature(X)
         self.feature_offset_ = _observed_medians(per_feature)
         scores = self._full_row(scores, X)
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
 
     def _score_samples(self, X):
         if self._score_type == "reconstruction":
