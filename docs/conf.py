@@ -167,6 +167,11 @@ BENCHMARK_RESULTS = [
         "hidden256-128 --datasets all --seeds 1,2,3 --out "
         "benchmarks/results/anomaly_width",
     ),
+    (
+        "anomaly_budget",
+        "python benchmarks/anomaly_defaults.py --configs default,auto --datasets "
+        "all --seeds 1 --out benchmarks/results/anomaly_budget",
+    ),
 ]
 
 
