@@ -151,9 +151,12 @@ def evaluate(config, seed, split, quick):
         name = f"skvae-{score_type}" + (f"-mc{n_mc}" if n_mc else "")
         row = {"detector": name, "params": repr(params), "fit_time": fit_time}
         if detector is not None:
-            detector.set_params(score_type=score_type)
-            if n_mc:
-                detector.set_params(n_mc_samples=n_mc)
+            # The scoring rule and the number of importance samples are
+            # fixed at fit (set_params takes effect at the next fit); to
+            # read one fitted network several ways without refitting, this
+            # sweep sets the fitted values themselves.
+            detector._score_type = score_type
+            detector._n_mc_samples = n_mc or detector.n_mc_samples
             scores = -detector.score_samples(X_test)
             row.update(
                 roc_auc=roc_auc_score(y_test, scores),
