@@ -116,6 +116,7 @@ CONTENDERS = ["skvae", "GaussianCopula", "TVAE", "CTGAN"]
 # hyperparameters. "skvae-200ep" is VAETransformer's budget before
 # max_iter="auto": 200 epochs with the tol rule on the training loss.
 SKVAE_VARIANTS = {"skvae": {}, "skvae-200ep": {"max_iter": 200}}
+ALL_CONTENDERS = [*CONTENDERS, *(v for v in SKVAE_VARIANTS if v not in CONTENDERS)]
 MAX_TRAIN_ROWS = 10_000
 TEST_SIZE = 0.2
 FIELDS = (
@@ -509,8 +510,7 @@ def report(csv_path, md_path, started, note=None):
         body.append("\nNo results yet.")
     else:
         results["seed"] = results["seed"].astype(int)
-        known = [*CONTENDERS, *(v for v in SKVAE_VARIANTS if v not in CONTENDERS)]
-        order = [c for c in known if c in set(results.contender)]
+        order = [c for c in ALL_CONTENDERS if c in set(results.contender)]
         # Cases on which every contender has a result.
         n_per_case = results.groupby(["dataset", "seed"]).contender.transform("nunique")
         complete = results[n_per_case == len(order)]
@@ -560,10 +560,10 @@ def main():
     parser.add_argument("--note", help="text put at the top of the report")
     args = parser.parse_args()
     contenders = args.contenders.split(",")
-    unknown = sorted(set(contenders) - set(CONTENDERS))
+    unknown = sorted(set(contenders) - set(ALL_CONTENDERS))
     if unknown:
-        parser.error(f"unknown contenders {unknown}; known: {CONTENDERS}")
-    contenders = [c for c in CONTENDERS if c in contenders]
+        parser.error(f"unknown contenders {unknown}; known: {ALL_CONTENDERS}")
+    contenders = [c for c in ALL_CONTENDERS if c in contenders]
     datasets = args.datasets.split(",")
     unknown = sorted(set(datasets) - set(TABLES))
     if unknown:
