@@ -121,24 +121,13 @@ def penguins_imputation(rows, penguins, budget):
                 ((filled[column][rows_hidden].to_numpy(float) - true) / scale) ** 2
             )
     task = f"penguins, {hidden.sum()} cells hidden: "
-    for name, errors in numeric_error.items():
-        rows.append(
-            (
-                task + "numbers, MSE (std units)",
-                name,
-                np.mean(errors),
-                seconds if name == "VAEImputer" else 0.0,
-            )
-        )
-    for name, hits in level_hits.items():
-        rows.append(
-            (
-                task + "levels, accuracy",
-                name,
-                np.mean(hits),
-                seconds if name == "VAEImputer" else 0.0,
-            )
-        )
+    for measure, results in [
+        ("numbers, MSE (std units)", numeric_error),
+        ("levels, accuracy", level_hits),
+    ]:
+        for name, values in results.items():
+            fit_seconds = seconds if name == "VAEImputer" else 0.0
+            rows.append((task + measure, name, np.mean(values), fit_seconds))
 
 
 def feature_extraction(rows, epochs, n_components=8):
