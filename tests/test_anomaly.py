@@ -4,6 +4,7 @@ labels and per-feature explanations."""
 import numpy as np
 import pytest
 from conftest import FAST
+from sklearn.exceptions import NotFittedError
 
 from skvae import VAEAnomalyDetector, VAETransformer
 
@@ -121,3 +122,22 @@ def test_detector_defaults_to_trimming_auto_widths_and_four_samples():
     assert det.hidden_layer_sizes == "auto"
     assert det.n_mc_samples == 4
     assert det.score_type == "likelihood" and det.contamination == 0.1
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_a_failure_while_setting_the_thresholds_leaves_no_model(
+    warm_start, blobs, monkeypatch
+):
+    # Training succeeded, but offset_ could not be set: a detector without
+    # its threshold is no detector, whether the fit started afresh or
+    # continued a fitted model.
+    det = VAEAnomalyDetector(**FAST, warm_start=warm_start).fit(blobs)
+
+    def interrupted(self, X):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(VAEAnomalyDetector, "_scores_and_per_feature", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        det.fit(blobs)
+    with pytest.raises(NotFittedError):
+        det.predict(blobs)
