@@ -53,7 +53,7 @@ ACTIVITY_THRESHOLD = 1e-2
 
 # max_iter="auto": gradient steps of the training budget, and the most
 # epochs that it may take (a table of a few rows would otherwise run
-# thousands of one-step epochs). See ``BaseVAE._max_epochs``.
+# thousands of one-step epochs). See ``BaseVAE._training_budget``.
 AUTO_STEPS = 3000
 AUTO_MAX_EPOCHS = 1000
 
@@ -412,7 +412,11 @@ class BaseVAE(BaseEstimator):
         batch_size = (
             min(128, len(X_train)) if self.batch_size == "auto" else self.batch_size
         )
-        max_epochs = 1 if partial else self._max_epochs(len(X_train), batch_size)
+        max_epochs, learning_rate, tol_rule = self._training_budget(
+            len(X_train), batch_size
+        )
+        if partial:
+            max_epochs = 1
 
         if continue_training:
             net, snapshot = self.net_, snapshot_state(self.net_)
@@ -422,7 +426,7 @@ class BaseVAE(BaseEstimator):
                     n_features=n_features,
                     **architecture,
                     adversarial=self.adversarial_weight > 0,
-                    learning_rate=self.learning_rate_init,
+                    learning_rate=learning_rate,
                     device=self.device_,
                     missing=missing,
                     n_levels=self._n_levels(),
@@ -437,6 +441,8 @@ class BaseVAE(BaseEstimator):
             batch_size=batch_size,
             X_valid=X_valid,
             max_epochs=max_epochs,
+            learning_rate=learning_rate,
+            tol_rule=tol_rule,
             epoch_offset=self.n_iter_ if continue_training else 0,
             seed=int(train_seed),
         )
@@ -478,6 +484,7 @@ class BaseVAE(BaseEstimator):
         elif (
             not partial
             and self.max_iter != "auto"
+            and tol_rule
             and len(epochs) == max_epochs
             and not stopped_early(net)
         ):
@@ -488,19 +495,24 @@ class BaseVAE(BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
 
-    def _max_epochs(self, n_train, batch_size):
-        """The epochs ``max_iter`` allows on ``n_train`` rows.
+    def _training_budget(self, n_train, batch_size):
+        """How training on ``n_train`` rows in mini-batches of ``batch_size``
+        runs: ``(max_epochs, learning_rate, tol_rule)``, where ``tol_rule``
+        says whether ``tol`` and ``n_iter_no_change`` may stop it sooner.
 
-        "auto" is a budget of gradient steps rather than of passes over the
-        data: about ``AUTO_STEPS``, so that training costs the same on a
-        large table as on a small one and a small table is not left after a
-        few hundred steps, at most ``AUTO_MAX_EPOCHS`` epochs and at least
-        one.
+        An integer ``max_iter`` is a number of epochs at
+        ``learning_rate_init``, with the ``tol`` rule. "auto" is a budget of
+        gradient steps rather than of passes over the data: about
+        ``AUTO_STEPS``, so that training costs the same on a large table as
+        on a small one and a small table is not left after a few hundred
+        steps, at most ``AUTO_MAX_EPOCHS`` epochs and at least one; the
+        budget is the stopping rule.
         """
         if self.max_iter != "auto":
-            return self.max_iter
+            return self.max_iter, self.learning_rate_init, True
         steps_per_epoch = math.ceil(n_train / batch_size)
-        return min(AUTO_MAX_EPOCHS, max(1, round(AUTO_STEPS / steps_per_epoch)))
+        epochs = min(AUTO_MAX_EPOCHS, max(1, round(AUTO_STEPS / steps_per_epoch)))
+        return epochs, self.learning_rate_init, False
 
     def _architecture(self, n_features):
         """The architecture the hyperparameters ask for, resolved for

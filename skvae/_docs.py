@@ -107,10 +107,13 @@ n_components : int, default=8
         stopped after a few hundred steps. The budget is then the stopping
         rule: ``tol`` and ``n_iter_no_change`` apply only with
         ``early_stopping``, and reaching the budget raises no
-        ``ConvergenceWarning``. ``VAEAnomalyDetector`` defaults to 200
-        epochs with the ``tol`` rule on the training loss: on contaminated
-        training data, longer training learns the anomalies too (see the
-        user guide, "How the defaults were chosen").
+        ``ConvergenceWarning``. ``VAEAnomalyDetector``'s "auto" is its own,
+        set for detection, where stopping short helps (on contaminated
+        training data, longer training learns the anomalies too): 200
+        epochs with the ``tol`` rule on a table of at most 12 mini-batches
+        (1536 rows at the default batch size), otherwise about 500 steps at
+        ten times ``learning_rate_init`` (see the user guide, "How the
+        defaults were chosen").
 
     batch_size : int or "auto", default=BATCH_DEFAULT
         Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value
@@ -123,12 +126,13 @@ n_components : int, default=8
     tol : float, default=1e-4
         Improvement, in nats per row, of the training loss (or of the
         validation loss with ``early_stopping``) below which an epoch counts
-        as no improvement. Unused with ``max_iter="auto"`` unless
-        ``early_stopping``.
+        as no improvement. Unused with a budget of gradient steps
+        (``max_iter="auto"``, except for ``VAEAnomalyDetector`` on a small
+        table) unless ``early_stopping``.
 
     n_iter_no_change : int, default=10
         Epochs without improvement by ``tol`` after which training stops.
-        Unused with ``max_iter="auto"`` unless ``early_stopping``.
+        Unused where ``tol`` is.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, stop when their

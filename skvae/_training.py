@@ -339,6 +339,8 @@ def configure_net(
     batch_size: int,
     X_valid: torch.Tensor | None,
     max_epochs: int,
+    learning_rate: float,
+    tol_rule: bool,
     epoch_offset: int,
     seed: int,
 ) -> VAENet:
@@ -347,7 +349,9 @@ def configure_net(
     The architecture is fixed once the net exists; the objective,
     regularizers, batching, stopping rule, validation data and the seed of
     the training draws follow the estimator's current hyperparameters
-    ``params`` (its ``get_params()``) and data.
+    ``params`` (its ``get_params()``) and data; the epochs, the learning
+    rate and whether the ``tol`` rule applies come from the estimator's
+    training budget (``BaseVAE._training_budget``).
     """
     if params["adversarial_weight"] > 0 and not hasattr(net, "discriminator_"):
         raise ValueError(
@@ -373,9 +377,9 @@ def configure_net(
     net.train_split = None if X_valid is None else predefined_split(Dataset(X_valid))
     net.verbose = int(params["verbose"] >= 2)
     callbacks = []
-    # max_iter="auto" is a budget of gradient steps, which is the stopping
-    # rule unless a held-out bound is monitored (see BaseVAE._max_epochs).
-    if params["early_stopping"] or params["max_iter"] != "auto":
+    # A budget of gradient steps is the stopping rule unless a held-out
+    # bound is monitored (see BaseVAE._training_budget).
+    if params["early_stopping"] or tol_rule:
         stopper = EarlyStopping(
             monitor="valid_loss" if params["early_stopping"] else "train_loss",
             patience=params["n_iter_no_change"],
@@ -389,7 +393,7 @@ def configure_net(
     net.callbacks = callbacks
     net.initialize_callbacks()
     net.initialize_history()
-    net.set_params(lr=params["learning_rate_init"])
+    net.set_params(lr=learning_rate)
     return net
 
 

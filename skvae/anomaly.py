@@ -1,5 +1,6 @@
 """VAEAnomalyDetector: a VAE as a scikit-learn outlier detector."""
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -10,6 +11,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._runtime import torch_settings
+
+# max_iter="auto" (see VAEAnomalyDetector._training_budget): tables of at most
+# this many mini-batches per epoch train for SMALL_TABLE_EPOCHS epochs at
+# learning_rate_init, larger ones for LARGE_TABLE_STEPS gradient steps at
+# LARGE_TABLE_LR_FACTOR times learning_rate_init.
+SMALL_TABLE_BATCHES = 12
+SMALL_TABLE_EPOCHS = 200
+LARGE_TABLE_STEPS = 500
+LARGE_TABLE_LR_FACTOR = 10
 
 
 @fill_doc
@@ -129,7 +139,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         dropout=0.0,
         n_importance_samples=1,
         trim_fraction=0.2,
-        max_iter=200,
+        max_iter="auto",
         batch_size="auto",
         learning_rate_init=1e-3,
         tol=1e-4,
@@ -280,6 +290,28 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             _, per_feature = self._scores_and_per_feature(X)
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
+
+    def _training_budget(self, n_train, batch_size):
+        """``max_iter="auto"`` for outlier detection: 200 epochs with the
+        ``tol`` rule on a table of at most 12 mini-batches (1536 rows in
+        batches of 128), otherwise 500 gradient steps at ten times
+        ``learning_rate_init``, the budget being the stopping rule.
+
+        Detection, unlike density estimation, gains from stopping short: on
+        contaminated data a model trained long learns the anomalies too. On
+        the ADBench datasets of at least 2143 rows (24 of 43) the short,
+        fast budget matched 200 epochs at a fifth to a twentieth of the
+        cost, while on the small ones (at most 1479 rows) the larger steps
+        lost (user guide, "How the defaults were chosen"). The split lies
+        between those sizes; the cheaper end was taken.
+        """
+        if self.max_iter != "auto":
+            return super()._training_budget(n_train, batch_size)
+        steps_per_epoch = math.ceil(n_train / batch_size)
+        if steps_per_epoch <= SMALL_TABLE_BATCHES:
+            return SMALL_TABLE_EPOCHS, self.learning_rate_init, True
+        epochs = max(1, round(LARGE_TABLE_STEPS / steps_per_epoch))
+        return epochs, LARGE_TABLE_LR_FACTOR * self.learning_rate_init, False
 
     def _fitted_on(self, X):
         """``offset_`` and ``feature_offset_`` from the training rows."""

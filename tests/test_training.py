@@ -14,6 +14,7 @@ from skorch.callbacks import GradientNormClipping
 from skorch.dataset import Dataset
 
 import skvae._base
+import skvae.anomaly
 from skvae import VAEAnomalyDetector, VAETransformer
 from skvae._objective import Objective
 from skvae._regularizers import Regularizer
@@ -187,6 +188,46 @@ def test_auto_max_iter_still_stops_on_the_held_out_bound(X, monkeypatch):
     ).fit(X)
     # The first epoch sets the best held-out loss; two misses stop training.
     assert est.n_iter_ == 3
+
+
+def test_the_detectors_auto_budget_on_a_small_table_is_epochs_with_the_tol_rule(
+    X, monkeypatch
+):
+    # 60 rows in batches of 16: 4 mini-batches per epoch, a small table.
+    monkeypatch.setattr(skvae.anomaly, "SMALL_TABLE_EPOCHS", 5)
+    params = {**FAST, "max_iter": "auto", "batch_size": 16, "learning_rate_init": 1e-3}
+    with warnings.catch_warnings():
+        # Running out of the budget is no convergence failure.
+        warnings.simplefilter("error", ConvergenceWarning)
+        det = VAEAnomalyDetector(**params).fit(X)
+    assert det.n_iter_ == 5
+    assert det.net_.optimizer_.param_groups[0]["lr"] == 1e-3
+    # The tol rule may stop it sooner: two epochs without improvement by an
+    # unreachable tol stop it after the third.
+    det = VAEAnomalyDetector(**params, tol=1e9, n_iter_no_change=2).fit(X)
+    assert det.n_iter_ == 3
+
+
+def test_the_detectors_auto_budget_on_a_large_table_is_fast_steps(X, monkeypatch):
+    # With tables of more than 1 mini-batch per epoch counted as large, 60
+    # rows in batches of 16 (4 per epoch) train 16 steps in 4 epochs, at ten
+    # times learning_rate_init, and the tol rule does not cut them short.
+    monkeypatch.setattr(skvae.anomaly, "SMALL_TABLE_BATCHES", 1)
+    monkeypatch.setattr(skvae.anomaly, "LARGE_TABLE_STEPS", 16)
+    det = VAEAnomalyDetector(
+        **{**FAST, "max_iter": "auto", "batch_size": 16, "learning_rate_init": 1e-3},
+        tol=1e9,
+        n_iter_no_change=1,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        det.fit(X)
+    assert det.n_iter_ == 4
+    assert det.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2)
+    # An integer max_iter is epochs at learning_rate_init, as for every
+    # estimator.
+    det.set_params(max_iter=2).fit(X)
+    assert det.net_.optimizer_.param_groups[0]["lr"] == 1e-3
 
 
 def _interrupt_at_batch(monkeypatch, n_batch):
