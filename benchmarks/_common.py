@@ -517,7 +517,8 @@ def summarize(results, detectors):
     -------
     summary : DataFrame indexed by detector
         "mean ROC-AUC", "mean AP", "mean rank" (per dataset by seed-mean
-        ROC-AUC, 1 = best), "wins" and "total fit time (s)".
+        ROC-AUC, 1 = best), "wins", "total fit time (s)" and "total fit +
+        score time (s)".
     per_dataset : DataFrame, dataset x detector
         Seed-mean ROC-AUC.
     res : DataFrame
@@ -542,6 +543,9 @@ def summarize(results, detectors):
                 per_dataset.rank(axis=1, ascending=False, method="min") == 1
             ).sum(),
             "total fit time (s)": res.groupby("detector")["fit_time"].sum(),
+            "total fit + score time (s)": (res["fit_time"] + res["score_time"])
+            .groupby(res["detector"])
+            .sum(),
         }
     ).reindex(detectors)
     return summary, per_dataset, res, cases
@@ -559,9 +563,27 @@ def summary_table(summary):
             "mean rank": s["mean rank"].map("{:.2f}".format),
             "wins": s["wins"].astype(int),
             "total fit time (s)": s["total fit time (s)"].map("{:.0f}".format),
+            "fit + score time / IForest's": (
+                s["total fit + score time (s)"]
+                / s["total fit + score time (s)"].get("IForest", np.nan)
+            ).map("{:.1f}".format),
         },
         index=s.index,
     )
+
+
+def time_table(res, per_dataset):
+    """Fit + score seconds per dataset (mean over seeds) and detector, and
+    their sum, formatted for ``markdown_table``."""
+    seconds = (
+        (res["fit_time"] + res["score_time"])
+        .groupby([res["dataset"], res["detector"]])
+        .mean()
+        .unstack()
+        .reindex(index=per_dataset.index, columns=per_dataset.columns)
+    )
+    seconds.loc["sum"] = seconds.sum()
+    return seconds.apply(lambda c: c.map("{:.2f}".format)).reset_index()
 
 
 def skvae_vs_iforest(summary, per_dataset, unit):

@@ -66,6 +66,7 @@ from _common import (
     skvae_vs_iforest,
     summarize,
     summary_table,
+    time_table,
     write_markdown,
 )
 
@@ -81,6 +82,11 @@ INTRO = (
     "thread. `pyod-VAE` is PyOD's default VAE, whose KL term is clipped to 0 "
     "by its default `capacity=0`; `pyod-VAE-KL` sets `capacity=inf` so the "
     "KL is on. `skvae-tuned` is reported separately below.\n"
+)
+TIME_NOTE = (
+    "Wall-clock seconds of `fit` plus `score_samples` on the test part, 1 "
+    "thread; compare detectors within one run (see the runs below and the "
+    "note on how busy the machine was).\n"
 )
 RANK_NOTE = (
     "\nMean rank: detectors ranked per dataset by their seed-mean ROC-AUC "
@@ -170,6 +176,12 @@ def report(out, note=None):
             f"{per_dataset.loc[dataset, name]:.3f} / {d4_cell(name, dataset, 'n/a')}"
             for dataset in per_dataset.index
         ]
+    body += [
+        "\n## Fit + score time per dataset (seconds, mean over seeds)\n",
+        TIME_NOTE,
+        markdown_table(time_table(res, per_dataset[main])),
+    ]
+
     body += ["\n## Ours beside ADBench Table D4 (ROC-AUC, ours / D4)\n"]
     body.append(markdown_table(table))
 
