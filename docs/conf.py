@@ -169,9 +169,16 @@ BENCHMARK_RESULTS = [
     ),
     (
         "anomaly_budget",
-        "python benchmarks/anomaly_defaults.py --configs default,auto --datasets "
-        "all --seeds 1 --out benchmarks/results/anomaly_budget",
+        "python benchmarks/anomaly_defaults.py --configs default,steps500-everywhere"
+        " --datasets all --seeds 1,2,3 --out benchmarks/results/anomaly_budget",
     ),
+    (
+        "anomaly_cost",
+        "python benchmarks/anomaly.py --detectors skvae,IForest,ECOD,pyod-VAE "
+        "--seeds 1 --out benchmarks/results/anomaly_cost",
+    ),
+    ("anomaly_scaling", "python benchmarks/anomaly_scaling.py"),
+    ("fit_cost", "python benchmarks/fit_cost.py"),
 ]
 
 
