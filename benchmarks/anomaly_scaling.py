@@ -7,9 +7,13 @@ spread the model learns for it. On images, a pixel that is inked in one row
 in a hundred has a tiny standard deviation, so that ink weighs many times
 more than a stroke across the middle of the digit; KNN and LOF measure
 distances between raw pixels, where every pixel weighs the same. This
-script fits the detector twice on the same splits: as it is, and with each
-column scaled by its range (max - min) instead, all else equal, which on
-min-max scaled data gives every column the same weight.
+script fits the detector three times on the same splits, all else equal:
+as it is; with each column scaled by its range (max - min) instead, which
+on min-max scaled data gives every column the same weight; and with the
+range only for the columns in which most rows share one value (median
+absolute deviation 0, such as rarely inked pixels), where the standard
+deviation measures how often a row departs from that value rather than
+how far.
 
 Tasks, seed 1:
 
@@ -65,7 +69,7 @@ from skvae.datasets import load_penguins
 
 SEED = 1
 CONTAMINATION = 0.1
-FIELDS = "family task variant roc_auc fit_time command".split()
+FIELDS = "family task seed variant roc_auc fit_time command".split()
 PEERS = ("KNN", "LOF", "IForest")
 _standardization = skvae._base._standardization
 
@@ -76,6 +80,23 @@ def range_scaling(X, likelihood, is_categorical):
     mean, scale = _standardization(X, likelihood, is_categorical)
     span = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
     return mean, np.where(span > 0, span, scale)
+
+
+def sparse_range_scaling(X, likelihood, is_categorical):
+    """Range scaling only for the columns in which most rows share one
+    value (median absolute deviation 0): there the standard deviation
+    measures how often a row departs from that value, not how far."""
+    mean, scale = _standardization(X, likelihood, is_categorical)
+    span = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    mad = np.nanmedian(np.abs(X - np.nanmedian(X, axis=0)), axis=0)
+    return mean, np.where((span > 0) & (mad == 0), span, scale)
+
+
+SCALINGS = {
+    "std scaling (default)": _standardization,
+    "range scaling": range_scaling,
+    "range scaling, mostly-constant columns": sparse_range_scaling,
+}
 
 
 @cache
@@ -119,7 +140,7 @@ def fit_and_score(split, variant, quick):
     detector = VAEAnomalyDetector(
         random_state=SEED, **({"max_iter": 3} if quick else {})
     )
-    scaling = range_scaling if variant == "range scaling" else _standardization
+    scaling = SCALINGS[variant]
     with (
         warnings.catch_warnings(),
         mock.patch.object(skvae._base, "_standardization", scaling),
@@ -140,7 +161,7 @@ def run(out, quick):
             if family == "ADBench"
             else (dev_split(task))
         )
-        variants = ["std scaling (default)", "range scaling"]
+        variants = list(SCALINGS)
         if family != "ADBench":
             variants += list(PEERS)
         for variant in variants:
@@ -153,7 +174,7 @@ def run(out, quick):
                 start = perf_counter()
                 roc_auc = fit_and_score(split, variant, quick)
                 seconds = perf_counter() - start
-            row = {"family": family, "task": task, "variant": variant}
+            row = {"family": family, "task": task, "seed": SEED, "variant": variant}
             row |= {"roc_auc": roc_auc, "fit_time": seconds, "command": command_line()}
             append_row(csv_path, row, FIELDS)
             print(f"{task:<16} {variant:<22} {roc_auc:.4f}", flush=True)
@@ -176,7 +197,7 @@ def report(out, note=None):
     )
     n_tasks = results.groupby("group")["task"].nunique()
     results["group"] += " (" + results["group"].map(n_tasks).astype(str) + " tasks)"
-    order = ["std scaling (default)", "range scaling", *PEERS]
+    order = [*SCALINGS, *PEERS]
     summary = results.pivot_table(
         index="group", columns="variant", values="roc_auc", aggfunc="mean"
     )
