@@ -412,11 +412,14 @@ class BaseVAE(BaseEstimator):
         batch_size = (
             min(128, len(X_train)) if self.batch_size == "auto" else self.batch_size
         )
-        max_epochs, learning_rate, tol_rule = self._training_budget(
-            len(X_train), batch_size
-        )
         if partial:
-            max_epochs = 1
+            # One epoch on the chunk at learning_rate_init, whatever its size:
+            # a budget is for a whole fit.
+            max_epochs, learning_rate, tol_rule = 1, self.learning_rate_init, True
+        else:
+            max_epochs, learning_rate, tol_rule = self._training_budget(
+                len(X_train), batch_size
+            )
 
         if continue_training:
             net, snapshot = self.net_, snapshot_state(self.net_)

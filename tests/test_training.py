@@ -224,6 +224,11 @@ def test_the_detectors_auto_budget_on_a_large_table_is_fast_steps(X, monkeypatch
         det.fit(X)
     assert det.n_iter_ == 4
     assert det.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-2)
+    # partial_fit trains one epoch at learning_rate_init: a budget is for a
+    # whole fit, and a stream's chunks should not change the step size.
+    det.partial_fit(X)
+    assert det.n_iter_ == 5
+    assert det.net_.optimizer_.param_groups[0]["lr"] == 1e-3
     # An integer max_iter is epochs at learning_rate_init, as for every
     # estimator.
     det.set_params(max_iter=2).fit(X)
