@@ -487,7 +487,6 @@ class BaseVAE(BaseEstimator):
         elif (
             not partial
             and self.max_iter != "auto"
-            and tol_rule
             and len(epochs) == max_epochs
             and not stopped_early(net)
         ):

@@ -300,8 +300,8 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         Detection, unlike density estimation, gains from stopping short: on
         contaminated data a model trained long learns the anomalies too. On
         the ADBench datasets of at least 2143 rows (24 of 43) the short,
-        fast budget matched 200 epochs at a fifth to a twentieth of the
-        cost, while on the small ones (at most 1479 rows) the larger steps
+        fast budget matched 200 epochs with 7 to 22 times fewer steps,
+        while on the small ones (at most 1479 rows) the larger steps
         lost (user guide, "How the defaults were chosen"). The split lies
         between those sizes; the cheaper end was taken.
         """
