@@ -57,9 +57,9 @@ from _common import (
     markdown_table,
     read_results,
     run_detector,
-    scaled_split,
     write_markdown,
 )
+from oneclass import class_split
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
@@ -68,7 +68,6 @@ from skvae import VAEAnomalyDetector
 from skvae.datasets import load_penguins
 
 SEED = 1
-CONTAMINATION = 0.1
 FIELDS = "family task seed variant roc_auc fit_time command".split()
 PEERS = ("KNN", "LOF", "IForest")
 _standardization = skvae._base._standardization
@@ -125,14 +124,7 @@ def dev_tasks(quick):
 def dev_split(task):
     """``oneclass.py``'s protocol on a development source."""
     source, label = task.rsplit("-", 1)
-    X, classes = dev_source(source)
-    rng = np.random.RandomState(SEED)
-    normal = np.flatnonzero(classes == int(label))
-    others = np.flatnonzero(classes != int(label))
-    n_anomalies = round(CONTAMINATION / (1 - CONTAMINATION) * len(normal))
-    rows = np.concatenate([normal, rng.choice(others, n_anomalies, replace=False)])
-    y = np.r_[np.zeros(len(normal), dtype=int), np.ones(n_anomalies, dtype=int)]
-    return scaled_split(X[rows], y, rng)
+    return class_split(*dev_source(source), int(label), SEED)
 
 
 def fit_and_score(split, variant, quick):

@@ -102,10 +102,16 @@ def oneclass_split(task, seed):
         ``y`` is 1 for anomalies (rows of the other classes), 0 for normal.
     """
     source, label = task.rsplit("-", 1)
-    X, classes = load_source(source)
+    return class_split(*load_source(source), int(label), seed)
+
+
+def class_split(X, classes, label, seed):
+    """The one-class protocol on rows ``X`` of classes ``classes``: every row
+    of class ``label`` as normal, rows drawn from the other classes as
+    ``CONTAMINATION`` of the rows, then ``scaled_split``."""
     rng = np.random.RandomState(seed)
-    normal = np.flatnonzero(classes == int(label))
-    others = np.flatnonzero(classes != int(label))
+    normal = np.flatnonzero(classes == label)
+    others = np.flatnonzero(classes != label)
     n_anomalies = round(CONTAMINATION / (1 - CONTAMINATION) * len(normal))
     anomalies = rng.choice(others, n_anomalies, replace=False)
     rows = np.concatenate([normal, anomalies])
