@@ -109,7 +109,7 @@ n_components : int, default=8
         ``early_stopping``, and reaching the budget raises no
         ``ConvergenceWarning``. ``VAEAnomalyDetector``'s "auto" is its own,
         set for detection, where stopping short helps (on contaminated
-        training data, longer training learns the anomalies too): 200
+        training data, longer training learns the anomalies too): 100
         epochs with the ``tol`` rule on a table of at most 12 mini-batches
         (1536 rows at the default batch size), otherwise about 500 steps at
         ten times ``learning_rate_init`` (see the user guide, "How the
