@@ -177,6 +177,12 @@ BENCHMARK_RESULTS = [
         "python benchmarks/anomaly.py --detectors skvae,IForest,ECOD,pyod-VAE "
         "--seeds 1 --out benchmarks/results/anomaly_cost",
     ),
+    (
+        "anomaly_small_budget",
+        "python benchmarks/anomaly_defaults.py --configs default,small-epochs100,"
+        "small-epochs50 --datasets <the 19 smallest> --seeds 1,2,3 --out "
+        "benchmarks/results/anomaly_small_budget",
+    ),
     ("anomaly_scaling", "python benchmarks/anomaly_scaling.py"),
     ("fit_cost", "python benchmarks/fit_cost.py"),
 ]
