@@ -418,7 +418,7 @@ class BaseVAE(BaseEstimator):
             max_epochs, learning_rate, tol_rule = 1, self.learning_rate_init, True
         else:
             max_epochs, learning_rate, tol_rule = self._training_budget(
-                len(X_train), batch_size
+                math.ceil(len(X_train) / batch_size)
             )
 
         if continue_training:
@@ -497,10 +497,10 @@ class BaseVAE(BaseEstimator):
                 stacklevel=_user_stacklevel(),
             )
 
-    def _training_budget(self, n_train, batch_size):
-        """How training on ``n_train`` rows in mini-batches of ``batch_size``
-        runs: ``(max_epochs, learning_rate, tol_rule)``, where ``tol_rule``
-        says whether ``tol`` and ``n_iter_no_change`` may stop it sooner.
+    def _training_budget(self, steps_per_epoch):
+        """How training with ``steps_per_epoch`` mini-batches per epoch runs:
+        ``(max_epochs, learning_rate, tol_rule)``, where ``tol_rule`` says
+        whether ``tol`` and ``n_iter_no_change`` may stop it sooner.
 
         An integer ``max_iter`` is a number of epochs at
         ``learning_rate_init``, with the ``tol`` rule. "auto" is a budget of
@@ -512,7 +512,6 @@ class BaseVAE(BaseEstimator):
         """
         if self.max_iter != "auto":
             return self.max_iter, self.learning_rate_init, True
-        steps_per_epoch = math.ceil(n_train / batch_size)
         epochs = min(AUTO_MAX_EPOCHS, max(1, round(AUTO_STEPS / steps_per_epoch)))
         return epochs, self.learning_rate_init, False
 

@@ -1,6 +1,5 @@
 """VAEAnomalyDetector: a VAE as a scikit-learn outlier detector."""
 
-import math
 from numbers import Real
 
 import numpy as np
@@ -291,7 +290,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
 
-    def _training_budget(self, n_train, batch_size):
+    def _training_budget(self, steps_per_epoch):
         """``max_iter="auto"`` for outlier detection: 100 epochs with the
         ``tol`` rule on a table of at most 12 mini-batches (1536 rows in
         batches of 128), otherwise 500 gradient steps at ten times
@@ -307,8 +306,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         lies between those sizes; the cheaper end was taken.
         """
         if self.max_iter != "auto":
-            return super()._training_budget(n_train, batch_size)
-        steps_per_epoch = math.ceil(n_train / batch_size)
+            return super()._training_budget(steps_per_epoch)
         if steps_per_epoch <= SMALL_TABLE_BATCHES:
             return SMALL_TABLE_EPOCHS, self.learning_rate_init, True
         epochs = max(1, round(LARGE_TABLE_STEPS / steps_per_epoch))

@@ -81,7 +81,7 @@ def test_html_repr_shows_the_estimator_and_its_parameters(blobs):
 
 def test_transformer_defaults_to_no_trimming_64_32_widths_and_16_samples():
     est = VAETransformer()
-    assert est.max_iter == "auto"  # a budget of steps; the detector's is 200
+    assert est.max_iter == "auto"  # a budget of steps; the detector has its own
     assert est.trim_fraction == 0.0
     assert est.hidden_layer_sizes == (64, 32)
     assert est.n_mc_samples == 16
