@@ -1,0 +1,94 @@
+"""Training budgets: how long a fit trains, at which learning rate, and
+whether ``tol`` may stop it sooner.
+
+An integer ``max_iter`` is a number of epochs at ``learning_rate_init`` with
+the ``tol`` rule, for every estimator. ``max_iter="auto"`` is a *policy* of
+the estimator: each class names its own in its ``_auto_budget`` class
+attribute, and a test or a study injects another one by subclassing (no
+module constant to patch). A policy maps the number of mini-batches per
+epoch to a :class:`Budget`.
+
+Rejected: a budget of epochs for "auto". An epoch of a table of 100 rows is
+one gradient step and one of a million rows eight thousand: a fixed number
+of epochs leaves a small table after a few hundred noisy steps and lets a
+large one train for hours. A budget of gradient steps costs about the same
+on any table.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A resolved training budget.
+
+    Attributes
+    ----------
+    max_epochs : int
+        Most epochs to train.
+    learning_rate : float
+        Learning rate of the optimizer.
+    tol_rule : bool
+        Whether ``tol`` and ``n_iter_no_change`` may stop training sooner
+        (always with ``early_stopping``); otherwise the budget is the
+        stopping rule and reaching it raises no ``ConvergenceWarning``.
+    """
+
+    max_epochs: int
+    learning_rate: float
+    tol_rule: bool
+
+
+@dataclass(frozen=True)
+class StepBudget:
+    """About ``steps`` gradient steps, in at least one and at most
+    ``max_epochs`` epochs (a table of a few rows would otherwise run
+    thousands of one-step epochs), at ``learning_rate_init``."""
+
+    steps: int = 3000
+    max_epochs: int = 1000
+
+    def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
+        epochs = round(self.steps / steps_per_epoch)
+        return Budget(min(self.max_epochs, max(1, epochs)), learning_rate_init, False)
+
+
+@dataclass(frozen=True)
+class TwoRegimeBudget:
+    """Outlier detection's budget: stop short on large tables.
+
+    On contaminated data a model trained long learns the anomalies too. A
+    table of at most ``small_table_batches`` mini-batches per epoch trains
+    ``small_table_epochs`` epochs at ``learning_rate_init`` with the ``tol``
+    rule; a larger one about ``large_table_steps`` gradient steps at
+    ``large_table_lr_factor`` times ``learning_rate_init``, the budget being
+    the stopping rule.
+    """
+
+    small_table_batches: int = 12
+    small_table_epochs: int = 100
+    large_table_steps: int = 500
+    large_table_lr_factor: float = 10.0
+
+    def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
+        if steps_per_epoch <= self.small_table_batches:
+            return Budget(self.small_table_epochs, learning_rate_init, True)
+        epochs = max(1, round(self.large_table_steps / steps_per_epoch))
+        return Budget(epochs, self.large_table_lr_factor * learning_rate_init, False)
+
+
+def resolve_budget(
+    max_iter, learning_rate_init: float, steps_per_epoch: int, policy, *, partial=False
+) -> Budget:
+    """The budget of a fit with ``steps_per_epoch`` mini-batches per epoch.
+
+    ``partial=True`` (``partial_fit``) is one epoch at ``learning_rate_init``
+    whatever the chunk's size: a budget is for a whole fit. An integer
+    ``max_iter`` is that many epochs with the ``tol`` rule; "auto" is what
+    ``policy`` says.
+    """
+    if partial:
+        return Budget(1, learning_rate_init, True)
+    if max_iter != "auto":
+        return Budget(max_iter, learning_rate_init, True)
+    return policy(steps_per_epoch, learning_rate_init)
