@@ -30,13 +30,18 @@ class Budget:
         Learning rate of the optimizer.
     tol_rule : bool
         Whether ``tol`` and ``n_iter_no_change`` may stop training sooner
-        (always with ``early_stopping``); otherwise the budget is the
-        stopping rule and reaching it raises no ``ConvergenceWarning``.
+        (always with ``early_stopping``).
+    warns_when_spent : bool
+        Whether running every epoch without the ``tol`` rule stopping
+        training raises a ``ConvergenceWarning``, as ``MLPRegressor`` does
+        for its ``max_iter``; not for a budget that is itself the stopping
+        rule.
     """
 
     max_epochs: int
     learning_rate: float
     tol_rule: bool
+    warns_when_spent: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,5 +95,5 @@ def resolve_budget(
     if partial:
         return Budget(1, learning_rate_init, True)
     if max_iter != "auto":
-        return Budget(max_iter, learning_rate_init, True)
+        return Budget(max_iter, learning_rate_init, True, warns_when_spent=True)
     return policy(steps_per_epoch, learning_rate_init)

@@ -1,90 +1,97 @@
-"""The trained net as plain data: what pickle, joblib and skops store.
+"""A fitted estimator as plain data: what pickle, joblib and skops store.
 
-A fitted estimator persists its skorch net as NumPy arrays and Python
-numbers only: the modules' weights, the optimizers' state (Adam's moments,
-so that training continues after loading exactly as without the round
-trip) and the arguments the modules were built with (so that loading
-rebuilds the fitted architecture, whatever the estimator's parameters say
-now). No torch object is pickled: a model trained on a GPU loads on a
-CPU-only machine, and skops needs to trust no torch type.
+A fitted estimator persists NumPy arrays and Python values only: the
+trained net's weights and optimizer state (``skvae._training.net_state``:
+Adam's moments too, so that training continues after loading exactly as
+without the round trip), the resolved architecture and the table schema as
+plain data (so that loading rebuilds the fitted network whatever the
+estimator's parameters say now). No torch object is pickled: a model
+trained on a GPU loads on a CPU-only machine, and skops needs to trust no
+torch type.
+
+A trained model is the user's data, and a damaged file must not load as a
+silently different model: the state carries a SHA-256 checksum of its
+numeric arrays, verified on load (pickle itself checks nothing, and a few
+flipped bytes inside a weight matrix still unpickle).
 """
 
-import copy
+import hashlib
 
 import numpy as np
-import torch
 
-from skvae._training import VAENet, make_net
+from skvae import __version__ as skvae_version
+from skvae._architecture import Architecture
+from skvae._tables import TableSchema
+from skvae._training import net_state
 
 # Version of the persisted layout; bump it when it changes incompatibly.
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
-# The net's attributes whose state_dict is persisted (when present).
-_STATEFUL = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
-
-
-def net_state(net: VAENet) -> dict:
-    """Everything needed to rebuild ``net``, as plain data."""
-    return {
-        "module_kwargs": {
-            k: v for k, v in net.get_params_for("module").items() if k != "generator"
-        },
-        "discriminator_hidden_layer_sizes": net.discriminator_hidden_layer_sizes,
-        **{
-            name: _to_numpy(getattr(net, name).state_dict())
-            for name in _STATEFUL
-            if hasattr(net, name)
-        },
-    }
+_FORMAT_KEY = "_skvae_state_format"
+_CHECKSUM_KEY = "_skvae_checksum"
+_NET_KEY = "_net_state"
 
 
-def net_from_state(state: dict, device: str) -> VAENet:
-    """The net that :func:`net_state` described, on ``device``."""
-    net = make_net(
-        **state["module_kwargs"],
-        adversarial=state["discriminator_hidden_layer_sizes"] is not None,
-        learning_rate=1e-3,  # replaced by the optimizer's saved state
-        device=device,
-    )
-    for name in _STATEFUL:
-        if name in state:
-            getattr(net, name).load_state_dict(_to_torch(state[name], device))
-    net.module_.eval()
-    return net
-
-
-def snapshot_state(net: VAENet) -> dict:
-    """A copy of the trained state of ``net``, to restore if training fails."""
-    return {
-        name: copy.deepcopy(getattr(net, name).state_dict())
-        for name in _STATEFUL
-        if hasattr(net, name)
-    }
-
-
-def restore_state(net: VAENet, snapshot: dict | None) -> None:
-    """Put back a :func:`snapshot_state` (nothing to do for None)."""
-    for name, state in (snapshot or {}).items():
-        getattr(net, name).load_state_dict(state)
-
-
-def _to_numpy(state):
-    """A ``state_dict`` with every tensor as a NumPy array, recursively."""
-    if isinstance(state, torch.Tensor):
-        return state.detach().cpu().numpy()
-    if isinstance(state, dict):
-        return {k: _to_numpy(v) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_numpy(v) for v in state)
+def to_plain(state):
+    """The ``__getstate__`` dict of a fitted estimator as plain data."""
+    state = dict(state)
+    if state.get("schema_") is not None:
+        state["schema_"] = dict(vars(state["schema_"]))
+    if "architecture_" in state:
+        state["architecture_"] = state["architecture_"].to_state()
+    net = state.pop("net_", None)
+    if net is not None:
+        state[_NET_KEY] = net_state(net)
+    state[_FORMAT_KEY] = STATE_FORMAT
+    state[_CHECKSUM_KEY] = _checksum(state)
     return state
 
 
-def _to_torch(state, device):
-    """The inverse of :func:`_to_numpy`."""
-    if isinstance(state, np.ndarray):
-        return torch.from_numpy(state.copy()).to(device)
-    if isinstance(state, dict):
-        return {k: _to_torch(v, device) for k, v in state.items()}
-    if isinstance(state, (list, tuple)):
-        return type(state)(_to_torch(v, device) for v in state)
-    return state
+def from_plain(state, name):
+    """``(state, net_state)``: the estimator's attributes as
+    :func:`to_plain` stored them, rebuilt, and its net's state (None for an
+    unfitted estimator), after checking the format and the checksum."""
+    state = dict(state)
+    state_format = state.pop(_FORMAT_KEY, None)
+    if state_format != STATE_FORMAT:
+        raise ValueError(
+            f"Cannot load this {name}: it was saved in state "
+            f"format {state_format!r} by an incompatible skvae version, and "
+            f"skvae {skvae_version} reads format {STATE_FORMAT}. Load it "
+            "with the skvae version that saved it, or refit it."
+        )
+    checksum = state.pop(_CHECKSUM_KEY, None)
+    if checksum != _checksum({**state, _FORMAT_KEY: state_format}):
+        raise ValueError(
+            f"Cannot load this {name}: its stored arrays do not match their "
+            "checksum, so the file was damaged or altered after it was "
+            "saved. Load an intact copy, or refit the model."
+        )
+    if state.get("schema_") is not None:
+        state["schema_"] = TableSchema.from_state(state["schema_"])
+    if "architecture_" in state:
+        state["architecture_"] = Architecture.from_state(state["architecture_"])
+    return state, state.pop(_NET_KEY, None)
+
+
+def _checksum(state):
+    """SHA-256 of every numeric array in ``state`` (recursively through
+    dicts, lists and tuples, in a fixed order), with its path, dtype and
+    shape."""
+    digest = hashlib.sha256()
+
+    def visit(path, value):
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biufc":
+                header = f"{path}|{value.dtype.str}|{value.shape}"
+                digest.update(header.encode())
+                digest.update(np.ascontiguousarray(value).tobytes())
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                visit(f"{path}/{key}", value[key])
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                visit(f"{path}/{i}", item)
+
+    visit("", state)
+    return digest.hexdigest()

@@ -1,4 +1,4 @@
-"""The skorch net that trains a VAE, and its wiring from the hyperparameters.
+"""Training: the skorch net that trains a VAE. The only module that knows skorch.
 
 skorch provides the training loop, callbacks (early stopping, progress,
 gradient clipping), history and device handling. We customize it only at
@@ -10,15 +10,24 @@ and then lets each regularizer take its own step (skorch's default would
 call every registered optimizer with the same closure, re-running the
 batch).
 
-:func:`make_net` builds a net for a fixed architecture; :func:`configure_net`
-sets what may change between warm starts (objective, regularizers, batching,
-stopping rule, validation data, random seed).
+The estimators see three things: :func:`make_net` builds a net for an
+:class:`~skvae._architecture.Architecture`; :func:`train` trains it under a
+:class:`TrainingSettings` (where the objective and the regularizers are
+built together, from typed arguments) and returns a
+:class:`TrainingOutcome`; :func:`trained_module` is the VAE that inference
+uses. They never read skorch's history or its callbacks' state: what they
+need of a training call is in the outcome.
 """
 
+import copy
+import dataclasses
 import math
 import re
 import sys
+from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PrintLog
@@ -27,9 +36,14 @@ from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 from torch.torch_version import TorchVersion
 
+from skvae._architecture import Architecture
+from skvae._budget import Budget
 from skvae._objective import Objective
 from skvae._regularizers import build_regularizers
 from skvae._torch.networks import VAE, Discriminator
+
+# The net's attributes whose state is the trained model (when present).
+STATEFUL = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
 
 # One kernel for all of Adam's parameter updates rather than a Python loop
 # over parameters: the update is a third of a small model's step otherwise.
@@ -289,37 +303,27 @@ class VAENet(NeuralNet):
 
 
 def make_net(
-    *,
-    n_features: int,
-    hidden_layer_sizes: tuple[int, ...],
-    n_components: int,
-    likelihood: str,
-    dropout: float,
-    adversarial: bool,
-    learning_rate: float,
-    device: str,
-    missing: bool = False,
-    n_levels: tuple[int, ...] | None = None,
-    seed: int = 0,
+    architecture: Architecture, *, learning_rate: float, device: str, seed: int
 ) -> VAENet:
-    """An initialized :class:`VAENet` for a fixed architecture, its initial
-    weights drawn from a generator seeded with ``seed``; ``missing`` builds
-    it for rows with missing cells and ``n_levels`` for categorical columns
-    (see :class:`~skvae._torch.networks.VAE`)."""
+    """An initialized :class:`VAENet` for ``architecture`` on ``device``, its
+    initial weights drawn from a generator seeded with ``seed``."""
     generator = torch.Generator(device=device).manual_seed(seed)
+    a = architecture
     net = VAENet(
         VAE,
         criterion=torch.nn.Identity,  # unused: get_loss is the objective
-        module__n_features=n_features,
-        module__hidden_layer_sizes=hidden_layer_sizes,
-        module__n_components=n_components,
-        module__likelihood=likelihood,
-        module__dropout=dropout,
+        module__n_features=a.n_features,
+        module__hidden_layer_sizes=a.hidden_layer_sizes,
+        module__n_components=a.n_components,
+        module__likelihood=a.likelihood,
+        module__dropout=a.dropout,
         module__generator=generator,
-        module__missing=missing,
-        module__n_levels=n_levels,
+        module__missing=a.missing,
+        module__n_levels=a.n_levels,
         generator=generator,
-        discriminator_hidden_layer_sizes=hidden_layer_sizes if adversarial else None,
+        discriminator_hidden_layer_sizes=(
+            a.hidden_layer_sizes if a.adversarial else None
+        ),
         optimizer=torch.optim.Adam,
         **_ADAM_SPEED_OPTION,
         lr=learning_rate,
@@ -331,73 +335,270 @@ def make_net(
     return net.initialize()
 
 
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything a training call needs besides the net and the data.
+
+    The first ten fields are the estimators' hyperparameters of the same
+    names (the objective's, then the regularizers'); ``budget`` is the
+    resolved :class:`~skvae._budget.Budget`, ``seed`` seeds every draw of
+    the call and ``epoch_offset`` counts the epochs trained before it (the
+    KL warm-up continues across warm starts).
+    """
+
+    beta: float
+    kl_warmup: int
+    free_bits: float
+    n_importance_samples: int
+    trim_fraction: float
+    weight_decay: float
+    l1_penalty: float
+    adversarial_weight: float
+    corruption: float
+    shuffle: bool
+    early_stopping: bool
+    n_iter_no_change: int
+    tol: float
+    verbose: int
+    batch_size: int
+    budget: Budget
+    seed: int
+    epoch_offset: int = 0
+
+    @classmethod
+    def from_params(cls, params: dict, **resolved) -> "TrainingSettings":
+        """The settings of an estimator whose ``get_params()`` is ``params``,
+        with the fields resolved for the call (``batch_size``, ``budget``,
+        ``seed``, ``epoch_offset``) given by name."""
+        names = [f.name for f in dataclasses.fields(cls) if f.name not in resolved]
+        return cls(**{name: params[name] for name in names}, **resolved)
+
+
+class TrainingOutcome(NamedTuple):
+    """What a training call did, per epoch run."""
+
+    loss_curve: list[float]
+    validation_losses: list[float] | None  # with early stopping
+    discriminator_loss_curve: list[float] | None  # with a discriminator
+    max_epochs: int
+    stopped_early: bool  # by the tol rule or early stopping
+    interrupted: bool  # by Ctrl-C, after len(loss_curve) of max_epochs epochs
+    warning: str | None  # for a ConvergenceWarning: why training did not finish
+
+
+def train(
+    net: VAENet,
+    X_train: torch.Tensor,
+    X_valid: torch.Tensor | None,
+    settings: TrainingSettings,
+    *,
+    continuing: bool,
+) -> TrainingOutcome:
+    """Train ``net`` on ``X_train`` under ``settings``.
+
+    A failed call leaves a continued net (``continuing``) as it was: on a
+    non-finite loss (a ``ValueError``) and on Ctrl-C before the first epoch
+    ended (``KeyboardInterrupt``, which skorch would otherwise swallow). A
+    later Ctrl-C keeps the epochs done and says so in the outcome.
+    """
+    objective = Objective(
+        beta=settings.beta,
+        kl_warmup=settings.kl_warmup,
+        free_bits=settings.free_bits,
+        n_importance_samples=settings.n_importance_samples,
+        trim_fraction=settings.trim_fraction,
+    )
+    snapshot = snapshot_state(net) if continuing else None
+    configure_net(net, objective, X_valid, settings)
+    try:
+        net.partial_fit(X_train)
+    except NonFiniteLossError as exc:
+        restore_state(net, snapshot)
+        raise ValueError(
+            f"Training diverged: the loss became non-finite ({exc}) in epoch "
+            f"{net.epoch_}. Lower learning_rate_init (the learning rate was "
+            f"{settings.budget.learning_rate}), or check X for extreme values."
+        ) from None
+    epochs = [row for row in net.history if "train_loss" in row]
+    stopper = dict(net.callbacks_).get("stopper")
+    stopped = stopper is not None and stopper.misses_ >= stopper.patience
+    interrupted = len(epochs) < settings.budget.max_epochs and not stopped
+    if interrupted and not epochs:
+        restore_state(net, snapshot)
+        raise KeyboardInterrupt
+    net.module_.eval()
+    discriminator = None
+    if settings.adversarial_weight > 0:
+        discriminator = _epoch_means(epochs, "discriminator_loss")
+    return TrainingOutcome(
+        loss_curve=[row["train_loss"] for row in epochs],
+        warning=_unfinished(len(epochs), settings.budget, stopped, interrupted),
+        validation_losses=(
+            [row["valid_loss"] for row in epochs] if settings.early_stopping else None
+        ),
+        discriminator_loss_curve=discriminator,
+        max_epochs=settings.budget.max_epochs,
+        stopped_early=stopped,
+        interrupted=interrupted,
+    )
+
+
+def _unfinished(n_epochs: int, budget: Budget, stopped: bool, interrupted: bool):
+    """Why training did not finish, if it did not: interrupted, or out of
+    an epoch budget before its stopping rule stopped it (as
+    ``MLPRegressor`` warns)."""
+    if interrupted:
+        return (
+            f"Training was interrupted after {n_epochs} of {budget.max_epochs} "
+            "epochs; the model is the one trained so far."
+        )
+    if budget.warns_when_spent and n_epochs == budget.max_epochs and not stopped:
+        return (
+            f"Stochastic optimizer: maximum iterations ({budget.max_epochs}) "
+            "reached and the optimization hasn't converged yet."
+        )
+    return None
+
+
+def validation_split(X: torch.Tensor, validation_fraction: float, rng):
+    """``(X_train, X_valid)``: ``validation_fraction`` of the rows of ``X``
+    held out at random (drawn from the NumPy ``rng``) for early stopping."""
+    n_samples = len(X)
+    n_valid = math.ceil(validation_fraction * n_samples)
+    if n_valid >= n_samples:
+        raise ValueError(
+            f"early_stopping needs at least 2 samples to hold out "
+            f"validation_fraction={validation_fraction} of them; got "
+            f"n_samples={n_samples}."
+        )
+    order = torch.from_numpy(rng.permutation(n_samples)).to(X.device)
+    return X[order[n_valid:]], X[order[:n_valid]]
+
+
+def _epoch_means(epochs: list, key: str) -> list[float]:
+    """Per epoch, the mean of what the training batches logged under
+    ``key`` (validation batches log only their loss)."""
+    return [
+        float(np.mean([batch[key] for batch in row["batches"] if key in batch]))
+        for row in epochs
+    ]
+
+
 def configure_net(
     net: VAENet,
-    params: dict,
-    *,
     objective: Objective,
-    batch_size: int,
     X_valid: torch.Tensor | None,
-    max_epochs: int,
-    learning_rate: float,
-    tol_rule: bool,
-    epoch_offset: int,
-    seed: int,
+    settings: TrainingSettings,
 ) -> VAENet:
-    """Set the training settings that may change between warm starts.
-
-    The architecture is fixed once the net exists; the objective,
-    regularizers, batching, stopping rule, validation data and the seed of
-    the training draws follow the estimator's current hyperparameters
-    ``params`` (its ``get_params()``) and data; the epochs, the learning
-    rate and whether the ``tol`` rule applies come from the estimator's
-    training budget (``BaseVAE._training_budget``).
-    """
-    if params["adversarial_weight"] > 0 and not hasattr(net, "discriminator_"):
-        raise ValueError(
-            "adversarial_weight > 0 needs a discriminator, which the "
-            "model fitted with adversarial_weight=0 does not have: refit "
-            "with warm_start=False."
-        )
-    net.generator.manual_seed(seed)
+    """Set what may change between warm starts: the objective and the
+    regularizers (built here together), batching, the stopping rule, the
+    validation data, the learning rate and the seed of the training draws.
+    The architecture is fixed once the net exists."""
+    net.generator.manual_seed(settings.seed)
     net.objective = objective
     net.regularizers = build_regularizers(
-        weight_decay=params["weight_decay"],
-        l1_penalty=params["l1_penalty"],
-        adversarial_weight=params["adversarial_weight"],
+        weight_decay=settings.weight_decay,
+        l1_penalty=settings.l1_penalty,
+        adversarial_weight=settings.adversarial_weight,
         discriminator=getattr(net, "discriminator_", None),
         discriminator_optimizer=getattr(net, "optimizer_discriminator_", None),
         generator=net.generator,
     )
-    net.corruption = params["corruption"]
-    net.max_epochs = max_epochs
-    net.epoch_offset = epoch_offset
-    net.batch_size = batch_size
-    net.iterator_train__shuffle = params["shuffle"]
+    net.corruption = settings.corruption
+    net.max_epochs = settings.budget.max_epochs
+    net.epoch_offset = settings.epoch_offset
+    net.batch_size = settings.batch_size
+    net.iterator_train__shuffle = settings.shuffle
     net.train_split = None if X_valid is None else predefined_split(Dataset(X_valid))
-    net.verbose = int(params["verbose"] >= 2)
+    net.verbose = int(settings.verbose >= 2)
     callbacks = []
     # A budget of gradient steps is the stopping rule unless a held-out
-    # bound is monitored (see BaseVAE._training_budget).
-    if params["early_stopping"] or tol_rule:
+    # bound is monitored (see skvae._budget).
+    if settings.early_stopping or settings.budget.tol_rule:
         stopper = EarlyStopping(
-            monitor="valid_loss" if params["early_stopping"] else "train_loss",
-            patience=params["n_iter_no_change"],
-            threshold=params["tol"],
+            monitor="valid_loss" if settings.early_stopping else "train_loss",
+            patience=settings.n_iter_no_change,
+            threshold=settings.tol,
             threshold_mode="abs",
-            load_best=params["early_stopping"],
+            load_best=settings.early_stopping,
         )
         callbacks.append(("stopper", stopper))
-    if params["verbose"] == 1:
+    if settings.verbose == 1:
         callbacks.append(("progress", ProgressBar()))
     net.callbacks = callbacks
     net.initialize_callbacks()
     net.initialize_history()
-    net.set_params(lr=learning_rate)
+    net.set_params(lr=settings.budget.learning_rate)
     return net
 
 
-def stopped_early(net: VAENet) -> bool:
-    """Whether the last training call ended by its stopping rule."""
-    stopper = dict(net.callbacks_).get("stopper")
-    return stopper is not None and stopper.misses_ >= stopper.patience
+def trained_module(net: VAENet) -> VAE:
+    """The trained VAE of ``net`` (in eval mode after :func:`train`)."""
+    return net.module_
+
+
+# ------------------------------------------------------------ persistence
+
+
+def net_state(net: VAENet) -> dict:
+    """The trained state of ``net`` as plain data: every module's and
+    optimizer's ``state_dict`` with NumPy arrays for tensors (Adam's moments
+    included, so that training continues after loading exactly as without
+    the round trip)."""
+    return {
+        name: _to_numpy(getattr(net, name).state_dict())
+        for name in STATEFUL
+        if hasattr(net, name)
+    }
+
+
+def net_from_state(state: dict, architecture: Architecture, device: str) -> VAENet:
+    """The net of ``architecture`` with the state :func:`net_state` saved."""
+    net = make_net(
+        architecture,
+        learning_rate=1e-3,  # replaced by the optimizer's saved state
+        device=device,
+        seed=0,  # the weights are replaced too
+    )
+    for name in STATEFUL:
+        if name in state:
+            getattr(net, name).load_state_dict(_to_torch(state[name], device))
+    net.module_.eval()
+    return net
+
+
+def snapshot_state(net: VAENet) -> dict:
+    """A copy of the trained state of ``net``, to restore if training fails."""
+    return {
+        name: copy.deepcopy(getattr(net, name).state_dict())
+        for name in STATEFUL
+        if hasattr(net, name)
+    }
+
+
+def restore_state(net: VAENet, snapshot: dict | None) -> None:
+    """Put back a :func:`snapshot_state` (nothing to do for None)."""
+    for name, state in (snapshot or {}).items():
+        getattr(net, name).load_state_dict(state)
+
+
+def _to_numpy(state):
+    """A ``state_dict`` with every tensor as a NumPy array, recursively."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().cpu().numpy()
+    if isinstance(state, dict):
+        return {k: _to_numpy(v) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(_to_numpy(v) for v in state)
+    return state
+
+
+def _to_torch(state, device):
+    """The inverse of :func:`_to_numpy`."""
+    if isinstance(state, np.ndarray):
+        return torch.from_numpy(state.copy()).to(device)
+    if isinstance(state, dict):
+        return {k: _to_torch(v, device) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(_to_torch(v, device) for v in state)
+    return state

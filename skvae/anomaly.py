@@ -8,17 +8,9 @@ from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skvae._base import BaseVAE
+from skvae._budget import TwoRegimeBudget
 from skvae._docs import fill_doc
 from skvae._runtime import torch_settings
-
-# max_iter="auto" (see VAEAnomalyDetector._training_budget): tables of at most
-# this many mini-batches per epoch train for SMALL_TABLE_EPOCHS epochs at
-# learning_rate_init, larger ones for LARGE_TABLE_STEPS gradient steps at
-# LARGE_TABLE_LR_FACTOR times learning_rate_init.
-SMALL_TABLE_BATCHES = 12
-SMALL_TABLE_EPOCHS = 100
-LARGE_TABLE_STEPS = 500
-LARGE_TABLE_LR_FACTOR = 10
 
 
 @fill_doc
@@ -290,70 +282,50 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
 
-    def _training_budget(self, steps_per_epoch):
-        """``max_iter="auto"`` for outlier detection: 100 epochs with the
-        ``tol`` rule on a table of at most 12 mini-batches (1536 rows in
-        batches of 128), otherwise 500 gradient steps at ten times
-        ``learning_rate_init``, the budget being the stopping rule.
-
-        Detection, unlike density estimation, gains from stopping short: on
-        contaminated data a model trained long learns the anomalies too. On
-        the ADBench datasets of at least 2143 rows (24 of 43) the short,
-        fast budget matched 200 epochs with 7 to 22 times fewer steps,
-        while on the small ones (at most 1479 rows) the larger steps lost;
-        there 100 epochs matched 200 on 18 of the 19 datasets and steadied
-        the last (user guide, "How the defaults were chosen"). The split
-        lies between those sizes; the cheaper end was taken.
-        """
-        if self.max_iter != "auto":
-            return super()._training_budget(steps_per_epoch)
-        if steps_per_epoch <= SMALL_TABLE_BATCHES:
-            return SMALL_TABLE_EPOCHS, self.learning_rate_init, True
-        epochs = max(1, round(LARGE_TABLE_STEPS / steps_per_epoch))
-        return epochs, LARGE_TABLE_LR_FACTOR * self.learning_rate_init, False
+    # max_iter="auto": stop short on large tables (see skvae._budget).
+    _auto_budget = TwoRegimeBudget()
 
     def _fitted_on(self, X):
-        """``offset_`` and ``feature_offset_`` from the training rows."""
-        self._score_type = self.score_type
+        """``score_type_``, ``offset_`` and ``feature_offset_`` from the
+        training rows."""
+        self.score_type_ = self.score_type
         X = X.astype(np.float64, copy=False)
-        with torch_settings(self.n_jobs):
-            scores, per_feature = self._scores_and_per_feature(X)
+        scores, per_feature = self._scores_and_per_feature(X)
         self.feature_offset_ = _observed_medians(per_feature)
         scores = self._full_row(scores, X)
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     def _score_samples(self, X):
-        if self._score_type == "reconstruction":
+        if self.score_type_ == "reconstruction":
             scores = np.nansum(self._reconstruction_per_feature(X), axis=1)
         else:
-            scores = self._log_likelihood(X)
+            scores = self._inference().log_likelihood(X)
         return self._full_row(scores, X)
 
     def _full_row(self, scores, X):
-        """The scores on the observed cells of the rows of ``X``, extrapolated
-        to full rows (see Notes); complete rows keep their scores."""
+        """The scores on the observed cells of the rows of ``X`` (the bound
+        on the standardized scale, or minus the squared error), extrapolated
+        to full rows (see Notes); the bound on the user's scale."""
         n_observed = (~np.isnan(X)).sum(axis=1)
-        n_features = X.shape[1]
-        if (n_observed == n_features).all():
-            return scores
-        factor = n_features / np.maximum(n_observed, 1)
-        if self._score_type == "reconstruction":
+        factor = X.shape[1] / np.maximum(n_observed, 1)
+        if self.score_type_ == "reconstruction":
             return scores * factor
         # Extrapolate on the standardized scale, where no column's units
         # weigh more than another's, then change variables for a full row.
-        standardized = scores + self._log_jacobian(X)
-        return standardized * factor - np.log(self.scale_).sum()
+        return scores * factor - np.log(self.scale_).sum()
 
     def _scores_and_per_feature(self, X):
-        """The score on the observed cells and the per-feature scores
-        (before ``feature_offset_``, NaN for missing cells) of ``X``, in one
-        pass."""
-        if self._score_type == "reconstruction":
+        """The score on the observed cells (on the standardized scale) and
+        the per-feature scores (before ``feature_offset_``, on the user's
+        scale, NaN for missing cells) of ``X``, in one pass."""
+        if self.score_type_ == "reconstruction":
             per_feature = self._reconstruction_per_feature(X)
             return np.nansum(per_feature, axis=1), per_feature
         scores = np.empty(X.shape[0], dtype=np.float64)
         per_feature = np.empty(X.shape, dtype=np.float64)
-        for rows, x, (bound, weights, p_x_given_z, _) in self._bound_chunks(X):
+        for rows, x, (bound, weights, p_x_given_z, _) in self._inference().bound_chunks(
+            X
+        ):
             scores[rows] = bound.cpu().numpy()
             # A row no latent sample explains (bound -inf, e.g. a value far
             # beyond float range) has no importance weights: weigh its
@@ -365,14 +337,15 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             log_px = p_x_given_z.base_dist.log_prob(x)
             terms = torch.where(weights > 0, weights * log_px, 0.0)
             per_feature[rows] = terms.sum(0).cpu().numpy()
-        return scores - self._log_jacobian(X), per_feature - np.log(self.scale_)
+        return scores, per_feature - np.log(self.scale_)
 
     def _reconstruction_per_feature(self, X):
-        vae = self._vae_for(X.dtype)
+        model = self._inference()
+        vae = model.module_for(X.dtype)
+        expansion = vae.expansion
         out = np.empty(X.shape, dtype=np.float64)
-        for rows in self._row_chunks(X.shape[0]):
-            x = self._standardized_tensor(X[rows], X.dtype)
-            expansion = vae.expansion
+        for rows in model.row_chunks(X.shape[0]):
+            x = model.standardized(X[rows], X.dtype)
             # (n_samples, n_outputs); a categorical cell's error is summed
             # over its levels (the Brier score of its predicted levels).
             error = expansion(x) - vae.decode_mean(vae(x).mean)

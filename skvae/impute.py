@@ -6,23 +6,19 @@ import pandas as pd
 import torch
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
-from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import MissingValues
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
+from skvae._generative import GenerativeMixin
 from skvae._noise import row_uniform_noise
 from skvae._runtime import torch_settings
 from skvae._tables import _is_pandas_df, _is_polars_df
 
 
-def _never(estimator):
-    return False
-
-
 @fill_doc
-class VAEImputer(TransformerMixin, BaseVAE):
+class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     """Fill missing cells with what a variational autoencoder infers.
 
     The VAE is trained on the observed cells of the table (the masked
@@ -221,19 +217,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         self : VAEImputer
             The fitted estimator.
         """
-        self._fit(X)
-        self._sample_posterior = self.sample_posterior
-        # The training rows' patterns of missing cells, kept by fit, say
-        # which columns are empty and which have gaps (all the indicator
-        # learns): no second pass over X.
-        patterns, _ = self._missing_patterns
-        self._empty_features = patterns.all(axis=0)
-        self.indicator_ = None
-        if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(
-                _nan_where(patterns)
-            )
-        return self
+        return self._fit(X)
 
     def transform(self, X):
         """Fill the missing cells of ``X``.
@@ -263,11 +247,11 @@ class VAEImputer(TransformerMixin, BaseVAE):
             with torch_settings(self.n_jobs):
                 imputed = self._impute(filled[rows])
             filled[rows] = np.where(missing[rows], imputed, filled[rows])
-        if self._schema is None:
+        if self.schema_ is None:
             out = X_encoded.copy()
             out[missing] = filled[missing]
         else:
-            out = self._fill_table(X, missing, self._schema.decode(filled))
+            out = self._fill_table(X, missing, self.schema_.decode(filled))
         return self._finish(out, missing)
 
     def score(self, X, y=None):
@@ -306,15 +290,11 @@ class VAEImputer(TransformerMixin, BaseVAE):
         input_features = _check_feature_names_in(self, input_features)
         names = input_features
         if not self.keep_empty_features:
-            names = names[~self._empty_features]
+            names = names[~self.empty_features_]
         if self.indicator_ is not None:
             indicator = self.indicator_.get_feature_names_out(input_features)
             names = np.concatenate([names, indicator])
         return names
-
-    @available_if(_never)
-    def inverse_transform(self, X):
-        """Not available: an imputer's output is data, not latent codes."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -324,24 +304,40 @@ class VAEImputer(TransformerMixin, BaseVAE):
 
     # ----------------------------------------------------------- helpers
 
+    def _fitted_on(self, X):
+        """``sample_posterior_``, the empty features and the indicator.
+
+        The training rows' patterns of missing cells, counted over every
+        training call, say which columns are empty and which have gaps (all
+        the indicator learns): no second pass over ``X``.
+        """
+        self.sample_posterior_ = self.sample_posterior
+        patterns, _ = self.missing_patterns_
+        self.empty_features_ = patterns.all(axis=0)
+        self.indicator_ = None
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(error_on_new=False).fit(
+                _nan_where(patterns)
+            )
+
     def _impute(self, X):
         """Imputed rows of the float64 rows ``X`` (every cell, on the user's
         scale, categorical cells as level codes)."""
         out = np.empty_like(X)
-        vae = self._vae_for(np.float64)
-        for rows, _, samples in self._bound_chunks(X):
+        model = self._inference()
+        vae = model.module_for(np.float64)
+        for rows, _, samples in model.bound_chunks(X):
             k = samples.weights.shape[0]
             # A row no latent draw explains (bound -inf) has no weights:
             # weigh its draws equally.
             weights = torch.where(
                 torch.isfinite(samples.bound), samples.weights, 1.0 / k
             )
-            if self._sample_posterior:
-                uniform = self._to_tensor(
-                    row_uniform_noise(X[rows], self._score_seed + 1, 1, X.shape[1] + 1)[
-                        0
-                    ]
-                )  # (n_rows, 1 + n_features)
+            if self.sample_posterior_:
+                noise = row_uniform_noise(
+                    X[rows], self.noise_seed_ + 1, 1, X.shape[1] + 1
+                )
+                uniform = model.tensor(noise[0])  # (n_rows, 1 + n_features)
                 # Sampling importance resampling: the latent draw whose
                 # cumulative weight passes a uniform draw.
                 pick = (uniform[:, 0] > weights.cumsum(0)).sum(0).clamp(max=k - 1)
@@ -376,7 +372,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
         """``X`` (a DataFrame, or an array with categorical columns) with its
         missing cells taken from ``decoded``, in the user's types."""
         columns = np.flatnonzero(missing.any(axis=0))
-        kind = self._schema.kind
+        kind = self.schema_.kind
         if kind == "pandas" and _is_pandas_df(X):
             out = X.copy()
             for j in columns:
@@ -401,7 +397,7 @@ class VAEImputer(TransformerMixin, BaseVAE):
     def _finish(self, out, missing):
         """Empty features dropped (or filled with 0) and the indicator
         appended, as scikit-learn's imputers do."""
-        empty = self._empty_features
+        empty = self.empty_features_
         indicator = None
         if self.indicator_ is not None:
             # An array, whatever set_output context the caller is in.

@@ -66,8 +66,9 @@ def realism_score(estimator, X, y=None):
     generated = estimator.sample(n_samples, random_state=0)
     real = estimator._validate_for_inference(X, dtype=np.float64)
     fake = estimator._validate_for_inference(generated, dtype=np.float64)
-    n_levels = np.asarray(estimator._n_levels() or [0] * estimator.n_features_in_)
-    categorical = (n_levels > 0) & (n_levels <= _MAX_CATEGORIES)
+    n_levels = np.array([len(levels) for levels in estimator.categories_])
+    categorical = estimator.is_categorical_.copy()
+    categorical[categorical] = n_levels <= _MAX_CATEGORIES
     classifier = HistGradientBoostingClassifier(
         categorical_features=categorical if categorical.any() else None,
         random_state=0,

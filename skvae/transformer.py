@@ -2,14 +2,19 @@
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
+from skvae._generative import GenerativeMixin
 from skvae._runtime import torch_settings
 
 
 @fill_doc
-class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE):
+class VAETransformer(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, GenerativeMixin, BaseVAE
+):
     """Variational autoencoder for feature extraction and density estimation.
 
     Learns an encoder q(z | x) and a decoder p(x | z) by maximizing the
@@ -167,7 +172,33 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseVAE)
         """
         X = self._validate_for_inference(X)
         with torch_settings(self.n_jobs):
-            return self._transform(X)
+            return self._inference().posterior_mean(X)
+
+    def inverse_transform(self, X):
+        """Decode latent codes into the mean of p(x | z), in input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            The decoder's mean: feature values on the original scale for the
+            Gaussian likelihood, probabilities for the Bernoulli one, the
+            most probable level of a categorical column; a DataFrame in the
+            training table's column types when fitted on one.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=np.float64, input_name="X")
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform expects "
+                f"n_components_={self.n_components_} latent features as input."
+            )
+        with torch_settings(self.n_jobs):
+            return self._to_user(self._inference().decode_mean(Z))
 
     def score(self, X, y=None):
         """Mean log-likelihood bound of ``X`` in nats per row.

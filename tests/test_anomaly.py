@@ -3,7 +3,7 @@ labels and per-feature explanations."""
 
 import numpy as np
 import pytest
-from conftest import FAST
+from configs import FAST
 from sklearn.exceptions import NotFittedError
 
 from skvae import VAEAnomalyDetector, VAETransformer

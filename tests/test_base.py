@@ -1,4 +1,4 @@
-"""What BaseVAE (``skvae._base``) does for both estimators: input and
+"""What BaseVAE (``skvae._base``) does for every estimator: input and
 hyperparameter validation, the fitted architecture, scaling and extreme
 data, warm starts and partial_fit, persistence, determinism, and the
 shared inference (score_samples, inverse_transform, sample, chunking,
@@ -13,17 +13,18 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from configs import FAST
 from scipy import sparse
+from sklearn import config_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-import skvae._base
-from skvae import VAEAnomalyDetector, VAETransformer
-from skvae._base import _standardization
+from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
+from skvae._inference import _BYTES_PER_ELEMENT
+from skvae._scaling import standardization as _standardization
 
-ESTIMATORS = [VAETransformer, VAEAnomalyDetector]
+ESTIMATORS = [VAETransformer, VAEAnomalyDetector, VAEImputer]
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -36,6 +37,17 @@ def _methods(est):
 
 def _outputs(est, X):
     return [np.asarray(method(X)) for method in _methods(est)]
+
+
+def _generated(est):
+    """What the estimators that generate make without rows of X: new rows
+    (``sample``) and decoded latent codes (``inverse_transform``)."""
+    out = []
+    if hasattr(est, "sample"):
+        out.append(np.asarray(est.sample(5, random_state=0)))
+    if hasattr(est, "inverse_transform"):
+        out.append(np.asarray(est.inverse_transform(np.zeros((2, 2)))))
+    return out
 
 
 def _assert_same_outputs(a, b, X):
@@ -106,14 +118,17 @@ def test_renamed_or_reordered_columns_are_refused():
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_every_method_of_an_unfitted_estimator_raises_not_fitted_error(Estimator, X):
     est = Estimator(**FAST)
-    for method in [*_methods(est), est.inverse_transform]:
+    generators = [getattr(est, m) for m in ("inverse_transform",) if hasattr(est, m)]
+    for method in [*_methods(est), *generators]:
         with pytest.raises(NotFittedError):
             method(X)
-    with pytest.raises(NotFittedError):
-        est.sample(2)
+    if hasattr(est, "sample"):
+        with pytest.raises(NotFittedError):
+            est.sample(2)
 
 
-def test_inverse_transform_and_sample_reject_bad_arguments(fitted):
+def test_inverse_transform_and_sample_reject_bad_arguments(X):
+    fitted = VAETransformer(**FAST).fit(X)
     with pytest.raises(ValueError, match="n_components_=2"):
         fitted.inverse_transform(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="NaN"):
@@ -205,7 +220,8 @@ def test_set_params_after_fit_does_not_change_the_fitted_model(fitted, X):
     est.set_params(n_components=5, hidden_layer_sizes=(3, 3), dropout=0.5)
     for a, b in zip(expected, _outputs(est, X), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert est.inverse_transform(np.zeros((2, 2))).shape == (2, X.shape[1])
+    for rows in _generated(est):
+        assert rows.shape[1] == X.shape[1]
     for a, b in zip(
         expected, _outputs(pickle.loads(pickle.dumps(est)), X), strict=True
     ):
@@ -312,7 +328,8 @@ def test_entirely_missing_columns_and_rows_give_finite_outputs(Estimator, X):
     assert est.mean_[1] == 0.0 and est.scale_[1] == 1.0
     for method in _methods(est):
         assert np.all(np.isfinite(method(X)))
-    assert np.all(np.isfinite(est.sample(5, random_state=0)))
+    for rows in _generated(est):
+        assert np.all(np.isfinite(rows))
 
 
 def test_pandas_na_and_polars_nulls_are_missing_cells(with_missing):
@@ -416,8 +433,8 @@ def test_extreme_but_valid_data_gives_finite_outputs(Estimator, case):
     est = Estimator(**FAST, batch_size=16).fit(X)
     for method in _methods(est):
         assert np.all(np.isfinite(method(X)))
-    assert np.all(np.isfinite(est.sample(5, random_state=0)))
-    assert np.all(np.isfinite(est.inverse_transform(np.zeros((2, 2)))))
+    for rows in _generated(est):
+        assert np.all(np.isfinite(rows))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
@@ -486,9 +503,8 @@ def test_pickle_and_joblib_round_trips_are_bit_identical(fitted, X, tmp_path):
     from_joblib = joblib.load(tmp_path / "model.joblib")
     for other in (loaded, from_joblib):
         _assert_same_outputs(fitted, other, X)
-        np.testing.assert_array_equal(
-            fitted.sample(3, random_state=1), other.sample(3, random_state=1)
-        )
+        for a, b in zip(_generated(fitted), _generated(other), strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_a_loaded_model_continues_training_exactly_as_the_original(fitted, X):
@@ -593,9 +609,8 @@ def test_same_random_state_gives_bit_identical_fits(Estimator, X):
     b = Estimator(**params).fit(X)
     assert a.loss_curve_ == b.loss_curve_
     _assert_same_outputs(a, b, X)
-    np.testing.assert_array_equal(
-        a.sample(5, random_state=0), b.sample(5, random_state=0)
-    )
+    for rows_a, rows_b in zip(_generated(a), _generated(b), strict=True):
+        np.testing.assert_array_equal(rows_a, rows_b)
     c = Estimator(**{**params, "random_state": 1}).fit(X)
     assert a.loss_curve_ != c.loss_curve_
     assert not np.array_equal(a.score_samples(X), c.score_samples(X))
@@ -639,40 +654,48 @@ def test_score_samples_is_deterministic_and_batch_independent(blobs):
     np.testing.assert_array_equal(full[::-1], est.score_samples(blobs[::-1]))
 
 
-def test_inference_is_chunked_with_identical_results(fitted, X, monkeypatch):
+@pytest.mark.filterwarnings("ignore:Could not adhere to working_memory")
+def test_inference_is_chunked_with_identical_results(fitted, X):
     expected = _outputs(fitted, X)
-    # A tiny element budget forces one row per chunk.
-    monkeypatch.setattr(skvae._base, "_INFERENCE_CHUNK_ELEMENTS", 1)
-    assert all(s.stop - s.start == 1 for s in fitted._row_chunks(len(X), 16))
-    for a, b in zip(expected, _outputs(fitted, X), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
-    assert np.all(np.isfinite(fitted.sample(5, random_state=0)))
+    # A working memory too small for one row forces one row per chunk (with
+    # scikit-learn's warning that it could not adhere to it).
+    with config_context(working_memory=1e-9):
+        chunks = fitted._inference().row_chunks(len(X), 16)
+        assert all(s.stop - s.start == 1 for s in chunks)
+        for a, b in zip(expected, _outputs(fitted, X), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
-def test_sample_decodes_in_bounded_chunks(fitted, monkeypatch):
-    monkeypatch.setattr(skvae._base, "_INFERENCE_CHUNK_ELEMENTS", 64)
-    decoder = fitted.net_.module_.decoder
+def test_sample_decodes_in_bounded_chunks(X):
+    est = VAETransformer(**FAST).fit(X)
+    width = max(est.n_features_in_, *est.hidden_layer_sizes_)
+    decoder = est.net_.module_.decoder
     seen = []
     hook = decoder.register_forward_hook(lambda m, i, o: seen.append(len(o)))
     try:
-        # _vae_for copies the module (with its hook) to float64.
-        rows = fitted.sample(1000, random_state=0)
+        # Room for 4 rows per chunk; the float64 copy of the module keeps
+        # the hook.
+        with config_context(working_memory=4 * _BYTES_PER_ELEMENT * width / 2**20):
+            rows = est.sample(1000, random_state=0)
+            again = est.sample(1000, random_state=0)
     finally:
         hook.remove()
-    assert rows.shape == (1000, fitted.n_features_in_) and np.isfinite(rows).all()
-    width = max(fitted.n_features_in_, *fitted.hidden_layer_sizes_)
-    assert max(seen) <= 64 // width and sum(seen) == 1000
-    np.testing.assert_array_equal(rows, fitted.sample(1000, random_state=0))
+    assert rows.shape == (1000, est.n_features_in_) and np.isfinite(rows).all()
+    assert max(seen) == 4 and sum(seen) == 2000
+    np.testing.assert_array_equal(rows, again)
 
 
 def test_chunk_memory_does_not_grow_with_rows(X):
-    est = VAETransformer(**FAST).fit(X)
-    for n_rows in (10**4, 10**6):
-        for n_draws in (1, 1000):
-            chunks = list(est._row_chunks(n_rows, n_draws))
-            largest = max(c.stop - c.start for c in chunks)
-            assert sum(c.stop - c.start for c in chunks) == n_rows
-            assert largest * n_draws * 16 <= skvae._base._INFERENCE_CHUNK_ELEMENTS
+    model = VAETransformer(**FAST).fit(X)._inference()
+    for working_memory in (64, 1024):
+        with config_context(working_memory=working_memory):
+            for n_rows in (10**4, 10**6):
+                for n_draws in (1, 1000):
+                    chunks = list(model.row_chunks(n_rows, n_draws))
+                    largest = max(c.stop - c.start for c in chunks)
+                    assert sum(c.stop - c.start for c in chunks) == n_rows
+                    row_bytes = _BYTES_PER_ELEMENT * n_draws * model.width
+                    assert largest * row_bytes <= working_memory * 2**20
 
 
 def test_score_is_close_to_true_log_density_of_a_1d_gaussian(gaussian_1d):

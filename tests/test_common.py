@@ -5,7 +5,7 @@ batch independent and validating, so every check must pass.
 """
 
 import pytest
-from conftest import CONFIGS, FAST
+from configs import CONFIGS, FAST
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_global_output_transform_pandas,

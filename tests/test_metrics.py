@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import FAST
+from configs import FAST
 from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer

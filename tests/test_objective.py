@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import TRAINED, seeded
+from configs import TRAINED, seeded
 from torch.distributions import kl_divergence
 
 from skvae import VAETransformer

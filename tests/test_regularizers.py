@@ -5,7 +5,7 @@ direction."""
 import numpy as np
 import pytest
 import torch
-from conftest import TRAINED, seeded
+from configs import TRAINED, seeded
 from torch import nn
 from torch.nn import functional as F
 

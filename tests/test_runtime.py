@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from conftest import FAST
+from configs import FAST
 from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV
 
@@ -28,7 +28,9 @@ def X():
 
 
 def _outputs(est, X):
-    outputs = [est.score_samples(X), est.sample(3, random_state=0)]
+    outputs = [est.score_samples(X)]
+    if hasattr(est, "sample"):
+        outputs.append(est.sample(3, random_state=0))
     if hasattr(est, "transform"):
         outputs.append(est.transform(X))
     return outputs
@@ -136,7 +138,7 @@ def test_fit_leaves_the_callers_thread_count_and_random_state_alone(X):
     torch.manual_seed(1)
     rng_state = torch.get_rng_state()
     threads = torch.get_num_threads()
-    est = VAEAnomalyDetector(**FAST, dropout=0.1, corruption=0.2, n_jobs=1).fit(X)
+    est = VAETransformer(**FAST, dropout=0.1, corruption=0.2, n_jobs=1).fit(X)
     est.score_samples(X)
     est.sample(5, random_state=0)
     assert torch.get_num_threads() == threads
@@ -182,4 +184,12 @@ def test_the_number_of_threads_does_not_change_the_model():
     params = dict(hidden_layer_sizes=(256,), n_components=4, max_iter=2)
     one = VAETransformer(**params, random_state=0, n_jobs=1).fit(X)
     two = VAETransformer(**params, random_state=0, n_jobs=2).fit(X)
-    _assert_same(_outputs(one, X), _outputs(two, X))
+    # The same trained model, bit for bit ...
+    assert one.loss_curve_ == two.loss_curve_
+    weights = [p.detach() for p in one.net_.module_.parameters()]
+    for a, b in zip(weights, two.net_.module_.parameters(), strict=True):
+        assert torch.equal(a, b)
+    # ... whose float64 inference may round differently in the last bit
+    # when a reduction is split over two threads.
+    for a, b in zip(_outputs(one, X), _outputs(two, X), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import FAST, seeded
+from configs import FAST, seeded
 from sklearn.utils._param_validation import StrOptions
 from torch.distributions import Independent, Laplace, Normal, kl_divergence
 from torch.nn import functional as F

@@ -4,7 +4,7 @@ containers)."""
 
 import numpy as np
 import pytest
-from conftest import FAST
+from configs import FAST
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline

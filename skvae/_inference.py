@@ -1,0 +1,213 @@
+"""Inference with a fitted VAE: bounds, posterior means and decodings of
+rows in bounded chunks.
+
+:class:`InferenceModel` is the fitted model as inference sees it: the
+trained module, the standardization, the seed and number of the per-row
+Monte Carlo draws. Everything here is a deterministic function of a row,
+whatever the other rows it is passed with, because
+
+- float64 input is computed with a float64 copy of the weights (float32
+  drifts ~2e-7 between batched and single-row results, and the checks
+  allow 1e-7 for float64 output);
+- each row's Monte Carlo noise is derived from the row itself and the seed
+  drawn at fit (``skvae._noise``);
+- no batch statistic is used.
+
+Rows are processed in chunks sized by scikit-learn's ``working_memory``
+(as ``IsolationForest.score_samples`` does), so memory stays bounded
+whatever the number of rows.
+
+Densities here are on the standardized scale: the estimators apply the
+log-Jacobian of the standardization (``skvae._scaling``) once, at the
+public edge.
+"""
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
+
+from skvae._noise import row_normal_noise
+from skvae._objective import importance_weighted_bound
+from skvae._runtime import torch_settings
+from skvae._scaling import log_jacobian, standardized_tensor
+from skvae._torch.distributions import rsample
+from skvae._torch.networks import VAE
+from skvae._training import trained_module
+
+# Bytes per row, per importance sample and per unit of width that one
+# chunk may take: room for the intermediate tensors of a decoder pass.
+_BYTES_PER_ELEMENT = 8 * 16
+
+# Burda et al. (2016): a latent dimension is active when the variance over
+# the data of its posterior mean exceeds this.
+ACTIVITY_THRESHOLD = 1e-2
+
+
+class InferenceMixin:
+    """``score_samples``, and the fitted model as inference sees it."""
+
+    def score_samples(self, X):
+        """Log-likelihood lower bound of each row, in nats.
+
+        The importance-weighted bound (Burda et al., 2016) with
+        ``n_mc_samples`` samples (1 gives the beta=1 ELBO), whatever ``beta``
+        was used in training. Each row's Monte Carlo draws are a deterministic
+        function of the row and of a seed drawn at fit, so a row's score does
+        not depend on the other rows it is scored with, and estimation errors
+        average out over rows. With the Gaussian likelihood the density is
+        that of the original, unstandardized features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            Higher means more likely under the model.
+        """
+        X = self._validate_for_inference(X, dtype=np.float64)
+        with torch_settings(self.n_jobs):
+            bound = self._inference().log_likelihood(X)
+        return bound - log_jacobian(X, self.scale_)
+
+    def _inference(self):
+        """The fitted model as ``skvae._inference`` computes with it."""
+        module = trained_module(self.net_)
+        return InferenceModel(
+            module=module,
+            mean=self.mean_,
+            scale=self.scale_,
+            device=self.device_,
+            noise_seed=self.noise_seed_,
+            n_mc_samples=self.n_mc_samples_,
+            width=max(module.expansion.n_outputs, *self.hidden_layer_sizes_),
+        )
+
+
+@dataclass(frozen=True)
+class InferenceModel:
+    """A fitted VAE, for inference.
+
+    Attributes
+    ----------
+    module : VAE
+        The trained module (float32, in eval mode).
+    mean, scale : ndarray of shape (n_features,)
+        The standardization of the columns.
+    device : str
+        Where the module lives.
+    noise_seed : int
+        Seed of the per-row Monte Carlo noise, drawn at fit.
+    n_mc_samples : int
+        Importance samples per row.
+    width : int
+        The widest layer, in values per row (sizes the chunks).
+    """
+
+    module: VAE
+    mean: np.ndarray
+    scale: np.ndarray
+    device: str
+    noise_seed: int
+    n_mc_samples: int
+    width: int
+
+    def module_for(self, dtype) -> VAE:
+        """The trained module in ``dtype``: a float64 copy for float64 input,
+        so that inference is exact to float64 precision and does not depend
+        on the batch a row is in."""
+        vae = self.module
+        if dtype == np.float64:
+            vae = copy.deepcopy(vae).double()
+            # Bounds count the observed cells of a row, whatever the training.
+            vae.observed_only = True
+        return vae.eval()
+
+    def standardized(self, X, dtype) -> torch.Tensor:
+        """``X`` standardized, as a new tensor in ``dtype``."""
+        return standardized_tensor(X, self.mean, self.scale, dtype, self.device)
+
+    def tensor(self, X) -> torch.Tensor:
+        # torch.tensor copies: read-only inputs (memmaps) stay untouched.
+        return torch.tensor(X, device=self.device)
+
+    def row_chunks(self, n_rows, n_draws=1):
+        """Slices of at most as many rows as ``working_memory`` allows for
+        ``n_draws`` importance samples per row."""
+        chunk = get_chunk_n_rows(_BYTES_PER_ELEMENT * n_draws * self.width)
+        return gen_batches(n_rows, chunk)
+
+    def bound_chunks(self, X):
+        """Per chunk of rows of the float64 ``X``: the rows, their
+        standardized tensor and the importance-weighted bound's terms (see
+        :func:`~skvae._objective.importance_weighted_bound`)."""
+        vae = self.module_for(np.float64)
+        k, d = self.n_mc_samples, self.module.n_components
+        for rows in self.row_chunks(X.shape[0], k):
+            x = self.standardized(X[rows], np.float64)
+            noise = row_normal_noise(X[rows], self.noise_seed, k, d)
+            yield rows, x, importance_weighted_bound(vae, x, self.tensor(noise))
+
+    def log_likelihood(self, X) -> np.ndarray:
+        """The IWAE bound on log p(x) per row of the float64 ``X``, in nats,
+        on the standardized scale."""
+        out = np.empty(X.shape[0], dtype=np.float64)
+        for rows, _, samples in self.bound_chunks(X):
+            out[rows] = samples.bound.cpu().numpy()
+        return out
+
+    def posterior_mean(self, X) -> np.ndarray:
+        """E[z | x] per row, in the dtype of ``X``."""
+        vae = self.module_for(X.dtype)
+        out = np.empty((X.shape[0], self.module.n_components), dtype=X.dtype)
+        for rows in self.row_chunks(X.shape[0]):
+            q = vae(self.standardized(X[rows], X.dtype))
+            out[rows] = q.mean.cpu().numpy()
+        return out
+
+    def decode_mean(self, Z) -> np.ndarray:
+        """E[x | z] per latent code of the float64 ``Z``, on the user's
+        scale (level codes of the most probable levels)."""
+        vae = self.module_for(np.float64)
+        out = np.empty((Z.shape[0], self.mean.shape[0]))
+        for rows in self.row_chunks(Z.shape[0]):
+            mean = vae.decode_mean(self.tensor(Z[rows]))
+            out[rows] = vae.expansion.collapse(mean).cpu().numpy()
+        return out * self.scale + self.mean
+
+    def generate(self, n_rows, generator: torch.Generator) -> np.ndarray:
+        """``n_rows`` draws of x ~ p(x | z), z ~ p(z), on the user's scale."""
+        vae = self.module_for(np.float64)
+        out = np.empty((n_rows, self.mean.shape[0]))
+        for rows in self.row_chunks(n_rows):
+            prior = vae.prior().expand((rows.stop - rows.start,))
+            decoded = vae.decoder(rsample(prior, (), generator))
+            out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
+        return out * self.scale + self.mean
+
+    def latent_diagnostics(self, X):
+        """KL per latent dimension and Burda et al.'s activity on ``X``.
+
+        Computed with the float32 training weights: a diagnostic needs no
+        float64 exactness, and a float64 pass costs a sizeable share of a
+        short fit of a wide model.
+        """
+        vae = self.module_for(np.float32)
+        kl_sum = torch.zeros(self.module.n_components, dtype=torch.float64)
+        locs = []
+        with torch.no_grad():
+            for rows in self.row_chunks(X.shape[0]):
+                q = vae(self.standardized(X[rows], np.float32))
+                prior = vae.prior().base_dist
+                kl = torch.distributions.kl_divergence(q.base_dist, prior)
+                kl_sum += kl.sum(0).double().cpu()
+                locs.append(q.mean.double().cpu())
+        kl_per_component = (kl_sum / X.shape[0]).numpy()
+        activity = torch.cat(locs).var(dim=0, unbiased=False).numpy()
+        return kl_per_component, activity

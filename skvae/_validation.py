@@ -1,0 +1,170 @@
+"""Input validation: the rows every public method reads, and the table
+schema learnt at fit.
+
+Every public method hands its input to :func:`validate_rows`, which returns
+the one float matrix the network reads (numbers, level codes, NaN where a
+cell is missing) and, at fit, the :class:`~skvae._tables.TableSchema` that
+turns later tables into that matrix and the model's outputs back into the
+user's column types. Arrays of numbers are validated exactly as
+scikit-learn's estimators validate them (``validate_data``), so the error
+messages are scikit-learn's.
+"""
+
+import os
+import sys
+import warnings
+from numbers import Integral
+
+import numpy as np
+import sklearn
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+import skvae
+from skvae._tables import TableSchema, is_dataframe, resolve_categorical
+from skvae._torch.likelihoods import LIKELIHOODS
+
+# Where warnings should not point (see user_stacklevel).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(skvae.__file__)) + os.sep
+_SKLEARN_DIR = os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep
+
+
+class ValidationMixin:
+    """The estimators' side of validation: the fitted schema and column
+    types, the dtype policy and the missing-cell placeholder hook."""
+
+    def _validate_for_fit(self, X, *, reset):
+        """The validated training rows; at a fresh fit also the table
+        schema, the column types and the dtype policy."""
+        X, schema = validate_rows(
+            self, X, reset=reset, schema=None if reset else self.schema_
+        )
+        if reset:
+            self.schema_ = schema
+            if schema is None:
+                self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
+                self.categories_ = []
+            else:
+                self.is_categorical_ = schema.is_categorical
+                self.categories_ = schema.categories
+        X = self._mark_missing(X)
+        if reset and schema is not None:
+            schema.fit_ranges(X)
+        check_support(X, self.likelihood, self.is_categorical_)
+        return X
+
+    def _validate_for_inference(self, X, dtype=(np.float64, np.float32)):
+        """Validated rows of ``X`` in ``dtype``; scores use float64 whatever
+        the input, so that extreme values cannot overflow float32."""
+        check_is_fitted(self)
+        X, _ = validate_rows(self, X, reset=False, schema=self.schema_, dtype=dtype)
+        X = self._mark_missing(X)
+        check_support(X, self.likelihood_, self.is_categorical_)
+        return X
+
+    def _mark_missing(self, X):
+        """The validated rows with every missing cell as NaN (a hook for an
+        estimator with another placeholder; never writes into ``X``)."""
+        return X
+
+    def _to_user(self, values):
+        """Decoded rows in the user's column types (see ``TableSchema``)."""
+        return values if self.schema_ is None else self.schema_.decode(values)
+
+
+def validate_rows(estimator, X, *, reset, schema, dtype=(np.float64, np.float32)):
+    """``(X_encoded, schema)``: the matrix the network reads and the table
+    schema (learnt from ``X`` when ``reset``, else the fitted ``schema``).
+
+    An array of numbers is validated as scikit-learn estimators do (a
+    float32 one stays float32) and has no schema (None). A DataFrame, or an
+    array with ``categorical_features``, goes through the schema: numeric
+    cells as float64 numbers, categorical cells as level codes, NaN where
+    missing, unseen levels as missing with a warning that names them.
+    ``reset`` sets ``n_features_in_`` and ``feature_names_in_`` of
+    ``estimator`` (``validate_data``'s job), nothing else.
+    """
+    categorical_features = estimator.categorical_features
+    explicit = categorical_features is not None and not isinstance(
+        categorical_features, str
+    )
+    if (reset and not is_dataframe(X) and not explicit) or (
+        not reset and schema is None
+    ):
+        X = validate_data(
+            estimator, X, dtype=dtype, ensure_all_finite="allow-nan", reset=reset
+        )
+        return X, None
+    if is_dataframe(X):
+        validate_data(estimator, X, skip_check_array=True, reset=reset)
+    else:
+        X = validate_data(
+            estimator, X, dtype=None, ensure_all_finite=False, reset=reset
+        )
+    if reset:
+        is_categorical = resolve_categorical(
+            X,
+            categorical_features,
+            getattr(estimator, "feature_names_in_", None),
+            estimator.n_features_in_,
+        )
+        schema = TableSchema(X, is_categorical)
+    X_encoded, unseen = schema.encode(X)
+    if unseen:
+        warnings.warn(
+            f"Found levels not seen in fit in categorical columns {unseen}; "
+            "they are treated as missing cells.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    # A float32 array stays float32, as it does without categories.
+    float32 = getattr(X, "dtype", None) == np.float32 and np.float32 in (
+        dtype if isinstance(dtype, tuple) else (dtype,)
+    )
+    X_encoded = check_array(
+        X_encoded,
+        dtype=np.float32 if float32 else np.float64,
+        ensure_all_finite="allow-nan",
+        estimator=estimator,
+        input_name="X",
+    )
+    return X_encoded, schema
+
+
+def check_support(X, likelihood, is_categorical):
+    """Refuse numeric cells outside the support of ``likelihood``."""
+    support = LIKELIHOODS[likelihood].support
+    if support is None:
+        return
+    observed = X[:, ~is_categorical]
+    observed = observed[~np.isnan(observed)]
+    if not observed.size:
+        return
+    low, high = support
+    if observed.min() < low or observed.max() > high:
+        raise ValueError(
+            f"likelihood={likelihood!r} requires every value of X in "
+            f"[{low:g}, {high:g}]; got values in [{observed.min():.4g}, "
+            f"{observed.max():.4g}]. Scale the data (e.g. MinMaxScaler(clip=True), "
+            "which also keeps new rows in range) or use "
+            "likelihood='gaussian'."
+        )
+
+
+def check_n_samples(n_samples):
+    """Refuse anything but a positive integer number of rows to generate."""
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that makes a warning point at the user's call:
+    the first frame outside skvae and scikit-learn (its ``fit`` and
+    ``set_output`` wrappers, or a meta-estimator the user called)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+        or frame.f_code.co_filename.startswith(_SKLEARN_DIR)
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
