@@ -1,4 +1,4 @@
-"""Docstring pieces shared by the estimators (one source for both classes)."""
+"""Docstring pieces shared by the estimators (one source for every class)."""
 
 import inspect
 
@@ -13,9 +13,8 @@ n_components : int, default=8
         Widths of the encoder's hidden layers; the decoder mirrors them. Wider
         and deeper networks fit more complex data but need more rows and
         epochs. "auto" is (64, 32) for fewer than 30 features and (256, 128)
-        from 30 features on: on ADBench the wider network detected anomalies
-        better on the datasets with 30 to 1555 features and worse on the
-        narrower ones. The widths used are ``hidden_layer_sizes_`` after fit.
+        from 30 features on (see the user guide, "How the defaults were
+        chosen"). The widths used are ``hidden_layer_sizes_`` after fit.
 
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         Distribution of a row given its latent code. ``"gaussian"`` has a
@@ -96,8 +95,8 @@ n_components : int, default=8
         out of the training loss: a trimmed-likelihood estimator that keeps
         outliers in contaminated training data from being learned as normal.
         0 uses every row (the textbook VAE, ``VAETransformer``'s default);
-        ``VAEAnomalyDetector`` defaults to 0.2, which raised its mean ROC-AUC
-        on ADBench (see the benchmarks). Must be in [0, 0.5).
+        ``VAEAnomalyDetector`` defaults to 0.2 (see the user guide, "How the
+        defaults were chosen"). Must be in [0, 0.5).
 
     max_iter : int or "auto", default=MAX_ITER_DEFAULT
         Maximum number of epochs. "auto" is a budget of gradient steps
@@ -155,10 +154,10 @@ n_components : int, default=8
         to weigh the latent draws that fill a row). More samples give a
         tighter (higher) bound at proportional cost. ``VAETransformer``
         defaults to 16, for likelihood estimates; ``VAEAnomalyDetector`` to
-        4, since on ADBench 1, 4, 16 and 64 samples ranked rows equally well
-        (mean ROC-AUC within 0.0012, see the benchmarks) and scoring cost
-        grows with the number; ``VAEImputer`` to 100, since an imputation is
-        a weighted mean over the draws rather than a ranking. Fixed at fit,
+        4, since a ranking needs fewer samples than a likelihood estimate and
+        scoring cost grows with the number; ``VAEImputer`` to 100, since an
+        imputation is a weighted mean over the draws rather than a ranking
+        (user guide, "How the defaults were chosen"). Fixed at fit,
         like every setting that shapes the model's outputs: a change takes
         effect at the next fit.
 
@@ -167,11 +166,10 @@ n_components : int, default=8
         infers, for the calling thread only (torch's global setting is left
         as it was). None means 1 unless in a ``joblib.parallel_config``
         context, -1 means all cores, as in scikit-learn. One thread is the
-        default because torch's threads wait for each other by spinning:
-        while another process kept one of 2 cores busy, a fit with two
-        threads kept 27-30% of its throughput, one with a single thread
-        88-101% (``benchmarks/results/threads.md``), and on a small model
-        two threads were slower than one even on an idle machine. Raise it
+        default because torch's threads wait for each other by spinning, so
+        a fit with several threads stalls while other work keeps a core
+        busy, and a small model gains nothing from them even on an idle
+        machine (user guide, "Sharing a process"). Raise it
         for a wide model on an otherwise idle machine. In a ``fork()``-ed
         child process training is single-threaded whatever ``n_jobs`` says.
 

@@ -80,10 +80,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     fairly, whatever the units of the missing columns; a complete row's
     score is the bound itself. With ``score_type="reconstruction"`` the
     mean squared error over the observed cells is extrapolated the same
-    way. On 28 ADBench datasets where rows miss between 0 and 60% of their
-    cells, this rule ranked anomalies better than the bound on the observed
+    way. This rule ranked anomalies better than the bound on the observed
     cells alone and than counting each missing cell as a typical value of
-    its column (``benchmarks/results/missing.md``). In
+    its column (see the user guide, "Missing values"). In
     ``score_samples_per_feature`` a missing cell is 0.
 
     References

@@ -85,10 +85,8 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     Two defaults differ from the other estimators': ``free_bits=0.5`` and
     ``batch_size=32``. With half the cells missing, a VAE trained with the
     textbook objective often collapses onto its prior and imputes column
-    means: on the concrete, wine and glass tables (50% of the cells removed,
-    seed 1), the MSE of the default transformer's settings was 1.03, 1.05
-    and 0.84 (mean imputation: 1.0), and 0.77, 0.84 and 0.62 with free bits
-    and more, smaller steps (user guide, "Imputing missing values"). Free
+    means; free bits and more, smaller steps keep it informative (user
+    guide, "Imputing missing values", has the measurements). Free
     bits apply to the ELBO: set ``free_bits=0`` to train on the
     importance-weighted bound (``n_importance_samples > 1``).
 
@@ -255,8 +253,9 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         return self._finish(out, missing)
 
     def score(self, X, y=None):
-        """Mean log-likelihood bound of the observed cells of ``X``, in nats
-        per row: a score for ``GridSearchCV`` without labels (as
+        """Mean log-likelihood bound of the observed cells of ``X``.
+
+        In nats per row: a score for ``GridSearchCV`` without labels (as
         :meth:`VAETransformer.score`).
 
         Parameters
@@ -274,7 +273,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         return float(np.mean(self.score_samples(X)))
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns.
+        """Get the names of the output columns.
 
         Parameters
         ----------

@@ -585,6 +585,32 @@ def test_a_model_saved_in_another_state_format_fails_to_load_clearly(fitted):
         blank.__setstate__(state)
 
 
+def test_a_damaged_file_fails_to_load_instead_of_changing_the_model(fitted):
+    data = bytearray(pickle.dumps(fitted))
+    # Flip 16 bytes inside the largest weight matrix's stored bytes.
+    weights = max(
+        (p.detach().numpy() for p in fitted.net_.module_.parameters()),
+        key=lambda w: w.size,
+    )
+    start = bytes(data).find(weights.tobytes()[:64])
+    assert start > 0
+    data[start + 8 : start + 24] = bytes(b ^ 0xFF for b in data[start + 8 : start + 24])
+    with pytest.raises(ValueError, match="do not match their checksum"):
+        pickle.loads(bytes(data))
+
+
+def test_partial_fit_alone_makes_a_usable_model_of_every_estimator(X):
+    gappy = X.copy()
+    gappy[::3, 1] = np.nan
+    for Estimator in ESTIMATORS:
+        est = Estimator(**FAST).partial_fit(gappy)
+        for method in _methods(est):
+            assert np.all(np.isfinite(np.asarray(method(gappy), dtype=float)))
+        # A continued model is as usable as a fitted one.
+        est.partial_fit(gappy)
+        assert est.n_iter_ == 2
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_model_trained_on_cuda_round_trips_through_pickle(X):
     est = VAETransformer(**FAST, device="cuda").fit(X)

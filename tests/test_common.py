@@ -1,4 +1,4 @@
-"""scikit-learn's estimator checks over both estimators, several configurations.
+"""scikit-learn's estimator checks over every estimator, several configurations.
 
 No expected failures and no escape tags: the estimators are deterministic,
 batch independent and validating, so every check must pass.

@@ -1,4 +1,4 @@
-"""numpydoc validation of the public docstrings of both estimators.
+"""numpydoc validation of the public docstrings of every estimator.
 
 Modelled on scikit-learn's ``sklearn/tests/test_docstrings.py``: every public
 class and every public method (inherited ones included, so that the API
@@ -11,11 +11,11 @@ import inspect
 import pytest
 
 import skvae
-from skvae import VAEAnomalyDetector, VAETransformer
+from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
 
 numpydoc_validation = pytest.importorskip("numpydoc.validate")
 
-ESTIMATORS = [VAETransformer, VAEAnomalyDetector]
+ESTIMATORS = [VAETransformer, VAEAnomalyDetector, VAEImputer]
 
 
 def public_names(Klass):
@@ -74,3 +74,6 @@ def test_every_estimator_method_is_checked():
     names = public_names(VAETransformer)
     for method in ("fit", "transform", "inverse_transform", "sample", "score"):
         assert f"skvae.VAETransformer.{method}" in names
+    names = public_names(VAEImputer)
+    for method in ("fit", "transform", "partial_fit", "sample", "score"):
+        assert f"skvae.VAEImputer.{method}" in names

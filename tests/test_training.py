@@ -93,6 +93,15 @@ def test_adversarial_warm_start_of_a_model_without_discriminator_is_refused(X):
     np.testing.assert_array_equal(est.transform(X), before)
 
 
+def test_early_stopping_with_a_discriminator_records_its_training_losses(X):
+    # Validation batches log no discriminator loss: only training batches
+    # make the curve.
+    est = VAETransformer(**FAST, early_stopping=True, adversarial_weight=0.1).fit(X)
+    assert len(est.discriminator_loss_curve_) == est.n_iter_
+    assert np.all(np.isfinite(est.discriminator_loss_curve_))
+    assert len(est.validation_scores_) == est.n_iter_
+
+
 # ------------------------------------------------------------ iterator
 
 
