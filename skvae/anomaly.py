@@ -12,6 +12,10 @@ from skvae._budget import TwoRegimeBudget
 from skvae._docs import fill_doc
 from skvae._runtime import torch_settings
 
+# Training rows scored for the thresholds (offset_, feature_offset_): a
+# random subsample of a larger table (see VAEAnomalyDetector's Notes).
+MAX_THRESHOLD_ROWS = 10_000
+
 
 @fill_doc
 class VAEAnomalyDetector(OutlierMixin, BaseVAE):
@@ -82,8 +86,20 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     mean squared error over the observed cells is extrapolated the same
     way. This rule ranked anomalies better than the bound on the observed
     cells alone and than counting each missing cell as a typical value of
-    its column (see the user guide, "Missing values"). In
-    ``score_samples_per_feature`` a missing cell is 0.
+    its column (see the user guide, "Missing values"). A row with no
+    observed cell carries no evidence either way: it scores ``offset_``
+    (``decision_function`` 0, the boundary), never above the rows that were
+    seen. In ``score_samples_per_feature`` a missing cell is 0.
+
+    Thresholds on large tables. ``offset_`` and ``feature_offset_`` are
+    computed from the training rows after training, from at most 10 000 of
+    them (a random subsample of a larger table, drawn from
+    ``random_state``), so that this fixed work of a fit does not grow with
+    the table. The ``contamination`` quantile of 10 000 scores is within
+    about ``sqrt(c (1 - c) / 10 000)`` of the true quantile's rank: for
+    ``c = 0.1``, the share of training rows that ``predict`` flags is 0.1
+    +- 0.003 (one standard error). ``partial_fit`` sets them from the rows of
+    its own call.
 
     References
     ----------
@@ -286,12 +302,19 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
     def _fitted_on(self, X):
         """``score_type_``, ``offset_`` and ``feature_offset_`` from the
-        training rows."""
+        training rows (at most ``MAX_THRESHOLD_ROWS`` of them, see Notes)."""
         self.score_type_ = self.score_type
         X = X.astype(np.float64, copy=False)
+        if X.shape[0] > MAX_THRESHOLD_ROWS:
+            rng = np.random.RandomState(self.noise_seed_)
+            X = X[np.sort(rng.choice(X.shape[0], MAX_THRESHOLD_ROWS, replace=False))]
         scores, per_feature = self._scores_and_per_feature(X)
         self.feature_offset_ = _observed_medians(per_feature)
-        scores = self._full_row(scores, X)
+        scores = self._extrapolated(scores, X)
+        observed = ~np.isnan(X).all(axis=1)
+        if observed.any():
+            # A row with nothing observed says nothing about the threshold.
+            scores = scores[observed]
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     def _score_samples(self, X):
@@ -299,9 +322,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             scores = np.nansum(self._reconstruction_per_feature(X), axis=1)
         else:
             scores = self._inference().log_likelihood(X)
-        return self._full_row(scores, X)
+        scores = self._extrapolated(scores, X)
+        # No evidence either way: the boundary (see Notes).
+        return np.where(np.isnan(X).all(axis=1), self.offset_, scores)
 
-    def _full_row(self, scores, X):
+    def _extrapolated(self, scores, X):
         """The scores on the observed cells of the rows of ``X`` (the bound
         on the standardized scale, or minus the squared error), extrapolated
         to full rows (see Notes); the bound on the user's scale."""

@@ -7,6 +7,7 @@ from configs import FAST
 from sklearn.exceptions import NotFittedError
 
 from skvae import VAEAnomalyDetector, VAETransformer
+from skvae.anomaly import MAX_THRESHOLD_ROWS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -142,3 +143,41 @@ def test_a_failure_while_setting_the_thresholds_leaves_no_model(
         det.fit(blobs)
     with pytest.raises(NotFittedError):
         det.predict(blobs)
+
+
+def test_a_row_with_nothing_observed_scores_the_threshold(blobs):
+    detector = VAEAnomalyDetector(**FAST).fit(blobs)
+    empty = np.full((1, blobs.shape[1]), np.nan)
+    score = detector.score_samples(np.vstack([blobs[:5], empty]))
+    # No evidence either way: the boundary, below most of the training rows
+    # and never above every one of them.
+    assert score[-1] == detector.offset_
+    assert detector.decision_function(empty)[0] == 0.0
+    assert (detector.score_samples(blobs) > score[-1]).mean() > 0.8
+
+
+def test_empty_training_rows_do_not_set_the_threshold(blobs):
+    gappy = blobs.copy()
+    gappy[::10] = np.nan
+    with_gaps = VAEAnomalyDetector(**FAST).fit(gappy)
+    # The threshold is the contamination quantile of the rows that were seen.
+    seen = with_gaps.score_samples(gappy[~np.isnan(gappy).all(axis=1)])
+    assert with_gaps.offset_ == pytest.approx(np.percentile(seen, 10.0))
+
+
+def test_thresholds_of_a_large_table_come_from_a_bounded_subsample(monkeypatch):
+    scored = []
+    scores_and_per_feature = VAEAnomalyDetector._scores_and_per_feature
+
+    def recording(self, X):
+        scored.append(len(X))
+        return scores_and_per_feature(self, X)
+
+    monkeypatch.setattr(VAEAnomalyDetector, "_scores_and_per_feature", recording)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(MAX_THRESHOLD_ROWS + 5_000, 3))
+    detector = VAEAnomalyDetector(**{**FAST, "max_iter": 1}).fit(X)
+    assert scored == [MAX_THRESHOLD_ROWS]
+    flagged = (detector.predict(X) == -1).mean()
+    # Within four standard errors of the contamination quantile's rank.
+    assert abs(flagged - 0.1) < 4 * np.sqrt(0.1 * 0.9 / MAX_THRESHOLD_ROWS)
