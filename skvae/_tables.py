@@ -27,7 +27,7 @@ score, tells that something new arrived.
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -226,7 +226,7 @@ class TableSchema:
                     column = np.round(column)
             columns.append(column)
         if self.kind is None:
-            if all(np.asarray(c).dtype.kind in "fiub" for c in columns):
+            if all(_numeric_column(c) for c in columns):
                 return np.column_stack(columns).astype(np.float64)
             out = np.empty(values.shape, dtype=object)
             for j, column in enumerate(columns):
@@ -377,13 +377,28 @@ def _missing(value):
 
 
 def _levels_of(codes, levels):
-    """Level codes (NaN where missing) -> an object array of levels."""
+    """Level codes (NaN where missing) -> an object array of the levels
+    themselves, whatever their type: the user's dtype decides the rest."""
     out = np.full(codes.shape, np.nan, dtype=object)
     valid = ~np.isnan(codes) & (codes < len(levels))
     out[valid] = levels[codes[valid].astype(int)]
-    if len(levels) and all(isinstance(v, Integral | float) for v in levels):
-        return out.astype(np.float64)  # numeric levels stay numbers
     return out
+
+
+def _numeric_column(column):
+    """Whether a decoded column of an array output is numbers: float cells,
+    or levels that are all numbers.
+
+    ``True`` is an ``Integral`` to Python, so an ``isinstance`` test alone
+    takes a column of booleans for numbers and gives ``1.0`` and ``0.0``
+    back; booleans are levels, never numbers.
+    """
+    if column.dtype.kind == "f":
+        return True
+    levels = [v for v in column if not _missing(v)]
+    return bool(levels) and all(
+        isinstance(v, Real) and not isinstance(v, bool | np.bool_) for v in levels
+    )
 
 
 def _as_pandas(column, dtype):
