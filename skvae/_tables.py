@@ -12,11 +12,11 @@ columns as integers.
 Which columns are categorical follows ``categorical_features`` with
 scikit-learn's meaning (``HistGradientBoostingClassifier``): indices, a
 boolean mask, feature names, None, or ``"from_dtype"``. With
-``"from_dtype"``, a DataFrame's categorical, string/object and boolean
-columns are categorical; an array has none. Text and booleans count as
-categorical because a number is no model of either (scikit-learn's
-estimator would refuse the text; ``True`` as 1.0 under a Gaussian has a
-variance that collapses onto two values).
+``"from_dtype"``, a DataFrame's categorical (Arrow dictionary included),
+string/object and boolean columns are categorical; an array has none.
+Text and booleans count as categorical because a number is no model of
+either (scikit-learn's estimator would refuse the text; ``True`` as 1.0
+under a Gaussian has a variance that collapses onto two values).
 
 A level never seen in fit has no probability under the model. It is read
 as a missing cell, as ``HistGradientBoostingClassifier`` does, so that a
@@ -54,10 +54,52 @@ def _categorical_dtype(dtype, kind):
         return dtype in (pl.Categorical, pl.Enum, pl.String, pl.Boolean, pl.Object)
     return (
         isinstance(dtype, pd.CategoricalDtype)
+        or _arrow_dictionary(dtype)
         or pd.api.types.is_bool_dtype(dtype)
         or pd.api.types.is_object_dtype(dtype)
         or pd.api.types.is_string_dtype(dtype)
     )
+
+
+def _temporal_dtype(dtype, kind):
+    """Whether ``dtype`` holds dates, times or durations, also as the
+    categories of a categorical (``pd.cut`` of dates gives intervals of
+    them)."""
+    if kind == "polars":
+        return dtype.is_temporal()
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+        if isinstance(dtype, pd.IntervalDtype):
+            dtype = dtype.subtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_temporal(dtype.pyarrow_dtype)
+    return (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype)
+    )
+
+
+def _nested_dtype(dtype, kind):
+    if kind == "polars":
+        return dtype.is_nested()
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_nested(dtype.pyarrow_dtype)
+    return False
+
+
+def _arrow_dictionary(dtype):
+    """Whether ``dtype`` is Arrow's categorical, a dictionary type (what
+    ``read_parquet(..., dtype_backend="pyarrow")`` gives a category)."""
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_dictionary(dtype.pyarrow_dtype)
 
 
 def _integer_dtype(dtype, kind):
@@ -249,19 +291,37 @@ class TableSchema:
         return self.columns[j] if self.columns else j
 
     def _check_dtypes(self):
+        """Refuse, at fit, the columns that could not come back in their
+        dtype: dates and durations, nested values (lists, structs), and any
+        dtype that :func:`_dtype_spec` cannot rebuild."""
         for j, dtype in enumerate(self.dtypes or []):
-            if self.kind == "polars":
-                temporal = dtype.is_temporal()
-            else:
-                temporal = pd.api.types.is_datetime64_any_dtype(
-                    dtype
-                ) or pd.api.types.is_timedelta64_dtype(dtype)
-            if temporal:
+            name = self._name(j)
+            if _temporal_dtype(dtype, self.kind):
                 raise ValueError(
-                    f"Column {self._name(j)!r} holds dates or durations ({dtype}); "
+                    f"Column {name!r} holds dates or durations ({dtype}); "
                     "skvae models numbers and categories. Convert it, e.g. to "
                     "days since a reference date or to its parts (year, month, "
                     "hour), or drop it."
+                )
+            if _nested_dtype(dtype, self.kind):
+                raise ValueError(
+                    f"Column {name!r} holds nested values ({dtype}); skvae "
+                    "models numbers and categories, one value per cell. Unnest "
+                    "it into columns, or drop it."
+                )
+            spec = _dtype_spec(dtype, self.kind)
+            if spec is not None:
+                rebuilt = (
+                    _polars_dtype(spec)
+                    if self.kind == "polars"
+                    else _pandas_dtype(spec)
+                )
+            if spec is None or rebuilt != dtype or type(rebuilt) is not type(dtype):
+                raise ValueError(
+                    f"Column {name!r} has dtype {dtype}, which skvae cannot give "
+                    "back in its outputs. Convert it to a numeric, boolean, "
+                    "string or categorical dtype (a sparse column with "
+                    "``.sparse.to_dense()``)."
                 )
 
     def _column(self, X, j):
@@ -339,28 +399,122 @@ class TableSchema:
 
 
 def _dtype_spec(dtype, kind):
-    """A column's dtype as plain data (see :func:`_pandas_dtype` and
-    :func:`_polars_dtype`)."""
+    """A column's dtype as plain data, from which :func:`_pandas_dtype` or
+    :func:`_polars_dtype` rebuilds it exactly.
+
+    A dtype's name is not enough: the name of ``string[pyarrow]`` is
+    ``"string"``, which pandas reads back as ``string[python]``; pandas does
+    not read an ``ArrowDtype``'s name (``"dictionary<values=string,
+    indices=int8, ordered=0>[pyarrow]"``) back at all; polars' ``Decimal``
+    loses its precision and scale. Nor can the dtype objects be stored:
+    ``skops.io`` would then ask the user to trust pandas', pyarrow's and
+    polars' types besides the estimator. So each family is stored by its
+    parameters: a NumPy dtype and a pandas masked dtype by their names
+    (which round-trip), a string dtype by its storage and missing value, a
+    categorical by its categories (see :func:`_index_state`) and order, an
+    Arrow type as Arrow's own serialized schema (bytes in a format stable
+    across versions, and complete for every parametrized type: dictionary,
+    decimal, large string), and a polars type by its name and parameters.
+    """
     if kind == "polars":
         name = dtype.base_type().__name__
         if name == "Enum":
             return (name, dtype.categories.to_list())
+        if name == "Decimal":
+            return (name, dtype.precision, dtype.scale)
         return (name,)
     if isinstance(dtype, pd.CategoricalDtype):
-        return ("category", dtype.categories.to_list(), bool(dtype.ordered))
-    return (str(dtype),)
+        return ("category", _index_state(dtype.categories), bool(dtype.ordered))
+    if isinstance(dtype, pd.StringDtype):
+        return ("string", dtype.storage, _missing(dtype.na_value))
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        schema = pa.schema([pa.field("column", dtype.pyarrow_dtype)])
+        return ("arrow", schema.serialize().to_pybytes())
+    if isinstance(dtype, np.dtype) and dtype.kind in "biufO":
+        return ("numpy", dtype.name)
+    if isinstance(dtype, _MASKED_DTYPES):
+        return ("pandas", str(dtype))
+    return None  # sparse, interval, complex, a third party's: refused at fit
+
+
+# pandas' masked (nullable) dtypes, whose names round-trip.
+_MASKED_DTYPES = (
+    pd.BooleanDtype,
+    pd.Int8Dtype,
+    pd.Int16Dtype,
+    pd.Int32Dtype,
+    pd.Int64Dtype,
+    pd.UInt8Dtype,
+    pd.UInt16Dtype,
+    pd.UInt32Dtype,
+    pd.UInt64Dtype,
+    pd.Float32Dtype,
+    pd.Float64Dtype,
+)
 
 
 def _pandas_dtype(spec):
-    if spec[0] == "category":
-        return pd.CategoricalDtype(spec[1], ordered=spec[2])
-    return pd.api.types.pandas_dtype(spec[0])
+    tag = spec[0]
+    if len(spec) == 1:  # the layout before issue 26: a name
+        return pd.api.types.pandas_dtype(tag)
+    if tag == "category":
+        return pd.CategoricalDtype(_index_from_state(spec[1]), ordered=spec[2])
+    if tag == "string":
+        return pd.StringDtype(spec[1], na_value=np.nan if spec[2] else pd.NA)
+    if tag == "arrow":
+        import pyarrow as pa
+
+        return pd.ArrowDtype(pa.ipc.read_schema(pa.py_buffer(spec[1])).field(0).type)
+    if tag == "numpy":
+        return np.dtype(spec[1])
+    return pd.api.types.pandas_dtype(spec[1])
 
 
 def _polars_dtype(spec):
     import polars as pl
 
-    return pl.Enum(spec[1]) if spec[0] == "Enum" else getattr(pl, spec[0])
+    if spec[0] == "Enum":
+        return pl.Enum(spec[1])
+    if spec[0] == "Decimal":
+        return pl.Decimal(spec[1], spec[2])
+    return getattr(pl, spec[0])()
+
+
+def _index_state(index):
+    """The categories of a pandas categorical as plain data: the values and
+    their dtype, or, for intervals (``pd.cut``), their bounds and closed
+    side (see :func:`_level_state`)."""
+    if isinstance(index, pd.IntervalIndex):
+        return {
+            "left": [_plain(v) for v in index.left],
+            "right": [_plain(v) for v in index.right],
+            "closed": index.closed,
+            "subtype": _dtype_spec(index.dtype.subtype, "pandas"),
+        }
+    return {
+        "values": [_plain(v) for v in index],
+        "dtype": _dtype_spec(index.dtype, "pandas"),
+    }
+
+
+def _index_from_state(state):
+    if isinstance(state, list):  # the layout before issue 26: the values
+        return state
+    if "left" in state:
+        subtype = _pandas_dtype(state["subtype"])
+        return pd.IntervalIndex.from_arrays(
+            pd.Index(state["left"], dtype=subtype),
+            pd.Index(state["right"], dtype=subtype),
+            closed=state["closed"],
+        )
+    return pd.Index(state["values"], dtype=_pandas_dtype(state["dtype"]))
+
+
+def _plain(value):
+    """A NumPy scalar as the Python scalar it holds."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_finite_levels(values, name):

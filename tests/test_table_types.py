@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from skvae import VAEImputer, VAETransformer
+from skvae.datasets import load_penguins
 
 FAST = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
 N_ROWS = 30
@@ -42,6 +43,13 @@ def _observed(column):
     return set(column.dropna().tolist())
 
 
+def _cells(column):
+    """A pandas or polars column as a list, None where missing."""
+    if isinstance(column, pl.Series):
+        return column.to_list()
+    return [None if pd.isna(v) else v for v in column.astype(object)]
+
+
 # ------------------------------------------------------------ booleans
 
 
@@ -63,3 +71,139 @@ def test_boolean_levels_come_back_as_booleans_not_numbers(kind):
     cells = imputed["c"] if kind == "pandas" else pd.Series(imputed[:, 1])
     assert cells.notna().all()
     assert all(type(v) is bool for v in cells)
+
+
+# ------------------------------------------------- every dtype comes back
+
+
+def _pandas_columns():
+    import pyarrow as pa
+
+    third = N_ROWS // 3
+    dictionary = pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string()))
+    return {
+        "object_bool": pd.Series([True, False, None] * third, dtype=object),
+        "object_text": pd.Series(["a", "b", None] * third, dtype=object),
+        "string_python": pd.Series(["a", "b", None] * third, dtype="string[python]"),
+        "string_pyarrow": pd.Series(["a", "b", None] * third, dtype="string[pyarrow]"),
+        "str_nan": pd.Series(
+            ["a", "b", None] * third, dtype=pd.StringDtype("pyarrow", na_value=np.nan)
+        ),
+        "arrow_string": pd.Series(
+            ["a", "b", None] * third, dtype=pd.ArrowDtype(pa.string())
+        ),
+        "arrow_large_string": pd.Series(
+            ["a", "b", None] * third, dtype=pd.ArrowDtype(pa.large_string())
+        ),
+        "arrow_dictionary": pd.Series(["a", "b", None] * third).astype(dictionary),
+        "arrow_bool": pd.Series([True, False, None] * third, dtype="bool[pyarrow]"),
+        "arrow_int64": pd.Series([1, 7, None] * third, dtype="int64[pyarrow]"),
+        "arrow_double": pd.Series([1.5, 7.0, None] * third, dtype="double[pyarrow]"),
+        "boolean": pd.Series([True, False, None] * third, dtype="boolean"),
+        "bool": pd.Series([True, False, True] * third, dtype=bool),
+        "Int8": pd.Series([-100, 100, None] * third, dtype="Int8"),
+        "Int16": pd.Series([-300, 300, None] * third, dtype="Int16"),
+        "UInt64": pd.Series([0, 2**40, None] * third, dtype="UInt64"),
+        "uint8": pd.Series([0, 3, 255] * third, dtype="uint8"),
+        "Float32": pd.Series([1.5, 7.0, None] * third, dtype="Float32"),
+        "float32": pd.Series([1.5, 7.0, np.nan] * third, dtype="float32"),
+        "category_int": pd.Series([3, 1, None] * third, dtype="category"),
+        "category_ordered": pd.Series(
+            pd.Categorical(
+                ["lo", "hi", None] * third, categories=["lo", "mid", "hi"], ordered=True
+            )
+        ),
+        "category_intervals": pd.cut(pd.Series([0.5, 1.5, 2.5] * third), [0, 1, 2, 3]),
+    }
+
+
+def _polars_columns():
+    third = N_ROWS // 3
+    return {
+        "pl_enum": pl.Series(["b", "a", None] * third, dtype=pl.Enum(["b", "a", "z"])),
+        "pl_categorical": pl.Series(["a", "b", None] * third, dtype=pl.Categorical),
+        "pl_boolean": pl.Series([True, False, None] * third, dtype=pl.Boolean),
+        "pl_uint8": pl.Series([0, 255, None] * third, dtype=pl.UInt8),
+        "pl_int64": pl.Series([-(2**40), 2**40, None] * third, dtype=pl.Int64),
+        "pl_float32": pl.Series([1.5, 7.0, None] * third, dtype=pl.Float32),
+        "pl_string": pl.Series(["a", "b", None] * third, dtype=pl.String),
+        "pl_decimal": pl.Series([1.25, 7.5, None] * third, dtype=pl.Decimal(10, 2)),
+    }
+
+
+def _table(name):
+    if name.startswith("pl_"):
+        return _frame(_polars_columns()[name], kind="polars")
+    return _frame(_pandas_columns()[name])
+
+
+COLUMNS = [*_pandas_columns(), *_polars_columns()]
+
+
+@pytest.mark.parametrize("name", COLUMNS)
+def test_sample_and_inverse_transform_keep_every_dtype(name):
+    X = _table(name)
+    est = _fit(VAETransformer(**FAST), X)
+    observed = _observed(X["c"])
+    for out in (
+        est.sample(20, random_state=0),
+        est.inverse_transform(est.transform(X)),
+    ):
+        assert _types(out) == _types(X)
+        values = _observed(out["c"])
+        if est.is_categorical_[1]:
+            assert values <= observed
+        else:
+            assert min(observed) <= min(values) <= max(values) <= max(observed)
+
+
+@pytest.mark.parametrize("name", COLUMNS)
+def test_the_imputer_keeps_every_dtype(name):
+    X = _table(name)
+    kind = "polars" if name.startswith("pl_") else "pandas"
+    imputer = _fit(VAEImputer(**FAST), X).set_output(transform=kind)
+    out = imputer.transform(X)
+    assert _types(out) == _types(X)
+    observed = _observed(X["c"])
+    filled = _observed(out["c"])
+    if imputer.is_categorical_[1]:
+        assert filled <= observed
+    else:
+        assert min(observed) <= min(filled) <= max(filled) <= max(observed)
+    # Every missing cell is filled, and the observed ones are as they were.
+    given, cells = _cells(X["c"]), _cells(out["c"])
+    assert None not in cells
+    assert [c for g, c in zip(given, cells, strict=True) if g is not None] == [
+        g for g in given if g is not None
+    ]
+
+
+def test_a_pyarrow_backed_parquet_table_round_trips(tmp_path):
+    load_penguins().to_parquet(tmp_path / "penguins.parquet")
+    penguins = pd.read_parquet(tmp_path / "penguins.parquet", dtype_backend="pyarrow")
+    est = _fit(VAETransformer(**FAST), penguins)
+    # The dictionary (category) columns are categorical by their dtype.
+    assert est.is_categorical_.tolist() == [True, True] + [False] * 4 + [True, False]
+    sample = est.sample(20, random_state=0)
+    assert _types(sample) == _types(penguins)
+    assert set(sample["species"]) <= set(penguins["species"].dropna())
+
+
+@pytest.mark.parametrize(
+    "column, match",
+    [
+        (pl.Series([[1], [2], None] * 10), "'c' holds nested values"),
+        (pl.Series([{"a": 1}, {"a": 2}, None] * 10), "'c' holds nested values"),
+        (
+            pd.cut(pd.Series(pd.date_range("2020", periods=30)), 3),
+            "'c' holds dates or durations",
+        ),
+        (pd.Series(pd.period_range("2020", periods=30)), "'c' holds dates"),
+        (pd.Series(pd.arrays.SparseArray([0.0, 1.0] * 15)), "cannot give back"),
+    ],
+    ids=["polars_list", "polars_struct", "date_intervals", "periods", "sparse"],
+)
+def test_columns_that_cannot_come_back_are_refused_at_fit(column, match):
+    X = _frame(column, kind="polars" if isinstance(column, pl.Series) else "pandas")
+    with pytest.raises(ValueError, match=match):
+        VAETransformer(**FAST).fit(X)
