@@ -28,6 +28,7 @@ score, tells that something new arrived.
 
 import warnings
 from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -254,7 +255,8 @@ class TableSchema:
         column is numeric or has numeric levels, else object).
 
         In a DataFrame, numeric values are clipped to the range seen in fit
-        (as SDV's ``enforce_min_max_values``) and integer columns rounded.
+        (as SDV's ``enforce_min_max_values``) and integer columns rounded
+        (see :func:`_integers`).
         """
         columns = []
         levels = iter(self.categories)
@@ -265,7 +267,9 @@ class TableSchema:
             elif self.kind:
                 column = np.clip(column, self.low[j], self.high[j])
                 if self.is_integer[j]:
-                    column = np.round(column)
+                    column = _integers(
+                        np.round(column), self.low[j], self.high[j], self._iinfo(j)
+                    )
             columns.append(column)
         if self.kind is None:
             if all(_numeric_column(c) for c in columns):
@@ -383,16 +387,32 @@ class TableSchema:
             ) from None
         return np.array(levels, dtype=object)
 
+    def _iinfo(self, j):
+        """The range of the integer dtype of column ``j``."""
+        spec = self.dtypes[j]
+        if self.kind == "polars":
+            # Int128 has no NumPy twin; its outputs stay within int64's range.
+            name = {"Int128": "Int64", "UInt128": "UInt64"}.get(spec[0], spec[0])
+            return np.iinfo(name.lower())
+        dtype = _pandas_dtype(spec)
+        return np.iinfo(getattr(dtype, "numpy_dtype", dtype))
+
     def _polars_frame(self, columns):
         import polars as pl
 
         series = []
         for name, column, spec in zip(self.columns, columns, self.dtypes, strict=True):
             dtype = _polars_dtype(spec)
-            if column.dtype == object:
+            if isinstance(column, _Integers):
+                values = pl.Series(name, column.values)
+                if column.missing.any():
+                    values = values.scatter(np.flatnonzero(column.missing), None)
+            elif column.dtype == object:
                 column = [None if _missing(v) else v for v in column]
                 values = pl.Series(name, column)
             else:
+                if dtype == pl.Boolean:
+                    column = np.round(column)  # 0.7 is True, 0.3 False
                 values = pl.Series(name, column, nan_to_null=True)
             series.append(values.cast(dtype))
         return pl.DataFrame(series)
@@ -556,15 +576,60 @@ def _numeric_column(column):
 
 
 def _as_pandas(column, dtype):
-    """One output column in the training column's pandas ``dtype``."""
+    """One output column in the training column's pandas ``dtype``; where a
+    NumPy integer or boolean column has missing cells, its nullable twin of
+    the same width (``Int8`` for ``int8``), as pandas itself does not."""
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical(column, dtype=dtype)
+    if isinstance(column, _Integers):
+        column = pd.arrays.IntegerArray(column.values, column.missing)
+        if isinstance(dtype, np.dtype) and column.isna().any():
+            return column
+        return pd.Series(column).astype(dtype).array
+    if pd.api.types.is_bool_dtype(dtype) and column.dtype.kind == "f":
+        column = np.round(column)  # a numeric boolean column: 0.7 is True
     missing = pd.isna(column)
-    if missing.any():
-        if pd.api.types.is_bool_dtype(dtype):
+    if missing.any() and isinstance(dtype, np.dtype):
+        if dtype.kind == "b":
             return pd.array(column, dtype="boolean")
-        if _integer_dtype(dtype, "pandas") and not isinstance(
-            dtype, pd.api.extensions.ExtensionDtype
-        ):
-            return pd.array(column, dtype="Int64")
+        if dtype.kind in "iu":
+            return pd.array(column, dtype=_nullable_integer(dtype))
     return pd.Series(column).astype(dtype).array
+
+
+def _nullable_integer(dtype):
+    """``Int8`` for ``int8``, ``UInt64`` for ``uint64``."""
+    return dtype.name.replace("uint", "UInt").replace("int", "Int")
+
+
+class _Integers(NamedTuple):
+    """An integer output column: exact integers in the column's own NumPy
+    dtype, and where they are missing."""
+
+    values: np.ndarray
+    missing: np.ndarray
+
+
+def _integers(column, low, high, iinfo):
+    """Rounded floats (NaN where missing) as integers within ``[low, high]``
+    (the range seen in fit) and within the dtype's range ``iinfo``.
+
+    Clipping the floats to the range is not enough: ``INT64_MAX`` has no
+    float, its nearest (2**63) is one above, and casting that back wraps to
+    ``INT64_MIN`` in NumPy and fails in pandas' and polars' safe casts. So
+    the bounds are kept as integers, the cells at or beyond a bound's float
+    take the bound itself, and only the cells strictly within (which are
+    below 2**63 in magnitude, so exact) are cast.
+    """
+    missing = np.isnan(column)
+    out = np.zeros(column.shape, dtype=iinfo.dtype)
+    if missing.all():
+        return _Integers(out, missing)
+    low, high = (min(max(int(bound), iinfo.min), iinfo.max) for bound in (low, high))
+    values = np.where(missing, float(low), column)
+    top, bottom = values >= float(high), values <= float(low)
+    within = ~top & ~bottom
+    out[within] = values[within].astype(iinfo.dtype)
+    out[top] = high
+    out[bottom] = low
+    return _Integers(out, missing)

@@ -73,6 +73,32 @@ def test_boolean_levels_come_back_as_booleans_not_numbers(kind):
     assert all(type(v) is bool for v in cells)
 
 
+# ------------------------------------------------------------ integers
+
+INT64_MAX = np.iinfo(np.int64).max
+
+
+@pytest.mark.parametrize("dtype", ["int64", "Int64", "int64[pyarrow]", "polars"])
+def test_a_large_integer_sentinel_neither_wraps_nor_breaks_the_cast(dtype):
+    # INT64_MAX has no float: the nearest, 2**63, wraps to INT64_MIN when
+    # cast back, and pandas' and polars' safe casts refuse it.
+    for values in ([0, 5, INT64_MAX], [INT64_MAX - 1, INT64_MAX, INT64_MAX]):
+        values = values * (N_ROWS // 3)
+        if dtype == "polars":
+            X = _frame(pl.Series(values, dtype=pl.Int64), kind="polars")
+        else:
+            X = _frame(pd.Series(values, dtype=dtype))
+        est = _fit(VAETransformer(**FAST), X)
+        transformed = est.transform(X)
+        for out in (est.sample(50, random_state=0), est.inverse_transform(transformed)):
+            assert _types(out) == _types(X)
+            cells = _cells(out["c"])
+            assert all(min(values) <= v <= INT64_MAX for v in cells)
+    # The second column's values are all the float 2**63: every output cell
+    # is at the top.
+    assert set(cells) == {INT64_MAX}
+
+
 # ------------------------------------------------- every dtype comes back
 
 
@@ -103,7 +129,7 @@ def _pandas_columns():
         "bool": pd.Series([True, False, True] * third, dtype=bool),
         "Int8": pd.Series([-100, 100, None] * third, dtype="Int8"),
         "Int16": pd.Series([-300, 300, None] * third, dtype="Int16"),
-        "UInt64": pd.Series([0, 2**40, None] * third, dtype="UInt64"),
+        "UInt64": pd.Series([0, 2**64 - 1, None] * third, dtype="UInt64"),
         "uint8": pd.Series([0, 3, 255] * third, dtype="uint8"),
         "Float32": pd.Series([1.5, 7.0, None] * third, dtype="Float32"),
         "float32": pd.Series([1.5, 7.0, np.nan] * third, dtype="float32"),
@@ -124,7 +150,7 @@ def _polars_columns():
         "pl_categorical": pl.Series(["a", "b", None] * third, dtype=pl.Categorical),
         "pl_boolean": pl.Series([True, False, None] * third, dtype=pl.Boolean),
         "pl_uint8": pl.Series([0, 255, None] * third, dtype=pl.UInt8),
-        "pl_int64": pl.Series([-(2**40), 2**40, None] * third, dtype=pl.Int64),
+        "pl_int64": pl.Series([-(2**63), 2**63 - 1, None] * third, dtype=pl.Int64),
         "pl_float32": pl.Series([1.5, 7.0, None] * third, dtype=pl.Float32),
         "pl_string": pl.Series(["a", "b", None] * third, dtype=pl.String),
         "pl_decimal": pl.Series([1.25, 7.5, None] * third, dtype=pl.Decimal(10, 2)),
