@@ -296,7 +296,10 @@ class BaseVAE(BaseEstimator):
         loading exactly as without the round trip."""
         state = dict(super().__getstate__())
         if state.get("_schema") is not None:
-            state["_schema"] = dict(vars(state["_schema"]))
+            state["_schema"] = state["_schema"].to_state()
+            # The schema's own levels, which can be pandas objects (intervals):
+            # stored once, as plain data, in the schema's state.
+            state.pop("categories_", None)
         net = state.pop("net_", None)
         if net is not None:
             state["_net_state"] = net_state(net)
@@ -316,6 +319,7 @@ class BaseVAE(BaseEstimator):
         net_state = state.pop("_net_state", None)
         if state.get("_schema") is not None:
             state["_schema"] = TableSchema.from_state(state["_schema"])
+            state["categories_"] = state["_schema"].categories
         super().__setstate__(state)
         if net_state is None:
             return

@@ -198,12 +198,32 @@ class TableSchema:
         if self.kind:
             self.dtypes = [_dtype_spec(dtype, self.kind) for dtype in self.dtypes]
 
+    def to_state(self):
+        """The schema as plain data (what a pickled estimator stores): no
+        class of skvae's, pandas', pyarrow's or polars' for ``skops.io`` to
+        ask the user to trust. :meth:`from_state` is its inverse.
+
+        The dtypes are plain already (see :func:`_dtype_spec`); the levels
+        of a ``pd.cut`` column are ``pd.Interval`` objects, stored as
+        ``("interval", left, right, closed)`` tuples (see
+        :func:`_level_state`).
+        """
+        state = dict(vars(self))
+        state["categories"] = [
+            [_level_state(level) for level in levels] for levels in self.categories
+        ]
+        return state
+
     @classmethod
     def from_state(cls, state):
-        """The schema whose attributes are the dict ``state`` (what a pickled
-        estimator stores: plain data, no class of skvae's to trust)."""
+        """The schema that :meth:`to_state` gave ``state`` (also reads the
+        attributes' dict that estimators stored before it)."""
         schema = cls.__new__(cls)
         schema.__dict__.update(state)
+        schema.categories = [
+            _object_array([_level_from_state(level) for level in levels])
+            for levels in state["categories"]
+        ]
         return schema
 
     @property
@@ -292,7 +312,7 @@ class TableSchema:
     # ------------------------------------------------------------ helpers
 
     def _name(self, j):
-        return self.columns[j] if self.columns else j
+        return self.columns[j] if self.columns else int(j)
 
     def _check_dtypes(self):
         """Refuse, at fit, the columns that could not come back in their
@@ -370,22 +390,27 @@ class TableSchema:
         dtype = self.dtypes[j] if self.dtypes else None
         if isinstance(dtype, pd.CategoricalDtype):
             present = set(observed.tolist())
-            return np.array([c for c in dtype.categories if c in present], dtype=object)
-        for value in observed:
-            if not isinstance(value, str | Real | np.bool_):
+            levels = [c for c in dtype.categories if c in present]
+        else:
+            levels = observed
+        for value in levels:
+            if not _plain_level(value):
                 raise TypeError(
                     f"A level argument must be a string or a number, not "
-                    f"{type(value).__name__!r} (categorical column "
+                    f"{type(value).__name__!r} (an interval of numbers, as "
+                    "pd.cut makes, is a level too; categorical column "
                     f"{self._name(j)!r} holds {value!r})."
                 )
-        try:
-            levels = sorted(set(observed.tolist()))
-        except TypeError:
-            raise TypeError(
-                f"Categorical column {self._name(j)!r} must hold uniformly strings "
-                f"or numbers; got {sorted({type(v).__name__ for v in observed})}."
-            ) from None
-        return np.array(levels, dtype=object)
+        if not isinstance(dtype, pd.CategoricalDtype):
+            try:
+                levels = sorted(set(levels.tolist()))
+            except TypeError:
+                raise TypeError(
+                    f"Categorical column {self._name(j)!r} must hold uniformly "
+                    "strings or numbers; got "
+                    f"{sorted({type(v).__name__ for v in observed})}."
+                ) from None
+        return _object_array([_plain(level) for level in levels])
 
     def _iinfo(self, j):
         """The range of the integer dtype of column ``j``."""
@@ -535,6 +560,45 @@ def _index_from_state(state):
 def _plain(value):
     """A NumPy scalar as the Python scalar it holds."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain_level(value):
+    """Whether ``value`` can be a level: a string, a number, a boolean, or
+    an interval of numbers (``pd.cut``). A level of any other type (a date,
+    a ``Decimal``, a tuple) is refused at fit: it would have to be stored as
+    a pandas or third-party object, which ``skops.io`` asks the user to
+    trust."""
+    if isinstance(value, pd.Interval):
+        return isinstance(value.left, Real) and isinstance(value.right, Real)
+    return isinstance(value, str | Real | np.bool_)
+
+
+def _level_state(level):
+    """A level as plain data: an interval as ``("interval", left, right,
+    closed)``, which no other level can be (a level is never a tuple).
+
+    Rejected: pickling the ``pd.Interval`` itself, which makes
+    ``skops.io.load`` ask the user to trust
+    ``pandas._libs.interval.Interval`` besides the estimator.
+    """
+    if isinstance(level, pd.Interval):
+        return ("interval", _plain(level.left), _plain(level.right), level.closed)
+    return _plain(level)
+
+
+def _level_from_state(state):
+    if isinstance(state, tuple) and state[0] == "interval":
+        return pd.Interval(state[1], state[2], closed=state[3])
+    return state
+
+
+def _object_array(values):
+    """A 1D object array of ``values``, whatever they are (``np.array``
+    would make a list of sequences 2D)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
 
 
 def _check_finite_levels(values, name):

@@ -233,3 +233,81 @@ def test_columns_that_cannot_come_back_are_refused_at_fit(column, match):
     X = _frame(column, kind="polars" if isinstance(column, pl.Series) else "pandas")
     with pytest.raises(ValueError, match=match):
         VAETransformer(**FAST).fit(X)
+
+
+# ----------------------------------------------------------- persistence
+
+PERSISTED = [
+    "category_intervals",
+    "category_int",
+    "category_ordered",
+    "string_pyarrow",
+    "arrow_dictionary",
+    "arrow_int64",
+    "pl_enum",
+    "pl_decimal",
+]
+
+
+def _plain_leaves(value):
+    """Every leaf of nested plain containers, NumPy arrays opened."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _plain_leaves(item)
+    elif isinstance(value, list | tuple) or (
+        isinstance(value, np.ndarray) and value.dtype == object
+    ):
+        for item in value:
+            yield from _plain_leaves(item)
+    else:
+        yield value
+
+
+@pytest.mark.parametrize("name", PERSISTED)
+def test_the_schema_state_is_plain_data(name):
+    est = _fit(VAETransformer(**FAST), _table(name))
+    state = est.__getstate__()
+    assert "categories_" not in state  # stored once, in the schema's state
+    plain = (str, int, float, bool, bytes, type(None), np.ndarray)
+    leaves = list(_plain_leaves(state["_schema"]))
+    assert all(type(leaf) in plain for leaf in leaves), {type(v) for v in leaves}
+
+
+@pytest.mark.parametrize("name", PERSISTED)
+def test_skops_trusts_only_the_estimator_and_rebuilds_the_types(name):
+    sio = pytest.importorskip("skops.io")
+    X = _table(name)
+    est = _fit(VAETransformer(**FAST), X)
+    data = sio.dumps(est)
+    assert sio.get_untrusted_types(data=data) == ["skvae.transformer.VAETransformer"]
+    loaded = sio.loads(data, trusted=["skvae.transformer.VAETransformer"])
+    before, after = est.sample(20, random_state=0), loaded.sample(20, random_state=0)
+    assert _types(after) == _types(X)
+    assert _cells(after["c"]) == _cells(before["c"])
+    for levels, rebuilt in zip(est.categories_, loaded.categories_, strict=True):
+        assert list(levels) == list(rebuilt)
+        assert [type(v) for v in levels] == [type(v) for v in rebuilt]
+
+
+def test_a_schema_stored_before_to_state_still_loads():
+    # Estimators stored the schema's attributes as they were.
+    est = _fit(VAETransformer(**FAST), _table("category_intervals"))
+    old = type(est._schema).from_state(dict(vars(est._schema)))
+    pd.testing.assert_frame_equal(
+        old.decode(np.array([[0.5, 1.0], [0.1, np.nan]])),
+        est._schema.decode(np.array([[0.5, 1.0], [0.1, np.nan]])),
+    )
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([pd.Timestamp("2020"), pd.Timestamp("2021"), None] * 10),
+        pd.Series([(1, 2), (3, 4), None] * 10),
+    ],
+    ids=["timestamps", "tuples"],
+)
+def test_levels_that_are_not_plain_are_refused_at_fit(column):
+    X = _frame(column.astype(object))
+    with pytest.raises(TypeError, match="must be a string or a number, not"):
+        VAETransformer(**FAST, categorical_features=["c"]).fit(X)
