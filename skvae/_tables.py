@@ -352,6 +352,11 @@ class TableSchema:
         """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
         if self.kind == "polars" or _is_polars_df(X):
             series = X.to_series(j)
+            if series.dtype.base_type().__name__ in ("Int128", "UInt128"):
+                import polars as pl
+
+                # NumPy has no 128-bit integers; the network reads floats.
+                series = series.cast(pl.Float64)
             values = series.to_numpy()
             missing = series.is_null().to_numpy()
             if values.dtype.kind == "f":

@@ -99,6 +99,20 @@ def test_a_large_integer_sentinel_neither_wraps_nor_breaks_the_cast(dtype):
     assert set(cells) == {INT64_MAX}
 
 
+@pytest.mark.parametrize("dtype", ["bool", "boolean", "polars"])
+def test_a_boolean_column_modelled_as_a_number_is_rounded(dtype):
+    values = [True, False, True] * (N_ROWS // 3)
+    if dtype == "polars":
+        X = _frame(pl.Series(values, dtype=pl.Boolean), kind="polars")
+    else:
+        X = _frame(pd.Series(values, dtype=dtype))
+    est = _fit(VAETransformer(**FAST, categorical_features=None), X)
+    # Decoded numbers (x, c): 0.3 is False, not True as every non-zero is.
+    out = est._schema.decode(np.array([[0.0, 0.3], [0.0, 0.7], [0.0, -2.0]]))
+    assert _types(out) == _types(X)
+    assert _cells(out["c"]) == [False, True, False]
+
+
 # ------------------------------------------------- every dtype comes back
 
 
@@ -154,6 +168,7 @@ def _polars_columns():
         "pl_float32": pl.Series([1.5, 7.0, None] * third, dtype=pl.Float32),
         "pl_string": pl.Series(["a", "b", None] * third, dtype=pl.String),
         "pl_decimal": pl.Series([1.25, 7.5, None] * third, dtype=pl.Decimal(10, 2)),
+        "pl_int128": pl.Series([-5, 2**62, None] * third, dtype=pl.Int128),
     }
 
 
