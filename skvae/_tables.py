@@ -333,6 +333,14 @@ class TableSchema:
                     "models numbers and categories, one value per cell. Unnest "
                     "it into columns, or drop it."
                 )
+            if isinstance(dtype, pd.CategoricalDtype):
+                for level in dtype.categories:
+                    if not _plain_level(level):
+                        raise TypeError(
+                            f"A level argument must be a string or a number, not "
+                            f"{type(level).__name__!r} (categorical column "
+                            f"{name!r} has the category {level!r})."
+                        )
             spec = _dtype_spec(dtype, self.kind)
             if spec is not None:
                 rebuilt = (
@@ -439,7 +447,9 @@ class TableSchema:
                     values = values.scatter(np.flatnonzero(column.missing), None)
             elif column.dtype == object:
                 column = [None if _missing(v) else v for v in column]
-                values = pl.Series(name, column)
+                # Nothing casts to Object: a column of it is built as one.
+                object_dtype = dtype == pl.Object
+                values = pl.Series(name, column, dtype=dtype if object_dtype else None)
             else:
                 if dtype == pl.Boolean:
                     column = np.round(column)  # 0.7 is True, 0.3 False

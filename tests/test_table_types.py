@@ -2,6 +2,7 @@
 levels and ranges, through ``sample``, ``inverse_transform``, the imputer
 and persistence; and what cannot come back is refused at fit."""
 
+import decimal
 import warnings
 
 import numpy as np
@@ -169,6 +170,7 @@ def _polars_columns():
         "pl_string": pl.Series(["a", "b", None] * third, dtype=pl.String),
         "pl_decimal": pl.Series([1.25, 7.5, None] * third, dtype=pl.Decimal(10, 2)),
         "pl_int128": pl.Series([-5, 2**62, None] * third, dtype=pl.Int128),
+        "pl_object": pl.Series(["a", "b", None] * third, dtype=pl.Object),
     }
 
 
@@ -241,12 +243,23 @@ def test_a_pyarrow_backed_parquet_table_round_trips(tmp_path):
         ),
         (pd.Series(pd.period_range("2020", periods=30)), "'c' holds dates"),
         (pd.Series(pd.arrays.SparseArray([0.0, 1.0] * 15)), "cannot give back"),
+        (
+            pd.Series([1, 2, 3] * 10).map(decimal.Decimal).astype("category"),
+            "not 'Decimal' .* has the category Decimal",
+        ),
     ],
-    ids=["polars_list", "polars_struct", "date_intervals", "periods", "sparse"],
+    ids=[
+        "polars_list",
+        "polars_struct",
+        "date_intervals",
+        "periods",
+        "sparse",
+        "decimal_categories",
+    ],
 )
 def test_columns_that_cannot_come_back_are_refused_at_fit(column, match):
     X = _frame(column, kind="polars" if isinstance(column, pl.Series) else "pandas")
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         VAETransformer(**FAST).fit(X)
 
 
