@@ -24,6 +24,15 @@ production pipeline keeps scoring the rest of the row, and a warning names
 the column and the levels (as ``OneHotEncoder(handle_unknown="ignore")``
 does): the row is scored on what the model knows, and the warning, not the
 score, tells that something new arrived.
+
+Tables come back in exactly the types they went in, storage included
+(``string[pyarrow]`` stays that, not ``string[python]``; an Arrow dictionary
+column stays one; polars' ``Decimal(10, 2)`` keeps its precision and scale),
+and a fitted schema persists as plain data (:meth:`TableSchema.to_state`),
+so that ``skops.io`` asks to trust the estimator alone. A column that could
+not come back (dates, nested values, sparse or third-party dtypes, levels
+that are neither strings, numbers nor intervals of numbers) is refused at
+fit with advice, rather than failing in ``sample`` after a long training.
 """
 
 import warnings
