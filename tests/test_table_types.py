@@ -51,6 +51,12 @@ def _cells(column):
     return [None if pd.isna(v) else v for v in column.astype(object)]
 
 
+def _schema(est):
+    """The fitted ``TableSchema`` (``schema_`` once the estimator names it
+    so, ``_schema`` before)."""
+    return getattr(est, "schema_", None) or est._schema
+
+
 # ------------------------------------------------------------ booleans
 
 
@@ -109,7 +115,7 @@ def test_a_boolean_column_modelled_as_a_number_is_rounded(dtype):
         X = _frame(pd.Series(values, dtype=dtype))
     est = _fit(VAETransformer(**FAST, categorical_features=None), X)
     # Decoded numbers (x, c): 0.3 is False, not True as every non-zero is.
-    out = est._schema.decode(np.array([[0.0, 0.3], [0.0, 0.7], [0.0, -2.0]]))
+    out = _schema(est).decode(np.array([[0.0, 0.3], [0.0, 0.7], [0.0, -2.0]]))
     assert _types(out) == _types(X)
     assert _cells(out["c"]) == [False, True, False]
 
@@ -140,6 +146,12 @@ def _pandas_columns():
         "arrow_bool": pd.Series([True, False, None] * third, dtype="bool[pyarrow]"),
         "arrow_int64": pd.Series([1, 7, None] * third, dtype="int64[pyarrow]"),
         "arrow_double": pd.Series([1.5, 7.0, None] * third, dtype="double[pyarrow]"),
+        "arrow_uint64": pd.Series(
+            [0, 2**64 - 1, None] * third, dtype="uint64[pyarrow]"
+        ),
+        "arrow_decimal": pd.Series(
+            [1.25, 7.5, None] * third, dtype=pd.ArrowDtype(pa.decimal128(10, 2))
+        ),
         "boolean": pd.Series([True, False, None] * third, dtype="boolean"),
         "bool": pd.Series([True, False, True] * third, dtype=bool),
         "Int8": pd.Series([-100, 100, None] * third, dtype="Int8"),
@@ -149,6 +161,10 @@ def _pandas_columns():
         "Float32": pd.Series([1.5, 7.0, None] * third, dtype="Float32"),
         "float32": pd.Series([1.5, 7.0, np.nan] * third, dtype="float32"),
         "category_int": pd.Series([3, 1, None] * third, dtype="category"),
+        "category_bool": pd.Series([True, False, None] * third, dtype="category"),
+        "category_string_pyarrow": pd.Series(
+            ["a", "b", None] * third, dtype="string[pyarrow]"
+        ).astype("category"),
         "category_ordered": pd.Series(
             pd.Categorical(
                 ["lo", "hi", None] * third, categories=["lo", "mid", "hi"], ordered=True
@@ -166,6 +182,7 @@ def _polars_columns():
         "pl_boolean": pl.Series([True, False, None] * third, dtype=pl.Boolean),
         "pl_uint8": pl.Series([0, 255, None] * third, dtype=pl.UInt8),
         "pl_int64": pl.Series([-(2**63), 2**63 - 1, None] * third, dtype=pl.Int64),
+        "pl_uint64": pl.Series([0, 2**64 - 1, None] * third, dtype=pl.UInt64),
         "pl_float32": pl.Series([1.5, 7.0, None] * third, dtype=pl.Float32),
         "pl_string": pl.Series(["a", "b", None] * third, dtype=pl.String),
         "pl_decimal": pl.Series([1.25, 7.5, None] * third, dtype=pl.Decimal(10, 2)),
@@ -267,6 +284,8 @@ def test_columns_that_cannot_come_back_are_refused_at_fit(column, match):
 
 PERSISTED = [
     "category_intervals",
+    "category_string_pyarrow",
+    "arrow_decimal",
     "category_int",
     "category_ordered",
     "string_pyarrow",
@@ -297,7 +316,8 @@ def test_the_schema_state_is_plain_data(name):
     state = est.__getstate__()
     assert "categories_" not in state  # stored once, in the schema's state
     plain = (str, int, float, bool, bytes, type(None), np.ndarray)
-    leaves = list(_plain_leaves(state["_schema"]))
+    schema = state["schema_" if "schema_" in state else "_schema"]
+    leaves = list(_plain_leaves(schema))
     assert all(type(leaf) in plain for leaf in leaves), {type(v) for v in leaves}
 
 
@@ -320,10 +340,11 @@ def test_skops_trusts_only_the_estimator_and_rebuilds_the_types(name):
 def test_a_schema_stored_before_to_state_still_loads():
     # Estimators stored the schema's attributes as they were.
     est = _fit(VAETransformer(**FAST), _table("category_intervals"))
-    old = type(est._schema).from_state(dict(vars(est._schema)))
+    schema = _schema(est)
+    old = type(schema).from_state(dict(vars(schema)))
     pd.testing.assert_frame_equal(
         old.decode(np.array([[0.5, 1.0], [0.1, np.nan]])),
-        est._schema.decode(np.array([[0.5, 1.0], [0.1, np.nan]])),
+        schema.decode(np.array([[0.5, 1.0], [0.1, np.nan]])),
     )
 
 
