@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from skvae import VAEImputer, VAETransformer
@@ -124,8 +125,6 @@ def test_a_boolean_column_modelled_as_a_number_is_rounded(dtype):
 
 
 def _pandas_columns():
-    import pyarrow as pa
-
     third = N_ROWS // 3
     dictionary = pd.ArrowDtype(pa.dictionary(pa.int8(), pa.string()))
     return {
@@ -261,6 +260,14 @@ def test_a_pyarrow_backed_parquet_table_round_trips(tmp_path):
         (pd.Series(pd.period_range("2020", periods=30)), "'c' holds dates"),
         (pd.Series(pd.arrays.SparseArray([0.0, 1.0] * 15)), "cannot give back"),
         (
+            pd.Series([[1], [2], None] * 10, dtype=pd.ArrowDtype(pa.list_(pa.int64()))),
+            "'c' holds nested values",
+        ),
+        (
+            pd.Series(pd.date_range("2020", periods=30).date).astype("date32[pyarrow]"),
+            "'c' holds dates",
+        ),
+        (
             pd.Series([1, 2, 3] * 10).map(decimal.Decimal).astype("category"),
             "not 'Decimal' .* has the category Decimal",
         ),
@@ -271,6 +278,8 @@ def test_a_pyarrow_backed_parquet_table_round_trips(tmp_path):
         "date_intervals",
         "periods",
         "sparse",
+        "arrow_list",
+        "arrow_date",
         "decimal_categories",
     ],
 )
