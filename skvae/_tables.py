@@ -484,6 +484,7 @@ def _dtype_spec(dtype, kind):
     Arrow type as Arrow's own serialized schema (bytes in a format stable
     across versions, and complete for every parametrized type: dictionary,
     decimal, large string), and a polars type by its name and parameters.
+    None for a dtype outside these families, which fit refuses.
     """
     if kind == "polars":
         name = dtype.base_type().__name__
