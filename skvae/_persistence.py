@@ -36,7 +36,10 @@ def to_plain(state):
     """The ``__getstate__`` dict of a fitted estimator as plain data."""
     state = dict(state)
     if state.get("schema_") is not None:
-        state["schema_"] = dict(vars(state["schema_"]))
+        state["schema_"] = state["schema_"].to_state()
+        # The schema's own levels, which can be pandas objects (intervals):
+        # stored once, as plain data, in the schema's state.
+        state.pop("categories_", None)
     if "architecture_" in state:
         state["architecture_"] = state["architecture_"].to_state()
     net = state.pop("net_", None)
@@ -69,6 +72,7 @@ def from_plain(state, name):
         )
     if state.get("schema_") is not None:
         state["schema_"] = TableSchema.from_state(state["schema_"])
+        state["categories_"] = state["schema_"].categories
     if "architecture_" in state:
         state["architecture_"] = Architecture.from_state(state["architecture_"])
     return state, state.pop(_NET_KEY, None)

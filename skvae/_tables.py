@@ -12,11 +12,11 @@ columns as integers.
 Which columns are categorical follows ``categorical_features`` with
 scikit-learn's meaning (``HistGradientBoostingClassifier``): indices, a
 boolean mask, feature names, None, or ``"from_dtype"``. With
-``"from_dtype"``, a DataFrame's categorical, string/object and boolean
-columns are categorical; an array has none. Text and booleans count as
-categorical because a number is no model of either (scikit-learn's
-estimator would refuse the text; ``True`` as 1.0 under a Gaussian has a
-variance that collapses onto two values).
+``"from_dtype"``, a DataFrame's categorical (Arrow dictionary included),
+string/object and boolean columns are categorical; an array has none.
+Text and booleans count as categorical because a number is no model of
+either (scikit-learn's estimator would refuse the text; ``True`` as 1.0
+under a Gaussian has a variance that collapses onto two values).
 
 A level never seen in fit has no probability under the model. It is read
 as a missing cell, as ``HistGradientBoostingClassifier`` does, so that a
@@ -24,10 +24,20 @@ production pipeline keeps scoring the rest of the row, and a warning names
 the column and the levels (as ``OneHotEncoder(handle_unknown="ignore")``
 does): the row is scored on what the model knows, and the warning, not the
 score, tells that something new arrived.
+
+Tables come back in exactly the types they went in, storage included
+(``string[pyarrow]`` stays that, not ``string[python]``; an Arrow dictionary
+column stays one; polars' ``Decimal(10, 2)`` keeps its precision and scale),
+and a fitted schema persists as plain data (:meth:`TableSchema.to_state`),
+so that ``skops.io`` asks to trust the estimator alone. A column that could
+not come back (dates, nested values, sparse or third-party dtypes, levels
+that are neither strings, numbers nor intervals of numbers) is refused at
+fit with advice, rather than failing in ``sample`` after a long training.
 """
 
 import warnings
-from numbers import Integral, Real
+from numbers import Real
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -54,10 +64,52 @@ def _categorical_dtype(dtype, kind):
         return dtype in (pl.Categorical, pl.Enum, pl.String, pl.Boolean, pl.Object)
     return (
         isinstance(dtype, pd.CategoricalDtype)
+        or _arrow_dictionary(dtype)
         or pd.api.types.is_bool_dtype(dtype)
         or pd.api.types.is_object_dtype(dtype)
         or pd.api.types.is_string_dtype(dtype)
     )
+
+
+def _temporal_dtype(dtype, kind):
+    """Whether ``dtype`` holds dates, times or durations, also as the
+    categories of a categorical (``pd.cut`` of dates gives intervals of
+    them)."""
+    if kind == "polars":
+        return dtype.is_temporal()
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+        if isinstance(dtype, pd.IntervalDtype):
+            dtype = dtype.subtype
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_temporal(dtype.pyarrow_dtype)
+    return (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or isinstance(dtype, pd.PeriodDtype)
+    )
+
+
+def _nested_dtype(dtype, kind):
+    if kind == "polars":
+        return dtype.is_nested()
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        return pa.types.is_nested(dtype.pyarrow_dtype)
+    return False
+
+
+def _arrow_dictionary(dtype):
+    """Whether ``dtype`` is Arrow's categorical, a dictionary type (what
+    ``read_parquet(..., dtype_backend="pyarrow")`` gives a category)."""
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_dictionary(dtype.pyarrow_dtype)
 
 
 def _integer_dtype(dtype, kind):
@@ -155,12 +207,31 @@ class TableSchema:
         if self.kind:
             self.dtypes = [_dtype_spec(dtype, self.kind) for dtype in self.dtypes]
 
+    def to_state(self):
+        """The schema as plain data (what a pickled estimator stores): no
+        class of skvae's, pandas', pyarrow's or polars' for ``skops.io`` to
+        ask the user to trust. :meth:`from_state` is its inverse.
+
+        The dtypes are plain already (see :func:`_dtype_spec`); the levels
+        of a ``pd.cut`` column are ``pd.Interval`` objects, stored as
+        ``("interval", left, right, closed)`` tuples (see
+        :func:`_level_state`).
+        """
+        state = dict(vars(self))
+        state["categories"] = [
+            [_level_state(level) for level in levels] for levels in self.categories
+        ]
+        return state
+
     @classmethod
     def from_state(cls, state):
-        """The schema whose attributes are the dict ``state`` (what a pickled
-        estimator stores: plain data, no class of skvae's to trust)."""
+        """The schema that :meth:`to_state` gave ``state``."""
         schema = cls.__new__(cls)
         schema.__dict__.update(state)
+        schema.categories = [
+            _object_array([_level_from_state(level) for level in levels])
+            for levels in state["categories"]
+        ]
         return schema
 
     @property
@@ -212,7 +283,8 @@ class TableSchema:
         column is numeric or has numeric levels, else object).
 
         In a DataFrame, numeric values are clipped to the range seen in fit
-        (as SDV's ``enforce_min_max_values``) and integer columns rounded.
+        (as SDV's ``enforce_min_max_values``) and integer columns rounded
+        (see :func:`_integers`).
         """
         columns = []
         levels = iter(self.categories)
@@ -223,10 +295,12 @@ class TableSchema:
             elif self.kind:
                 column = np.clip(column, self.low[j], self.high[j])
                 if self.is_integer[j]:
-                    column = np.round(column)
+                    column = _integers(
+                        np.round(column), self.low[j], self.high[j], self._iinfo(j)
+                    )
             columns.append(column)
         if self.kind is None:
-            if all(np.asarray(c).dtype.kind in "fiub" for c in columns):
+            if all(_numeric_column(c) for c in columns):
                 return np.column_stack(columns).astype(np.float64)
             out = np.empty(values.shape, dtype=object)
             for j, column in enumerate(columns):
@@ -246,28 +320,59 @@ class TableSchema:
     # ------------------------------------------------------------ helpers
 
     def _name(self, j):
-        return self.columns[j] if self.columns else j
+        return self.columns[j] if self.columns else int(j)
 
     def _check_dtypes(self):
+        """Refuse, at fit, the columns that could not come back in their
+        dtype: dates and durations, nested values (lists, structs), and any
+        dtype that :func:`_dtype_spec` cannot rebuild."""
         for j, dtype in enumerate(self.dtypes or []):
-            if self.kind == "polars":
-                temporal = dtype.is_temporal()
-            else:
-                temporal = pd.api.types.is_datetime64_any_dtype(
-                    dtype
-                ) or pd.api.types.is_timedelta64_dtype(dtype)
-            if temporal:
+            name = self._name(j)
+            if _temporal_dtype(dtype, self.kind):
                 raise ValueError(
-                    f"Column {self._name(j)!r} holds dates or durations ({dtype}); "
+                    f"Column {name!r} holds dates or durations ({dtype}); "
                     "skvae models numbers and categories. Convert it, e.g. to "
                     "days since a reference date or to its parts (year, month, "
                     "hour), or drop it."
+                )
+            if _nested_dtype(dtype, self.kind):
+                raise ValueError(
+                    f"Column {name!r} holds nested values ({dtype}); skvae "
+                    "models numbers and categories, one value per cell. Unnest "
+                    "it into columns, or drop it."
+                )
+            if isinstance(dtype, pd.CategoricalDtype):
+                for level in dtype.categories:
+                    if not _plain_level(level):
+                        raise TypeError(
+                            f"A level argument must be a string or a number, not "
+                            f"{type(level).__name__!r} (categorical column "
+                            f"{name!r} has the category {level!r})."
+                        )
+            spec = _dtype_spec(dtype, self.kind)
+            if spec is not None:
+                rebuilt = (
+                    _polars_dtype(spec)
+                    if self.kind == "polars"
+                    else _pandas_dtype(spec)
+                )
+            if spec is None or rebuilt != dtype or type(rebuilt) is not type(dtype):
+                raise ValueError(
+                    f"Column {name!r} has dtype {dtype}, which skvae cannot give "
+                    "back in its outputs. Convert it to a numeric, boolean, "
+                    "string or categorical dtype (a sparse column with "
+                    "``.sparse.to_dense()``)."
                 )
 
     def _column(self, X, j):
         """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
         if self.kind == "polars" or _is_polars_df(X):
             series = X.to_series(j)
+            if series.dtype.base_type().__name__ in ("Int128", "UInt128"):
+                import polars as pl
+
+                # NumPy has no 128-bit integers; the network reads floats.
+                series = series.cast(pl.Float64)
             values = series.to_numpy()
             missing = series.is_null().to_numpy()
             if values.dtype.kind == "f":
@@ -306,22 +411,37 @@ class TableSchema:
         dtype = self.dtypes[j] if self.dtypes else None
         if isinstance(dtype, pd.CategoricalDtype):
             present = set(observed.tolist())
-            return np.array([c for c in dtype.categories if c in present], dtype=object)
-        for value in observed:
-            if not isinstance(value, str | Real | np.bool_):
+            levels = [c for c in dtype.categories if c in present]
+        else:
+            levels = observed
+        for value in levels:
+            if not _plain_level(value):
                 raise TypeError(
                     f"A level argument must be a string or a number, not "
-                    f"{type(value).__name__!r} (categorical column "
+                    f"{type(value).__name__!r} (an interval of numbers, as "
+                    "pd.cut makes, is a level too; categorical column "
                     f"{self._name(j)!r} holds {value!r})."
                 )
-        try:
-            levels = sorted(set(observed.tolist()))
-        except TypeError:
-            raise TypeError(
-                f"Categorical column {self._name(j)!r} must hold uniformly strings "
-                f"or numbers; got {sorted({type(v).__name__ for v in observed})}."
-            ) from None
-        return np.array(levels, dtype=object)
+        if not isinstance(dtype, pd.CategoricalDtype):
+            try:
+                levels = sorted(set(levels.tolist()))
+            except TypeError:
+                raise TypeError(
+                    f"Categorical column {self._name(j)!r} must hold uniformly "
+                    "strings or numbers; got "
+                    f"{sorted({type(v).__name__ for v in observed})}."
+                ) from None
+        return _object_array([_plain(level) for level in levels])
+
+    def _iinfo(self, j):
+        """The range of the integer dtype of column ``j``."""
+        spec = self.dtypes[j]
+        if self.kind == "polars":
+            # Int128 has no NumPy twin; its outputs stay within int64's range.
+            name = {"Int128": "Int64", "UInt128": "UInt64"}.get(spec[0], spec[0])
+            return np.iinfo(name.lower())
+        dtype = _pandas_dtype(spec)
+        return np.iinfo(getattr(dtype, "numpy_dtype", dtype))
 
     def _polars_frame(self, columns):
         import polars as pl
@@ -329,38 +449,180 @@ class TableSchema:
         series = []
         for name, column, spec in zip(self.columns, columns, self.dtypes, strict=True):
             dtype = _polars_dtype(spec)
-            if column.dtype == object:
+            if isinstance(column, _Integers):
+                values = pl.Series(name, column.values)
+                if column.missing.any():
+                    values = values.scatter(np.flatnonzero(column.missing), None)
+            elif column.dtype == object:
                 column = [None if _missing(v) else v for v in column]
-                values = pl.Series(name, column)
+                # Nothing casts to Object: a column of it is built as one.
+                object_dtype = dtype == pl.Object
+                values = pl.Series(name, column, dtype=dtype if object_dtype else None)
             else:
+                if dtype == pl.Boolean:
+                    column = np.round(column)  # 0.7 is True, 0.3 False
                 values = pl.Series(name, column, nan_to_null=True)
             series.append(values.cast(dtype))
         return pl.DataFrame(series)
 
 
 def _dtype_spec(dtype, kind):
-    """A column's dtype as plain data (see :func:`_pandas_dtype` and
-    :func:`_polars_dtype`)."""
+    """A column's dtype as plain data, from which :func:`_pandas_dtype` or
+    :func:`_polars_dtype` rebuilds it exactly.
+
+    A dtype's name is not enough: the name of ``string[pyarrow]`` is
+    ``"string"``, which pandas reads back as ``string[python]``; pandas does
+    not read an ``ArrowDtype``'s name (``"dictionary<values=string,
+    indices=int8, ordered=0>[pyarrow]"``) back at all; polars' ``Decimal``
+    loses its precision and scale. Nor can the dtype objects be stored:
+    ``skops.io`` would then ask the user to trust pandas', pyarrow's and
+    polars' types besides the estimator. So each family is stored by its
+    parameters: a NumPy dtype and a pandas masked dtype by their names
+    (which round-trip), a string dtype by its storage and missing value, a
+    categorical by its categories (see :func:`_index_state`) and order, an
+    Arrow type as Arrow's own serialized schema (bytes in a format stable
+    across versions, and complete for every parametrized type: dictionary,
+    decimal, large string), and a polars type by its name and parameters.
+    None for a dtype outside these families, which fit refuses.
+    """
     if kind == "polars":
         name = dtype.base_type().__name__
         if name == "Enum":
             return (name, dtype.categories.to_list())
+        if name == "Decimal":
+            return (name, dtype.precision, dtype.scale)
         return (name,)
     if isinstance(dtype, pd.CategoricalDtype):
-        return ("category", dtype.categories.to_list(), bool(dtype.ordered))
-    return (str(dtype),)
+        return ("category", _index_state(dtype.categories), bool(dtype.ordered))
+    if isinstance(dtype, pd.StringDtype):
+        return ("string", dtype.storage, _missing(dtype.na_value))
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        schema = pa.schema([pa.field("column", dtype.pyarrow_dtype)])
+        return ("arrow", schema.serialize().to_pybytes())
+    if isinstance(dtype, np.dtype) and dtype.kind in "biufO":
+        return ("numpy", dtype.name)
+    if isinstance(dtype, _MASKED_DTYPES):
+        return ("pandas", str(dtype))
+    return None  # sparse, interval, complex, a third party's: refused at fit
+
+
+# pandas' masked (nullable) dtypes, whose names round-trip.
+_MASKED_DTYPES = (
+    pd.BooleanDtype,
+    pd.Int8Dtype,
+    pd.Int16Dtype,
+    pd.Int32Dtype,
+    pd.Int64Dtype,
+    pd.UInt8Dtype,
+    pd.UInt16Dtype,
+    pd.UInt32Dtype,
+    pd.UInt64Dtype,
+    pd.Float32Dtype,
+    pd.Float64Dtype,
+)
 
 
 def _pandas_dtype(spec):
-    if spec[0] == "category":
-        return pd.CategoricalDtype(spec[1], ordered=spec[2])
-    return pd.api.types.pandas_dtype(spec[0])
+    tag = spec[0]
+    if len(spec) == 1:  # the layout before issue 26: a name
+        return pd.api.types.pandas_dtype(tag)
+    if tag == "category":
+        return pd.CategoricalDtype(_index_from_state(spec[1]), ordered=spec[2])
+    if tag == "string":
+        return pd.StringDtype(spec[1], na_value=np.nan if spec[2] else pd.NA)
+    if tag == "arrow":
+        import pyarrow as pa
+
+        return pd.ArrowDtype(pa.ipc.read_schema(pa.py_buffer(spec[1])).field(0).type)
+    if tag == "numpy":
+        return np.dtype(spec[1])
+    return pd.api.types.pandas_dtype(spec[1])
 
 
 def _polars_dtype(spec):
     import polars as pl
 
-    return pl.Enum(spec[1]) if spec[0] == "Enum" else getattr(pl, spec[0])
+    if spec[0] == "Enum":
+        return pl.Enum(spec[1])
+    if spec[0] == "Decimal":
+        return pl.Decimal(spec[1], spec[2])
+    return getattr(pl, spec[0])()
+
+
+def _index_state(index):
+    """The categories of a pandas categorical as plain data: the values and
+    their dtype, or, for intervals (``pd.cut``), their bounds and closed
+    side (see :func:`_level_state`)."""
+    if isinstance(index, pd.IntervalIndex):
+        return {
+            "left": [_plain(v) for v in index.left],
+            "right": [_plain(v) for v in index.right],
+            "closed": index.closed,
+            "subtype": _dtype_spec(index.dtype.subtype, "pandas"),
+        }
+    return {
+        "values": [_plain(v) for v in index],
+        "dtype": _dtype_spec(index.dtype, "pandas"),
+    }
+
+
+def _index_from_state(state):
+    if isinstance(state, list):  # the layout before issue 26: the values
+        return state
+    if "left" in state:
+        subtype = _pandas_dtype(state["subtype"])
+        return pd.IntervalIndex.from_arrays(
+            pd.Index(state["left"], dtype=subtype),
+            pd.Index(state["right"], dtype=subtype),
+            closed=state["closed"],
+        )
+    return pd.Index(state["values"], dtype=_pandas_dtype(state["dtype"]))
+
+
+def _plain(value):
+    """A NumPy scalar as the Python scalar it holds."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _plain_level(value):
+    """Whether ``value`` can be a level: a string, a number, a boolean, or
+    an interval of numbers (``pd.cut``). A level of any other type (a date,
+    a ``Decimal``, a tuple) is refused at fit: it would have to be stored as
+    a pandas or third-party object, which ``skops.io`` asks the user to
+    trust."""
+    if isinstance(value, pd.Interval):
+        return isinstance(value.left, Real) and isinstance(value.right, Real)
+    return isinstance(value, str | Real | np.bool_)
+
+
+def _level_state(level):
+    """A level as plain data: an interval as ``("interval", left, right,
+    closed)``, which no other level can be (a level is never a tuple).
+
+    Rejected: pickling the ``pd.Interval`` itself, which makes
+    ``skops.io.load`` ask the user to trust
+    ``pandas._libs.interval.Interval`` besides the estimator.
+    """
+    if isinstance(level, pd.Interval):
+        return ("interval", _plain(level.left), _plain(level.right), level.closed)
+    return _plain(level)
+
+
+def _level_from_state(state):
+    if isinstance(state, tuple) and state[0] == "interval":
+        return pd.Interval(state[1], state[2], closed=state[3])
+    return state
+
+
+def _object_array(values):
+    """A 1D object array of ``values``, whatever they are (``np.array``
+    would make a list of sequences 2D)."""
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
 
 
 def _check_finite_levels(values, name):
@@ -377,25 +639,85 @@ def _missing(value):
 
 
 def _levels_of(codes, levels):
-    """Level codes (NaN where missing) -> an object array of levels."""
+    """Level codes (NaN where missing) -> an object array of the levels
+    themselves, whatever their type: the user's dtype decides the rest."""
     out = np.full(codes.shape, np.nan, dtype=object)
     valid = ~np.isnan(codes) & (codes < len(levels))
     out[valid] = levels[codes[valid].astype(int)]
-    if len(levels) and all(isinstance(v, Integral | float) for v in levels):
-        return out.astype(np.float64)  # numeric levels stay numbers
     return out
 
 
+def _numeric_column(column):
+    """Whether a decoded column of an array output is numbers: float cells,
+    or levels that are all numbers.
+
+    ``True`` is an ``Integral`` to Python, so an ``isinstance`` test alone
+    takes a column of booleans for numbers and gives ``1.0`` and ``0.0``
+    back; booleans are levels, never numbers.
+    """
+    if column.dtype.kind == "f":
+        return True
+    levels = [v for v in column if not _missing(v)]
+    return bool(levels) and all(
+        isinstance(v, Real) and not isinstance(v, bool | np.bool_) for v in levels
+    )
+
+
 def _as_pandas(column, dtype):
-    """One output column in the training column's pandas ``dtype``."""
+    """One output column in the training column's pandas ``dtype``; where a
+    NumPy integer or boolean column has missing cells, its nullable twin of
+    the same width (``Int8`` for ``int8``), as pandas itself does not."""
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical(column, dtype=dtype)
+    if isinstance(column, _Integers):
+        column = pd.arrays.IntegerArray(column.values, column.missing)
+        if isinstance(dtype, np.dtype) and column.isna().any():
+            return column
+        return pd.Series(column).astype(dtype).array
+    if pd.api.types.is_bool_dtype(dtype) and column.dtype.kind == "f":
+        column = np.round(column)  # a numeric boolean column: 0.7 is True
     missing = pd.isna(column)
-    if missing.any():
-        if pd.api.types.is_bool_dtype(dtype):
+    if missing.any() and isinstance(dtype, np.dtype):
+        if dtype.kind == "b":
             return pd.array(column, dtype="boolean")
-        if _integer_dtype(dtype, "pandas") and not isinstance(
-            dtype, pd.api.extensions.ExtensionDtype
-        ):
-            return pd.array(column, dtype="Int64")
+        if dtype.kind in "iu":
+            return pd.array(column, dtype=_nullable_integer(dtype))
     return pd.Series(column).astype(dtype).array
+
+
+def _nullable_integer(dtype):
+    """``Int8`` for ``int8``, ``UInt64`` for ``uint64``."""
+    return dtype.name.replace("uint", "UInt").replace("int", "Int")
+
+
+class _Integers(NamedTuple):
+    """An integer output column: exact integers in the column's own NumPy
+    dtype, and where they are missing."""
+
+    values: np.ndarray
+    missing: np.ndarray
+
+
+def _integers(column, low, high, iinfo):
+    """Rounded floats (NaN where missing) as integers within ``[low, high]``
+    (the range seen in fit) and within the dtype's range ``iinfo``.
+
+    Clipping the floats to the range is not enough: ``INT64_MAX`` has no
+    float, its nearest (2**63) is one above, and casting that back wraps to
+    ``INT64_MIN`` in NumPy and fails in pandas' and polars' safe casts. So
+    the bounds are kept as integers, the cells at or beyond a bound's float
+    take the bound itself, and only the cells strictly within (which are
+    below 2**63 in magnitude, so exact) are cast.
+    """
+    missing = np.isnan(column)
+    out = np.zeros(column.shape, dtype=iinfo.dtype)
+    if missing.all():
+        return _Integers(out, missing)
+    low, high = (min(max(int(bound), iinfo.min), iinfo.max) for bound in (low, high))
+    values = np.where(missing, float(low), column)
+    top, bottom = values >= float(high), values <= float(low)
+    within = ~top & ~bottom
+    out[within] = values[within].astype(iinfo.dtype)
+    out[top] = high
+    out[bottom] = low
+    return _Integers(out, missing)
