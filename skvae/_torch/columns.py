@@ -257,7 +257,9 @@ class ColumnEmbedding(nn.Module):
     column's codes offset to its block), so a forward pass makes one lookup
     per distinct width, whatever the number of columns. Initial vectors are
     N(0, 1), PyTorch's default for ``nn.Embedding`` (the scale of
-    standardized numeric inputs), drawn from ``generator``.
+    standardized numeric inputs), drawn from ``generator``. The tables are
+    weight matrices: ``weight_decay`` and ``l1_penalty`` apply to them, as
+    nanoGPT decays its token embeddings.
     """
 
     def __init__(
@@ -282,6 +284,7 @@ class ColumnEmbedding(nn.Module):
             self.tables.append(_embedding(int(run_levels.sum()), width, generator))
             offsets = torch.cumsum(run_levels, 0) - run_levels
             self.register_buffer(f"offsets_{r}", offsets, persistent=False)
+        self._starts = expansion.categorical_starts.tolist()  # first slots
         self.in_features = expansion.n_features
         self.out_features = expansion.n_numeric + sum(widths)
 
@@ -307,7 +310,7 @@ class ColumnEmbedding(nn.Module):
         if not expansion.has_categorical:
             return mean
         parts = [mean[..., expansion.numeric_slots]]
-        starts = expansion.categorical_starts.tolist()
+        starts = self._starts
         for r, (first, stop, _) in enumerate(self.runs):
             table = self.tables[r].weight  # (levels of the run, width)
             offset = 0
