@@ -137,9 +137,6 @@ class ColumnExpansion(nn.Module):
             "categorical_columns": categorical_columns,
             "categorical_starts": categorical_starts,
             "numeric_slots": starts[numeric_columns],
-            "slot_column": torch.repeat_interleave(
-                torch.arange(self.n_features), widths
-            ),
             "column_position": column_position,
             "slot_position": slot_position,
             **{f"group_slots_{g}": slots for g, slots in enumerate(group_slots)},
@@ -155,11 +152,6 @@ class ColumnExpansion(nn.Module):
     @property
     def n_categorical(self) -> int:
         return len(self.categorical_columns)
-
-    def missing(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., n_outputs): whether each slot's cell is missing."""
-        missing = torch.isnan(x)
-        return missing[..., self.slot_column] if self.has_categorical else missing
 
     def codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The categorical cells of ``x`` (..., n_features) in grouped order:

@@ -157,9 +157,10 @@ class Discriminator(nn.Module):
     probabilities through a first linear layer (which maps a one-hot cell
     to its level's column of weights, and probabilities to their weighted
     mean), with the level weights factored through a narrower embedding;
-    no row is ever one-hot. The vectors are the discriminator's, trained by
-    its optimizer: borrowed from the encoder, the generator could fool the
-    discriminator by pulling the levels' vectors together.
+    no row is ever one-hot. The vectors are the discriminator's own,
+    trained by its optimizer to tell the rows apart: the encoder's are
+    trained for another job, and a generator allowed to move them could
+    fool the discriminator by pulling the levels' vectors together.
     """
 
     def __init__(
