@@ -37,10 +37,10 @@ to the largest column. A 4 000-level column then cost the encoder 4 000
 dense inputs per row, and the padding made memory grow with the number of
 categorical columns times the largest level count. Measured on one thread:
 an epoch on 20 000 flights rows took 12 times as long with ``tailnum``
-(4 043 levels) as without, and ``score_samples`` 30 times (3 and 15 times
-here, the rest being the exact likelihood's logits); scoring 1 000 rows
-with one 612-level and twelve 3-level columns peaked at +1.6 GB (+0.14 GB
-here).
+(4 043 levels) as without, and ``score_samples`` about 30 times (3 and 16
+times here, the rest being the exact likelihood's logits); scoring 1 000 rows
+with one 612-level and twelve 3-level columns peaked at +1.6 GB (+0.14
+GB here).
 """
 
 from collections.abc import Sequence
