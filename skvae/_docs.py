@@ -33,7 +33,8 @@ n_components : int, default=8
         DataFrame's (pandas or polars) categorical, string/object and boolean
         columns, and none of an array's. A categorical column gets a
         categorical distribution over the levels seen in fit (a softmax
-        output per level, one-hot input to the encoder), so it is one term of
+        output per level; the encoder reads a learned embedding of the
+        level, at most 16 numbers wide), so it is one term of
         the row's log-likelihood, its reconstruction is a level and its draws
         are levels. A level not seen in fit is treated as a missing cell, with
         a warning that names it. The fitted column types are

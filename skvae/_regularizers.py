@@ -71,9 +71,10 @@ class AdversarialPenalty(Regularizer):
     on ``softplus(-D(x_real)) + softplus(D(x_gen))``. Where a real row has
     missing cells, its generated partner gets the same cells blanked (set to
     0), so that the pattern of missing cells tells the two apart no more
-    than their values do. Rows are compared as the network's features
-    (``ColumnExpansion``): a real categorical cell one-hot, a generated one
-    as its levels' probabilities.
+    than their values do. Rows are compared as the discriminator's
+    features (see :class:`~skvae._torch.networks.Discriminator`): a real
+    categorical cell as its level's vector, a generated one as the
+    probability-weighted mean of its levels' vectors.
     """
 
     def __init__(
@@ -88,22 +89,19 @@ class AdversarialPenalty(Regularizer):
         self.optimizer = optimizer
         self.generator = generator
         self._generated: torch.Tensor | None = None
-        self._real: torch.Tensor | None = None
 
     def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
         prior = vae.prior().expand((x.shape[0],))
         z = rsample(prior, (), self.generator)  # (n_samples, n_components)
-        missing = vae.expansion.missing(x)
-        # (n_samples, n_outputs), blanked where the real rows are missing
-        self._generated = vae.decode_mean(z).masked_fill(missing, 0.0)
-        self._real = vae.expansion(x).masked_fill(missing, 0.0)
-        return self.weight * F.softplus(-self.discriminator(self._generated)).mean()
+        self._generated = vae.decode_mean(z)  # (n_samples, n_outputs)
+        logits = self.discriminator.generated(self._generated, x)
+        return self.weight * F.softplus(-logits).mean()
 
     def step(self, x: torch.Tensor) -> dict[str, float]:
-        real = self._real
+        generated = self.discriminator.generated(self._generated.detach(), x)
         loss = (
-            F.softplus(-self.discriminator(real)).mean()
-            + F.softplus(self.discriminator(self._generated.detach())).mean()
+            F.softplus(-self.discriminator.real(x)).mean()
+            + F.softplus(generated).mean()
         )
         self.optimizer.zero_grad()
         loss.backward()

@@ -222,7 +222,7 @@ class VAENet(NeuralNet):
         super().initialize_module()
         if self.discriminator_hidden_layer_sizes is not None:
             self.discriminator_ = Discriminator(
-                self.module_.expansion.n_outputs,
+                self.module_.expansion,
                 self.discriminator_hidden_layer_sizes,
                 self.generator,
             ).to(self.device)

@@ -21,6 +21,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import skvae
+from skvae._cardinality import warn_identifier_columns
 from skvae._tables import TableSchema, is_dataframe, resolve_categorical
 from skvae._torch.likelihoods import LIKELIHOODS
 
@@ -109,6 +110,12 @@ def validate_rows(estimator, X, *, reset, schema, dtype=(np.float64, np.float32)
             estimator.n_features_in_,
         )
         schema = TableSchema(X, is_categorical)
+        warn_identifier_columns(
+            schema.n_levels,
+            X.shape[0],
+            schema.columns,
+            stacklevel=user_stacklevel() + 1,
+        )
     X_encoded, unseen = schema.encode(X)
     if unseen:
         warnings.warn(

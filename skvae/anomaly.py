@@ -370,14 +370,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         out = np.empty(X.shape, dtype=np.float64)
         for rows in model.row_chunks(X.shape[0]):
             x = model.standardized(X[rows], X.dtype)
-            # (n_samples, n_outputs); a categorical cell's error is summed
-            # over its levels (the Brier score of its predicted levels).
-            error = expansion(x) - vae.decode_mean(vae(x).mean)
-            error = error.square().masked_fill(expansion.missing(x), torch.nan)
-            per_column = error.new_zeros(x.shape).index_add_(
-                -1, expansion.slot_column, error
-            )
-            out[rows] = -per_column.cpu().numpy()
+            # (n_samples, n_features); a categorical cell's is the Brier
+            # score of its predicted levels, NaN where missing.
+            error = expansion.squared_error(x, vae.decode_mean(vae(x).mean))
+            out[rows] = -error.cpu().numpy()
         return out
 
 

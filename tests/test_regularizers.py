@@ -33,7 +33,7 @@ def x():
 
 
 def _adversarial(vae, weight=0.5, seed=3):
-    discriminator = Discriminator(5, (8,), seeded(2))
+    discriminator = Discriminator(vae.expansion, (8,), seeded(2))
     optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-2)
     return AdversarialPenalty(weight, discriminator, optimizer, seeded(seed))
 

@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 
 from skvae import VAEAnomalyDetector, VAETransformer
 from skvae._base import BaseVAE
-from skvae._torch.columns import ColumnExpansion
+from skvae._torch.columns import ColumnEmbedding, ColumnExpansion
 from skvae._torch.networks import VAE
 from skvae.datasets import load_penguins
 
@@ -264,25 +264,33 @@ def test_missing_cells_alone_do_not_make_a_row_normal_or_anomalous(blobs):
 # ----------------------------------------------------------- torch side
 
 
-def test_expansion_one_hot_and_collapse_invert_each_other():
+def test_embedding_and_collapse_keep_each_column_one_cell_wide():
     expansion = ColumnExpansion((0, 3, 2))
+    embedding = ColumnEmbedding(expansion, seeded())
     x = torch.tensor([[0.5, 2.0, 0.0], [np.nan, np.nan, 1.0]])
-    features = expansion(x)
-    assert features.shape == (2, 6)
-    torch.testing.assert_close(
-        features[0], torch.tensor([0.5, 0.0, 0.0, 1.0, 1.0, 0.0])
-    )
-    # A missing categorical cell is all zeros, a missing number stays NaN.
-    assert features[1, 1:4].eq(0).all() and features[1, 0].isnan()
-    torch.testing.assert_close(expansion.collapse(features[:1]), x[:1])
+    features = embedding(x)
+    # The numeric column, then 1 + 2 embedding dimensions (grouped order:
+    # the 2-level column before the 3-level one).
+    assert features.shape == (2, 4)
+    assert features[0, 0] == 0.5 and features[1, 0].isnan()
+    tables = embedding.tables
+    torch.testing.assert_close(features[0, 1:2], tables[0].weight[0])
+    torch.testing.assert_close(features[0, 2:], tables[1].weight[2])
+    # A missing categorical cell is the zero vector.
+    assert features[1, 2:].eq(0).all()
+    # Decoded probabilities collapse to each column's most probable level.
+    mean = torch.tensor([[0.5, 0.1, 0.2, 0.7, 0.9, 0.1]])
+    torch.testing.assert_close(expansion.collapse(mean), x[:1])
 
 
 def test_mixed_likelihood_is_normalized_and_skips_missing_cells():
     vae = VAE(3, (8,), 2, n_levels=(0, 3, 2), generator=seeded(), missing=True)
     z = torch.randn(4, 2, generator=seeded(1))
     decoded = vae.decoder(z)
+    mean = vae.likelihood.mean(decoded)
+    torch.testing.assert_close(mean[:, 1:4].sum(-1), torch.ones(4))
+    torch.testing.assert_close(mean[:, 4:].sum(-1), torch.ones(4))
     cells = vae.likelihood(decoded).base_dist
-    assert torch.allclose(cells.log_probs.exp().sum(-1), torch.ones(4, 2))
     x = torch.tensor([[0.1, 2.0, np.nan]]).expand(4, 3)
     log_prob = cells.log_prob(x)
     assert log_prob[:, 2].isnan().all()
@@ -308,3 +316,11 @@ def test_samples_can_miss_cells_as_the_training_rows_did(fitted, table):
     pd.testing.assert_frame_equal(
         gappy, fitted.sample(2000, random_state=0, include_missing=True)
     )
+
+
+def test_an_identifier_column_is_named_in_a_warning_at_fit(table):
+    frame = table.assign(id=[f"row{i}" for i in range(len(table))])
+    with pytest.warns(UserWarning, match="Categorical column 'id' has 300 levels") as w:
+        VAETransformer(**FAST).fit(frame)
+    # The warning points at the user's line, not at skvae's internals.
+    assert all(record.filename == __file__ for record in w)

@@ -13,6 +13,7 @@ from torch.distributions import Independent, Laplace, Normal, kl_divergence
 from torch.nn import functional as F
 
 from skvae import VAETransformer
+from skvae._torch.columns import ColumnExpansion
 from skvae._torch.distributions import (
     DiagonalNormal,
     Observed,
@@ -79,7 +80,8 @@ def test_weight_matrices_are_the_weights_without_biases(vae):
 
 
 def test_discriminator_gives_one_logit_per_row():
-    assert Discriminator(5, (4,), seeded())(torch.randn(6, 5)).shape == (6,)
+    discriminator = Discriminator(ColumnExpansion((0,) * 5), (4,), seeded())
+    assert discriminator(torch.randn(6, 5)).shape == (6,)
 
 
 def test_linear_draws_pytorchs_default_initialization_from_theseeded():
@@ -105,7 +107,10 @@ def test_building_a_vae_does_not_touch_torchs_global_random_state():
     torch.manual_seed(123)
     state = torch.get_rng_state()
     VAE(5, (7, 6), 3, dropout=0.2, generator=seeded())
-    Discriminator(5, (7,), seeded())
+    # Categorical columns add embeddings, drawn from the generator too.
+    n_levels = (0, 4, 0, 30, 2)
+    VAE(5, (7, 6), 3, generator=seeded(), n_levels=n_levels)
+    Discriminator(ColumnExpansion(n_levels), (7,), seeded())
     assert torch.equal(torch.get_rng_state(), state)
 
 

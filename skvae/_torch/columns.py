@@ -1,29 +1,46 @@
-"""Categorical columns inside the network: one-hot inputs, a softmax head.
+"""Categorical columns inside the network: embeddings in, a softmax head out.
 
 The estimators hand the network one float matrix per batch: a numeric cell
 as it is, a categorical cell as the *code* of its level (its index among
 the levels seen in fit) and a missing cell as NaN (see ``skvae._tables``).
-Two pieces turn that matrix into a model of a mixed table:
+Three pieces turn that matrix into a model of a mixed table, and each
+costs a categorical column about one column, not one per level:
 
-- :class:`ColumnExpansion` maps a row of ``n_features`` cells to the
-  network's ``n_outputs`` input features, numeric cells as they are and
-  each categorical cell one-hot over its levels (all zeros when missing).
-  The encoder reads that; the decoder writes one output per feature: the
-  numeric likelihood's parameter, or one logit per level.
+- :class:`ColumnEmbedding` is the encoder's input layer: numeric cells as
+  they are, each categorical cell as a learned vector of its level
+  (``nn.Embedding``, as tabular deep models do), zeros when missing.
+- :class:`ColumnExpansion` is the layout of the decoder's output: one
+  parameter per numeric column and one logit per level of each
+  categorical column (``n_outputs`` in all). Those logits are what an
+  exact likelihood over the levels needs; nothing else is as wide.
 - :class:`MixedLikelihood` is one likelihood over the row: the numeric
   columns' distribution (the ``likelihood`` parameter's) and a categorical
   distribution (softmax of the logits) for each categorical column, with
-  one log-probability per *column*. A categorical cell is one term of the
-  row's log-likelihood, not one per level, so the masked sum over observed
-  cells (:class:`~skvae._torch.distributions.Observed`) and the
-  per-feature scores work on it unchanged.
+  one log-probability per *column*: the observed level's logit minus the
+  log-sum-exp of its column's logits. A categorical cell is one term of the
+  row's log-likelihood, so the masked sum over observed cells
+  (:class:`~skvae._torch.distributions.Observed`) and the per-feature
+  scores work on it unchanged.
+
+Columns with the same number of levels are computed together, as one
+(..., n_columns, n_levels) block; there are as many blocks as distinct
+level counts, and none is padded.
 
 Rejected: one-hot columns under the numeric likelihood (what a
 ``OneHotEncoder`` in front amounts to). A Gaussian on 0/1 columns learns a
 variance that collapses onto the two values, so its density is not a
 probability of the level, is unbounded, and dominates the row's score; and
 its samples and reconstructions are not levels at all (-0.95 or 1.6 in a
-one-hot slot).
+one-hot slot). Also rejected, and what this module did before: one-hot
+encoder inputs and a softmax over a (n_categorical, max_levels) grid padded
+to the largest column. A 4 000-level column then cost the encoder 4 000
+dense inputs per row, and the padding made memory grow with the number of
+categorical columns times the largest level count. Measured on one thread:
+an epoch on 20 000 flights rows took 12 times as long with ``tailnum``
+(4 043 levels) as without, and ``score_samples`` about 30 times (3 and 16
+times here, the rest being the exact likelihood's logits); scoring 1 000 rows
+with one 612-level and twelve 3-level columns peaked at +1.6 GB (+0.14
+GB here).
 """
 
 from collections.abc import Sequence
@@ -33,14 +50,43 @@ from torch import nn
 from torch.distributions import Distribution, Independent
 from torch.nn import functional as F
 
+# Widest embedding of a categorical column (see embedding_width).
+MAX_EMBEDDING_WIDTH = 16
+
+
+def embedding_width(n_levels: int, max_width: int = MAX_EMBEDDING_WIDTH) -> int:
+    """Width of the embedding of a column with ``n_levels`` levels:
+    ``n_levels - 1``, at least 1 and at most ``max_width``.
+
+    Up to ``max_width + 1`` levels the embedding loses nothing against a
+    one-hot input: ``k`` vectors in general position in ``k - 1``
+    dimensions are affinely independent, so the encoder's first (affine)
+    layer can still give each level any pre-activation it could give a
+    one-hot cell. Past that the width stops growing: the encoder's hidden
+    layers (tens of units) and its ``n_components`` latent dimensions
+    summarize the whole row, so a wider vector for one column mostly adds
+    weights. Rejected: fastai's ``1.6 * n_levels ** 0.56`` (167 dimensions
+    for 4 000 levels, wider than the default hidden layer) and rules in
+    ``n_levels ** 0.25`` (3 dimensions for a 3-level column, where 2 lose
+    nothing).
+    """
+    return max(1, min(n_levels - 1, max_width))
+
 
 class ColumnExpansion(nn.Module):
-    """Cells of ``n_features`` columns -> the network's ``n_outputs`` features.
+    """Layout of the decoder's ``n_outputs`` for ``n_features`` columns.
 
     ``n_levels[j]`` is the number of levels of column ``j``, 0 for a numeric
-    column. Feature ("slot") order follows the columns: a numeric column is
-    one slot, a categorical column one slot per level. With no categorical
-    column every map here is the identity.
+    column. Output ("slot") order follows the columns: a numeric column is
+    one slot (its likelihood's parameter), a categorical column one slot
+    per level (its logits, or probabilities in a decoded mean). With no
+    categorical column every map here is the identity.
+
+    Categorical columns are kept in *grouped order*, by number of levels
+    (then by position): ``categorical_columns`` lists them so, and
+    :meth:`levels` returns one (..., n_columns, n_levels) block per level
+    count. Per-column values of categorical columns, (..., n_categorical),
+    are in that order.
     """
 
     def __init__(self, n_levels: Sequence[int]) -> None:
@@ -51,39 +97,52 @@ class ColumnExpansion(nn.Module):
         self.has_categorical = bool(is_categorical.any())
         widths = torch.tensor([max(k, 1) for k in self.n_levels], dtype=torch.long)
         self.n_outputs = int(widths.sum())
+        starts = torch.cumsum(widths, 0) - widths  # first slot of each column
         numeric_columns = torch.nonzero(~is_categorical).flatten()
-        categorical_columns = torch.nonzero(is_categorical).flatten()
-        n_categorical, max_levels = len(categorical_columns), max(self.n_levels + (1,))
-        # The column and level of each slot.
-        slot_column = torch.repeat_interleave(torch.arange(self.n_features), widths)
-        slot_level = torch.cat([torch.arange(int(w)) for w in widths])
-        starts = torch.cumsum(widths, 0) - widths
-        # Slot of (categorical column i, level l); n_outputs (a padding slot)
-        # past the column's levels.
-        level_slots = torch.full((n_categorical, max_levels), self.n_outputs)
-        for i, j in enumerate(categorical_columns.tolist()):
-            level_slots[i, : self.n_levels[j]] = starts[j] + torch.arange(
-                self.n_levels[j]
+        categorical_columns = sorted(
+            torch.nonzero(is_categorical).flatten().tolist(),
+            key=lambda j: (self.n_levels[j], j),
+        )
+        # Runs of categorical columns (in grouped order) of equal level
+        # counts: (first, stop, n_levels).
+        self.groups: list[tuple[int, int, int]] = []
+        for i, j in enumerate(categorical_columns):
+            if self.groups and self.groups[-1][2] == self.n_levels[j]:
+                self.groups[-1] = (self.groups[-1][0], i + 1, self.n_levels[j])
+            else:
+                self.groups.append((i, i + 1, self.n_levels[j]))
+        categorical_columns = torch.tensor(categorical_columns, dtype=torch.long)
+        categorical_starts = starts[categorical_columns]
+        # A group whose slots are contiguous is read as a view of the
+        # output; another one through its (n_columns, n_levels) slots.
+        self._group_start: list[int | None] = []
+        group_slots = []
+        for first, stop, k in self.groups:
+            slots = categorical_starts[first:stop, None] + torch.arange(k)
+            contiguous = torch.equal(
+                slots.flatten(), slots[0, 0] + torch.arange(k * (stop - first))
             )
-        # Position of each column in cat([numeric columns, categorical ones]).
+            self._group_start.append(int(slots[0, 0]) if contiguous else None)
+            group_slots.append(slots)
+        # Position of each column in cat([numeric columns, categorical ones]),
+        # and of each slot in cat([numeric slots, each group's slots]).
         order = torch.cat([numeric_columns, categorical_columns])
         column_position = torch.empty_like(order)
         column_position[order] = torch.arange(self.n_features)
-        # For a categorical slot: its index in the flattened (n_categorical,
-        # max_levels) grid of levels.
-        categorical_row = torch.cumsum(is_categorical.long(), 0) - 1
-        slot_grid_index = categorical_row[slot_column] * max_levels + slot_level
+        slot_order = torch.cat(
+            [starts[numeric_columns], *(s.flatten() for s in group_slots)]
+        )
+        slot_position = torch.empty_like(slot_order)
+        slot_position[slot_order] = torch.arange(self.n_outputs)
         buffers = {
             "is_categorical": is_categorical,
             "numeric_columns": numeric_columns,
             "categorical_columns": categorical_columns,
+            "categorical_starts": categorical_starts,
             "numeric_slots": starts[numeric_columns],
-            "slot_column": slot_column,
-            "slot_level": slot_level,
-            "categorical_slot": is_categorical[slot_column],
-            "level_slots": level_slots,
             "column_position": column_position,
-            "slot_grid_index": slot_grid_index.clamp(min=0),
+            "slot_position": slot_position,
+            **{f"group_slots_{g}": slots for g, slots in enumerate(group_slots)},
         }
         for name, value in buffers.items():
             # Derived from n_levels, so not part of the saved state.
@@ -93,29 +152,43 @@ class ColumnExpansion(nn.Module):
     def n_numeric(self) -> int:
         return len(self.numeric_columns)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., n_features) cells -> (..., n_outputs) features; a missing
-        numeric cell stays NaN, a missing categorical one is all zeros."""
-        if not self.has_categorical:
-            return x
-        cells = x[..., self.slot_column]
-        one_hot = (cells == self.slot_level).to(x.dtype)  # NaN == l is False
-        return torch.where(self.categorical_slot, one_hot, cells)
+    @property
+    def n_categorical(self) -> int:
+        return len(self.categorical_columns)
 
-    def missing(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., n_outputs): whether each feature's cell is missing."""
-        missing = torch.isnan(x)
-        return missing[..., self.slot_column] if self.has_categorical else missing
+    def codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The categorical cells of ``x`` (..., n_features) in grouped order:
+        their codes, (..., n_categorical) integers (0 where missing), and
+        whether each is missing."""
+        codes = x[..., self.categorical_columns]  # (..., n_categorical)
+        missing = torch.isnan(codes)
+        return codes.masked_fill(missing, 0.0).long(), missing
 
-    def grouped(self, features: torch.Tensor, fill: float) -> torch.Tensor:
-        """(..., n_outputs) -> (..., n_categorical, max_levels): the slots of
-        each categorical column, padded with ``fill`` past its levels."""
-        padding = features.new_full((*features.shape[:-1], 1), fill)
-        return torch.cat([features, padding], -1)[..., self.level_slots]
+    def levels(self, outputs: torch.Tensor) -> list[torch.Tensor]:
+        """(..., n_outputs) -> the categorical slots, one (..., n_columns,
+        n_levels) block per group of columns with equal level counts."""
+        blocks = []
+        for g, (first, stop, k) in enumerate(self.groups):
+            start = self._group_start[g]
+            if start is None:
+                blocks.append(outputs[..., getattr(self, f"group_slots_{g}")])
+            else:
+                block = outputs[..., start : start + (stop - first) * k]
+                blocks.append(block.unflatten(-1, (stop - first, k)))
+        return blocks
+
+    def from_levels(
+        self, numeric: torch.Tensor, blocks: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        """The inverse of :meth:`levels`: (..., n_outputs) from the numeric
+        slots (..., n_numeric) and each group's (..., n_columns, n_levels)."""
+        parts = [numeric, *(block.flatten(-2) for block in blocks)]
+        return torch.cat(parts, -1)[..., self.slot_position]
 
     def by_column(self, numeric: torch.Tensor, categorical: torch.Tensor):
         """Per-column values from the numeric columns' (..., n_numeric) and
-        the categorical columns' (..., n_categorical): (..., n_features)."""
+        the categorical columns' (..., n_categorical) in grouped order:
+        (..., n_features)."""
         shape = torch.broadcast_shapes(numeric.shape[:-1], categorical.shape[:-1])
         both = torch.cat(
             [
@@ -127,13 +200,147 @@ class ColumnExpansion(nn.Module):
         return both[..., self.column_position]
 
     def collapse(self, features: torch.Tensor) -> torch.Tensor:
-        """(..., n_outputs) -> (..., n_features): the inverse of ``forward``
-        for numeric cells; each categorical column's largest slot (its most
-        probable level, for probabilities) as a code."""
+        """(..., n_outputs) -> (..., n_features): numeric slots as they are;
+        each categorical column's largest slot (its most probable level, for
+        probabilities) as a code."""
         if not self.has_categorical:
             return features
-        codes = self.grouped(features, -torch.inf).argmax(-1).to(features.dtype)
-        return self.by_column(features[..., self.numeric_slots], codes)
+        codes = torch.cat([b.argmax(-1) for b in self.levels(features)], -1)
+        return self.by_column(
+            features[..., self.numeric_slots], codes.to(features.dtype)
+        )
+
+    def squared_error(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """Per cell of ``x`` (..., n_features), the squared error of the
+        decoded ``mean`` (..., n_outputs): ``(x - mean)^2`` for a numeric
+        cell and, for a categorical one, the Brier score of its level
+        probabilities ``p``, ``1 - 2 p[observed] + sum(p^2)`` (the squared
+        error of the one-hot cell, summed over the levels, without making
+        the one-hot); NaN where ``x`` is missing."""
+        if not self.has_categorical:
+            return (x - mean).square()
+        numeric = (
+            x[..., self.numeric_columns] - mean[..., self.numeric_slots]
+        ).square()
+        codes, missing = self.codes(x)
+        index = self.categorical_starts + codes  # (..., n_categorical)
+        shape = torch.broadcast_shapes(index.shape[:-1], mean.shape[:-1])
+        observed = mean.expand(*shape, mean.shape[-1]).gather(
+            -1, index.expand(*shape, index.shape[-1])
+        )
+        sum_squares = torch.cat([b.square().sum(-1) for b in self.levels(mean)], -1)
+        brier = (1.0 - 2.0 * observed + sum_squares).masked_fill(missing, torch.nan)
+        return self.by_column(numeric, brier)
+
+
+class ColumnEmbedding(nn.Module):
+    """The encoder's (or discriminator's) input layer: (..., n_features)
+    cells -> (..., out_features) features.
+
+    A numeric cell passes as it is (NaN when missing, for the caller to
+    fill); a categorical cell becomes the learned vector of its level,
+    ``embedding_width(n_levels)`` wide, and a missing categorical cell the
+    zero vector. Zeros rather than a learned "missing" vector: the encoder
+    told which cells are missing (``missing_inputs``) adds its own learned
+    vector for them through the indicator's weights, and one that never saw
+    a missing cell in training is best given the neutral input, as a
+    missing numeric cell gets 0 (the column's mean). Output order: the
+    numeric columns, then the categorical ones in grouped order (see
+    ``ColumnExpansion``). With no categorical column it is the identity.
+
+    Columns of equal width share one table (their levels stacked, each
+    column's codes offset to its block), so a forward pass makes one lookup
+    per distinct width, whatever the number of columns. Initial vectors are
+    N(0, 1), PyTorch's default for ``nn.Embedding`` (the scale of
+    standardized numeric inputs), drawn from ``generator``. The tables are
+    weight matrices: ``weight_decay`` and ``l1_penalty`` apply to them, as
+    nanoGPT decays its token embeddings.
+    """
+
+    def __init__(
+        self, expansion: ColumnExpansion, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.expansion = expansion
+        levels = [expansion.n_levels[j] for j in expansion.categorical_columns.tolist()]
+        self._levels = levels
+        widths = [embedding_width(k) for k in levels]
+        # Runs of categorical columns (grouped order) of equal width; the
+        # width grows with the level count, so each width is one run.
+        self.runs: list[tuple[int, int, int]] = []
+        for i, width in enumerate(widths):
+            if self.runs and self.runs[-1][2] == width:
+                self.runs[-1] = (self.runs[-1][0], i + 1, width)
+            else:
+                self.runs.append((i, i + 1, width))
+        self.tables = nn.ModuleList()
+        for r, (first, stop, width) in enumerate(self.runs):
+            run_levels = torch.tensor(levels[first:stop])
+            self.tables.append(_embedding(int(run_levels.sum()), width, generator))
+            offsets = torch.cumsum(run_levels, 0) - run_levels
+            self.register_buffer(f"offsets_{r}", offsets, persistent=False)
+        self._starts = expansion.categorical_starts.tolist()  # first slots
+        self.in_features = expansion.n_features
+        self.out_features = expansion.n_numeric + sum(widths)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expansion = self.expansion
+        if not expansion.has_categorical:
+            return x
+        codes, missing = expansion.codes(x)  # (..., n_categorical)
+        parts = [x[..., expansion.numeric_columns]]
+        for r, (first, stop, _) in enumerate(self.runs):
+            index = codes[..., first:stop] + getattr(self, f"offsets_{r}")
+            vectors = self.tables[r](index)  # (..., stop - first, width)
+            vectors = vectors.masked_fill(missing[..., first:stop, None], 0.0)
+            parts.append(vectors.flatten(-2))
+        return torch.cat(parts, -1)  # (..., out_features)
+
+    def expected(self, mean: torch.Tensor) -> torch.Tensor:
+        """Decoded means (..., n_outputs), level probabilities in the
+        categorical slots -> (..., out_features): numeric means as they are,
+        each categorical column's probability-weighted mean of its level
+        vectors (what its embedding is in expectation)."""
+        expansion = self.expansion
+        if not expansion.has_categorical:
+            return mean
+        parts = [mean[..., expansion.numeric_slots]]
+        starts = self._starts
+        for r, (first, stop, _) in enumerate(self.runs):
+            table = self.tables[r].weight  # (levels of the run, width)
+            offset = 0
+            for i in range(first, stop):
+                k = self._levels[i]
+                probabilities = mean[..., starts[i] : starts[i] + k]
+                parts.append(probabilities @ table[offset : offset + k])
+                offset += k
+        return torch.cat(parts, -1)  # (..., out_features)
+
+    def missing(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., out_features): whether each feature's cell is missing."""
+        expansion = self.expansion
+        if not expansion.has_categorical:
+            return torch.isnan(x)
+        _, missing = expansion.codes(x)  # (..., n_categorical)
+        parts = [torch.isnan(x[..., expansion.numeric_columns])]
+        for first, stop, width in self.runs:
+            run = missing[..., first:stop, None]
+            parts.append(run.expand(*run.shape[:-1], width).flatten(-2))
+        return torch.cat(parts, -1)
+
+
+def _embedding(
+    n_levels: int, width: int, generator: torch.Generator | None
+) -> nn.Embedding:
+    """``nn.Embedding`` with PyTorch's default N(0, 1) initialization drawn
+    from ``generator`` (as ``skvae._torch.networks.linear``)."""
+    # On the meta device: nn.Embedding's own initialization would draw from
+    # the global generator.
+    table = nn.Embedding(n_levels, width, device="meta", dtype=torch.float32)
+    table = table.to_empty(device=generator.device if generator else "cpu")
+    with torch.no_grad():
+        table.weight.normal_(generator=generator)
+    return table
 
 
 class CategoricalColumns(Distribution):
@@ -142,7 +349,9 @@ class CategoricalColumns(Distribution):
     ``log_prob`` returns one log-probability per column, (..., n_features),
     NaN for a missing cell (as a Normal's ``log_prob`` of NaN is), so that
     :class:`~torch.distributions.Independent` or
-    :class:`~skvae._torch.distributions.Observed` sum it over the row.
+    :class:`~skvae._torch.distributions.Observed` sum it over the row. A
+    categorical cell's is its level's logit minus the log-sum-exp of its
+    column's logits, ``log_softmax`` at one level.
     """
 
     arg_constraints: dict = {}
@@ -150,23 +359,24 @@ class CategoricalColumns(Distribution):
     def __init__(
         self,
         numeric: Distribution | None,
-        log_probs: torch.Tensor,
+        logits: Sequence[torch.Tensor],
         expansion: ColumnExpansion,
     ) -> None:
         self.numeric = numeric  # batch shape (..., n_numeric)
-        self.log_probs = log_probs  # (..., n_categorical, max_levels)
+        self.logits = logits  # per group, (..., n_columns, n_levels)
         self.expansion = expansion
-        batch_shape = (*log_probs.shape[:-2], expansion.n_features)
+        batch_shape = (*logits[0].shape[:-2], expansion.n_features)
         super().__init__(torch.Size(batch_shape), validate_args=False)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         expansion = self.expansion
-        codes = value[..., expansion.categorical_columns]  # (..., n_categorical)
-        missing = torch.isnan(codes)
-        codes = codes.masked_fill(missing, 0.0).long()
-        codes = codes.expand(self.log_probs.shape[:-1])
-        categorical = self.log_probs.gather(-1, codes[..., None]).squeeze(-1)
-        categorical = categorical.masked_fill(missing, torch.nan)
+        codes, missing = expansion.codes(value)  # (..., n_categorical)
+        categorical = []
+        for logits, (first, stop, _) in zip(self.logits, expansion.groups, strict=True):
+            code = codes[..., first:stop].expand(logits.shape[:-1])
+            observed = logits.gather(-1, code[..., None]).squeeze(-1)
+            categorical.append(observed - logits.logsumexp(-1))  # (..., n_columns)
+        categorical = torch.cat(categorical, -1).masked_fill(missing, torch.nan)
         if self.numeric is None:
             numeric = categorical[..., :0]
         else:
@@ -181,7 +391,8 @@ class MixedLikelihood(nn.Module):
     ``expansion``.
 
     ``mean`` is E[features | z]: the numeric means and each level's
-    probability. ``sample`` returns cells: numeric draws and level codes.
+    probability. ``sample`` and ``draw`` return cells: numeric draws and
+    level codes.
     """
 
     def __init__(self, numeric: type[nn.Module], expansion: ColumnExpansion) -> None:
@@ -192,39 +403,29 @@ class MixedLikelihood(nn.Module):
     def _numeric_decoded(self, decoded: torch.Tensor) -> torch.Tensor:
         return decoded[..., self.expansion.numeric_slots]  # (..., n_numeric)
 
-    def _log_probs(self, decoded: torch.Tensor) -> torch.Tensor:
-        # (..., n_categorical, max_levels); padding slots get probability 0.
-        return F.log_softmax(self.expansion.grouped(decoded, -torch.inf), -1)
-
     def forward(self, decoded: torch.Tensor) -> Distribution:
         numeric = None
         if self.numeric is not None:
             numeric = self.numeric(self._numeric_decoded(decoded)).base_dist
-        cells = CategoricalColumns(numeric, self._log_probs(decoded), self.expansion)
-        return Independent(cells, 1)
+        logits = self.expansion.levels(decoded)
+        return Independent(CategoricalColumns(numeric, logits, self.expansion), 1)
 
     def mean(self, decoded: torch.Tensor) -> torch.Tensor:
-        expansion = self.expansion
-        probabilities = self._log_probs(decoded).exp().flatten(-2)
-        out = torch.where(
-            expansion.categorical_slot,
-            probabilities[..., expansion.slot_grid_index],
-            decoded,
-        )
         if self.numeric is None:
-            return out
-        numeric = self.numeric.mean(self._numeric_decoded(decoded))
-        return out.index_copy(-1, expansion.numeric_slots, numeric)
+            numeric = self._numeric_decoded(decoded)  # (..., 0)
+        else:
+            numeric = self.numeric.mean(self._numeric_decoded(decoded))
+        probabilities = [F.softmax(b, -1) for b in self.expansion.levels(decoded)]
+        return self.expansion.from_levels(numeric, probabilities)
 
     def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        log_probs = self._log_probs(decoded)  # (..., n_categorical, max_levels)
         uniform = torch.rand(
-            log_probs.shape[:-1],
+            (*decoded.shape[:-1], self.expansion.n_categorical),
             generator=generator,
             dtype=decoded.dtype,
             device=decoded.device,
         )
-        codes = _inverse_cdf(log_probs, uniform)
+        codes = self._inverse_cdf(decoded, uniform)
         if self.numeric is None:
             numeric = codes[..., :0]
         else:
@@ -233,9 +434,7 @@ class MixedLikelihood(nn.Module):
 
     def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         expansion = self.expansion
-        codes = _inverse_cdf(
-            self._log_probs(decoded), uniform[..., expansion.categorical_columns]
-        )
+        codes = self._inverse_cdf(decoded, uniform[..., expansion.categorical_columns])
         if self.numeric is None:
             numeric = codes[..., :0]
         else:
@@ -245,12 +444,17 @@ class MixedLikelihood(nn.Module):
             )
         return expansion.by_column(numeric, codes)
 
-
-def _inverse_cdf(log_probs: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
-    """The level at ``uniform`` (..., n_categorical) of the categorical
-    distributions ``log_probs`` (..., n_categorical, max_levels): the number
-    of levels whose cumulative probability the draw exceeds, as a code."""
-    cdf = log_probs.exp().cumsum(-1)
-    codes = (uniform[..., None] > cdf).sum(-1)
-    last_level = log_probs.isfinite().sum(-1) - 1
-    return torch.minimum(codes, last_level).to(log_probs.dtype)
+    def _inverse_cdf(
+        self, decoded: torch.Tensor, uniform: torch.Tensor
+    ) -> torch.Tensor:
+        """The level of each categorical column at ``uniform``
+        (..., n_categorical, grouped order): the number of levels whose
+        cumulative probability the draw exceeds, as a code."""
+        codes = []
+        for logits, (first, stop, k) in zip(
+            self.expansion.levels(decoded), self.expansion.groups, strict=True
+        ):
+            cdf = F.softmax(logits, -1).cumsum(-1)  # (..., n_columns, n_levels)
+            exceeded = (uniform[..., first:stop, None] > cdf).sum(-1)
+            codes.append(exceeded.clamp(max=k - 1))  # rounding can leave cdf < 1
+        return torch.cat(codes, -1).to(decoded.dtype)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.distributions import Distribution, Independent
 
-from skvae._torch.columns import ColumnExpansion, MixedLikelihood
+from skvae._torch.columns import ColumnEmbedding, ColumnExpansion, MixedLikelihood
 from skvae._torch.distributions import Observed, diagonal_normal, standard_normal
 from skvae._torch.likelihoods import LIKELIHOODS
 
@@ -70,12 +70,14 @@ def make_mlp(
 class Encoder(nn.Module):
     """Amortized posterior q(z | x) = N(loc(x), diag(scale(x)^2)).
 
-    The encoder reads the row through ``expansion`` (categorical cells
-    one-hot). A missing numeric cell (NaN) enters as 0, the column's mean on
-    standardized data, a missing categorical one as all zeros; with
-    ``missing_inputs`` the encoder also sees, for each column, whether its
-    cell is missing, so that it can tell a missing value from an average
-    one.
+    The encoder reads the row through a
+    :class:`~skvae._torch.columns.ColumnEmbedding` of ``expansion``
+    (numeric cells as they are, categorical cells as their levels'
+    learned vectors). A missing numeric cell (NaN) enters as 0, the
+    column's mean on standardized data, a missing categorical one as the
+    zero vector; with ``missing_inputs`` the encoder also sees, for each
+    column, whether its cell is missing, so that it can tell a missing
+    value from an average one.
     """
 
     def __init__(
@@ -88,9 +90,11 @@ class Encoder(nn.Module):
         missing_inputs: bool = False,
     ) -> None:
         super().__init__()
-        self.expansion = expansion
         self.missing_inputs = missing_inputs
-        n_inputs = expansion.n_outputs
+        # Drawn first: without categorical columns it draws nothing, and the
+        # layers below draw what they drew before embeddings existed.
+        self.embedding = ColumnEmbedding(expansion, generator)
+        n_inputs = self.embedding.out_features
         if missing_inputs:
             n_inputs += expansion.n_features
         self.body = make_mlp(n_inputs, hidden_layer_sizes, dropout, generator)
@@ -98,7 +102,7 @@ class Encoder(nn.Module):
         self.raw_scale = linear(hidden_layer_sizes[-1], n_components, generator)
 
     def forward(self, x: torch.Tensor) -> Independent:
-        features = self.expansion(x)  # (n_samples, n_outputs)
+        features = self.embedding(x)  # (n_samples, out_features)
         if self.missing_inputs:
             missing = torch.isnan(x).to(x.dtype)  # (n_samples, n_features)
             features = features.masked_fill(torch.isnan(features), 0.0)
@@ -121,8 +125,9 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """MLP from latent codes to the likelihood's parameters (mirrored widths),
-    one output per input feature of the encoder."""
+    """MLP from latent codes to the likelihood's parameters (mirrored widths):
+    ``n_outputs`` of them, one per numeric column and one logit per level of
+    each categorical column (see ``ColumnExpansion``)."""
 
     def __init__(
         self,
@@ -142,21 +147,51 @@ class Decoder(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Tells real rows from generated ones (as features: categorical cells
-    one-hot or as probabilities); returns one logit per row."""
+    """Tells real rows from generated ones; returns one logit per row.
+
+    Rows are compared as features of its own
+    :class:`~skvae._torch.columns.ColumnEmbedding` of ``expansion``: a real
+    categorical cell as its level's vector, a generated one (level
+    probabilities) as the probability-weighted mean of its levels' vectors.
+    That is the comparison of one-hot real cells with generated
+    probabilities through a first linear layer (which maps a one-hot cell
+    to its level's column of weights, and probabilities to their weighted
+    mean), with the level weights factored through a narrower embedding;
+    no row is ever one-hot. The vectors are the discriminator's own,
+    trained by its optimizer to tell the rows apart: the encoder's are
+    trained for another job, and a generator allowed to move them could
+    fool the discriminator by pulling the levels' vectors together.
+    """
 
     def __init__(
         self,
-        n_features: int,
+        expansion: ColumnExpansion,
         hidden_layer_sizes: Sequence[int],
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.body = make_mlp(n_features, hidden_layer_sizes, generator=generator)
+        self.embedding = ColumnEmbedding(expansion, generator)
+        n_in = self.embedding.out_features
+        self.body = make_mlp(n_in, hidden_layer_sizes, generator=generator)
         self.out = linear(hidden_layer_sizes[-1], 1, generator)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(self.body(x)).squeeze(-1)  # (n_samples,)
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits of (n_samples, out_features) features: (n_samples,)."""
+        return self.out(self.body(features)).squeeze(-1)
+
+    def real(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the real rows ``x`` (n_samples, n_features), missing
+        cells as zeros."""
+        features = self.embedding(x)  # (n_samples, out_features)
+        return self(features.masked_fill(self.embedding.missing(x), 0.0))
+
+    def generated(self, mean: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the generated rows ``mean`` (n_samples, n_outputs),
+        decoded means, blanked (zeros) where the real rows ``x`` are missing:
+        the pattern of missing cells tells the two apart no more than their
+        values do."""
+        features = self.embedding.expected(mean)  # (n_samples, out_features)
+        return self(features.masked_fill(self.embedding.missing(x), 0.0))
 
 
 class VAE(nn.Module):
@@ -222,7 +257,8 @@ class VAE(nn.Module):
         return Observed(p.base_dist, 1) if self.observed_only else p
 
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
-        """E[features | z], (..., n_outputs): see ``ColumnExpansion``."""
+        """E[outputs | z], (..., n_outputs): numeric means and each level's
+        probability, in the slots of ``ColumnExpansion``."""
         return self.likelihood.mean(self.decoder(z))
 
     def weight_matrices(self) -> list[nn.Parameter]:
