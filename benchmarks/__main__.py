@@ -73,9 +73,9 @@ def main(argv=None):
     args.datasets = split(args.datasets)
     args.seeds = split(args.seeds, int)
     args.contenders = split(args.contenders)
-    known = getattr(study, "CONTENDERS", None)
+    known = [*getattr(study, "CONTENDERS", []), *getattr(study, "ON_REQUEST", [])]
     if args.contenders and known and set(args.contenders) - set(known):
-        parser.error(f"unknown contenders; choose from {list(known)}")
+        parser.error(f"unknown contenders; choose from {known}")
     if args.quick:
         for option, value in getattr(study, "QUICK", {}).items():
             if getattr(args, option, None) in (None, parser.get_default(option)):
@@ -83,7 +83,7 @@ def main(argv=None):
     if args.datasets in (None, ["all"]) and hasattr(study, "datasets"):
         args.datasets = study.datasets(args)
     args.seeds = args.seeds or list(getattr(study, "SEEDS", [1]))
-    args.contenders = args.contenders or list(known or [])
+    args.contenders = args.contenders or list(getattr(study, "CONTENDERS", []))
     if args.out is None:
         args.out = tempfile.mkdtemp(prefix=f"{args.name}_") if args.quick else RESULTS
     if threads := getattr(study, "THREADS", 1):

@@ -85,7 +85,8 @@ def _describe(row, key):
     ][:4]
     seconds = row.get("seconds", row.get("fit_time", np.nan))
     return " ".join(
-        [*(f"{row.get(k)}" for k in key), *numbers, f"({seconds:.1f} s)"]
+        [*(f"{row.get(k)}" for k in [*key, "metric"] if k in row), *numbers]
+        + [f"({seconds:.1f} s)"]
     ) + (f" {row['info']}" if row.get("info") else "")
 
 

@@ -63,44 +63,26 @@ Four parts (``--parts``, default all), every imputer single-threaded:
 
 Usage::
 
-    python benchmarks/imputation.py --quick            # smoke test, < 60 s
-    python benchmarks/imputation.py                    # everything below
-    python benchmarks/imputation.py --parts 1,4 --seeds 1 --datasets glass,wine
-    python benchmarks/imputation.py --report-only
+    python -m benchmarks imputation --quick          # smoke test, < 60 s
+    python -m benchmarks imputation                  # every part below
+    python -m benchmarks imputation --parts 1,4 --seeds 1 --datasets glass,wine
+    python -m benchmarks imputation --contenders skvae-1000ep --parts 1
+    python -m benchmarks imputation --report-only
 
-Options: ``--parts`` (default 1,2,3,4), ``--seeds`` (default 1,2,3; part 4
-uses the first one only), ``--datasets`` (comma-separated names; each part
-runs those it holds, default all), ``--rates`` (part 1, default 0.5,0.2),
-``--draws`` (part 4, default 20), ``--imputers`` (comma-separated names;
-each part runs those it holds, default all), ``--note`` (text put at the top of the
-report). Rows are appended to ``benchmarks/results/imputation.csv`` as soon as
-a case is known (a rerun resumes); ``imputation.md`` is written from the
-whole CSV (``imputation_quick.*`` with ``--quick``, which runs a tiny case of
-each part with tiny training budgets).
+Own options: ``--parts`` (default 1,2,3,4), ``--rates`` (part 1, default
+0.5,0.2), ``--draws`` (part 4, default 20). ``--seeds`` defaults to 1,2,3
+(part 4 runs the first only); ``--datasets`` and ``--contenders`` restrict
+every part to the names it holds.
 """
 
-import argparse
 import time
 import warnings
 import zlib
 
 import numpy as np
 import pandas as pd
-from _common import (
-    RESULTS_DIR,
-    append_row,
-    command_line,
-    data_dir,
-    limit_threads,
-    load_adbench,
-    machine_load,
-    markdown_table,
-    read_results,
-    write_markdown,
-)
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -113,33 +95,72 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from benchmarks.harness import data
+from benchmarks.harness.contenders import IMPUTERS, make
+from benchmarks.harness.report import markdown_table, mean_std, write_markdown
+from benchmarks.harness.runner import read_results
+from benchmarks.harness.timing import load_line
 from skvae import VAEImputer
 
+TITLE = "Imputation (VAEImputer)"
 FIELDS = (
     "part dataset seed rate imputer metric value seconds n_cells info command"
 ).split()
+# A case of an imputer; part 2 writes two metric rows for it, part 4 four.
 KEY = ["part", "dataset", "seed", "rate", "imputer"]
-PARTS = (1, 2, 3, 4)
+CONTENDER = "imputer"
 NUMERIC_DATASETS = ["breast", "concrete", "yeast", "glass", "Ionosphere", "wine"]
 MIXED_DATASETS = ["penguins", "wage", "credit_data", "ames"]
 DOWNSTREAM_DATASETS = ["credit_data", "airquality"]
-NUMERIC_IMPUTERS = ["mean", "KNN", "iterative", "missForest", "skvae"]
-# Part 1 only, not a default and left out of the ranks: skvae trained for
-# 1000 epochs without the stopping rule, run only when --imputers names it.
-DIAGNOSTIC = "skvae-1000ep"
+NUMERIC_IMPUTERS = list(IMPUTERS)
 MIXED_IMPUTERS = ["mean+mode", "KNN", "missForest", "skvae"]
 MI_IMPUTERS = ["skvae", "iterative"]
-RATES = (0.5, 0.2)
+CONTENDERS = [*NUMERIC_IMPUTERS, "mean+mode"]
+# Part 1 only, not a default and left out of the ranks: skvae trained for
+# 1000 epochs without the stopping rule, run only when --contenders names it.
+DIAGNOSTIC = "skvae-1000ep"
+ON_REQUEST = [DIAGNOSTIC]
+SEEDS = (1, 2, 3)
 MIXED_RATE = 0.2
 MI_RATE = 0.5
 LEVEL = 0.9  # the percentile interval of coverage_5_95: 5th to 95th
+QUICK = {"datasets": ["glass", "penguins", "airquality"], "seeds": [1]}
+QUICK |= {"rates": "0.5", "draws": 3}
+
+
+def add_arguments(parser):
+    parser.add_argument("--parts", default="1,2,3,4", help="comma-separated parts")
+    parser.add_argument("--rates", default="0.5,0.2", help="part 1")
+    parser.add_argument("--draws", type=int, default=20, help="part 4")
+
+
+def datasets(args):
+    return NUMERIC_DATASETS + MIXED_DATASETS + DOWNSTREAM_DATASETS
+
+
+def cases(args):
+    """(part, dataset, seed, rate), seed by seed; each part runs the
+    datasets and imputers it holds."""
+    parts = [int(p) for p in args.parts.split(",")]
+    holds = {
+        1: (NUMERIC_DATASETS, [*NUMERIC_IMPUTERS, DIAGNOSTIC]),
+        2: (MIXED_DATASETS, MIXED_IMPUTERS),
+        3: (DOWNSTREAM_DATASETS, NUMERIC_IMPUTERS),
+        4: (NUMERIC_DATASETS, MI_IMPUTERS),
+    }
+    for part in parts:
+        names, imputers = holds[part]
+        imputers = [i for i in imputers if i in args.contenders]
+        for seed in args.seeds if part != 4 else args.seeds[:1]:
+            for dataset in [d for d in names if d in args.datasets]:
+                rates = {1: [float(r) for r in args.rates.split(",")]}
+                rates |= {2: [MIXED_RATE], 3: [0.0], 4: [MI_RATE]}
+                for rate in rates[part]:
+                    case = {"part": part, "dataset": dataset, "seed": seed}
+                    yield case | {"rate": rate, "contenders": imputers}
 
 
 # ------------------------------------------------------------------ data
-
-
-def load_table(name):
-    return pd.read_parquet(data_dir() / "tables" / f"{name}.parquet")
 
 
 def load_numeric(name):
@@ -147,9 +168,9 @@ def load_numeric(name):
     if name == "breast":
         X = load_breast_cancer().data
     elif name == "concrete":
-        X = load_table("concrete").to_numpy(dtype=np.float64)
+        X = data.load_table("concrete").to_numpy(dtype=np.float64)
     else:
-        X, _ = load_adbench(name)
+        X, _ = data.load_adbench(name)
     return StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
 
 
@@ -170,32 +191,10 @@ def mcar_mask(shape, rate, rng, observed=None):
 # ------------------------------------------------------------- imputers
 
 
-def missforest(seed, quick, **kw):
-    trees = 10 if quick else 100
-    return IterativeImputer(
-        estimator=ExtraTreesRegressor(n_estimators=trees, random_state=seed, n_jobs=1),
-        random_state=seed,
-        max_iter=3 if quick else 10,
-        **kw,
-    )
-
-
-def vae(seed, quick, **kw):
-    return VAEImputer(random_state=seed, **({"max_iter": 5} if quick else {}), **kw)
-
-
 def numeric_imputer(name, seed, quick, **kw):
-    if name == "mean":
-        return SimpleImputer()
-    if name == "KNN":
-        return KNNImputer()
-    if name == "iterative":
-        return IterativeImputer(random_state=seed, **kw)
-    if name == "missForest":
-        return missforest(seed, quick, **kw)
     if name == DIAGNOSTIC:
         return VAEImputer(random_state=seed, max_iter=1000, n_iter_no_change=10**6)
-    return vae(seed, quick)
+    return make("imputer", name, seed, quick, **kw).estimator
 
 
 def categorical_columns(frame):
@@ -237,7 +236,7 @@ def impute_missforest(frame, seed, quick):
         X = np.hstack([X, codes])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        X = missforest(seed, quick).fit_transform(X)
+        X = numeric_imputer("missForest", seed, quick).fit_transform(X)
     out = frame.copy()
     out[nums] = X[:, : len(nums)]
     for j, c in enumerate(cats):
@@ -276,9 +275,7 @@ def impute_knn(frame, seed, quick):
 
 
 def impute_skvae(frame, seed, quick):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return vae(seed, quick).fit(frame).transform(frame)
+    return numeric_imputer("skvae", seed, quick).fit(frame).transform(frame)
 
 
 MIXED_FUNCTIONS = {
@@ -292,99 +289,81 @@ MIXED_FUNCTIONS = {
 # ----------------------------------------------------------------- parts
 
 
-def row(part, dataset, seed, rate, imputer, metric, value, seconds, n_cells, info=""):
-    return {
-        "part": part,
-        "dataset": dataset,
-        "seed": seed,
-        "rate": rate,
-        "imputer": imputer,
-        "metric": metric,
-        "value": value,
-        "seconds": seconds,
-        "n_cells": n_cells,
-        "info": info,
-        "command": command_line(),
-    }
-
-
-def run_numeric(dataset, seed, rate, imputers, quick):
-    """Part 1: one (dataset, seed, rate) case, one row per imputer."""
+def prepare(case, args):
+    """The data of one case: the complete table and its mask of removed
+    cells (parts 1, 2, 4), or features and target (part 3)."""
+    part, dataset, seed, rate = (case[k] for k in ("part", "dataset", "seed", "rate"))
+    if part == 3:
+        return downstream_data(dataset)
+    if part == 2:
+        table = data.load_table(dataset)
+        cats = categorical_columns(table)
+        nums = [c for c in table.columns if c not in cats]
+        table[nums] = table[nums].astype(np.float64)
+        observed = table.notna().to_numpy()
+        mask = mcar_mask(table.shape, rate, case_rng(dataset, seed, rate), observed)
+        return table, mask
     X = load_numeric(dataset)
-    mask = mcar_mask(X.shape, rate, case_rng(dataset, seed, rate))
+    return X, mcar_mask(X.shape, rate, case_rng(dataset, seed, rate))
+
+
+def evaluate(imputer, case_data, case, args):
+    part = case["part"]
+    if part == 1:
+        rows = evaluate_numeric(imputer, *case_data, case["seed"], args.quick)
+    elif part == 2:
+        rows = evaluate_mixed(imputer, *case_data, case["seed"], args.quick)
+    elif part == 3:
+        rows = evaluate_downstream(imputer, *case_data, case["seed"], args.quick)
+    else:
+        rows = evaluate_multiple(imputer, *case_data, args.draws, args.quick)
+    return [{"info": ""} | row for row in rows]
+
+
+def evaluate_numeric(name, X, mask, seed, quick):
+    """Part 1: MSE of the removed cells, imputing the table fitted on."""
     X_gaps = np.where(mask, np.nan, X)
-    for name in imputers:
-        imputer = numeric_imputer(name, seed, quick)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            X_filled = imputer.fit(X_gaps).transform(X_gaps)
-        seconds = time.perf_counter() - start
-        # Imputers drop columns with no observed cell; none is empty here.
-        mse = float(np.mean((X_filled[mask] - X[mask]) ** 2))
-        info = f"n_iter={imputer.n_iter_}" if hasattr(imputer, "n_iter_") else ""
-        yield row(1, dataset, seed, rate, name, "mse", mse, seconds, mask.sum(), info)
+    imputer = numeric_imputer(name, seed, quick)
+    start = time.perf_counter()
+    X_filled = imputer.fit(X_gaps).transform(X_gaps)
+    seconds = time.perf_counter() - start
+    # Imputers drop columns with no observed cell; none is empty here.
+    mse = float(np.mean((X_filled[mask] - X[mask]) ** 2))
+    info = f"n_iter={imputer.n_iter_}" if hasattr(imputer, "n_iter_") else ""
+    row = {"metric": "mse", "value": mse, "seconds": seconds, "info": info}
+    return [row | {"n_cells": mask.sum()}]
 
 
-def run_mixed(dataset, seed, imputers, quick):
-    """Part 2: one (dataset, seed) case, two rows per imputer."""
-    table = load_table(dataset)
+def evaluate_mixed(name, table, mask, seed, quick):
+    """Part 2: standardized MSE of numeric cells, accuracy of categorical."""
     cats = categorical_columns(table)
     nums = [c for c in table.columns if c not in cats]
-    table[nums] = table[nums].astype(np.float64)
-    observed = table.notna().to_numpy()
-    rng = case_rng(dataset, seed, MIXED_RATE)
-    mask = mcar_mask(table.shape, MIXED_RATE, rng, observed)
     gaps = table.mask(mask)
     for c in cats:  # mask() keeps the categorical dtype; make sure
         gaps[c] = pd.Categorical(gaps[c], categories=table[c].cat.categories)
     is_cat = np.array([c in cats for c in table.columns])
-    num_mask, cat_mask = mask & ~is_cat, mask & is_cat
-    std = table[nums].std().reindex(table.columns).to_numpy(np.float64)
-    for name in imputers:
-        start = time.perf_counter()
-        filled = MIXED_FUNCTIONS[name](gaps, seed, quick)
-        seconds = time.perf_counter() - start
-        assert list(filled.columns) == list(table.columns), name
-        assert not filled.isna().to_numpy()[mask].any(), name
-        true_num = table[nums].to_numpy(np.float64)
-        got_num = filled[nums].to_numpy(np.float64)
-        m = num_mask[:, ~is_cat]
-        z = (got_num - true_num) / std[~is_cat]
-        num_mse = float(np.mean(z[m] ** 2))
-        true_cat = table[cats].astype(object).to_numpy()
-        got_cat = filled[cats].astype(object).to_numpy()
-        m = cat_mask[:, is_cat]
-        accuracy = float(np.mean(true_cat[m] == got_cat[m])) if m.any() else np.nan
-        yield row(
-            2,
-            dataset,
-            seed,
-            MIXED_RATE,
-            name,
-            "num_mse",
-            num_mse,
-            seconds,
-            num_mask.sum(),
-        )
-        yield row(
-            2,
-            dataset,
-            seed,
-            MIXED_RATE,
-            name,
-            "cat_accuracy",
-            accuracy,
-            seconds,
-            cat_mask.sum(),
-        )
+    filled = MIXED_FUNCTIONS[name](gaps, seed, quick)
+    assert list(filled.columns) == list(table.columns), name
+    assert not filled.isna().to_numpy()[mask].any(), name
+    std = table[nums].std().to_numpy(np.float64)
+    z = (filled[nums].to_numpy(np.float64) - table[nums].to_numpy(np.float64)) / std
+    m = (mask & ~is_cat)[:, ~is_cat]
+    num_mse = float(np.mean(z[m] ** 2))
+    truth = table[cats].astype(object).to_numpy()
+    got = filled[cats].astype(object).to_numpy()
+    c = (mask & is_cat)[:, is_cat]
+    accuracy = float(np.mean(truth[c] == got[c])) if c.any() else np.nan
+    return [
+        {"metric": "num_mse", "value": num_mse, "n_cells": m.sum()},
+        {"metric": "cat_accuracy", "value": accuracy, "n_cells": c.sum()},
+    ]
 
 
 def downstream_data(dataset):
     if dataset == "credit_data":
-        table = load_table("credit_data")
+        table = data.load_table("credit_data")
         return table.drop(columns="Status"), table["Status"].astype(str), "accuracy"
-    table = load_table("airquality")
+    table = data.load_table("airquality")
     table = table[table["Ozone"].notna()].reset_index(drop=True)
     return table.drop(columns="Ozone"), table["Ozone"], "r2"
 
@@ -412,9 +391,8 @@ def encoding(cats, fill):
     )
 
 
-def run_downstream(dataset, seed, imputers, quick):
-    """Part 3: 5-fold CV score of each imputer in front of a model."""
-    X, y, metric = downstream_data(dataset)
+def evaluate_downstream(name, X, y, metric, seed, quick):
+    """Part 3: 5-fold CV score of the imputer in front of a model."""
     cats = categorical_columns(X)
     if metric == "accuracy":
         model = LogisticRegression(max_iter=1000)
@@ -422,100 +400,52 @@ def run_downstream(dataset, seed, imputers, quick):
     else:
         model = Ridge()
         cv = KFold(5, shuffle=True, random_state=seed)
-    for name in imputers:
-        if name == "skvae":
-            pipe = make_pipeline(vae(seed, quick), encoding(cats, fill=False), model)
-        else:
-            imputer = (
-                numeric_imputer(name, seed, quick, skip_complete=True)
-                if name in ("iterative", "missForest")
-                else numeric_imputer(name, seed, quick)
-            )
-            pipe = make_pipeline(encoding(cats, fill=True), imputer, model)
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scores = cross_validate(pipe, X, y, cv=cv, scoring=metric)["test_score"]
-        seconds = time.perf_counter() - start
-        yield row(
-            3,
-            dataset,
-            seed,
-            0.0,
-            name,
-            metric,
-            float(scores.mean()),
-            seconds,
-            int(X.isna().to_numpy().sum()),
-            info=f"fold_std={scores.std():.4f}",
-        )
+    if name == "skvae":
+        imputer = numeric_imputer(name, seed, quick)
+        pipe = make_pipeline(imputer, encoding(cats, fill=False), model)
+    else:
+        kw = {"skip_complete": True} if name in ("iterative", "missForest") else {}
+        imputer = numeric_imputer(name, seed, quick, **kw)
+        pipe = make_pipeline(encoding(cats, fill=True), imputer, model)
+    scores = cross_validate(pipe, X, y, cv=cv, scoring=metric)["test_score"]
+    info = f"fold_std={scores.std():.4f}"
+    row = {"metric": metric, "value": float(scores.mean()), "info": info}
+    return [row | {"n_cells": int(X.isna().to_numpy().sum())}]
 
 
-def run_multiple(dataset, seed, imputers, draws, quick):
+def evaluate_multiple(name, X, mask, draws, quick):
     """Part 4: ``draws`` imputations, 90 % intervals, coverage and width."""
-    X = load_numeric(dataset)
-    mask = mcar_mask(X.shape, MI_RATE, case_rng(dataset, seed, MI_RATE))
     X_gaps = np.where(mask, np.nan, X)
-    for name in imputers:
-        start = time.perf_counter()
-        values = []
-        for r in range(draws):
-            if name == "skvae":
-                imputer = vae(r, quick, sample_posterior=True)
-            else:
-                imputer = IterativeImputer(sample_posterior=True, random_state=r)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                values.append(imputer.fit(X_gaps).transform(X_gaps)[mask])
-        seconds = time.perf_counter() - start
-        values = np.asarray(values)  # (draws, n_removed)
-        truth = X[mask]
-        # The range of the draws: if the truth were one more draw from the
-        # same distribution, it would fall inside with probability
-        # (draws - 1) / (draws + 1), whatever the distribution (0.905 for 20
-        # draws): the interval whose nominal coverage is known.
-        low, high = values.min(axis=0), values.max(axis=0)
-        coverage = float(np.mean((truth >= low) & (truth <= high)))
-        width = float(np.mean(high - low))
-        # The 5th to 95th percentile of the draws, as the first version of
-        # this benchmark read them: from 20 draws a calibrated imputer
-        # covers about 0.82 with it, not 0.90.
-        tail = 100 * (1 - LEVEL) / 2
-        low, high = np.percentile(values, [tail, 100 - tail], axis=0)
-        coverage_5_95 = float(np.mean((truth >= low) & (truth <= high)))
-        # The mean of the draws as a point imputation, for reference.
-        mse = float(np.mean((values.mean(axis=0) - truth) ** 2))
-        info = f"draws={draws}"
-        n = int(mask.sum())
-        for metric, value in [
-            ("coverage", coverage),
-            ("width", width),
-            ("coverage_5_95", coverage_5_95),
-            ("mse_of_mean", mse),
-        ]:
-            yield row(4, dataset, seed, MI_RATE, name, metric, value, seconds, n, info)
+    values = []
+    for r in range(draws):
+        if name == "skvae":
+            imputer = numeric_imputer("skvae", r, quick, sample_posterior=True)
+        else:
+            imputer = IterativeImputer(sample_posterior=True, random_state=r)
+        values.append(imputer.fit(X_gaps).transform(X_gaps)[mask])
+    values, truth = np.asarray(values), X[mask]  # (draws, n_removed)
+    # The range of the draws: if the truth were one more draw from the same
+    # distribution, it would fall inside with probability (draws - 1) /
+    # (draws + 1), whatever the distribution (0.905 for 20 draws).
+    low, high = values.min(axis=0), values.max(axis=0)
+    coverage = float(np.mean((truth >= low) & (truth <= high)))
+    width = float(np.mean(high - low))
+    # The 5th to 95th percentile of the draws, as the first version read
+    # them: from 20 draws a calibrated imputer covers about 0.82, not 0.90.
+    tail = 100 * (1 - LEVEL) / 2
+    low, high = np.percentile(values, [tail, 100 - tail], axis=0)
+    coverage_5_95 = float(np.mean((truth >= low) & (truth <= high)))
+    mse = float(np.mean((values.mean(axis=0) - truth) ** 2))
+    metrics = {"coverage": coverage, "width": width}
+    metrics |= {"coverage_5_95": coverage_5_95, "mse_of_mean": mse}
+    info, n_cells = f"draws={draws}", int(mask.sum())
+    return [
+        {"metric": k, "value": v, "info": info, "n_cells": n_cells}
+        for k, v in metrics.items()
+    ]
 
 
 # ---------------------------------------------------------------- report
-
-
-def read_imputation(csv_path):
-    results = read_results(csv_path)
-    if results.empty:
-        return results
-    results["part"] = results["part"].astype(int)
-    results["seed"] = results["seed"].astype(int)
-    results["rate"] = results["rate"].astype(float)
-    return results
-
-
-def mean_std(values, digits=3):
-    values = values.dropna()
-    if values.empty:
-        return ""
-    if len(values) == 1:
-        return f"{values.mean():.{digits}f}"
-    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
 def seeds_of(frame):
@@ -790,110 +720,23 @@ def section_multiple(results):
     return lines
 
 
-def report(csv_path, md_path, started, note=None):
-    results = read_imputation(csv_path)
-    load, busy = machine_load()
-    body = [f"**Note.** {note}\n"] if note else []
+def report(path, args):
+    results = read_results(path.with_suffix(".csv"))
+    if results.empty:
+        return
+    results["part"] = results["part"].astype(int)
+    results["rate"] = results["rate"].astype(float)
+    body = [
+        f"At the end: {load_line()} All imputers single-threaded; times are "
+        "wall-clock seconds."
+    ]
+    body += section_numeric(results)
+    body += section_mixed(results)
+    body += section_downstream(results)
+    body += section_multiple(results)
+    commands = "\n".join(f"- `{c}`" for c in results.command.unique())
     body.append(
-        f"Report written {started}. At the end: 1-minute load average "
-        f"{load:.2f}; other busy processes: {', '.join(busy) or 'none'}. All "
-        "imputers single-threaded; times are wall-clock seconds."
+        f"\n## Runs that produced the CSV\n\n{commands}\n\n"
+        f"Raw rows: `{path.with_suffix('.csv').name}`."
     )
-    if not results.empty:
-        body += section_numeric(results)
-        body += section_mixed(results)
-        body += section_downstream(results)
-        body += section_multiple(results)
-        commands = "\n".join(f"- `{c}`" for c in results.command.unique())
-        body.append(
-            f"\n## Runs that produced the CSV\n\n{commands}\n\n"
-            f"Raw rows: `{csv_path.name}`."
-        )
-    write_markdown(md_path, "Imputation (VAEImputer)", command_line(), "\n".join(body))
-
-
-# ------------------------------------------------------------------ main
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test")
-    parser.add_argument("--parts", default="1,2,3,4", help="comma-separated parts")
-    parser.add_argument("--datasets", help="comma-separated names, all parts")
-    parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds")
-    parser.add_argument("--rates", default=",".join(map(str, RATES)), help="part 1")
-    parser.add_argument("--draws", type=int, default=20, help="part 4")
-    parser.add_argument("--imputers", help="comma-separated names, all parts")
-    parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--note", help="text put at the top of the report")
-    args = parser.parse_args()
-    limit_threads(1)
-    out = RESULTS_DIR / ("imputation_quick" if args.quick else "imputation")
-    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
-    parts = [int(p) for p in args.parts.split(",")]
-    seeds = [int(s) for s in args.seeds.split(",")]
-    rates = [float(r) for r in args.rates.split(",")]
-    draws = args.draws
-    wanted = args.datasets.split(",") if args.datasets else None
-    if args.quick:
-        csv_path.unlink(missing_ok=True)
-        seeds, rates, draws = [1], [0.5], 3
-        wanted = ["glass", "penguins", "airquality"]
-
-    def pick(names):
-        return [n for n in names if wanted is None or n in wanted]
-
-    if not args.report_only:
-        done = read_imputation(csv_path)
-        done = (
-            set() if done.empty else set(done[KEY].itertuples(index=False, name=None))
-        )
-
-        def todo(part, dataset, seed, rate, imputers):
-            return [
-                i
-                for i in imputers
-                if (part, dataset, seed, rate, i) not in done
-                and (args.imputers is None or i in args.imputers.split(","))
-            ]
-
-        def record(rows):
-            for r in rows:
-                append_row(csv_path, r, FIELDS)
-                print(
-                    f"part {r['part']} {r['dataset']:12s} seed={r['seed']} "
-                    f"rate={r['rate']} {r['imputer']:11s} {r['metric']:12s} "
-                    f"{r['value']:.4f} ({r['seconds']:.1f} s)",
-                    flush=True,
-                )
-
-        for part in parts:
-            for seed in seeds if part != 4 else seeds[:1]:
-                if part == 1:
-                    for dataset in pick(NUMERIC_DATASETS):
-                        for rate in rates:
-                            names = todo(
-                                1, dataset, seed, rate, [*NUMERIC_IMPUTERS, DIAGNOSTIC]
-                            )
-                            if args.imputers is None:
-                                names = [n for n in names if n != DIAGNOSTIC]
-                            record(run_numeric(dataset, seed, rate, names, args.quick))
-                elif part == 2:
-                    for dataset in pick(MIXED_DATASETS):
-                        names = todo(2, dataset, seed, MIXED_RATE, MIXED_IMPUTERS)
-                        record(run_mixed(dataset, seed, names, args.quick))
-                elif part == 3:
-                    for dataset in pick(DOWNSTREAM_DATASETS):
-                        names = todo(3, dataset, seed, 0.0, NUMERIC_IMPUTERS)
-                        record(run_downstream(dataset, seed, names, args.quick))
-                else:
-                    for dataset in pick(NUMERIC_DATASETS):
-                        names = todo(4, dataset, seed, MI_RATE, MI_IMPUTERS)
-                        record(run_multiple(dataset, seed, names, draws, args.quick))
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    report(csv_path, md_path, started, args.note)
-    print(f"wrote {md_path}")
-
-
-if __name__ == "__main__":
-    main()
+    write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)
