@@ -71,10 +71,12 @@ def append_row(csv_path, row, fields):
 
 
 def done_keys(results, key):
-    """The set of ``key`` tuples in ``results`` (floats as in the CSV)."""
+    """The set of ``key`` tuples in ``results``, an empty cell as None (a
+    case that has no value for that column)."""
     if results.empty or not set(key) <= set(results.columns):
         return set()
-    return set(results[key].itertuples(index=False, name=None))
+    cells = results[key].astype(object)
+    return set(cells.where(cells.notna(), None).itertuples(index=False, name=None))
 
 
 def _describe(row, key):

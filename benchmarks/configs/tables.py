@@ -38,7 +38,7 @@ b. ``binary``: should binary 0/1 columns be modelled as Bernoulli (a
    columns, ``VAEAnomalyDetector()`` (all Gaussian) against
    ``VAEAnomalyDetector(categorical_features=<mask of the binary
    columns>)``, with the ADBench protocol of ``anomaly.py``
-   (``_common.adbench_split``: seeds 1, 2, 3, at most 10000 rows, 70/30,
+   (``harness.data.adbench_split``: seeds 1, 2, 3, at most 10000 rows, 70/30,
    MinMaxScaler). A column is binary when its values in the (scaled)
    train part are exactly {0, 1}: the rule an "auto" option would apply to
    the data the detector sees. Raw {0, 1} columns exist only in
@@ -63,72 +63,53 @@ c. ``features``: latent features in a classifier. 5-fold stratified CV
 
 Usage::
 
-    python benchmarks/tables.py --quick              # smoke test, < 60 s
-    python benchmarks/tables.py                      # all three parts
-    python benchmarks/tables.py --parts anomaly,binary --seeds 1
-    python benchmarks/tables.py --report-only
+    python -m benchmarks tables --quick              # smoke test, < 60 s
+    python -m benchmarks tables                      # all three parts
+    python -m benchmarks tables --parts anomaly,binary --seeds 1
+    python -m benchmarks tables --report-only
 
-Options: ``--parts`` (comma-separated from anomaly, binary, features;
-default all), ``--seeds`` (default 1,2,3; seeds of parts a and b),
-``--datasets`` (comma-separated, restricts every part to these names),
-``--report-only``, ``--note`` (text put at the top of the report). Rows are
-appended to ``benchmarks/results/tables.csv`` as they are known (a rerun
-resumes); ``tables.md`` is written from the whole CSV after each dataset
-(``tables_quick.*`` with ``--quick``, which uses ``max_iter=5`` and one
-dataset per part).
+Own option: ``--parts`` (comma-separated from anomaly, binary, features;
+default all). ``--seeds`` (default 1,2,3) are those of parts a and b;
+``--datasets`` restricts every part to these names.
 """
-
-import argparse
-import time
-import warnings
 
 import numpy as np
 import pandas as pd
-from _common import (
-    RESULTS_DIR,
-    adbench_split,
-    append_row,
-    command_line,
-    data_dir,
-    limit_threads,
-    load_adbench,
-    machine_load,
-    markdown_table,
-    read_results,
-    timed,
-    write_markdown,
-)
 from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import PCA
-from sklearn.ensemble import IsolationForest
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from benchmarks.harness import data
+from benchmarks.harness.contenders import make
+from benchmarks.harness.report import markdown_table, mean_std, write_markdown
+from benchmarks.harness.runner import read_results
+from benchmarks.harness.timing import load_line, timed
 from skvae import VAEAnomalyDetector, VAETransformer
 
+TITLE = "Mixed-type tables, natively: skvae against the one-hot workaround"
 FIELDS = (
     "part dataset seed fold contender roc_auc accuracy balanced_accuracy "
     "fit_time score_time n_train n_test n_features info command"
 ).split()
+KEY = ["part", "dataset", "seed", "fold", "contender"]
 PARTS = ("anomaly", "binary", "features")
 SEEDS = (1, 2, 3)
 CV_SEED = 1
 N_FOLDS = 5
-
 ANOMALY_DATASETS = ("default", "credit_data", "ames")
 ANOMALY_CONTENDERS = "skvae skvae-onehot IForest-onehot ECOD-onehot HBOS-onehot".split()
 BINARY_DATASETS = (
     "Cardiotocography fault Hepatitis Lymphography yeast optdigits campaign "
     "celeba donors"
 ).split()
-BINARY_CONTENDERS = ("all-gaussian", "binary-categorical")
+BINARY_CONTENDERS = ["all-gaussian", "binary-categorical"]
 FEATURE_DATASETS = ("penguins", "credit_data", "default", "wage")
-FEATURE_CONTENDERS = ("skvae", "skvae-onehot", "PCA-onehot", "onehot")
-# (target column, positive/label description) of part c.
+FEATURE_CONTENDERS = ["skvae", "skvae-onehot", "PCA-onehot", "onehot"]
+CONTENDERS = [*dict.fromkeys(ANOMALY_CONTENDERS + BINARY_CONTENDERS)]
+CONTENDERS += [c for c in FEATURE_CONTENDERS if c not in CONTENDERS]
 TARGETS = {
     "penguins": "species",
     "credit_data": "Status",
@@ -136,18 +117,43 @@ TARGETS = {
     "wage": "health_ins",
 }
 N_COMPONENTS = 8
+QUICK = {"datasets": ["ames", "Hepatitis", "penguins"], "seeds": [1]}
+
+
+def add_arguments(parser):
+    parser.add_argument("--parts", default=",".join(PARTS))
+
+
+def datasets(args):
+    return [*ANOMALY_DATASETS, *BINARY_DATASETS, *FEATURE_DATASETS]
+
+
+def cases(args):
+    """Parts a and b: (dataset, seed); part c: the folds of one CV."""
+    lists = {
+        "anomaly": (ANOMALY_DATASETS, ANOMALY_CONTENDERS),
+        "binary": (BINARY_DATASETS, BINARY_CONTENDERS),
+    }
+    for part in args.parts.split(","):
+        if part == "features":
+            for dataset in [d for d in FEATURE_DATASETS if d in args.datasets]:
+                for fold in range(N_FOLDS):
+                    case = {"part": part, "dataset": dataset, "seed": CV_SEED}
+                    yield case | {"fold": fold, "contenders": FEATURE_CONTENDERS}
+            continue
+        names, contenders = lists[part]
+        for dataset in [d for d in names if d in args.datasets]:
+            for seed in args.seeds:
+                case = {"part": part, "dataset": dataset, "seed": seed}
+                yield case | {"contenders": contenders}
 
 
 # ------------------------------------------------------------------ data
 
 
-def read_table(name):
-    return pd.read_parquet(data_dir() / "tables" / f"{name}.parquet")
-
-
 def anomaly_table(name):
     """Features (a DataFrame, label removed) and 0/1 labels of part a."""
-    df = read_table(name)
+    df = data.load_table(name)
     if name == "default":
         y = (df["default"] == "Yes").to_numpy(int)
         X = df.drop(columns="default")
@@ -169,7 +175,7 @@ def anomaly_table(name):
 
 def feature_table(name):
     """Features (a DataFrame, target removed) and the target of part c."""
-    df = read_table(name)
+    df = data.load_table(name)
     target = TARGETS[name]
     df = df[df[target].notna()].reset_index(drop=True)
     return df.drop(columns=target), df[target].astype(str).to_numpy()
@@ -216,18 +222,12 @@ def skvae_kw(seed, quick):
 
 
 def anomaly_model(contender, X, seed, quick):
-    from pyod.models.ecod import ECOD
-    from pyod.models.hbos import HBOS
-
     if contender == "skvae":
         return VAEAnomalyDetector(**skvae_kw(seed, quick))
-    model = {
-        "skvae-onehot": lambda: VAEAnomalyDetector(**skvae_kw(seed, quick)),
-        "IForest-onehot": lambda: IsolationForest(random_state=seed),
-        "ECOD-onehot": lambda: ECOD(),
-        "HBOS-onehot": lambda: HBOS(),
-    }[contender]()
-    return make_pipeline(onehot(X), model)
+    name = {"skvae-onehot": "skvae", "IForest-onehot": "IForest"}.get(
+        contender, contender.removesuffix("-onehot")
+    )
+    return make_pipeline(onehot(X), make("detector", name, seed, quick).estimator)
 
 
 def anomaly_scores(model, X):
@@ -239,16 +239,18 @@ def anomaly_scores(model, X):
 
 
 def feature_model(contender, X, n_features, seed, quick):
-    lr = LogisticRegression(max_iter=1000)
+    lr = make("classifier", "LogisticRegression", seed).estimator
     if contender == "skvae":
-        vae = VAETransformer(n_components=N_COMPONENTS, **skvae_kw(seed, quick))
-        return make_pipeline(vae, StandardScaler(), lr)
+        vae = make("featurizer", "VAE", seed, quick, n_components=N_COMPONENTS)
+        return make_pipeline(vae.estimator, StandardScaler(), lr)
     if contender == "skvae-onehot":
-        vae = VAETransformer(n_components=N_COMPONENTS, **skvae_kw(seed, quick))
-        return make_pipeline(onehot(X), vae, StandardScaler(), lr)
+        vae = make("featurizer", "VAE", seed, quick, n_components=N_COMPONENTS)
+        return make_pipeline(onehot(X), vae.estimator, StandardScaler(), lr)
     if contender == "PCA-onehot":
-        pca = PCA(min(N_COMPONENTS, n_features), random_state=seed)
-        return make_pipeline(onehot(X), StandardScaler(), pca, lr)
+        pca = make(
+            "featurizer", "PCA", seed, n_components=min(N_COMPONENTS, n_features)
+        )
+        return make_pipeline(onehot(X), StandardScaler(), pca.estimator, lr)
     return make_pipeline(onehot(X), StandardScaler(), lr)
 
 
@@ -269,81 +271,6 @@ def skvae_info(model):
     )
 
 
-# ------------------------------------------------------------------ runs
-
-
-def done_cases(csv_path):
-    done = read_results(csv_path)
-    if done.empty:
-        return set()
-    fold = done["fold"].fillna(-1).astype(int)
-    return set(
-        zip(
-            done["part"],
-            done["dataset"],
-            done["seed"].astype(int),
-            fold,
-            done["contender"],
-            strict=True,
-        )
-    )
-
-
-def record(csv_path, row):
-    row["command"] = command_line()
-    append_row(csv_path, row, FIELDS)
-    metric = (
-        f"auc={row['roc_auc']:.4f}"
-        if "roc_auc" in row
-        else f"acc={row['accuracy']:.4f} bacc={row['balanced_accuracy']:.4f}"
-    )
-    print(
-        f"{row['part']:8s} {row['dataset']:16s} seed={row['seed']} "
-        f"fold={row.get('fold', '')!s:2s} {row['contender']:18s} {metric} "
-        f"fit={row['fit_time']:.1f}s {row.get('info', '')}",
-        flush=True,
-    )
-
-
-def run_anomaly(csv_path, dataset, seeds, done, quick):
-    X, y = anomaly_table(dataset)
-    for seed in seeds:
-        todo = [
-            c
-            for c in ANOMALY_CONTENDERS
-            if ("anomaly", dataset, seed, -1, c) not in done
-        ]
-        if not todo:
-            continue
-        X_train, X_test, _, y_test = train_test_split(
-            X, y, test_size=0.3, stratify=y, random_state=seed
-        )
-        for contender in todo:
-            model = anomaly_model(contender, X_train, seed, quick)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                _, fit_time = timed(model.fit, X_train)
-                scores, score_time = timed(anomaly_scores, model, X_test)
-            if not np.all(np.isfinite(scores)):
-                raise ValueError(f"{contender} on {dataset}: non-finite scores")
-            record(
-                csv_path,
-                {
-                    "part": "anomaly",
-                    "dataset": dataset,
-                    "seed": seed,
-                    "contender": contender,
-                    "roc_auc": roc_auc_score(y_test, scores),
-                    "fit_time": fit_time,
-                    "score_time": score_time,
-                    "n_train": len(X_train),
-                    "n_test": len(X_test),
-                    "n_features": X.shape[1],
-                    "info": skvae_info(model) if "skvae" in contender else "",
-                },
-            )
-
-
 def binary_mask(X_train):
     """Columns whose values in ``X_train`` are exactly {0, 1}."""
     return np.array(
@@ -354,86 +281,58 @@ def binary_mask(X_train):
     )
 
 
-def run_binary(csv_path, dataset, seeds, done, quick):
-    X, y = load_adbench(dataset)
-    raw = binary_mask(X)
-    for seed in seeds:
-        todo = [
-            c for c in BINARY_CONTENDERS if ("binary", dataset, seed, -1, c) not in done
-        ]
-        if not todo:
-            continue
-        X_train, X_test, _, y_test = adbench_split(X, y, seed)
-        mask = binary_mask(X_train)
-        for contender in todo:
-            categorical = mask if contender == "binary-categorical" else None
-            model = VAEAnomalyDetector(
-                categorical_features=categorical, **skvae_kw(seed, quick)
-            )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                _, fit_time = timed(model.fit, X_train)
-                scores, score_time = timed(anomaly_scores, model, X_test)
-            record(
-                csv_path,
-                {
-                    "part": "binary",
-                    "dataset": dataset,
-                    "seed": seed,
-                    "contender": contender,
-                    "roc_auc": roc_auc_score(y_test, scores),
-                    "fit_time": fit_time,
-                    "score_time": score_time,
-                    "n_train": len(X_train),
-                    "n_test": len(X_test),
-                    "n_features": X.shape[1],
-                    "info": f"binary={mask.sum()};raw01={raw.sum()};"
-                    + skvae_info(model),
-                },
-            )
+# ------------------------------------------------------------------ runs
 
 
-def run_features(csv_path, dataset, done, quick):
+def prepare(case, args):
+    part, dataset, seed = case["part"], case["dataset"], case["seed"]
+    if part == "anomaly":
+        X, y = anomaly_table(dataset)
+        split = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
+        return split, len(X.columns), ""
+    if part == "binary":
+        X, y = data.load_adbench(dataset)
+        split = data.adbench_split(X, y, seed)
+        return split, X.shape[1], f"raw01={binary_mask(X).sum()};"
     X, y = feature_table(dataset)
     n_onehot = onehot(X).fit_transform(X).shape[1]
     folds = StratifiedKFold(N_FOLDS, shuffle=True, random_state=CV_SEED)
-    for fold, (train, test) in enumerate(folds.split(X, y)):
-        X_train, X_test = X.iloc[train], X.iloc[test]
-        for contender in FEATURE_CONTENDERS:
-            if ("features", dataset, CV_SEED, fold, contender) in done:
-                continue
-            model = feature_model(contender, X_train, n_onehot, CV_SEED, quick)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                _, fit_time = timed(model.fit, X_train, y[train])
-                pred, score_time = timed(model.predict, X_test)
-            record(
-                csv_path,
-                {
-                    "part": "features",
-                    "dataset": dataset,
-                    "seed": CV_SEED,
-                    "fold": fold,
-                    "contender": contender,
-                    "accuracy": accuracy_score(y[test], pred),
-                    "balanced_accuracy": balanced_accuracy_score(y[test], pred),
-                    "fit_time": fit_time,
-                    "score_time": score_time,
-                    "n_train": len(train),
-                    "n_test": len(test),
-                    "n_features": X.shape[1],
-                    "info": f"onehot_width={n_onehot};"
-                    + (skvae_info(model) if "skvae" in contender else ""),
-                },
-            )
+    train, test = list(folds.split(X, y))[case["fold"]]
+    split = X.iloc[train], X.iloc[test], y[train], y[test]
+    return split, X.shape[1], n_onehot
+
+
+def evaluate(contender, case_data, case, args):
+    (X_train, X_test, y_train, y_test), n_features, extra = case_data
+    seed, quick = case["seed"], args.quick
+    row = {"n_train": len(X_train), "n_test": len(X_test), "n_features": n_features}
+    if case["part"] == "features":
+        model = feature_model(contender, X_train, extra, seed, quick)
+        _, row["fit_time"] = timed(model.fit, X_train, y_train)
+        pred, row["score_time"] = timed(model.predict, X_test)
+        row["accuracy"] = accuracy_score(y_test, pred)
+        row["balanced_accuracy"] = balanced_accuracy_score(y_test, pred)
+        info = skvae_info(model) if "skvae" in contender else ""
+        return row | {"info": f"onehot_width={extra};{info}"}
+    if case["part"] == "binary":
+        mask = binary_mask(X_train)
+        categorical = mask if contender == "binary-categorical" else None
+        model = VAEAnomalyDetector(
+            categorical_features=categorical, **skvae_kw(seed, quick)
+        )
+        extra = f"binary={mask.sum()};{extra}"
+    else:
+        model = anomaly_model(contender, X_train, seed, quick)
+    _, row["fit_time"] = timed(model.fit, X_train)
+    scores, row["score_time"] = timed(anomaly_scores, model, X_test)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(f"{contender}: non-finite scores")
+    row["roc_auc"] = roc_auc_score(y_test, scores)
+    skvae = "skvae" in contender or case["part"] == "binary"
+    return row | {"info": extra + (skvae_info(model) if skvae else "")}
 
 
 # ---------------------------------------------------------------- report
-
-
-def _mean_sd(values):
-    m, sd = np.mean(values), np.std(values, ddof=1) if len(values) > 1 else np.nan
-    return f"{m:.3f}" + ("" if np.isnan(sd) else f" ± {sd:.3f}")
 
 
 def complete_cases(res, contenders, keys):
@@ -466,7 +365,7 @@ def anomaly_section(results):
         }
         best = per.loc[dataset].max()
         for c in contenders:
-            cell = _mean_sd(part.loc[part["contender"] == c, "roc_auc"].to_numpy())
+            cell = mean_std(part.loc[part["contender"] == c, "roc_auc"])
             row[c] = f"**{cell}**" if per.loc[dataset, c] == best else cell
         rows.append(row)
     mean_row = {"dataset": "**mean**", "seeds": "", "n_train": "", "features": ""}
@@ -524,10 +423,10 @@ def binary_section(results):
                 "n_train": int(info.loc[dataset, "n_train"]),
                 "d": int(info.loc[dataset, "n_features"]),
                 "binary (raw {0,1})": f"{fields['binary']} ({fields['raw01']})",
-                "all-gaussian": _mean_sd(
+                "all-gaussian": mean_std(
                     part.loc[part["contender"] == "all-gaussian", "roc_auc"]
                 ),
-                "binary-categorical": _mean_sd(
+                "binary-categorical": mean_std(
                     part.loc[part["contender"] == "binary-categorical", "roc_auc"]
                 ),
                 "difference": f"{b - a:+.3f}",
@@ -602,7 +501,7 @@ def features_section(results):
                 "features (one-hot)": f"{int(first['n_features'])} ({width})",
             }
             for c in contenders:
-                cell = _mean_sd(part.loc[part["contender"] == c, metric].to_numpy())
+                cell = mean_std(part.loc[part["contender"] == c, metric])
                 row[c] = f"**{cell}**" if means[c] == means.max() else cell
             rows.append(row)
         tables.append(markdown_table(pd.DataFrame(rows)))
@@ -628,81 +527,20 @@ def features_section(results):
     ]
 
 
-def report(csv_path, md_path, started, note=None):
-    results = read_results(csv_path)
+def report(path, args):
+    results = read_results(path.with_suffix(".csv"))
     if results.empty:
         return
-    results["seed"] = results["seed"].astype(int)
-    load, busy = machine_load()
-    body = [f"**Note.** {note}\n"] if note else []
-    body.append(
-        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
-        f"other busy processes: {', '.join(busy) or 'none'}. Seconds are "
-        "wall-clock on 1 thread of a shared machine: compare them as ratios.\n"
-    )
+    body = [
+        f"At the end: {load_line()} Seconds are wall-clock on 1 thread of a "
+        "shared machine: compare them as ratios.\n"
+    ]
     body += anomaly_section(results)
     body += binary_section(results)
     body += features_section(results)
     commands = "\n".join(f"- `{c}`" for c in results["command"].unique())
     body.append(
-        f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: `{csv_path.name}`."
+        f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: "
+        f"`{path.with_suffix('.csv').name}`."
     )
-    write_markdown(
-        md_path,
-        "Mixed-type tables, natively: skvae against the one-hot workaround",
-        command_line(),
-        "\n".join(body),
-    )
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test, < 60 s")
-    parser.add_argument("--parts", default=",".join(PARTS))
-    parser.add_argument("--seeds", default=",".join(map(str, SEEDS)))
-    parser.add_argument("--datasets", help="comma-separated, restricts each part")
-    parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--note", help="text put at the top of the report")
-    args = parser.parse_args()
-    limit_threads(1)
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    out = RESULTS_DIR / ("tables_quick" if args.quick else "tables")
-    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
-    parts = args.parts.split(",")
-    unknown = set(parts) - set(PARTS)
-    if unknown:
-        parser.error(f"unknown parts {sorted(unknown)}; choose from {PARTS}")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    lists = {
-        "anomaly": list(ANOMALY_DATASETS),
-        "binary": list(BINARY_DATASETS),
-        "features": list(FEATURE_DATASETS),
-    }
-    if args.quick:
-        csv_path.unlink(missing_ok=True)
-        seeds = [1]
-        lists = {
-            "anomaly": ["default"],
-            "binary": ["Hepatitis"],
-            "features": ["penguins"],
-        }
-    if args.datasets:
-        keep = args.datasets.split(",")
-        lists = {p: [d for d in names if d in keep] for p, names in lists.items()}
-    if not args.report_only:
-        done = done_cases(csv_path)
-        for part in parts:
-            for dataset in lists[part]:
-                if part == "anomaly":
-                    run_anomaly(csv_path, dataset, seeds, done, args.quick)
-                elif part == "binary":
-                    run_binary(csv_path, dataset, seeds, done, args.quick)
-                else:
-                    run_features(csv_path, dataset, done, args.quick)
-                report(csv_path, md_path, started, args.note)
-    report(csv_path, md_path, started, args.note)
-    print(f"wrote {md_path}")
-
-
-if __name__ == "__main__":
-    main()
+    write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)
