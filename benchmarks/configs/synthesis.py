@@ -2,7 +2,7 @@
 
 skvae's ``VAETransformer`` fits a raw pandas DataFrame (categorical, text and
 boolean columns as categorical likelihoods, missing cells natively) and
-``sample`` returns a DataFrame with the same columns and dtypes. This script
+``sample`` returns a DataFrame with the same columns and dtypes. This study
 compares those samples with the synthesizers of the Synthetic Data Vault
 (SDV), the usual reference for single-table synthesis.
 
@@ -49,44 +49,18 @@ Metrics (real = the train part, synthetic = the sample):
 
 Usage::
 
-    python benchmarks/synthesis.py --quick            # smoke test, < 1 min
-    python benchmarks/synthesis.py --seeds 1 --datasets penguins,cps1985
-    python benchmarks/synthesis.py --report-only --note "..."
-
-Options: ``--datasets`` (comma-separated, default all of ``TABLES``),
-``--seeds`` (comma-separated, default ``1``), ``--contenders``
-(comma-separated, default all), ``--note`` (text put at the top of the
-report), ``--report-only``. ``--quick`` runs penguins, seed 1, every
-contender on a tiny budget (skvae ``max_iter=5``, TVAE/CTGAN ``epochs=2``)
-into ``synthesis_quick.*``. Rows are appended to
-``benchmarks/results/synthesis.csv`` as they are known (a rerun resumes);
-``synthesis.md`` is written from the whole CSV.
+    python -m benchmarks synthesis --quick            # smoke test, < 1 min
+    python -m benchmarks synthesis --seeds 1 --datasets penguins,cps1985
+    python -m benchmarks synthesis --contenders skvae-200ep
+    python -m benchmarks synthesis --report-only --note "..."
 
 SDV is in the ``benchmarks`` extra; its pins (pandas) may differ from the
 development environment's, so a separate virtual environment is the safe
-place to run this script.
+place to run this study.
 """
-
-import argparse
-import random
-import time
-import warnings
 
 import numpy as np
 import pandas as pd
-import torch
-from _common import (
-    RESULTS_DIR,
-    append_row,
-    clocked,
-    command_line,
-    data_dir,
-    limit_threads,
-    machine_load,
-    markdown_table,
-    read_results,
-    write_markdown,
-)
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -99,9 +73,14 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from skvae import VAETransformer
+from benchmarks.harness import data
+from benchmarks.harness.contenders import make
+from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.runner import read_results
+from benchmarks.harness.timing import clocked, load_line
 from skvae.metrics import realism_score
 
+TITLE = "Synthetic tables: skvae against SDV (TVAE, CTGAN, Gaussian copula)"
 # table -> (target, task)
 TABLES = {
     "penguins": ("species", "classification"),
@@ -112,11 +91,9 @@ TABLES = {
     "ames": ("Sale_Price", "regression"),
 }
 CONTENDERS = ["skvae", "GaussianCopula", "TVAE", "CTGAN"]
-# Not a default, run on request (--contenders): skvae variants by their
-# hyperparameters. "skvae-200ep" is VAETransformer's budget before
-# max_iter="auto": 200 epochs with the tol rule on the training loss.
-SKVAE_VARIANTS = {"skvae": {}, "skvae-200ep": {"max_iter": 200}}
-ALL_CONTENDERS = [*CONTENDERS, *(v for v in SKVAE_VARIANTS if v not in CONTENDERS)]
+# Not a default: VAETransformer's budget before max_iter="auto", 200 epochs
+# with the tol rule on the training loss.
+ON_REQUEST = ["skvae-200ep"]
 MAX_TRAIN_ROWS = 10_000
 TEST_SIZE = 0.2
 FIELDS = (
@@ -124,13 +101,13 @@ FIELDS = (
     "column_shapes pair_trends ml_synthetic ml_real dcr_synthetic dcr_holdout "
     "dcr_ratio realism fit_seconds fit_cpu_seconds sample_seconds info command"
 ).split()
+KEY = ["dataset", "seed", "contender"]
+SEEDS = (1,)
+QUICK = {"datasets": ["penguins"]}
 
 
-# ------------------------------------------------------------------ data
-
-
-def load_table(name):
-    return pd.read_parquet(data_dir() / "tables" / f"{name}.parquet")
+def datasets(args):
+    return list(TABLES)
 
 
 def split(table, seed):
@@ -164,64 +141,6 @@ def like_train(frame, train):
         else:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     return frame
-
-
-# ------------------------------------------------------------ contenders
-
-
-class SkvaeSynth:
-    def __init__(self, seed, quick, **params):
-        self.seed = seed
-        kw = {"max_iter": 5} if quick else params
-        self.model = VAETransformer(random_state=seed, **kw)
-
-    def fit(self, train):
-        self.model.fit(train)
-        return self
-
-    def sample(self, n):
-        return self.model.sample(n, random_state=self.seed)
-
-    def info(self):
-        return f"n_iter={self.model.n_iter_}"
-
-
-class SDVSynth:
-    def __init__(self, name, seed, quick, metadata):
-        import sdv
-        from sdv.single_table import (
-            CTGANSynthesizer,
-            GaussianCopulaSynthesizer,
-            TVAESynthesizer,
-        )
-
-        cls = {
-            "TVAE": TVAESynthesizer,
-            "CTGAN": CTGANSynthesizer,
-            "GaussianCopula": GaussianCopulaSynthesizer,
-        }[name]
-        kw = {"epochs": 2} if quick and name != "GaussianCopula" else {}
-        self.seed = seed
-        self.table = next(iter(metadata.tables))
-        self.sdv2 = int(sdv.__version__.split(".")[0]) >= 2
-        self.model = cls(metadata, **kw)
-
-    def fit(self, train):
-        # SDV draws from the global generators: seed them all.
-        random.seed(self.seed)
-        np.random.seed(self.seed)  # noqa: NPY002
-        torch.manual_seed(self.seed)
-        # SDV 2 takes {table name: DataFrame}, SDV 1 the DataFrame.
-        self.model.fit({self.table: train} if self.sdv2 else train)
-        return self
-
-    def sample(self, n):
-        sample = self.model.sample(num_rows=n)
-        return next(iter(sample.values())) if isinstance(sample, dict) else sample
-
-    def info(self):
-        epochs = getattr(self.model, "_model_kwargs", {}).get("epochs", "")
-        return f"epochs={epochs}" if epochs != "" else ""
 
 
 def uncategorize(frame):
@@ -344,66 +263,50 @@ def dcr(train, synthetic, holdout):
 # ------------------------------------------------------------------- run
 
 
-def run_case(csv_path, dataset, seed, contenders, quick):
-    table = load_table(dataset)
-    train, holdout = split(table, seed)
+def prepare(case, args):
+    dataset = case["dataset"]
+    train, holdout = split(data.load_table(dataset), case["seed"])
     target, task = TABLES[dataset]
     plain = uncategorize(train)  # what SDV fits, and the real rows of SDMetrics
     metadata = detect_metadata(plain, dataset)
     ml_real = ml_efficacy(
         like_train(train, train), like_train(holdout, train), train, target, task
     )
-    for contender in contenders:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            is_skvae = contender in SKVAE_VARIANTS
-            if is_skvae:
-                synth = SkvaeSynth(seed, quick, **SKVAE_VARIANTS[contender])
-            else:
-                synth = SDVSynth(contender, seed, quick, metadata)
-            fit_rows = train if is_skvae else plain
-            _, fit_seconds, fit_cpu = clocked(synth.fit, fit_rows)
-            sample, sample_seconds, _ = clocked(synth.sample, len(train))
-            sample = sample.reset_index(drop=True)
-            score, shapes, pairs = quality(plain, uncategorize(sample), metadata)
-            real_t, synth_t, hold_t = (
-                like_train(f, train) for f in (train, sample, holdout)
-            )
-            ml = ml_efficacy(synth_t, hold_t, train, target, task)
-            dcr_synth, dcr_hold = dcr(real_t, synth_t, hold_t)
-            realism = realism_score(synth.model, holdout) if is_skvae else np.nan
-        row = {
-            "dataset": dataset,
-            "seed": seed,
-            "contender": contender,
-            "n_train": len(train),
-            "n_holdout": len(holdout),
-            "n_columns": train.shape[1],
-            "target": target,
-            "task": task,
-            "quality": score,
-            "column_shapes": shapes,
-            "pair_trends": pairs,
-            "ml_synthetic": ml,
-            "ml_real": ml_real,
-            "dcr_synthetic": dcr_synth,
-            "dcr_holdout": dcr_hold,
-            "dcr_ratio": dcr_synth / dcr_hold if dcr_hold > 0 else np.nan,
-            "realism": realism,
-            "fit_seconds": fit_seconds,
-            "fit_cpu_seconds": fit_cpu,
-            "sample_seconds": sample_seconds,
-            "info": synth.info(),
-            "command": command_line(),
-        }
-        append_row(csv_path, row, FIELDS)
-        print(
-            f"{dataset:12s} seed={seed} {contender:15s} quality={score:.4f} "
-            f"shapes={shapes:.4f} pairs={pairs:.4f} ml={ml:.4f} (real "
-            f"{ml_real:.4f}) dcr={row['dcr_ratio']:.3f} fit={fit_seconds:.1f} s "
-            f"sample={sample_seconds:.2f} s",
-            flush=True,
-        )
+    return train, holdout, plain, metadata, ml_real
+
+
+def evaluate(contender, case_data, case, args):
+    train, holdout, plain, metadata, ml_real = case_data
+    target, task = TABLES[case["dataset"]]
+    synth = make("synthesizer", contender, case["seed"], args.quick, metadata=metadata)
+    is_skvae = contender.startswith("skvae")
+    _, fit_seconds, fit_cpu = clocked(synth.fit, train if is_skvae else plain)
+    sample, sample_seconds, _ = clocked(synth.sample, len(train))
+    sample = sample.reset_index(drop=True)
+    score, shapes, pairs = quality(plain, uncategorize(sample), metadata)
+    real_t, synth_t, hold_t = (like_train(f, train) for f in (train, sample, holdout))
+    ml = ml_efficacy(synth_t, hold_t, train, target, task)
+    dcr_synth, dcr_hold = dcr(real_t, synth_t, hold_t)
+    return {
+        "n_train": len(train),
+        "n_holdout": len(holdout),
+        "n_columns": train.shape[1],
+        "target": target,
+        "task": task,
+        "quality": score,
+        "column_shapes": shapes,
+        "pair_trends": pairs,
+        "ml_synthetic": ml,
+        "ml_real": ml_real,
+        "dcr_synthetic": dcr_synth,
+        "dcr_holdout": dcr_hold,
+        "dcr_ratio": dcr_synth / dcr_hold if dcr_hold > 0 else np.nan,
+        "realism": realism_score(synth.estimator, holdout) if is_skvae else np.nan,
+        "fit_seconds": fit_seconds,
+        "fit_cpu_seconds": fit_cpu,
+        "sample_seconds": sample_seconds,
+        "info": synth.info(),
+    }
 
 
 # ---------------------------------------------------------------- report
@@ -483,14 +386,10 @@ def library_versions():
     return ", ".join(versions)
 
 
-def report(csv_path, md_path, started, note=None):
-    results = read_results(csv_path)
-    load, busy = machine_load()
-    body = [f"**Note.** {note}\n"] if note else []
-    body += [
-        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
-        f"other busy processes: {', '.join(busy) or 'none'}. "
-        f"{library_versions()}.\n",
+def report(path, args):
+    results = read_results(path.with_suffix(".csv"))
+    body = [
+        f"At the end: {load_line()} {library_versions()}.\n",
         "Synthetic tables from the train part (80 %, at most "
         f"{MAX_TRAIN_ROWS} rows) of each table, as many rows as that part; "
         "default hyperparameters, one thread. `quality`, `column shapes`, "
@@ -504,13 +403,13 @@ def report(csv_path, md_path, started, note=None):
         "real rows; median over cases). `realism`: "
         "`skvae.metrics.realism_score(vae, holdout)`. Other columns: means "
         "over cases; times in seconds, wall clock. See the docstring "
-        "of `benchmarks/synthesis.py` for the protocol.",
+        "of `benchmarks/configs/synthesis.py` for the protocol.",
     ]
     if results.empty:
         body.append("\nNo results yet.")
     else:
         results["seed"] = results["seed"].astype(int)
-        order = [c for c in ALL_CONTENDERS if c in set(results.contender)]
+        order = [c for c in CONTENDERS + ON_REQUEST if c in set(results.contender)]
         # Cases on which every contender has a result.
         n_per_case = results.groupby(["dataset", "seed"]).contender.transform("nunique")
         complete = results[n_per_case == len(order)]
@@ -542,59 +441,4 @@ def report(csv_path, md_path, started, note=None):
                 )
         commands = "\n".join(f"- `{c}`" for c in results.command.unique())
         body.append(f"\nThe rows come from:\n\n{commands}")
-    write_markdown(
-        md_path,
-        "Synthetic tables: skvae against SDV (TVAE, CTGAN, Gaussian copula)",
-        command_line(),
-        "\n".join(body),
-    )
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test")
-    parser.add_argument("--datasets", default=",".join(TABLES))
-    parser.add_argument("--seeds", default="1", help="comma-separated seeds")
-    parser.add_argument("--contenders", default=",".join(CONTENDERS))
-    parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--note", help="text put at the top of the report")
-    args = parser.parse_args()
-    contenders = args.contenders.split(",")
-    unknown = sorted(set(contenders) - set(ALL_CONTENDERS))
-    if unknown:
-        parser.error(f"unknown contenders {unknown}; known: {ALL_CONTENDERS}")
-    contenders = [c for c in ALL_CONTENDERS if c in contenders]
-    datasets = args.datasets.split(",")
-    unknown = sorted(set(datasets) - set(TABLES))
-    if unknown:
-        parser.error(f"unknown datasets {unknown}; known: {list(TABLES)}")
-    limit_threads(1)
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    out = RESULTS_DIR / ("synthesis_quick" if args.quick else "synthesis")
-    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
-    seeds = [int(s) for s in args.seeds.split(",")]
-    if args.quick:
-        csv_path.unlink(missing_ok=True)
-        datasets, seeds = ["penguins"], [1]
-    if not args.report_only:
-        done = read_results(csv_path)
-        keys = ["dataset", "seed", "contender"]
-        done = (
-            set()
-            if done.empty
-            else set(
-                done[keys].astype({"seed": int}).itertuples(index=False, name=None)
-            )
-        )
-        # Seed by seed, so that an interrupted run leaves whole seeds.
-        for seed in seeds:
-            for dataset in datasets:
-                todo = [c for c in contenders if (dataset, seed, c) not in done]
-                if todo:
-                    run_case(csv_path, dataset, seed, todo, args.quick)
-    report(csv_path, md_path, started, args.note)
-    print(f"wrote {md_path}")
-
-
-if __name__ == "__main__":
-    main()
+    write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)
