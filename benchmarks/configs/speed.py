@@ -23,22 +23,20 @@ run alternately (``--repeats`` rounds, median of each), because the shared
 
 Usage::
 
-    python benchmarks/speed.py              # full run, ~15 minutes
-    python benchmarks/speed.py --quick      # smoke test for CI, < 60 s
-    python benchmarks/speed.py --profile    # also cProfile one skvae fit
-    python benchmarks/speed.py --repeats 9  # rounds per contender (default 5)
-    python benchmarks/speed.py --report-only  # rebuild .md/.png from .json
+    python -m benchmarks speed              # full run, ~15 minutes
+    python -m benchmarks speed --quick      # smoke test for CI, < 60 s
+    python -m benchmarks speed --profile    # also cProfile one skvae fit
+    python -m benchmarks speed --repeats 9  # rounds per contender (default 5)
+    python -m benchmarks speed --report-only  # rebuild .md/.png from .json
 
-Unlike the other benchmarks, this one uses torch's default number of threads
+Unlike the other studies, this one uses torch's default number of threads
 (the machine's cores) unless ``--threads N`` says otherwise (then torch and
 the BLAS/OpenMP pools get N), and skvae's estimators get ``n_jobs`` of that
 number: the question is how fast each contender runs on the machine. It
-writes the raw timings to ``benchmarks/results/speed.json`` and
-``speed.md`` and ``speed.png`` from them (``speed_quick.*`` with
-``--quick``).
+writes the raw timings to ``speed.json``, then ``speed.md`` and
+``speed.png`` from them.
 """
 
-import argparse
 import copy
 import cProfile
 import io
@@ -53,30 +51,48 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
-from _common import (
-    RESULTS_DIR,
-    clocked,
-    command_line,
-    interleaved,
-    limit_threads,
-    machine_info,
-    machine_load,
-    markdown_table,
-    paired_ratio,
-    pyplot,
-    write_markdown,
-)
 from torch import nn
 from torch.nn import functional as F
 
+from benchmarks.harness.report import (
+    command_line,
+    machine_info,
+    markdown_table,
+    pyplot,
+    write_markdown,
+)
+from benchmarks.harness.timing import (
+    clocked,
+    interleaved,
+    limit_threads,
+    machine_load,
+    paired_ratio,
+)
 from skvae import VAEAnomalyDetector, VAETransformer
+
+THREADS = None  # torch's default unless --threads
+
+
+def add_arguments(parser):
+    parser.add_argument("--profile", action="store_true", help="cProfile a fit")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="0: torch default")
+
+
+def run(args, path):
+    if args.threads:
+        limit_threads(args.threads)
+    results = measure(args.quick, args.repeats, args.profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(results, indent=1))
+
 
 LOG_2PI = math.log(2 * math.pi)
 ADAM_OPTIONS = {}  # skvae's Adam options, filled in measure() for the bare loops
 
 
 # ---------------------------------------------------------- skvae internals
-# The only code of this script that uses skvae's private API: the torch
+# The only code of this study that uses skvae's private API: the torch
 # module class and ELBO under ``skvae._torch``, the skorch net of a fitted
 # estimator (``est.net_``: its ``module_``, ``optimizer_`` and ``history``),
 # ``est._score_noise`` and the layers of the torch module. When the library
@@ -127,9 +143,11 @@ def skvae_private(est=None):
 
     def score_noise(X):
         dtype = torch.from_numpy(X[:0]).dtype
+        # The noise seed and sample count fixed at fit (public fitted
+        # attributes since the library's refactor).
         noise = row_normal_noise(
-            X, est._score_seed, est._n_mc_samples, est.n_components_
-        )  # per-row noise, a function of each row
+            X, est.noise_seed_, est.n_mc_samples_, est.n_components_
+        )
         return torch.as_tensor(noise).to(dtype)
 
     return SimpleNamespace(
@@ -260,7 +278,7 @@ def bare_score(layers, x, noise):
 
 # -------------------------------------------------------------- measures
 # Each returns JSON-able raw timings: per-round wall-clock ("rounds") and
-# CPU ("cpu_rounds") seconds of each contender (see _common.interleaved).
+# CPU ("cpu_rounds") seconds of each contender (see harness.timing).
 
 
 def matmul_peak(dtype=torch.float32, size=2048, repeats=5):
@@ -598,8 +616,10 @@ def inference_table(inference):
     return markdown_table(pd.DataFrame(rows))
 
 
-def report(stem):
+def report(stem, args):
     """Write ``<stem>.md`` and ``<stem>.png`` from ``<stem>.json``."""
+    if not stem.with_suffix(".json").exists():
+        return
     r = json.loads(stem.with_suffix(".json").read_text())
     overheads = "\n".join(
         f"- {t['workload']}: in the last round, `VAETransformer.fit` took "
@@ -683,12 +703,12 @@ standardized tensor; skvae gets a NumPy array and validates it. Agreement:
     write_markdown(
         stem.with_suffix(".md"),
         "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest",
-        r["command"],
         body,
+        command=r["command"],
         machine=r["machine"],
+        note=args.note,
     )
     plot(stem.with_suffix(".png"), r["training"], r["scaling"])
-    print(f"wrote {stem}.md and .png")
 
 
 def plot(path, training, scaling):
@@ -719,29 +739,3 @@ def plot(path, training, scaling):
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke test")
-    parser.add_argument("--profile", action="store_true", help="cProfile a fit")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--threads", type=int, default=0, help="torch threads (0: torch default)"
-    )
-    parser.add_argument(
-        "--report-only", action="store_true", help="rebuild .md/.png from .json"
-    )
-    args = parser.parse_args()
-    stem = RESULTS_DIR / ("speed_quick" if args.quick else "speed")
-    if not args.report_only:
-        if args.threads:
-            limit_threads(args.threads)
-        results = measure(args.quick, args.repeats, args.profile)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    report(stem)
-
-
-if __name__ == "__main__":
-    main()
