@@ -142,7 +142,9 @@ def run_study(study, args):
         if args.report_only:
             pass
         elif hasattr(study, "run"):
-            study.run(args, path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                study.run(args, path)
         else:
             run_cases(study, args, path.with_suffix(".csv"))
     finally:
