@@ -80,16 +80,16 @@ def done_keys(results, key):
 
 
 def _describe(row, key):
+    """One line on a row: its key, its first numbers, its seconds, info."""
+    names = [k for k in dict.fromkeys([*key, "metric", "detector"]) if k in row]
     numbers = [
         f"{k}={v:.4f}"
         for k, v in row.items()
         if k not in key and isinstance(v, float | np.floating) and k != "seconds"
     ][:4]
     seconds = row.get("seconds", row.get("fit_time", np.nan))
-    return " ".join(
-        [*(f"{row.get(k)}" for k in [*key, "metric"] if k in row), *numbers]
-        + [f"({seconds:.1f} s)"]
-    ) + (f" {row['info']}" if row.get("info") else "")
+    line = " ".join([*(f"{row[k]}" for k in names), *numbers, f"({seconds:.1f} s)"])
+    return line + (f" {row['info']}" if row.get("info") else "")
 
 
 def run_cases(study, args, csv_path):
