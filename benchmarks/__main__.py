@@ -63,7 +63,8 @@ def main(argv=None):
     parser.add_argument("--seeds", help="comma-separated seeds")
     parser.add_argument("--contenders", help="comma-separated names")
     parser.add_argument("--out", help="folder of the results")
-    parser.add_argument("--name", default=argv[0], help="stem of the result files")
+    name = getattr(study, "NAME", argv[0])
+    parser.add_argument("--name", default=name, help="stem of the result files")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--note", help="text put at the top of the report")
     if hasattr(study, "add_arguments"):
