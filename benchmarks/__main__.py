@@ -14,6 +14,8 @@ Options shared by every study:
 ``--name``          stem of the result files (default: the study's name)
 ``--report-only``   rebuild the report from the committed CSV / JSON
 ``--note``          text put at the top of the report
+
+``python -m benchmarks list`` prints the studies' names, one a line.
 """
 
 import argparse
@@ -46,9 +48,12 @@ def split(text, kind=str):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     names = study_names()
-    if not argv or argv[0] in ("list", "-h", "--help"):
+    if argv[:1] == ["list"]:  # one name a line, for scripts (.ci/run)
+        print("\n".join(names))
+        return
+    if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
-        print("Studies:", ", ".join(sorted(names)))
+        print("Studies:", ", ".join(names))
         return
     if argv[0] not in names:
         sys.exit(f"unknown study {argv[0]!r}; choose from {sorted(names)}")
