@@ -97,7 +97,14 @@ from sklearn.preprocessing import (
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import IMPUTERS, make
-from benchmarks.harness.report import markdown_table, mean_std, write_markdown
+from benchmarks.harness.report import (
+    grid,
+    markdown_table,
+    mean_std,
+    ordered,
+    runs_section,
+    write_markdown,
+)
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line
 from skvae import VAEImputer
@@ -452,8 +459,16 @@ def seeds_of(frame):
     return ",".join(map(str, sorted(frame.seed.unique())))
 
 
-def ordered(names, order):
-    return [n for n in order if n in names] + sorted(set(names) - set(order))
+def per_dataset(part, datasets, imputers, digits=3, extra=()):
+    """Rows of dataset, its seeds, ``extra`` columns and "mean ± std" per
+    imputer: the cells of a markdown table."""
+    cell = lambda v: mean_std(v, digits)  # noqa: E731
+    table = grid(part, "dataset", "imputer", "value", cell, datasets, imputers)
+    seeds = part.groupby("dataset").seed.unique().map(sorted)
+    table.insert(0, "seeds", seeds.map(lambda s: ",".join(map(str, s))))
+    for column, values in extra:
+        table.insert(1, column, values)
+    return markdown_table(table.reset_index())
 
 
 def section_numeric(results):
@@ -462,6 +477,7 @@ def section_numeric(results):
         return []
     diagnostic = part[part.imputer == DIAGNOSTIC]
     part = part[part.imputer != DIAGNOSTIC]
+    imputers = ordered(part.imputer.unique(), NUMERIC_IMPUTERS)
     lines = [
         "\n## 1. MIWAE protocol: MSE on the removed cells (standardized data)\n",
         "Mean ± std over seeds of the MSE on the removed cells (lower is "
@@ -471,23 +487,13 @@ def section_numeric(results):
         "result; `mean MSE` is the mean over those datasets of the per-dataset "
         "means; seconds are fit + transform, mean per case.",
     ]
-    imputers = ordered(part.imputer.unique(), NUMERIC_IMPUTERS)
     for rate in sorted(part.rate.unique(), reverse=True):
         p = part[part.rate == rate]
-        cells = []
-        datasets = ordered(p.dataset.unique(), NUMERIC_DATASETS)
-        for dataset in datasets:
-            d = p[p.dataset == dataset]
-            cells.append(
-                [dataset, seeds_of(d)]
-                + [mean_std(d[d.imputer == i].value) for i in imputers]
-            )
         lines += [
             f"\n### {rate:.0%} of the cells removed\n",
-            markdown_table(cells, ["dataset", "seeds", *imputers]),
+            per_dataset(p, NUMERIC_DATASETS, imputers),
         ]
-        means = p.groupby(["dataset", "imputer"]).value.mean().unstack()
-        means = means.dropna()  # datasets where every imputer has a result
+        means = p.groupby(["dataset", "imputer"]).value.mean().unstack().dropna()
         if means.empty:
             continue
         ranks = means.rank(axis=1).mean()
@@ -503,64 +509,49 @@ def section_numeric(results):
             markdown_table(summary, ["imputer", "mean rank", "mean MSE", "seconds"]),
         ]
         if {"skvae", "missForest"} <= set(means.columns):
-            best = ranks.idxmin()
-            goal = (best == "skvae") and means["skvae"].mean() < means[
-                "missForest"
-            ].mean()
+            best, skvae, forest = ranks.idxmin(), *means[["skvae", "missForest"]].mean()
+            goal = best == "skvae" and skvae < forest
             lines.append(
                 f"\nGoal (skvae best mean rank and mean MSE below missForest's) "
                 f"at {rate:.0%}: **{'met' if goal else 'not met'}** (best mean "
-                f"rank: {best}; skvae {means['skvae'].mean():.4f} vs missForest "
-                f"{means['missForest'].mean():.4f})."
+                f"rank: {best}; skvae {skvae:.4f} vs missForest {forest:.4f})."
             )
     if not diagnostic.empty:
-        lines += [
-            f"\n### Diagnostic: `{DIAGNOSTIC}` (not a default)\n",
-            f"`{DIAGNOSTIC}` is `VAEImputer(random_state=seed, max_iter=1000, "
-            "n_iter_no_change=10**6)`: the same model trained for 1000 epochs, "
-            "the stopping rule switched off, on the same masks; it is left out "
-            "of the ranks and goals above. Mean MSE over the seeds where it ran, "
-            "with the default skvae and missForest on the same cases.\n",
-        ]
-        keys = ["dataset", "seed", "rate"]
-        paired = part[part.imputer.isin(["missForest", "skvae"])].pivot_table(
-            index=keys, columns="imputer", values="value"
-        )
-        paired = paired.join(
-            diagnostic.set_index(keys).value.rename(DIAGNOSTIC), how="inner"
-        )
-        cells = []
-        for rate in sorted(
-            paired.index.get_level_values("rate").unique(), reverse=True
-        ):
-            p = paired.xs(rate, level="rate")
-            per_dataset = p.groupby(level="dataset").mean()
-            for d in ordered(per_dataset.index, NUMERIC_DATASETS):
-                seeds = sorted(p.xs(d, level="dataset").index)
-                cells.append(
-                    [f"{rate:.0%}", d, ",".join(map(str, seeds))]
-                    + [
-                        f"{per_dataset.loc[d, c]:.3f}"
-                        for c in ["missForest", "skvae", DIAGNOSTIC]
-                    ]
-                )
-            cells.append(
-                [f"{rate:.0%}", "**mean**", ""]
-                + [
-                    f"**{per_dataset[c].mean():.3f}**"
-                    for c in ["missForest", "skvae", DIAGNOSTIC]
-                ]
-            )
-        lines.append(
-            markdown_table(
-                cells, ["rate", "dataset", "seeds", "missForest", "skvae", DIAGNOSTIC]
-            )
-        )
-        lines.append(
-            f"\n`{DIAGNOSTIC}` took {diagnostic.seconds.mean():.0f} s per case on "
-            f"average (the default skvae: the `seconds` column of the summaries)."
-        )
+        lines += diagnostic_section(part, diagnostic)
     return lines
+
+
+def diagnostic_section(part, diagnostic):
+    keys = ["dataset", "seed", "rate"]
+    paired = part[part.imputer.isin(["missForest", "skvae"])].pivot_table(
+        index=keys, columns="imputer", values="value"
+    )
+    paired = paired.join(diagnostic.set_index(keys).value.rename(DIAGNOSTIC), "inner")
+    names = ["missForest", "skvae", DIAGNOSTIC]
+    cells = []
+    for rate in sorted(paired.index.get_level_values("rate").unique(), reverse=True):
+        p = paired.xs(rate, level="rate")
+        means = p.groupby(level="dataset").mean()
+        for d in ordered(means.index, NUMERIC_DATASETS):
+            seeds = ",".join(map(str, sorted(p.xs(d, level="dataset").index)))
+            cells.append(
+                [f"{rate:.0%}", d, seeds, *means.loc[d, names].map("{:.3f}".format)]
+            )
+        cells.append(
+            [f"{rate:.0%}", "**mean**", ""]
+            + [f"**{means[c].mean():.3f}**" for c in names]
+        )
+    return [
+        f"\n### Diagnostic: `{DIAGNOSTIC}` (not a default)\n",
+        f"`{DIAGNOSTIC}` is `VAEImputer(random_state=seed, max_iter=1000, "
+        "n_iter_no_change=10**6)`: the same model trained for 1000 epochs, "
+        "the stopping rule switched off, on the same masks; it is left out "
+        "of the ranks and goals above. Mean MSE over the seeds where it ran, "
+        "with the default skvae and missForest on the same cases.\n",
+        markdown_table(cells, ["rate", "dataset", "seeds", *names]),
+        f"\n`{DIAGNOSTIC}` took {diagnostic.seconds.mean():.0f} s per case on "
+        f"average (the default skvae: the `seconds` column of the summaries).",
+    ]
 
 
 def section_mixed(results):
@@ -578,32 +569,15 @@ def section_mixed(results):
     ]
     for metric in ["num_mse", "cat_accuracy"]:
         p = part[part.metric == metric]
-        cells = []
-        for dataset in ordered(p.dataset.unique(), MIXED_DATASETS):
-            d = p[p.dataset == dataset]
-            cells.append(
-                [dataset, seeds_of(d), int(d.n_cells.iloc[0])]
-                + [mean_std(d[d.imputer == i].value) for i in imputers]
-            )
-        lines += [
-            f"\n### `{metric}`\n",
-            markdown_table(cells, ["dataset", "seeds", "cells", *imputers]),
-        ]
+        n_cells = p.groupby("dataset").n_cells.first().astype(int)
+        table = per_dataset(p, MIXED_DATASETS, imputers, extra=[("cells", n_cells)])
+        lines += [f"\n### `{metric}`\n", table]
     p = part[part.metric == "num_mse"]
-    seconds = p.pivot_table(index="dataset", columns="imputer", values="seconds")
-    cells = [
-        [d]
-        + [
-            f"{seconds.loc[d, i]:.1f}"
-            if i in seconds and pd.notna(seconds.loc[d, i])
-            else ""
-            for i in imputers
-        ]
-        for d in ordered(seconds.index, MIXED_DATASETS)
-    ]
+    cell = lambda v: f"{v.mean():.1f}"  # noqa: E731
+    seconds = grid(p, "dataset", "imputer", "seconds", cell, MIXED_DATASETS, imputers)
     lines += [
         "\nSeconds (fit + impute, mean per case):\n",
-        markdown_table(cells, ["dataset", *imputers]),
+        markdown_table(seconds.reset_index()),
     ]
     acc = part[part.metric == "cat_accuracy"].pivot_table(
         index="dataset", columns="imputer", values="value"
@@ -613,8 +587,7 @@ def section_mixed(results):
         wins, lost = [], []
         for d in ordered(acc.index, MIXED_DATASETS):
             peers = acc.loc[d].drop("skvae").dropna()
-            better = acc.loc[d, "skvae"] > peers.max()
-            (wins if better else lost).append(
+            (wins if acc.loc[d, "skvae"] > peers.max() else lost).append(
                 f"{d}: skvae {acc.loc[d, 'skvae']:.3f}, best peer "
                 f"{peers.max():.3f} ({peers.idxmax()}, of {len(peers)})"
             )
@@ -632,38 +605,47 @@ def section_downstream(results):
     if part.empty:
         return []
     imputers = ordered(part.imputer.unique(), NUMERIC_IMPUTERS)
-    lines = [
+    cells = []
+    for dataset in ordered(part.dataset.unique(), DOWNSTREAM_DATASETS):
+        d = part[part.dataset == dataset]
+        by = d.groupby("imputer")
+        first = [dataset, d.metric.iloc[0], seeds_of(d), int(d.n_cells.iloc[0])]
+        cells.append(first + [mean_std(by.get_group(i).value, 4) for i in imputers])
+        cells.append(
+            [dataset, "seconds", "", ""]
+            + [f"{by.get_group(i).seconds.mean():.1f}" for i in imputers]
+        )
+    header = ["dataset", "metric", "seeds", "missing cells", *imputers]
+    return [
         "\n## 3. Downstream: 5-fold CV score of imputer + model\n",
         "`credit_data`: accuracy of `LogisticRegression(max_iter=1000)` "
         "predicting `Status`; `airquality`: R^2 of `Ridge()` predicting "
         "`Ozone` (rows with an observed Ozone). Mean ± std over seeds (each "
         "seed shuffles the folds, and seeds the imputers); higher is better. "
         "Seconds: the whole cross-validation, mean per seed.",
-    ]
-    cells = []
-    for dataset in ordered(part.dataset.unique(), DOWNSTREAM_DATASETS):
-        d = part[part.dataset == dataset]
-        cells.append(
-            [dataset, d.metric.iloc[0], seeds_of(d), int(d.n_cells.iloc[0])]
-            + [mean_std(d[d.imputer == i].value, 4) for i in imputers]
-        )
-        cells.append(
-            [dataset, "seconds", "", ""]
-            + [f"{d[d.imputer == i].seconds.mean():.1f}" for i in imputers]
-        )
-    lines += [
         "",
-        markdown_table(
-            cells, ["dataset", "metric", "seeds", "missing cells", *imputers]
-        ),
+        markdown_table(cells, header),
     ]
-    return lines
 
 
 def section_multiple(results):
     part = results[results.part == 4]
     if part.empty:
         return []
+    cells = []
+    for dataset in ordered(part.dataset.unique(), NUMERIC_DATASETS):
+        rows = part[part.dataset == dataset]
+        for imputer in ordered(rows.imputer.unique(), MI_IMPUTERS):
+            d = rows[rows.imputer == imputer]
+            v = d.set_index("metric").value
+            cells.append(
+                [dataset, seeds_of(d), imputer, d["info"].iloc[0]]
+                + [f"{v.get(m, np.nan):.3f}" for m in ("coverage", "width")]
+                + [f"{v.get('coverage_5_95', np.nan):.3f}"]
+                + [f"{v.get('mse_of_mean', np.nan):.4f}", f"{d.seconds.iloc[0]:.0f}"]
+            )
+    header = ["dataset", "seed", "imputer", "draws", "coverage", "width"]
+    header += ["coverage 5-95", "mse of mean", "seconds"]
     lines = [
         "\n## 4. Multiple imputation: 90 % intervals at 50 % missing\n",
         "Each removed cell's interval runs from the smallest to the largest of "
@@ -679,30 +661,9 @@ def section_multiple(results):
         "from 20 draws of a calibrated imputer it covers about 0.82, not "
         "0.90. `mse of mean` is the MSE of the mean of the draws. Seconds: "
         "all the fits of one dataset.",
+        "",
+        markdown_table(cells, header),
     ]
-    cells = []
-    for dataset in ordered(part.dataset.unique(), NUMERIC_DATASETS):
-        for imputer in ordered(
-            part[part.dataset == dataset].imputer.unique(), MI_IMPUTERS
-        ):
-            d = part[(part.dataset == dataset) & (part.imputer == imputer)]
-            v = d.set_index("metric").value
-            cells.append(
-                [
-                    dataset,
-                    seeds_of(d),
-                    imputer,
-                    d["info"].iloc[0],
-                    f"{v.get('coverage', np.nan):.3f}",
-                    f"{v.get('width', np.nan):.3f}",
-                    f"{v.get('coverage_5_95', np.nan):.3f}",
-                    f"{v.get('mse_of_mean', np.nan):.4f}",
-                    f"{d.seconds.iloc[0]:.0f}",
-                ]
-            )
-    header = ["dataset", "seed", "imputer", "draws", "coverage", "width"]
-    header += ["coverage 5-95", "mse of mean", "seconds"]
-    lines += ["", markdown_table(cells, header)]
     cov = part[part.metric == "coverage"]
     for imputer in ordered(cov.imputer.unique(), MI_IMPUTERS):
         c = cov[cov.imputer == imputer]
@@ -730,13 +691,8 @@ def report(path, args):
         f"At the end: {load_line()} All imputers single-threaded; times are "
         "wall-clock seconds."
     ]
-    body += section_numeric(results)
-    body += section_mixed(results)
-    body += section_downstream(results)
+    for section in (section_numeric, section_mixed, section_downstream):
+        body += section(results)
     body += section_multiple(results)
-    commands = "\n".join(f"- `{c}`" for c in results.command.unique())
-    body.append(
-        f"\n## Runs that produced the CSV\n\n{commands}\n\n"
-        f"Raw rows: `{path.with_suffix('.csv').name}`."
-    )
+    body += runs_section(results, path.with_suffix(".csv"))
     write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)

@@ -84,7 +84,12 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import markdown_table, mean_std, write_markdown
+from benchmarks.harness.report import (
+    grid,
+    markdown_table,
+    runs_section,
+    write_markdown,
+)
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line, timed
 from skvae import VAEAnomalyDetector, VAETransformer
@@ -338,8 +343,18 @@ def evaluate(contender, case_data, case, args):
 def complete_cases(res, contenders, keys):
     """Rows of the cases (``keys`` tuples) on which every contender ran."""
     res = res[res["contender"].isin(contenders)]
-    n = res.groupby(keys)["contender"].transform("nunique")
-    return res[n == len(contenders)]
+    return res[res.groupby(keys)["contender"].transform("nunique") == len(contenders)]
+
+
+def per_dataset(res, metric, datasets, contenders, columns):
+    """Dataset, ``columns`` (name -> Series by dataset), then "mean ± std"
+    of ``metric`` per contender, the best in bold."""
+    table = grid(
+        res, "dataset", "contender", metric, rows=datasets, cols=contenders, best="max"
+    )
+    for position, (name, values) in enumerate(columns.items()):
+        table.insert(position, name, values.reindex(table.index))
+    return table.reset_index()
 
 
 def anomaly_section(results):
@@ -348,104 +363,60 @@ def anomaly_section(results):
     res = complete_cases(res, contenders, ["dataset", "seed"])
     if res.empty:
         return []
+    by = res.groupby("dataset")
+    columns = {"seeds": by["seed"].nunique(), "n_train": by["n_train"].first()}
+    columns["features"] = by["n_features"].first()
+    table = per_dataset(res, "roc_auc", ANOMALY_DATASETS, contenders, columns)
     per = res.groupby(["dataset", "contender"])["roc_auc"].mean().unstack()
-    per = per.reindex(columns=contenders)
-    datasets = [d for d in ANOMALY_DATASETS if d in per.index] + [
-        d for d in per.index if d not in ANOMALY_DATASETS
-    ]
-    rows = []
-    for dataset in datasets:
-        part = res[res["dataset"] == dataset]
-        first = part.iloc[0]
-        row = {
-            "dataset": dataset,
-            "seeds": part["seed"].nunique(),
-            "n_train": int(first["n_train"]),
-            "features": int(first["n_features"]),
-        }
-        best = per.loc[dataset].max()
-        for c in contenders:
-            cell = mean_std(part.loc[part["contender"] == c, "roc_auc"])
-            row[c] = f"**{cell}**" if per.loc[dataset, c] == best else cell
-        rows.append(row)
     mean_row = {"dataset": "**mean**", "seeds": "", "n_train": "", "features": ""}
-    mean_row.update({c: f"{per[c].mean():.4f}" for c in contenders})
-    rows.append(mean_row)
-    times = res.groupby("contender")[["fit_time", "score_time"]].mean()
-    time_rows = [
-        [c, f"{times.loc[c, 'fit_time']:.1f}", f"{times.loc[c, 'score_time']:.2f}"]
-        for c in contenders
-    ]
+    table.loc[len(table)] = mean_row | {c: f"{per[c].mean():.4f}" for c in contenders}
+    times = res.groupby("contender")[["fit_time", "score_time"]].mean().loc[contenders]
+    times = pd.DataFrame(
+        {"fit (s)": times.fit_time.map("{:.1f}".format)}
+        | {"score (s)": times.score_time.map("{:.2f}".format)}
+    )
     lines = [
         "## a. Anomaly detection on real tables (ROC-AUC)\n",
         "Stratified 70/30 split per seed, fitted on the contaminated train "
         "part, ROC-AUC on the test part; mean ± std over seeds, the best per "
         "table in bold. `skvae` reads the raw DataFrame; the `-onehot` "
-        "contenders read the one-hot + imputed table. Labels: `default`: "
-        '`default == "Yes"`; `credit_data`: `Status == "bad"` downsampled to '
-        '5 %; `ames`: `Sale_Condition == "Abnorml"` (and `Sale_Type` '
-        "dropped).\n",
-        markdown_table(pd.DataFrame(rows)),
+        "contenders read the one-hot + imputed table (labels: see "
+        "`benchmarks/configs/tables.py`).\n",
+        markdown_table(table),
         "\nMean seconds per case (fit on the train part, score the test part):\n",
-        markdown_table(time_rows, ["contender", "fit (s)", "score (s)"]),
+        markdown_table(times.reset_index()),
     ]
     if {"skvae", "skvae-onehot"} <= set(contenders):
-        gap = per["skvae"] - per["skvae-onehot"]
+        gap = (per["skvae"] - per["skvae-onehot"]).reindex(table["dataset"][:-1])
         lines.append(
             "\n`skvae` (native) minus `skvae-onehot`: "
-            + ", ".join(f"{d} {gap[d]:+.3f}" for d in datasets)
+            + ", ".join(f"{d} {v:+.3f}" for d, v in gap.items())
             + "."
         )
     return lines
 
 
 def binary_section(results):
-    res = results[results["part"] == "binary"]
-    res = complete_cases(res, list(BINARY_CONTENDERS), ["dataset", "seed"])
+    res = complete_cases(
+        results[results["part"] == "binary"], BINARY_CONTENDERS, ["dataset", "seed"]
+    )
     if res.empty:
         return []
+    fields = res[res["contender"] == "binary-categorical"].groupby("dataset").first()
+    info = fields["info"].map(lambda i: dict(kv.split("=") for kv in i.split(";")))
+    by = res.groupby("dataset")
+    columns = {"seeds": by["seed"].nunique(), "n_train": fields["n_train"]}
+    columns["d"] = fields["n_features"]
+    columns["binary (raw {0,1})"] = info.map(lambda f: f"{f['binary']} ({f['raw01']})")
+    table = per_dataset(res, "roc_auc", BINARY_DATASETS, BINARY_CONTENDERS, columns)
     per = res.groupby(["dataset", "contender"])["roc_auc"].mean().unstack()
-    per = per.reindex(columns=list(BINARY_CONTENDERS))
-    order = [d for d in BINARY_DATASETS if d in per.index] + [
-        d for d in per.index if d not in BINARY_DATASETS
-    ]
-    per = per.loc[order]
-    info = res[res["contender"] == "binary-categorical"].groupby("dataset").first()
-    rows = []
-    for dataset in order:
-        fields = dict(kv.split("=") for kv in info.loc[dataset, "info"].split(";"))
-        part = res[res["dataset"] == dataset]
-        a, b = per.loc[dataset]
-        rows.append(
-            {
-                "dataset": dataset,
-                "seeds": part["seed"].nunique(),
-                "n_train": int(info.loc[dataset, "n_train"]),
-                "d": int(info.loc[dataset, "n_features"]),
-                "binary (raw {0,1})": f"{fields['binary']} ({fields['raw01']})",
-                "all-gaussian": mean_std(
-                    part.loc[part["contender"] == "all-gaussian", "roc_auc"]
-                ),
-                "binary-categorical": mean_std(
-                    part.loc[part["contender"] == "binary-categorical", "roc_auc"]
-                ),
-                "difference": f"{b - a:+.3f}",
-            }
-        )
-    diff = per["binary-categorical"] - per["all-gaussian"]
-    wins_cat = int((diff > 0).sum())
-    wins_gauss = int((diff < 0).sum())
-    ties = int((diff == 0).sum())
+    diff = (per["binary-categorical"] - per["all-gaussian"]).reindex(table["dataset"])
+    table["difference"] = diff.map("{:+.3f}".format).to_numpy()
     seed_diff = res.pivot_table(
         index=["dataset", "seed"], columns="contender", values="roc_auc"
     )
     seed_diff = seed_diff["binary-categorical"] - seed_diff["all-gaussian"]
-    raw = [
-        d
-        for d in order
-        if int(dict(kv.split("=") for kv in info.loc[d, "info"].split(";"))["raw01"])
-        > 0
-    ]
+    raw = [d for d in diff.index if int(info[d]["raw01"]) > 0]
     times = res.groupby("contender")["fit_time"].mean()
     lines = [
         "\n## b. Binary 0/1 columns: Gaussian or Bernoulli? (ADBench)\n",
@@ -453,19 +424,20 @@ def binary_section(results):
         "`binary-categorical` = `VAEAnomalyDetector(categorical_features="
         "mask)`, the mask marking the columns whose values in the scaled "
         "train part are exactly {0, 1} (2-level categorical = Bernoulli). "
-        "ADBench protocol (`adbench_split`), ROC-AUC on the test part, mean ± "
-        "std over seeds. `binary (raw {0,1})`: binary columns after scaling "
-        "(before it, with raw values exactly {0, 1}).\n",
-        markdown_table(pd.DataFrame(rows)),
+        "ADBench protocol, ROC-AUC on the test part, mean ± std over seeds. "
+        "`binary (raw {0,1})`: binary columns after scaling (before it, with "
+        "raw values exactly {0, 1}).\n",
+        markdown_table(table),
         "",
-        f"- Mean ROC-AUC over {len(order)} datasets: all-gaussian "
+        f"- Mean ROC-AUC over {len(diff)} datasets: all-gaussian "
         f"{per['all-gaussian'].mean():.4f}, binary-categorical "
         f"{per['binary-categorical'].mean():.4f} (difference "
         f"{diff.mean():+.4f}).",
-        f"- Datasets won (seed-mean ROC-AUC): binary-categorical {wins_cat}, "
-        f"all-gaussian {wins_gauss}, ties {ties}; (dataset, seed) cases won: "
-        f"binary-categorical {int((seed_diff > 0).sum())}, all-gaussian "
-        f"{int((seed_diff < 0).sum())} of {len(seed_diff)}.",
+        f"- Datasets won (seed-mean ROC-AUC): binary-categorical "
+        f"{(diff > 0).sum()}, all-gaussian {(diff < 0).sum()}, ties "
+        f"{(diff == 0).sum()}; (dataset, seed) cases won: binary-categorical "
+        f"{(seed_diff > 0).sum()}, all-gaussian {(seed_diff < 0).sum()} of "
+        f"{len(seed_diff)}.",
         f"- Mean fit seconds: all-gaussian {times['all-gaussian']:.1f}, "
         f"binary-categorical {times['binary-categorical']:.1f}.",
     ]
@@ -485,30 +457,28 @@ def features_section(results):
     res = complete_cases(res, contenders, ["dataset", "fold"])
     if res.empty:
         return []
-    order = [d for d in FEATURE_DATASETS if d in set(res["dataset"])]
-    tables = []
-    for metric in ("accuracy", "balanced_accuracy"):
-        rows = []
-        for dataset in order:
-            part = res[res["dataset"] == dataset]
-            first = part.iloc[0]
-            means = part.groupby("contender")[metric].mean()
-            width = first["info"].split(";")[0].split("=")[1]
-            row = {
-                "dataset (target)": f"{dataset} ({TARGETS.get(dataset, '?')})",
-                "folds": part["fold"].nunique(),
-                "rows": int(first["n_train"] + first["n_test"]),
-                "features (one-hot)": f"{int(first['n_features'])} ({width})",
-            }
-            for c in contenders:
-                cell = mean_std(part.loc[part["contender"] == c, metric])
-                row[c] = f"**{cell}**" if means[c] == means.max() else cell
-            rows.append(row)
-        tables.append(markdown_table(pd.DataFrame(rows)))
+    res = res.assign(dataset=res["dataset"] + " (" + res["dataset"].map(TARGETS) + ")")
+    by = res.groupby("dataset")
+    first = by.first()
+    width = first["info"].str.split(";").str[0].str.split("=").str[1]
+    columns = {"folds": by["fold"].nunique()}
+    columns["rows"] = (first["n_train"] + first["n_test"]).astype(int)
+    columns["features (one-hot)"] = (
+        first["n_features"].astype(int).astype(str) + " (" + width + ")"
+    )
+    order = [f"{d} ({TARGETS[d]})" for d in FEATURE_DATASETS]
+    tables = [
+        markdown_table(
+            per_dataset(res, metric, order, contenders, columns).rename(
+                columns={"dataset": "dataset (target)"}
+            )
+        )
+        for metric in ("accuracy", "balanced_accuracy")
+    ]
     times = res.groupby("contender")["fit_time"].mean()
     return [
         "\n## c. Latent features in a classifier (5-fold CV)\n",
-        f"`LogisticRegression(max_iter=1000)` on 8 features: `skvae` = "
+        "`LogisticRegression(max_iter=1000)` on 8 features: `skvae` = "
         "`VAETransformer(n_components=8)` on the raw DataFrame -> "
         "`StandardScaler`; `skvae-onehot` = one-hot -> `VAETransformer(8)` -> "
         "`StandardScaler`; `PCA-onehot` = one-hot -> `StandardScaler` -> "
@@ -535,12 +505,7 @@ def report(path, args):
         f"At the end: {load_line()} Seconds are wall-clock on 1 thread of a "
         "shared machine: compare them as ratios.\n"
     ]
-    body += anomaly_section(results)
-    body += binary_section(results)
-    body += features_section(results)
-    commands = "\n".join(f"- `{c}`" for c in results["command"].unique())
-    body.append(
-        f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: "
-        f"`{path.with_suffix('.csv').name}`."
-    )
+    for section in (anomaly_section, binary_section, features_section):
+        body += section(results)
+    body += runs_section(results, path.with_suffix(".csv"))
     write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)

@@ -112,6 +112,27 @@ def mean_std(values, digits=3):
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
 
+def ordered(names, order):
+    """``names`` in the order of ``order``, the others after, sorted."""
+    names = list(names)
+    return [n for n in order if n in names] + sorted(set(names) - set(order))
+
+
+def grid(frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=None):
+    """A DataFrame of ``cell(values)`` for each (``index``, ``columns``)
+    group of ``frame[value]`` ("mean ± std" by default), the row and column
+    names in the orders ``rows`` and ``cols`` first; "" where none ran.
+    ``best="max"`` (or ``"min"``) puts the best mean of each row in bold."""
+    groups = frame.groupby([index, columns])[value]
+    table, means = groups.apply(cell).unstack(), groups.mean().unstack()
+    order = dict(index=ordered(table.index, rows), columns=ordered(table.columns, cols))
+    table, means = table.reindex(**order), means.reindex(**order)
+    if best:
+        top = means.max(axis=1) if best == "max" else means.min(axis=1)
+        table = table.mask(means.eq(top, axis=0), "**" + table + "**")
+    return table.fillna("")
+
+
 def pyplot():
     """``matplotlib.pyplot`` on the non-interactive Agg backend."""
     import matplotlib
