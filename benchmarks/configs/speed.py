@@ -43,7 +43,6 @@ import io
 import json
 import math
 import pstats
-import time
 import warnings
 from functools import partial
 from types import SimpleNamespace
@@ -67,6 +66,7 @@ from benchmarks.harness.timing import (
     limit_threads,
     machine_load,
     paired_ratio,
+    timed,
 )
 from skvae import VAEAnomalyDetector, VAETransformer
 
@@ -286,11 +286,7 @@ def matmul_peak(dtype=torch.float32, size=2048, repeats=5):
     a = torch.randn(size, size, dtype=dtype)
     b = torch.randn(size, size, dtype=dtype)
     torch.matmul(a, b)  # warm-up
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - start)
+    best = min(timed(torch.matmul, a, b)[1] for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
@@ -623,58 +619,45 @@ def report(stem, args):
     r = json.loads(stem.with_suffix(".json").read_text())
     overheads = "\n".join(
         f"- {t['workload']}: in the last round, `VAETransformer.fit` took "
-        f"{fmt(t['rounds']['skvae VAETransformer fit'][-1])} s, "
-        f"of which {fmt(t['skvae_epochs_seconds'])} s inside skorch's epochs "
-        "(history `dur`); the rest is validation, standardization, net "
-        "set-up and the latent diagnostics pass."
+        f"{fmt(t['rounds']['skvae VAETransformer fit'][-1])} s, of which "
+        f"{fmt(t['skvae_epochs_seconds'])} s inside skorch's epochs (history "
+        "`dur`); the rest is validation, standardization, net set-up and the "
+        "latent diagnostics pass."
         for t in r["training"]
     )
-    check_text = ", ".join(
+    checks = ", ".join(
         f"{c['dtype']}: max |transform diff| {c['checks'][0]:.2g}, "
         f"max |score diff| {c['checks'][1]:.2g}"
         for c in r["inference"]
     )
+    busy = [", ".join(r[k]) or "none" for k in ("busy_before", "busy_after")]
     body = f"""
-- Torch threads: {r["threads"]}. Measured matrix-multiply peak
-  (2048 x 2048 `torch.matmul`, best of 5): **{r["peak"]:.1f} GFLOP/s float32**,
+- Torch threads: {r["threads"]}. Measured matrix-multiply peak (2048 x 2048
+  `torch.matmul`, best of 5): **{r["peak"]:.1f} GFLOP/s float32**,
   {r["peak64"]:.1f} GFLOP/s float64.
-- Load average (1 min) before: {r["load_before"]:.2f}, after: {r["load_after"]:.2f}.
-  Other busy processes before: {", ".join(r["busy_before"]) or "none"}; after:
-  {", ".join(r["busy_after"]) or "none"}. The machine is shared: absolute times
-  are noisy, ratios measured in the same rounds less so.
-- Each contender ran {r["repeats"]} time(s), alternating with the others; the
-  median is reported.
+- Load average (1 min) before: {r["load_before"]:.2f}, after:
+  {r["load_after"]:.2f}; other busy processes before: {busy[0]}; after:
+  {busy[1]}. Absolute times are noisy, ratios measured in the same rounds
+  less so.
+- Each contender ran {r["repeats"]} time(s), alternating with the others;
+  the median is reported.
 
 ## (a), (b) Training throughput on the same work
 
-Batch size 128, Adam lr=1e-3 with skvae's implementation
-options `{r["adam_options"]}` in every torch loop, random Gaussian data
-(standardized), float32 training. *bare loop*: the hand-written ceiling (plain
-tensor ELBO). *bare loop, skvae module*: the same loop driving skvae's
-`VAE` module and `elbo_terms` (torch.distributions), without skorch. *PyOD
-VAE*: same widths, latent size, epochs and batch size, ReLU (PyOD has no
-SiLU), no dropout, no weight decay; PyOD's loss is MSE + KL and its
-DataLoader drops the last incomplete batch. Every fit includes its own
-preparation (validation, standardization) and, for skvae and PyOD, one
-inference pass over the training rows: latent diagnostics for
-`VAETransformer`, the training scores behind `offset_` for
-`VAEAnomalyDetector` ({r["detector_mc"]} importance samples per row in float64, with
-`trim_fraction=0` so that it trains on the same rows as the others), the
-training scores for PyOD. The wall-clock ratio to the bare loop is taken
-round by round (the two ran back to back), median and range over rounds.
-GFLOP/s counts the matrix multiplies of the Linear layers only
-(forward + backward = 3 x forward).
+Batch size 128, Adam lr=1e-3 with skvae's implementation options
+`{r["adam_options"]}` in every torch loop, random standardized Gaussian
+data, float32 (the contenders: see `benchmarks/configs/speed.py`). Every fit
+includes its own preparation and, for skvae and PyOD, one inference pass over
+the training rows (`VAEAnomalyDetector`: {r["detector_mc"]} importance samples
+per row in float64, `trim_fraction=0`). The ratio to the bare loop is taken
+round by round, median and range over rounds. GFLOP/s counts the matrix
+multiplies of the Linear layers only (forward + backward = 3 x forward).
 
 {training_table(r["training"], r["peak"])}
 
 {overheads}
 
 ## (c) End-to-end defaults, 2000 x 30 random rows
-
-Each with its own defaults: skvae's `hidden_layer_sizes="auto"` is (256, 128)
-at 30 features, latent size 8, batch size 128, up to 200 epochs with its
-stopping rule; PyOD's VAE has encoder (128, 64, 32), latent size 2, batch
-size 32, 30 epochs.
 
 {defaults_table(r["defaults"])}
 
@@ -688,18 +671,14 @@ size 32, 30 epochs.
 
 ## (e) Inference against a bare forward pass of the same module
 
-{r["n_inference"]:,} rows x 20 features, model fitted with `VAETransformer(max_iter=2)`
-(defaults otherwise: `n_mc_samples=16`). The bare side gets a ready
-standardized tensor; skvae gets a NumPy array and validates it. Agreement:
-{check_text}.
+{r["n_inference"]:,} rows x 20 features, `VAETransformer(max_iter=2)`. The bare
+side gets a ready standardized tensor; skvae gets a NumPy array and validates
+it. Agreement: {checks}.
 
 {inference_table(r["inference"])}
 """
     if r["profile"]:
-        body += (
-            "\n## cProfile of one skvae fit (10000 x 30, default architecture)\n\n"
-            f"```\n{r['profile']}\n```\n"
-        )
+        body += f"\n## cProfile of one skvae fit\n\n```\n{r['profile']}\n```\n"
     write_markdown(
         stem.with_suffix(".md"),
         "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest",
