@@ -101,8 +101,7 @@ def report(path, args):
     summary, per_dataset, res, cases = summarize(results, main)
     n_seeds = pd.Series([d for d, _ in cases]).value_counts()
     d4 = pd.read_csv(
-        data.data_dir() / "adbench" / "reference_tableD4_aucroc.csv",
-        na_values=["N/A"],
+        data.data_dir() / "adbench" / "reference_tableD4_aucroc.csv", na_values=["N/A"]
     ).set_index("dataset")
 
     def d4_cell(name, dataset, missing=""):

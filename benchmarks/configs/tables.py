@@ -84,12 +84,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import (
-    grid,
-    markdown_table,
-    runs_section,
-    write_markdown,
-)
+from benchmarks.harness.report import grid, markdown_table, runs_section, write_markdown
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line, timed
 from skvae import VAEAnomalyDetector, VAETransformer
@@ -264,8 +259,7 @@ def skvae_info(model):
     estimator in ``model`` (an estimator or a pipeline)."""
     steps = [s for _, s in model.steps] if hasattr(model, "steps") else [model]
     est = next(
-        (s for s in steps if isinstance(s, VAETransformer | VAEAnomalyDetector)),
-        None,
+        (s for s in steps if isinstance(s, VAETransformer | VAEAnomalyDetector)), None
     )
     if est is None:
         return ""

@@ -238,7 +238,7 @@ FEATURIZERS = {
 CLASSIFIERS = {
     "LogisticRegression": lambda seed, quick, **kw: Adapter(
         LogisticRegression(**{"max_iter": 1000, **kw})
-    ),
+    )
 }
 REGISTRIES = {
     "detector": DETECTORS,
