@@ -42,6 +42,7 @@ from benchmarks.harness.report import (
     auc_table,
     markdown_table,
     plot_ranks,
+    protocol,
     pyplot,
     runs_section,
     skvae_vs_iforest,
@@ -61,21 +62,6 @@ SEEDS = (1, 2, 3)
 QUICK = {"datasets": ["vertebral", "WBC"], "seeds": [1]}
 # Detectors that are also a column of ADBench's Table D4, under the same name.
 D4_DETECTORS = ["IForest", "LOF", "OCSVM", "ECOD", "KNN"]
-
-INTRO = (
-    "ROC-AUC and average precision (AP) on the test part, ADBench protocol "
-    "(see `benchmarks/harness/data.py: adbench_split`). All detectors use "
-    "default hyperparameters, are fitted on the contaminated train part "
-    "without labels and run in the same process on identical splits, 1 torch "
-    "thread. `pyod-VAE` is PyOD's default VAE, whose KL term is clipped to 0 "
-    "by its default `capacity=0`; `pyod-VAE-KL` sets `capacity=inf` so the "
-    "KL is on. `skvae-tuned` is reported separately below.\n"
-)
-RANK_NOTE = (
-    "\nMean rank: detectors ranked per dataset by their seed-mean ROC-AUC "
-    "(1 = best), averaged over datasets. Fit times are wall-clock sums over "
-    "all cases on a shared 2-core machine: compare them as ratios only.\n"
-)
 
 
 def datasets(args):
@@ -109,7 +95,7 @@ def report(path, args):
         return missing if np.isnan(ref) else f"{ref / 100:.3f}"
 
     body = [
-        INTRO,
+        protocol(__doc__),
         f"Cases compared: {len(cases)} (dataset, seed) pairs on "
         f"{per_dataset.shape[0]} datasets, on which every detector below has a "
         f"result ({(n_seeds == 3).sum()} datasets with 3 seeds, "
@@ -122,7 +108,11 @@ def report(path, args):
     table["ADBench D4 mean AUC (same datasets)"] = [
         f"{d4_mean[n]:.4f}" if n in D4_DETECTORS else "" for n in table.index
     ]
-    body += ["", "## Summary\n", markdown_table(table), RANK_NOTE]
+    body += ["", "## Summary\n", markdown_table(table)]
+    body.append(
+        "\nMean rank: ranked per dataset by seed-mean ROC-AUC (1 = best). Fit "
+        "times are wall-clock sums on a shared machine: compare them as ratios.\n"
+    )
     body.append(skvae_vs_iforest(summary, per_dataset, "datasets"))
     table = auc_table(results, res, per_dataset, "dataset")
     table["D4 IForest"] = [d4_cell("IForest", d) for d in table.index]
@@ -138,8 +128,6 @@ def report(path, args):
     seconds.loc["sum"] = seconds.sum()
     body += [
         "\n## Fit + score time per dataset (seconds, mean over seeds)\n",
-        "Wall-clock seconds of `fit` plus `score_samples` on the test part, 1 "
-        "thread; compare detectors within one run.\n",
         markdown_table(seconds.map("{:.2f}".format).reset_index()),
         "\n## Ours beside ADBench Table D4 (ROC-AUC, ours / D4)\n",
     ]
@@ -166,11 +154,7 @@ def tuned_section(results, present):
     counts = chosen[~chosen.str.startswith("error")].value_counts()
     return [
         "\n## skvae tuned without labels\n",
-        f"`GridSearchCV(VAETransformer(random_state=seed), {TUNING_GRID}, "
-        "cv=KFold(3, shuffle=True))` on the train part, scored by the held-out "
-        "mean log-likelihood bound; then `VAEAnomalyDetector` with the best "
-        "`beta`/`weight_decay` on the whole train part. Compared on the "
-        "(dataset, seed) cases where it ran:\n",
+        f"Grid {TUNING_GRID}; compared on the (dataset, seed) cases where it ran:\n",
         f"{len(cases)} cases on {per_dataset.shape[0]} datasets.\n\n"
         + markdown_table(table.rename(columns={"total fit time (s)": "fit time (s)"})),
         "\nChosen hyperparameters (count): "

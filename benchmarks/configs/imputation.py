@@ -102,6 +102,7 @@ from benchmarks.harness.report import (
     markdown_table,
     mean_std,
     ordered,
+    protocol,
     runs_section,
     write_markdown,
 )
@@ -480,12 +481,9 @@ def section_numeric(results):
     imputers = ordered(part.imputer.unique(), NUMERIC_IMPUTERS)
     lines = [
         "\n## 1. MIWAE protocol: MSE on the removed cells (standardized data)\n",
-        "Mean ± std over seeds of the MSE on the removed cells (lower is "
-        "better), imputing the table the imputer was fitted on. Ranks: the "
-        "imputers ranked on each dataset by their mean MSE over seeds (1 = "
-        "best), averaged over the datasets on which every imputer has a "
-        "result; `mean MSE` is the mean over those datasets of the per-dataset "
-        "means; seconds are fit + transform, mean per case.",
+        "Mean ± std over seeds (lower is better). Summary: ranks per dataset "
+        "by mean MSE, averaged over the datasets where every imputer ran; "
+        "seconds: fit + transform, mean per case.",
     ]
     for rate in sorted(part.rate.unique(), reverse=True):
         p = part[part.rate == rate]
@@ -561,11 +559,7 @@ def section_mixed(results):
     imputers = ordered(part.imputer.unique(), MIXED_IMPUTERS)
     lines = [
         "\n## 2. Mixed tables: 20 % of the observed cells removed\n",
-        "`num_mse`: MSE of the removed numeric cells, each column standardized "
-        "by its observed mean and standard deviation (lower is better); "
-        "`cat_accuracy`: share of the removed categorical cells imputed with "
-        "their true level (higher is better). Mean ± std over seeds; the "
-        "number of removed cells is per seed.",
+        "Mean ± std over seeds; `cells`: removed cells per seed.",
     ]
     for metric in ["num_mse", "cat_accuracy"]:
         p = part[part.metric == metric]
@@ -618,11 +612,8 @@ def section_downstream(results):
     header = ["dataset", "metric", "seeds", "missing cells", *imputers]
     return [
         "\n## 3. Downstream: 5-fold CV score of imputer + model\n",
-        "`credit_data`: accuracy of `LogisticRegression(max_iter=1000)` "
-        "predicting `Status`; `airquality`: R^2 of `Ridge()` predicting "
-        "`Ozone` (rows with an observed Ozone). Mean ± std over seeds (each "
-        "seed shuffles the folds, and seeds the imputers); higher is better. "
-        "Seconds: the whole cross-validation, mean per seed.",
+        "Mean ± std over seeds (higher is better); seconds: the whole "
+        "cross-validation, mean per seed.",
         "",
         markdown_table(cells, header),
     ]
@@ -648,19 +639,9 @@ def section_multiple(results):
     header += ["coverage 5-95", "mse of mean", "seconds"]
     lines = [
         "\n## 4. Multiple imputation: 90 % intervals at 50 % missing\n",
-        "Each removed cell's interval runs from the smallest to the largest of "
-        "its `draws` imputations (each a separate fit with its own "
-        "`random_state`). If the true value were one more draw from the same "
-        "distribution, it would fall inside with probability (draws - 1) / "
-        "(draws + 1), whatever the distribution: 0.905 for 20 draws, the "
-        "nominal level. `coverage` is the share of removed cells whose true "
-        "value lies inside (a calibrated imputer: about the nominal level; "
-        "below it, intervals too narrow), `width` the mean interval width in "
-        "standard deviations. `coverage 5-95` uses the 5th to 95th percentile "
-        "of the draws instead, as the first version of this benchmark did: "
-        "from 20 draws of a calibrated imputer it covers about 0.82, not "
-        "0.90. `mse of mean` is the MSE of the mean of the draws. Seconds: "
-        "all the fits of one dataset.",
+        "Interval: smallest to largest of the draws, nominal coverage (draws - "
+        "1) / (draws + 1); `coverage 5-95`: the 5th to 95th percentile instead; "
+        "`width` in standard deviations; seconds: all the fits of a dataset.",
         "",
         markdown_table(cells, header),
     ]
@@ -687,10 +668,7 @@ def report(path, args):
         return
     results["part"] = results["part"].astype(int)
     results["rate"] = results["rate"].astype(float)
-    body = [
-        f"At the end: {load_line()} All imputers single-threaded; times are "
-        "wall-clock seconds."
-    ]
+    body = [protocol(__doc__), f"At the end: {load_line()}"]
     for section in (section_numeric, section_mixed, section_downstream):
         body += section(results)
     body += section_multiple(results)

@@ -45,7 +45,12 @@ from sklearn.pipeline import make_pipeline
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.report import (
+    markdown_table,
+    protocol,
+    runs_section,
+    write_markdown,
+)
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line
 from skvae._runtime import torch_settings
@@ -222,23 +227,15 @@ def report(path, args):
         return
     body = [
         f"At the end: {load_line()}\n",
-        "Mean ROC-AUC on the test part, one table per missingness pattern "
-        "(`cells`: each cell missing with probability `rate`; `rows`: each "
-        "row's probability drawn uniformly from [0, 2 rate]), over the "
-        "(dataset, seed) cases on which every contender of a rate has a "
-        "result. Rate 0 is the complete data, on the same cases. `skvae` (the "
-        "default) extrapolates the standardized bound on the observed cells "
-        "to a full row, `skvae-credited` counts a missing cell as a typical "
-        "value of its column (`feature_offset_`), `skvae-observed` scores the "
-        "bound on the observed cells only, `skvae-per-cell` rescales that "
-        "bound to a full row on the data's own scale; all four score the "
-        "same fitted model.",
+        protocol(__doc__),
+        "Mean ROC-AUC on the test part, one table per pattern, over the "
+        "(dataset, seed) cases on which every contender of a rate has a result; "
+        "rate 0 is the complete data on the same cases.",
     ]
     for pattern in PATTERNS:
         if ((results.pattern == pattern) & (results.rate > 0)).any():
             body += pattern_section(results, pattern)
     names = sorted(results.dataset.unique())
     body.append(f"\nDatasets ({len(names)}): {', '.join(names)}.")
-    commands = "\n".join(f"- `{c}`" for c in results.command.unique())
-    body.append(f"\nThe rows come from:\n\n{commands}")
+    body += runs_section(results, path.with_suffix(".csv"))
     write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)

@@ -32,6 +32,7 @@ from benchmarks.harness.report import (
     auc_table,
     markdown_table,
     plot_ranks,
+    protocol,
     pyplot,
     skvae_vs_iforest,
     summarize,
@@ -83,12 +84,7 @@ def report(path, args):
     summary, per_task, res, cases = summarize(results, detectors)
     n_seeds = pd.Series([t for t, _ in cases]).value_counts()
     body = [
-        "One-class tasks from data not used to choose skvae's defaults (see "
-        "`benchmarks/configs/oneclass.py`): each class of a labelled source in "
-        "turn is normal, other classes make 10% of the rows as anomalies, "
-        "stratified 70/30 split, MinMaxScaler fitted on the train part, every "
-        "detector with default hyperparameters fitted on the contaminated "
-        "train part, 1 torch thread, same process and splits.\n",
+        protocol(__doc__),
         f"Cases compared: {len(cases)} (task, seed) pairs on {per_task.shape[0]} "
         f"tasks ({(n_seeds == 3).sum()} with 3 seeds), on which every "
         "detector below has a result.\n",

@@ -75,7 +75,12 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.report import (
+    markdown_table,
+    protocol,
+    runs_section,
+    write_markdown,
+)
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import clocked, load_line
 from skvae.metrics import realism_score
@@ -390,20 +395,8 @@ def report(path, args):
     results = read_results(path.with_suffix(".csv"))
     body = [
         f"At the end: {load_line()} {library_versions()}.\n",
-        "Synthetic tables from the train part (80 %, at most "
-        f"{MAX_TRAIN_ROWS} rows) of each table, as many rows as that part; "
-        "default hyperparameters, one thread. `quality`, `column shapes`, "
-        "`pair trends`: SDMetrics `QualityReport` against the train part "
-        "(1 = same distributions). `ML on synthetic`: a "
-        "`HistGradientBoosting` model trained on the synthetic rows, "
-        "accuracy (classification) or R^2 (regression) on the holdout rows; "
-        "`ML on real`: the same model trained on the real train part. `DCR "
-        "ratio`: median distance of the synthetic rows to their closest "
-        "train row over that of the holdout rows (>= 1: no closer than new "
-        "real rows; median over cases). `realism`: "
-        "`skvae.metrics.realism_score(vae, holdout)`. Other columns: means "
-        "over cases; times in seconds, wall clock. See the docstring "
-        "of `benchmarks/configs/synthesis.py` for the protocol.",
+        protocol(__doc__),
+        "Means over cases (the DCR ratio: median); times in seconds, wall clock.",
     ]
     if results.empty:
         body.append("\nNo results yet.")
@@ -439,6 +432,5 @@ def report(path, args):
                     f"\nThe train part is a random subsample of "
                     f"{MAX_TRAIN_ROWS} rows of the 80 % split."
                 )
-        commands = "\n".join(f"- `{c}`" for c in results.command.unique())
-        body.append(f"\nThe rows come from:\n\n{commands}")
+        body += runs_section(results, path.with_suffix(".csv"))
     write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)

@@ -84,7 +84,13 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import grid, markdown_table, runs_section, write_markdown
+from benchmarks.harness.report import (
+    grid,
+    markdown_table,
+    protocol,
+    runs_section,
+    write_markdown,
+)
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line, timed
 from skvae import VAEAnomalyDetector, VAETransformer
@@ -371,11 +377,7 @@ def anomaly_section(results):
     )
     lines = [
         "## a. Anomaly detection on real tables (ROC-AUC)\n",
-        "Stratified 70/30 split per seed, fitted on the contaminated train "
-        "part, ROC-AUC on the test part; mean ± std over seeds, the best per "
-        "table in bold. `skvae` reads the raw DataFrame; the `-onehot` "
-        "contenders read the one-hot + imputed table (labels: see "
-        "`benchmarks/configs/tables.py`).\n",
+        "Mean ± std over seeds, the best per table in bold.\n",
         markdown_table(table),
         "\nMean seconds per case (fit on the train part, score the test part):\n",
         markdown_table(times.reset_index()),
@@ -414,13 +416,8 @@ def binary_section(results):
     times = res.groupby("contender")["fit_time"].mean()
     lines = [
         "\n## b. Binary 0/1 columns: Gaussian or Bernoulli? (ADBench)\n",
-        "`all-gaussian` = `VAEAnomalyDetector()` (every column Gaussian); "
-        "`binary-categorical` = `VAEAnomalyDetector(categorical_features="
-        "mask)`, the mask marking the columns whose values in the scaled "
-        "train part are exactly {0, 1} (2-level categorical = Bernoulli). "
-        "ADBench protocol, ROC-AUC on the test part, mean ± std over seeds. "
-        "`binary (raw {0,1})`: binary columns after scaling (before it, with "
-        "raw values exactly {0, 1}).\n",
+        "Mean ± std over seeds; `binary (raw {0,1})`: binary columns after "
+        "scaling (before it).\n",
         markdown_table(table),
         "",
         f"- Mean ROC-AUC over {len(diff)} datasets: all-gaussian "
@@ -472,14 +469,7 @@ def features_section(results):
     times = res.groupby("contender")["fit_time"].mean()
     return [
         "\n## c. Latent features in a classifier (5-fold CV)\n",
-        "`LogisticRegression(max_iter=1000)` on 8 features: `skvae` = "
-        "`VAETransformer(n_components=8)` on the raw DataFrame -> "
-        "`StandardScaler`; `skvae-onehot` = one-hot -> `VAETransformer(8)` -> "
-        "`StandardScaler`; `PCA-onehot` = one-hot -> `StandardScaler` -> "
-        "`PCA(8)` (`PCA(4)`, all components, on `default`); `onehot` = "
-        "one-hot -> `StandardScaler`, the reference with all information. "
-        f"Stratified {N_FOLDS}-fold CV shuffled with seed {CV_SEED}; mean ± "
-        "std over folds, the best in bold.\n",
+        "Mean ± std over folds, the best in bold.\n",
         "Accuracy:\n",
         tables[0],
         "\nBalanced accuracy (mean recall over classes; the one to read on "
@@ -495,10 +485,7 @@ def report(path, args):
     results = read_results(path.with_suffix(".csv"))
     if results.empty:
         return
-    body = [
-        f"At the end: {load_line()} Seconds are wall-clock on 1 thread of a "
-        "shared machine: compare them as ratios.\n"
-    ]
+    body = [protocol(__doc__), f"At the end: {load_line()}\n"]
     for section in (anomaly_section, binary_section, features_section):
         body += section(results)
     body += runs_section(results, path.with_suffix(".csv"))

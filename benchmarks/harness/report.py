@@ -92,6 +92,12 @@ def write_markdown(path, title, body, command=None, machine=None, note=None):
     print(f"wrote {path}", flush=True)
 
 
+def protocol(doc):
+    """A study's docstring without its title line and usage: the protocol,
+    written once and quoted at the top of its report."""
+    return doc.split("\n\n", 1)[1].split("\nUsage")[0].strip() + "\n"
+
+
 def runs_section(results, csv_path):
     """Report lines listing the commands found in a results CSV."""
     commands = sorted(set(results["command"].dropna()))
