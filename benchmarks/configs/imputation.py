@@ -1,65 +1,43 @@
-"""Imputation benchmark of ``VAEImputer`` against scikit-learn's imputers.
+"""Imputation: ``VAEImputer`` against scikit-learn's imputers, four parts.
 
-Four parts (``--parts``, default all), every imputer single-threaded:
+Every imputer single-threaded, default hyperparameters. Imputers: ``mean``
+(``SimpleImputer``), ``KNN`` (``KNNImputer``), ``iterative``
+(``IterativeImputer``, BayesianRidge), ``missForest`` (``IterativeImputer``
+of ``ExtraTreesRegressor(n_estimators=100)``, ``max_iter=10``) and ``skvae``
+(``VAEImputer(random_state=seed)``).
 
-1. **MIWAE protocol** (Mattei & Frellsen, ICML 2019). The complete numeric
-   table is standardized (``StandardScaler`` on all rows), then each cell is
-   removed completely at random with probability ``rate`` (50 % and 20 %;
-   the mask is seeded by dataset, seed and rate). Each imputer is fitted on
-   the gappy table and imputes that same table (in-sample, as in the paper);
-   the error is the MSE on the removed cells. Datasets: ``breast``
-   (scikit-learn's ``load_breast_cancer``), ``concrete``
-   (``tables/concrete.parquet``, all 9 columns), ``yeast`` (the features of
-   ``adbench/47_yeast.npz``), as in the paper, and three ADBench numeric sets
-   with 5-40 features and at most 5000 rows: ``glass`` (214 x 7),
-   ``Ionosphere`` (351 x 32) and ``wine`` (129 x 13, UCI wine recognition as
-   ADBench subsampled it). Imputers: ``mean`` (``SimpleImputer()``),
-   ``KNN`` (``KNNImputer()``), ``iterative`` (``IterativeImputer``,
-   BayesianRidge), ``missForest`` (``IterativeImputer`` with
-   ``ExtraTreesRegressor(n_estimators=100)``, ``max_iter=10``) and ``skvae``
-   (``VAEImputer(random_state=seed)``, defaults).
-2. **Mixed tables** with categorical columns: ``penguins``, ``wage``,
-   ``credit_data`` and ``ames`` (``tables/*.parquet``). The rows are taken as
-   they are (their own missing cells stay missing and are not scored); 20 %
-   of the observed cells are removed at random; integer columns become
-   float64 (they now hold NaN). Scores on the removed cells: ``num_mse``, the
-   MSE of numeric cells standardized by their column's observed mean and
-   standard deviation, and ``cat_accuracy``, the share of categorical cells
-   given their true level. Imputers: ``mean+mode`` (``SimpleImputer`` mean /
-   most frequent per column type, in a ``ColumnTransformer``),
-   ``missForest`` (``OrdinalEncoder`` on the categorical columns, then the
-   missForest ``IterativeImputer`` above on every column, level codes
-   rounded and clipped back to levels: a regression on level codes, not
-   missForest's classification forest), ``KNN`` (numeric columns
-   standardized, categorical columns one-hot with NaN in every dummy of a
-   missing cell, ``KNNImputer()``, the dummy with the largest imputed value
-   gives the level) and ``skvae`` (``VAEImputer(random_state=seed)`` on the
-   raw DataFrame).
-3. **Downstream**: 5-fold cross-validated score of ``Pipeline(imputer,
-   encoding, model)`` on tables with natural missing cells:
-   ``credit_data`` (target ``Status``, ``LogisticRegression(max_iter=1000)``,
-   accuracy, stratified folds) and ``airquality`` (rows with an observed
-   ``Ozone``, predicted from the other columns, whose gaps are in
-   ``Solar.R``; ``Ridge()``, R^2). The peers encode first (numeric columns
-   standardized with NaN kept, categorical columns most-frequent filled and
-   one-hot) then impute (``SimpleImputer``, ``KNNImputer``,
-   ``IterativeImputer`` and missForest, both with ``skip_complete=True``,
-   which only skips columns with nothing to impute); ``skvae`` imputes the
-   raw features first, then the same encoding. ``hitters`` is left out:
-   once the rows with a missing ``Salary`` (the target) are dropped it has
-   no missing cell, so every imputer would be a no-op.
-4. **Multiple imputation**: on the part-1 tables at 50 % missing (same
-   masks), ``--draws`` (20) imputations by ``VAEImputer(sample_posterior=True,
-   random_state=r)`` and by ``IterativeImputer(sample_posterior=True,
-   random_state=r)``, r = 0 .. draws-1, each a separate fit. The interval
-   of a removed cell runs from the smallest to the largest of its draws:
-   were the true value one more draw from the same distribution, it would
-   fall inside with probability (draws - 1) / (draws + 1) (0.905 for 20
-   draws), the nominal level. ``coverage`` is the share of removed cells
-   whose true value lies inside, ``width`` the mean interval width
-   (standardized units); ``coverage_5_95`` the same for the 5th to 95th
-   percentile of the draws (about 0.82 for a calibrated imputer and 20
-   draws).
+1. **MIWAE protocol** (Mattei & Frellsen, ICML 2019): a complete numeric
+   table, standardized, loses each cell completely at random with
+   probability ``rate`` (50 % and 20 %; the mask seeded by dataset, seed and
+   rate); each imputer fits the gappy table and imputes it (in-sample, as in
+   the paper); MSE on the removed cells. Tables: ``breast``
+   (``load_breast_cancer``), ``concrete``, ``yeast`` (as in the paper),
+   ``glass``, ``Ionosphere`` and ``wine`` (ADBench, 5-40 features).
+2. **Mixed tables** (``penguins``, ``wage``, ``credit_data``, ``ames``): 20 %
+   of the observed cells removed (their own gaps stay, unscored); integer
+   columns become float64. ``num_mse``: MSE of numeric cells standardized by
+   their column's observed mean and std; ``cat_accuracy``: share of
+   categorical cells given their true level. Imputers: ``mean+mode``,
+   ``missForest`` (ordinal codes regressed, rounded and clipped back to
+   levels), ``KNN`` (standardized numbers, one-hot levels with NaN in every
+   dummy of a missing cell, the largest imputed dummy wins) and ``skvae`` on
+   the raw DataFrame.
+3. **Downstream**: 5-fold CV score of imputer + encoding + model on tables
+   with natural gaps: ``credit_data`` (``Status``,
+   ``LogisticRegression(max_iter=1000)``, accuracy, stratified folds) and
+   ``airquality`` (``Ozone`` where observed, ``Ridge()``, R^2). The peers
+   encode first (numbers standardized with NaN kept, levels most-frequent
+   filled and one-hot) then impute (``iterative`` and ``missForest`` with
+   ``skip_complete=True``); ``skvae`` imputes the raw features first.
+4. **Multiple imputation**: on the part-1 tables at 50 %, ``--draws`` (20)
+   fits of ``VAEImputer(sample_posterior=True, random_state=r)`` and of
+   ``IterativeImputer(sample_posterior=True, random_state=r)``. A removed
+   cell's interval runs from its smallest to its largest draw: were the
+   truth one more draw, it would fall inside with probability (draws - 1) /
+   (draws + 1) (0.905 for 20), the nominal level. ``coverage``: share of
+   removed cells inside; ``width``: mean width (standardized units);
+   ``coverage_5_95``: the 5th to 95th percentile instead (about 0.82 for a
+   calibrated imputer and 20 draws).
 
 Usage::
 

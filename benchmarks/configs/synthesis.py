@@ -1,51 +1,28 @@
 """Synthetic tables: skvae against SDV's TVAE, CTGAN and Gaussian copula.
 
-skvae's ``VAETransformer`` fits a raw pandas DataFrame (categorical, text and
-boolean columns as categorical likelihoods, missing cells natively) and
-``sample`` returns a DataFrame with the same columns and dtypes. This study
-compares those samples with the synthesizers of the Synthetic Data Vault
-(SDV), the usual reference for single-table synthesis.
+skvae's ``VAETransformer`` fits a raw DataFrame and ``sample`` returns one
+with the same columns and dtypes; this study compares those samples with the
+synthesizers of the Synthetic Data Vault (SDV), the usual single-table
+reference.
 
-Protocol, per table and seed: a seeded 80/20 split into train and holdout
-rows (``train_test_split(random_state=seed)``); a train part above 10 000
-rows (``diamonds``) is subsampled to 10 000 rows (seeded), the holdout part
-is kept whole. Every contender is fitted on the train DataFrame, one
-thread, default hyperparameters, and draws as many rows as the train part:
+Protocol, per table and seed: a seeded 80/20 train/holdout split (a train
+part above 10 000 rows, ``diamonds``, subsampled to 10 000); every
+contender fits the train DataFrame (one thread, defaults) and draws as many
+rows: ``skvae`` = ``VAETransformer(random_state=seed)``, ``sample(n,
+random_state=seed)``; ``TVAE``, ``CTGAN`` (300 epochs) and
+``GaussianCopula`` = SDV's synthesizers on the metadata SDV detects from the
+train part, ``random``, ``numpy`` and ``torch`` seeded before the fit.
 
-- ``skvae``: ``VAETransformer(random_state=seed)``,
-  ``sample(len(train), random_state=seed)`` (complete rows: the default
-  ``include_missing=False``).
-- ``TVAE``, ``CTGAN``, ``GaussianCopula``: SDV's ``TVAESynthesizer``,
-  ``CTGANSynthesizer`` and ``GaussianCopulaSynthesizer`` with their
-  defaults (TVAE and CTGAN: 300 epochs) on the metadata that
-  ``Metadata.detect_from_dataframes({name: train})`` detects
-  (``detect_from_dataframe`` before SDV 2), ``sample(len(train))``.
-  SDV has no seed argument: ``random``, ``numpy`` and ``torch`` are seeded
-  with ``seed`` before the fit; SDV fixes the seed of its sampling itself.
-
-Metrics (real = the train part, synthetic = the sample):
-
-- SDMetrics ``QualityReport``: the overall score and its two properties,
-  "Column Shapes" (KS / total-variation complement per column) and
-  "Column Pair Trends" (correlation / contingency similarity per pair).
-- ML efficacy: ``HistGradientBoostingClassifier`` / ``Regressor``
-  (``random_state=0``, categorical columns as categories through an
-  ``OrdinalEncoder`` with the train part's levels, unknown levels and
-  missing cells as missing) trained on the synthetic rows and tested on the
-  holdout rows, beside the same model trained on the real train part
-  (``ml_real``). Targets (``TABLES``): penguins ``species``, wage
-  ``health_ins``, cps1985 ``wage`` (R^2), credit_data ``Status``, diamonds
-  ``price`` (R^2), ames ``Sale_Price`` (R^2); accuracy for the classes.
-  Rows whose target is missing are dropped.
-- Privacy: distance to the closest record (DCR) in the train part, on
-  numeric columns standardized with the train part (missing cells at the
-  mean) and one-hot categorical columns (missing as its own level). The
-  median DCR of the synthetic rows is divided by the median DCR of the
-  holdout rows: a ratio of 1 or more means the sample is no closer to the
-  training rows than new real rows are (no copying).
-- Fit and sample seconds (wall clock and CPU of this process).
-- For skvae also ``skvae.metrics.realism_score(vae, holdout)`` (a
-  classifier two-sample test; 1 = indistinguishable).
+Metrics (real = the train part): SDMetrics ``QualityReport`` (score,
+"Column Shapes", "Column Pair Trends"); ML efficacy, a
+``HistGradientBoosting`` model (``random_state=0``, categories through an
+``OrdinalEncoder`` of the train part's levels) trained on the synthetic rows
+and tested on the holdout rows, beside the same model trained on the real
+rows (``ml_real``; targets in ``TABLES``, accuracy or R^2); privacy, the
+median distance to the closest train record (standardized numbers, one-hot
+levels) of the synthetic rows over that of the holdout rows (>= 1: no closer
+than new real rows); fit and sample seconds (wall and CPU); for skvae,
+``skvae.metrics.realism_score(vae, holdout)`` (1 = indistinguishable).
 
 Usage::
 

@@ -1,65 +1,40 @@
 """Mixed types, natively: skvae on raw tables against the one-hot workaround.
 
-skvae's estimators take a DataFrame with categorical, text and boolean
-columns and missing cells as it is (``categorical_features="from_dtype"``):
-each categorical column gets a softmax likelihood over its levels, each
-numeric column a Gaussian, and a missing cell is left out of the
-likelihood. The usual workaround is a ``ColumnTransformer`` in front of the
-model: ``SimpleImputer(strategy="most_frequent")`` + ``OneHotEncoder(
-handle_unknown="ignore", sparse_output=False)`` on the categorical columns,
-``SimpleImputer()`` (mean) on the numeric ones (the "one-hot" preprocessing
-below; dense output, which every model here accepts). Three parts, each in
-one process on identical splits, 1 thread, default hyperparameters:
+skvae takes a DataFrame with categorical, text and boolean columns and
+missing cells as it is (a softmax likelihood per categorical column, a
+Gaussian per numeric one, missing cells left out). The usual workaround,
+"one-hot" below, is a ``ColumnTransformer``: most-frequent imputer + dense
+``OneHotEncoder(handle_unknown="ignore")`` on the categorical columns, mean
+imputer on the others. Three parts, one process, identical splits, 1
+thread, default hyperparameters:
 
-a. ``anomaly``: anomaly detection on real tables with a natural rare class,
-   the label column dropped from the features:
-
-   - ``default`` (ISLR): ``default == "Yes"``, 3.3 % of 10000 rows;
-   - ``credit_data`` (modeldata): ``Status == "bad"``, the bad rows
-     downsampled (seed 0, the same for every split) to 5 % of the table;
-   - ``ames`` (modeldata): ``Sale_Condition == "Abnorml"`` (abnormal sale:
-     trade, foreclosure, short sale), 6.5 % of 2930 rows, a wide table (72
-     features, 39 categorical, NaN). ``Sale_Type`` is dropped too: its
-     court-officer-deed level is nearly a copy of the label. A hard, weak
-     label (a foreclosure is only unusual through its price given the
-     house), kept because it is the one wide, messy table with a rare
-     class.
-
-   Protocol: stratified 70/30 split per seed (1, 2, 3), detectors fitted on
-   the contaminated train part without labels, ROC-AUC on the test part.
-   Contenders: ``skvae`` = ``VAEAnomalyDetector()`` on the raw DataFrame;
-   ``skvae-onehot`` = one-hot preprocessing -> ``VAEAnomalyDetector()``
-   (a Gaussian on every column, 0/1 indicators included);
-   ``IForest-onehot`` = one-hot -> ``IsolationForest()``; ``ECOD-onehot``
-   and ``HBOS-onehot`` = one-hot -> PyOD's ``ECOD()`` / ``HBOS()``.
-
-b. ``binary``: should binary 0/1 columns be modelled as Bernoulli (a
-   2-level categorical) by default? On the ADBench sets that have such
-   columns, ``VAEAnomalyDetector()`` (all Gaussian) against
-   ``VAEAnomalyDetector(categorical_features=<mask of the binary
-   columns>)``, with the ADBench protocol of ``anomaly.py``
-   (``harness.data.adbench_split``: seeds 1, 2, 3, at most 10000 rows, 70/30,
-   MinMaxScaler). A column is binary when its values in the (scaled)
-   train part are exactly {0, 1}: the rule an "auto" option would apply to
-   the data the detector sees. Raw {0, 1} columns exist only in
-   Cardiotocography, campaign, celeba, donors, optdigits and InternetAds;
-   after the MinMax scaling every two-valued column is {0, 1}, which adds
-   fault, Hepatitis, Lymphography and yeast (two-valued attributes stored as
-   {1, 2} or standardized). Sets: those with at most 64 features
-   (InternetAds, 1555 features, and mnist, 100, are left out); the large
-   ones are subsampled to 10000 rows by the protocol.
-
-c. ``features``: latent features in a classifier. 5-fold stratified CV
-   (shuffled, seed 1) of ``LogisticRegression(max_iter=1000)`` on:
-   ``skvae`` = ``VAETransformer(n_components=8)`` on the raw DataFrame ->
-   ``StandardScaler`` -> LR; ``skvae-onehot`` = one-hot ->
-   ``VAETransformer(8)`` -> ``StandardScaler`` -> LR; ``PCA-onehot`` =
-   one-hot -> ``StandardScaler`` -> ``PCA(8)`` -> LR (``PCA(d)`` when the
-   one-hot table has d < 8 columns: ``default`` has 4); ``onehot`` = one-hot
-   -> ``StandardScaler`` -> LR, the reference that keeps all information.
-   Targets: ``penguins`` ``species`` (3 classes), ``credit_data``
-   ``Status`` (28 % bad), ``default`` ``default`` (3.3 % Yes), ``wage``
-   ``health_ins`` (31 % without). Accuracy and balanced accuracy.
+a. ``anomaly``: tables with a natural rare class, the label dropped:
+   ``default`` (ISLR; ``default == "Yes"``, 3.3 % of 10000 rows),
+   ``credit_data`` (``Status == "bad"``, downsampled with seed 0 to 5 %),
+   ``ames`` (``Sale_Condition == "Abnorml"``, 6.5 % of 2930 rows, 72
+   features, 39 categorical, NaN; ``Sale_Type`` dropped as a near copy of
+   the label: a hard, weak label, kept as the one wide, messy table with a
+   rare class). Stratified 70/30 split per seed, fitted without labels on
+   the contaminated train part, ROC-AUC on the test part. Contenders:
+   ``skvae`` (raw DataFrame), ``skvae-onehot``, ``IForest-onehot``,
+   ``ECOD-onehot`` and ``HBOS-onehot``.
+b. ``binary``: should 0/1 columns be Bernoulli (2-level categorical) by
+   default? ``VAEAnomalyDetector()`` (``all-gaussian``) against
+   ``categorical_features=<mask>`` (``binary-categorical``), the mask
+   marking the columns exactly {0, 1} in the scaled train part (the rule
+   an "auto" option would apply), ADBench protocol, on the ADBench sets
+   with such columns and at most 64 features (raw {0, 1} columns in
+   Cardiotocography, campaign, celeba, donors and optdigits; two-valued
+   after scaling in fault, Hepatitis, Lymphography and yeast).
+c. ``features``: 5-fold stratified CV (shuffled, seed 1) of
+   ``LogisticRegression(max_iter=1000)`` on ``skvae`` =
+   ``VAETransformer(n_components=8)`` on the raw DataFrame ->
+   ``StandardScaler``; ``skvae-onehot`` = one-hot -> ``VAETransformer(8)``
+   -> ``StandardScaler``; ``PCA-onehot`` = one-hot -> ``StandardScaler`` ->
+   ``PCA(min(8, d))``; ``onehot`` = one-hot -> ``StandardScaler`` (all the
+   information). Targets: ``penguins`` ``species``, ``credit_data``
+   ``Status``, ``default`` ``default``, ``wage`` ``health_ins``. Accuracy
+   and balanced accuracy.
 
 Usage::
 
