@@ -95,8 +95,9 @@ ADAM_OPTIONS = {}  # skvae's Adam options, filled in measure() for the bare loop
 # The only code of this study that uses skvae's private API: the torch
 # module class and ELBO under ``skvae._torch``, the skorch net of a fitted
 # estimator (``est.net_``: its ``module_``, ``optimizer_`` and ``history``),
-# ``est._score_noise`` and the layers of the torch module. When the library
-# renames them, adapt this function alone.
+# the noise of ``score_samples`` (``skvae._noise`` with the fitted
+# ``noise_seed_`` and ``n_mc_samples_``) and the layers of the torch
+# module. When the library renames them, adapt this function alone.
 
 
 def skvae_private(est=None):

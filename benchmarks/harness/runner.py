@@ -5,9 +5,11 @@ configuration of this loop. It names:
 
 - ``TITLE``, ``FIELDS`` (the CSV columns), ``KEY`` (the columns that name a
   row, to resume), ``CONTENDER`` (the column of the contender's name,
-  ``"contender"`` by default) and ``CONTENDERS`` (the default names);
-- ``DATASETS`` and ``SEEDS`` (defaults) and ``QUICK`` (what ``--quick``
-  overrides: a dict of argument values);
+  ``"contender"`` by default), ``CONTENDERS`` (the default names) and
+  ``ON_REQUEST`` (names run only when ``--contenders`` asks);
+- ``datasets(args)`` and ``SEEDS`` (the defaults), ``QUICK`` (what
+  ``--quick`` overrides: a dict of argument values), ``THREADS`` (1; None
+  leaves torch's default) and ``NAME`` (the result files' stem);
 - ``cases(args)`` (optional): the case dicts to run, by default every
   ``{"seed": s, "dataset": d}``, seeds outermost so that an interrupted run
   leaves whole seeds;

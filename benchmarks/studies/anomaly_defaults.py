@@ -26,6 +26,7 @@ Usage::
 """
 
 import dataclasses
+from contextlib import nullcontext
 from unittest import mock
 
 import numpy as np
@@ -173,12 +174,17 @@ def evaluate(config, split, case, args):
         keep = ("roc_auc", "average_precision", "fit_time")
         return [{"detector": "IForest", "params": "{}"} | {k: result[k] for k in keep}]
     params = dict(CONFIGS[config])
-    budget = params.pop(BUDGET, VAEAnomalyDetector._auto_budget)
+    budget = params.pop(BUDGET, None)
     extra = {"max_iter": 3} if args.quick else {}
     detector = VAEAnomalyDetector(random_state=seed, **{**params, **extra})
     try:
-        # The new library's hook for the max_iter="auto" policy.
-        with mock.patch.object(VAEAnomalyDetector, "_auto_budget", budget):
+        # The library's hook for the max_iter="auto" policy: the class
+        # attribute _auto_budget, replaced for this fit only.
+        with (
+            mock.patch.object(VAEAnomalyDetector, "_auto_budget", budget)
+            if budget
+            else nullcontext()
+        ):
             _, fit_time = timed(detector.fit, X_train)
     except ValueError as exc:  # diverged: record and move on
         print(f"{config} seed={seed}: {exc}", flush=True)
