@@ -219,6 +219,8 @@ def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
         cmd += ["--max-iter", str(max_iter)]
     if train_minutes:
         cmd += ["--train-minutes", str(train_minutes)]
+    # The child imports this repository's benchmarks and skvae, as we do.
+    pythonpath = os.environ.get("PYTHONPATH", "")
     start = datetime.datetime.now(datetime.timezone.utc)
     print(f"size {n_rows}: started {start:%H:%M:%S} UTC", flush=True)
     try:
@@ -228,7 +230,8 @@ def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
             text=True,
             timeout=timeout,
             cwd=data.REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(data.REPO_ROOT)},
+            env=os.environ
+            | {"PYTHONPATH": f"{data.REPO_ROOT}{os.pathsep}{pythonpath}"},
         )
     except subprocess.TimeoutExpired:
         minutes = (
