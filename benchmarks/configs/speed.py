@@ -453,7 +453,7 @@ def measure(quick, repeats, profile):
     r["load_before"], r["busy_before"] = machine_load()
     if quick:
         workloads = {"2000 x 30, (64, 32), k=8": (2000, 30, (64, 32), 8, 1)}
-        repeats, sizes, n_inference = 1, [1000, 10_000], 2000
+        repeats, sizes, n_inference = 1, [1000, 3000], 2000
     else:
         # Epochs such that each bare fit takes a few seconds: sub-second
         # timings on a shared machine are mostly noise.
