@@ -28,7 +28,6 @@ kind in beta0.5, gaussian, epochs150, wide (default
 """
 
 import json
-import time
 import warnings
 
 import numpy as np
@@ -50,6 +49,7 @@ from benchmarks.harness.report import (
     pyplot,
     write_markdown,
 )
+from benchmarks.harness.timing import timed
 from skvae import VAETransformer
 
 # Hidden widths of the VAE on images (the estimator's default (64, 32) is
@@ -137,12 +137,10 @@ def evaluate(task, name, k, features, classifier, X_train, X_test, y_train, y_te
     ``[name, k, test accuracy, fit seconds, active latents]``."""
     steps = [features] if features is not None else []
     model = make_pipeline(*steps, *classifier)
-    start = time.perf_counter()
     with warnings.catch_warnings():
         # Fixed-epoch VAE fits warn that they did not converge.
         warnings.simplefilter("ignore", category=ConvergenceWarning)
-        model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
+        _, seconds = timed(model.fit, X_train, y_train)
     accuracy = model.score(X_test, y_test)
     n_active = ""
     if isinstance(features, VAETransformer):
