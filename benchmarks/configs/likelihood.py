@@ -34,14 +34,7 @@ Usage::
     python -m benchmarks likelihood --contenders iwae --epochs 100 --iwae-k 5
     python -m benchmarks likelihood --report-only
 
-Own options: ``--epochs`` (``max_iter``, default 300), ``--minutes``
-(training time budget per model), ``--iwae-k`` (importance samples of the
-IWAE training bound, default 5), ``--k-eval`` (of the test estimate, default
-5000), ``--eval-minutes`` (time budget of the test estimate),
-``--check-rows`` (test rows on which ``score_samples`` is compared with the
-estimate, default 200), ``--batch-size`` (100), ``--learning-rate`` (1e-3),
-``--patience`` (``n_iter_no_change``, 50), ``--save-model`` (folder where the
-fitted estimators are pickled), ``--verbose`` (skorch's per-epoch table).
+Own options: see ``python -m benchmarks likelihood --help``.
 """
 
 import datetime
@@ -460,17 +453,18 @@ def plot(results, path):
 
 
 def add_arguments(parser):
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--iwae-k", type=int, default=5)
-    parser.add_argument("--k-eval", type=int, default=5000)
-    parser.add_argument("--minutes", type=float, default=None)
-    parser.add_argument("--eval-minutes", type=float, default=None)
-    parser.add_argument("--check-rows", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--patience", type=int, default=50)
-    parser.add_argument("--save-model", default=None)
-    parser.add_argument("--verbose", action="store_true")
+    add = parser.add_argument
+    add("--epochs", type=int, default=300, help="max_iter")
+    add("--iwae-k", type=int, default=5, help="samples of the IWAE training bound")
+    add("--k-eval", type=int, default=5000, help="samples of the test estimate")
+    add("--minutes", type=float, help="training time budget per model")
+    add("--eval-minutes", type=float, help="time budget of the test estimate")
+    add("--check-rows", type=int, default=200, help="rows of the score check")
+    add("--batch-size", type=int, default=100)
+    add("--learning-rate", type=float, default=1e-3)
+    add("--patience", type=int, default=50, help="n_iter_no_change")
+    add("--save-model", help="folder where the fitted estimators are pickled")
+    add("--verbose", action="store_true", help="skorch's per-epoch table")
 
 
 def run(args, path):

@@ -148,8 +148,8 @@ class SkvaeSynthesizer(Adapter):
         return f"n_iter={self.estimator.n_iter_}"
 
 
-def _skvae(quick, epochs=5):
-    return {"max_iter": epochs} if quick else {}
+def _skvae(quick):
+    return {"max_iter": 5} if quick else {}
 
 
 def _pyod(name, seed, quick, **kw):
@@ -157,29 +157,35 @@ def _pyod(name, seed, quick, **kw):
 
     module = {"VAE": vae, "AutoEncoder": auto_encoder, "ECOD": ecod}
     module |= {"KNN": knn, "HBOS": hbos}
-    cls = getattr(module[name], name)
     if name in ("VAE", "AutoEncoder"):
         kw |= {"random_state": seed, "verbose": 0, "device": "cpu"}
         kw |= {"epoch_num": 2} if quick else {}
-    return PyOD(cls(**kw))
+    return PyOD(getattr(module[name], name)(**kw))
+
+
+def _skvae_detector(seed, quick, **kw):
+    return Adapter(VAEAnomalyDetector(random_state=seed, **_skvae(quick), **kw))
 
 
 def _missforest(seed, quick, **kw):
-    trees = ExtraTreesRegressor(
-        n_estimators=10 if quick else 100, random_state=seed, n_jobs=1
-    )
+    n_trees = 10 if quick else 100
+    trees = ExtraTreesRegressor(n_estimators=n_trees, random_state=seed, n_jobs=1)
     return IterativeImputer(trees, random_state=seed, max_iter=3 if quick else 10, **kw)
+
+
+def _rbm(seed, quick, n_components, n_iter=10):
+    # scikit-learn's RBM example's learning rate.
+    rbm = BernoulliRBM(
+        n_components, learning_rate=0.06, n_iter=n_iter, random_state=seed
+    )
+    return Adapter(rbm)
 
 
 # name -> factory(seed, quick, **kw) of an Adapter, one registry per task.
 DETECTORS = {
-    "skvae": lambda seed, quick, **kw: Adapter(
-        VAEAnomalyDetector(random_state=seed, **_skvae(quick), **kw)
-    ),
+    "skvae": _skvae_detector,
     # The default before trim_fraction=0.2: every training row in the loss.
-    "skvae-notrim": lambda seed, quick: Adapter(
-        VAEAnomalyDetector(random_state=seed, trim_fraction=0.0, **_skvae(quick))
-    ),
+    "skvae-notrim": lambda seed, quick: _skvae_detector(seed, quick, trim_fraction=0.0),
     "skvae-tuned": lambda seed, quick: TunedSkvae(seed, **_skvae(quick)),
     # PyOD 3's default capacity=0 clamps the KL term to 0: the default "VAE"
     # trains as an autoencoder with a noisy bottleneck.
@@ -212,11 +218,10 @@ SYNTHESIZERS = {
     "skvae-200ep": lambda seed, quick, metadata: SkvaeSynthesizer(
         seed, max_iter=5 if quick else 200
     ),
-    "GaussianCopula": lambda seed, quick, metadata: SDV(
-        "GaussianCopula", seed, quick, metadata
-    ),
-    "TVAE": lambda seed, quick, metadata: SDV("TVAE", seed, quick, metadata),
-    "CTGAN": lambda seed, quick, metadata: SDV("CTGAN", seed, quick, metadata),
+    **{
+        name: lambda seed, quick, metadata, name=name: SDV(name, seed, quick, metadata)
+        for name in ("GaussianCopula", "TVAE", "CTGAN")
+    },
 }
 FEATURIZERS = {
     "VAE": lambda seed, quick, n_components, **kw: Adapter(
@@ -225,15 +230,7 @@ FEATURIZERS = {
     "PCA": lambda seed, quick, n_components: Adapter(
         PCA(n_components, random_state=seed)
     ),
-    # scikit-learn's RBM example's learning rate.
-    "BernoulliRBM": lambda seed, quick, n_components, n_iter=10: Adapter(
-        BernoulliRBM(
-            n_components=n_components,
-            learning_rate=0.06,
-            n_iter=n_iter,
-            random_state=seed,
-        )
-    ),
+    "BernoulliRBM": _rbm,
 }
 CLASSIFIERS = {
     "LogisticRegression": lambda seed, quick, **kw: Adapter(
