@@ -145,46 +145,46 @@ html_static_path = []
 html_show_sourcelink = False
 
 # -- Benchmarks page -----------------------------------------------------------
-# Result files written by the scripts in benchmarks/, in the order shown.
+# Result files written by the studies in benchmarks/ (python -m benchmarks
+# <study>), in the order shown.
 # A missing file gets a note instead of failing the build.
 BENCHMARK_RESULTS = [
-    ("anomaly", "python benchmarks/anomaly.py"),
-    ("oneclass", "python benchmarks/oneclass.py"),
-    ("features", "python benchmarks/features.py"),
-    ("likelihood", "python benchmarks/likelihood.py"),
-    ("speed", "python benchmarks/speed.py"),
-    ("threads", "python benchmarks/threads.py"),
-    ("missing", "python benchmarks/missing.py"),
-    ("tables", "python benchmarks/tables.py"),
-    ("flights", "python benchmarks/flights.py"),
-    ("imputation", "python benchmarks/imputation.py"),
-    ("imputation_defaults", "python benchmarks/imputation_defaults.py"),
-    ("synthesis", "python benchmarks/synthesis.py"),
-    ("anomaly_defaults", "python benchmarks/anomaly_defaults.py"),
+    ("anomaly", "python -m benchmarks anomaly"),
+    ("oneclass", "python -m benchmarks oneclass"),
+    ("features", "python -m benchmarks features"),
+    ("likelihood", "python -m benchmarks likelihood"),
+    ("speed", "python -m benchmarks speed"),
+    ("threads", "python -m benchmarks threads"),
+    ("missing", "python -m benchmarks missing"),
+    ("tables", "python -m benchmarks tables"),
+    ("flights", "python -m benchmarks flights"),
+    ("imputation", "python -m benchmarks imputation"),
+    ("imputation_defaults", "python -m benchmarks imputation_defaults"),
+    ("synthesis", "python -m benchmarks synthesis"),
+    ("anomaly_defaults", "python -m benchmarks anomaly_defaults"),
     (
         "anomaly_width",
-        "python benchmarks/anomaly_defaults.py --configs default,hidden128-64,"
-        "hidden256-128 --datasets all --seeds 1,2,3 --out "
-        "benchmarks/results/anomaly_width",
+        "python -m benchmarks anomaly_defaults --contenders default,hidden128-64,"
+        "hidden256-128 --datasets all --seeds 1,2,3 --name anomaly_width",
     ),
     (
         "anomaly_budget",
-        "python benchmarks/anomaly_defaults.py --configs default,steps500-everywhere"
-        " --datasets all --seeds 1,2,3 --out benchmarks/results/anomaly_budget",
+        "python -m benchmarks anomaly_defaults --contenders default,"
+        "steps500-everywhere --datasets all --seeds 1,2,3 --name anomaly_budget",
     ),
     (
         "anomaly_cost",
-        "python benchmarks/anomaly.py --detectors skvae,IForest,ECOD,pyod-VAE "
-        "--seeds 1 --out benchmarks/results/anomaly_cost",
+        "python -m benchmarks anomaly --contenders skvae,IForest,ECOD,pyod-VAE "
+        "--seeds 1 --name anomaly_cost",
     ),
     (
         "anomaly_small_budget",
-        "python benchmarks/anomaly_defaults.py --configs default,small-epochs100,"
-        "small-epochs50 --datasets <the 19 smallest> --seeds 1,2,3 --out "
-        "benchmarks/results/anomaly_small_budget",
+        "python -m benchmarks anomaly_defaults --contenders default,"
+        "small-epochs100,small-epochs50 --datasets <the 19 smallest> --seeds 1,2,3 "
+        "--name anomaly_small_budget",
     ),
-    ("anomaly_scaling", "python benchmarks/anomaly_scaling.py"),
-    ("fit_cost", "python benchmarks/fit_cost.py"),
+    ("anomaly_scaling", "python -m benchmarks anomaly_scaling"),
+    ("fit_cost", "python -m benchmarks fit_cost"),
 ]
 
 

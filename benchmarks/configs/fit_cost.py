@@ -20,39 +20,23 @@ scikit-learn's 8 x 8 digits (1797 images, 64 pixels; 75/25 split,
 
 Usage::
 
-    python benchmarks/fit_cost.py              # 3 rounds, ~10 min on 1 thread
-    python benchmarks/fit_cost.py --quick      # smoke test, < 60 s
-    python benchmarks/fit_cost.py --rounds 5 --note "..."
-
-Writes ``benchmarks/results/fit_cost.md`` (``fit_cost_quick.md`` with
-``--quick``).
+    python -m benchmarks fit_cost              # 3 rounds, ~10 min on 1 thread
+    python -m benchmarks fit_cost --quick      # smoke test, < 60 s
+    python -m benchmarks fit_cost --rounds 5 --note "..."
 """
-
-import argparse
-import warnings
 
 import numpy as np
 import pandas as pd
-from _common import (
-    RESULTS_DIR,
-    command_line,
-    interleaved,
-    limit_threads,
-    load_mnist,
-    machine_load,
-    markdown_table,
-    write_markdown,
-)
 from sklearn.datasets import load_digits
-from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skvae import VAETransformer
+from benchmarks.harness import data
+from benchmarks.harness.contenders import make
+from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.timing import interleaved, machine_load
 
 N_COMPONENTS = 8  # VAETransformer's default latent size
 
@@ -64,7 +48,9 @@ def mlp_features(mlp, X):
 
 def contenders(X, quick):
     """name -> (zero-argument fit, features of rows given the fitted model)."""
-    quick_vae = {"max_iter": 3} if quick else {}
+    kw = {"max_iter": 3} if quick else {}  # the VAE's quick budget: 3 epochs
+    # BernoulliRBM's own defaults (not the RBM example's learning rate).
+    rbm = BernoulliRBM(n_components=N_COMPONENTS, random_state=0)
     quick_mlp = {"max_iter": 5} if quick else {}
     rbm_scale = MinMaxScaler().fit(X)
     return {
@@ -73,17 +59,15 @@ def contenders(X, quick):
             mlp_features,
         ),
         "VAETransformer()": (
-            lambda: VAETransformer(random_state=0, **quick_vae).fit(X),
+            lambda: make("featurizer", "VAE", 0, n_components=8, **kw).fit(X),
             lambda model, rows: model.transform(rows),
         ),
         "PCA(8)": (
-            lambda: PCA(N_COMPONENTS, random_state=0).fit(X),
+            lambda: make("featurizer", "PCA", 0, n_components=N_COMPONENTS).fit(X),
             lambda model, rows: model.transform(rows),
         ),
         "BernoulliRBM(8)": (
-            lambda: BernoulliRBM(n_components=N_COMPONENTS, random_state=0).fit(
-                rbm_scale.transform(X)
-            ),
+            lambda: rbm.fit(rbm_scale.transform(X)),
             lambda model, rows: model.transform(
                 np.clip(rbm_scale.transform(rows), 0, 1)
             ),
@@ -93,7 +77,8 @@ def contenders(X, quick):
 
 def accuracy(features, y_train, y_test):
     F_train, F_test = features
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    lr = make("classifier", "LogisticRegression", 0, max_iter=3000).estimator
+    clf = make_pipeline(StandardScaler(), lr)
     return clf.fit(F_train, y_train).score(F_test, y_test)
 
 
@@ -101,11 +86,9 @@ def run_dataset(name, X_train, X_test, y_train, y_test, rounds, quick):
     """Rows ``[dataset, contender, median s, ratio to MLP, accuracy]``."""
     name = f"{name} ({X_train.shape[0]} x {X_train.shape[1]})"
     fits = contenders(X_train, quick)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        times, _, models = interleaved(
-            {label: fit for label, (fit, _) in fits.items()}, rounds
-        )
+    times, _, models = interleaved(
+        {label: fit for label, (fit, _) in fits.items()}, rounds
+    )
     reference = np.asarray(times["MLPRegressor().fit(X, X)"])
     rows = []
     for label, (_, features) in fits.items():
@@ -123,18 +106,16 @@ def run_dataset(name, X_train, X_test, y_train, y_test, rounds, quick):
     return rows
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke test")
+def add_arguments(parser):
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--note", help="text put at the top of the report")
-    args = parser.parse_args()
-    limit_threads(1)
+
+
+def run(args, path):
     rounds = 1 if args.quick else args.rounds
 
     X, y = load_digits(return_X_y=True)
     digits = train_test_split(X.astype(np.float64), y, random_state=0)
-    X_train, X_test, y_train, y_test = load_mnist()
+    X_train, X_test, y_train, y_test = data.load_mnist()
     mnist = (X_train, X_test, y_train, y_test)
     if args.quick:
         mnist = (X_train[::20], X_test[::20], y_train[::20], y_test[::20])
@@ -157,8 +138,7 @@ def main():
             "accuracy of its features",
         ],
     )
-    body = [f"**Note.** {args.note}\n"] if args.note else []
-    body += [
+    body = [
         __doc__.split("\n\n", 1)[1].split("\nUsage")[0].strip() + "\n",
         f"Rounds: {rounds}. Load average (1 min) before: {load_before:.2f}, "
         f"after: {load_after:.2f}; other busy processes before: "
@@ -166,15 +146,13 @@ def main():
         f"{', '.join(busy_after) or 'none'}.\n",
         markdown_table(table),
     ]
-    stem = RESULTS_DIR / ("fit_cost_quick" if args.quick else "fit_cost")
     write_markdown(
-        stem.with_suffix(".md"),
+        path.with_suffix(".md"),
         "What a default fit costs",
-        command_line(),
         "\n".join(body),
+        note=args.note,
     )
-    print(f"wrote {stem}.md")
 
 
-if __name__ == "__main__":
-    main()
+def report(path, args):
+    """The report is written by the run (no raw file is kept)."""

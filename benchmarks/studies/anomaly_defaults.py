@@ -1,72 +1,54 @@
 """Which VAEAnomalyDetector hyperparameters give the best mean ROC-AUC?
 
-An exploratory sweep on a development subset of 12 varied ADBench datasets
-(ADBench protocol, see ``_common.adbench_split``; seed 1 by default). Each
-configuration changes one or a few hyperparameters of the current defaults;
-every fitted model is scored with both scoring rules (``score_type``
-"likelihood" and "reconstruction" are two readings of the same fitted
-network, so one fit gives both), and the models of ``MC_CONFIGS`` also with
-1, 4 and 64 importance samples for the likelihood (``n_mc_samples``).
-IsolationForest (defaults) on the same splits is the bar to clear.
+Frozen: the sweep behind the detector's defaults, runnable as it ran. Each
+configuration changes one or a few hyperparameters of the defaults of the
+time, or the detector's training-budget policy for ``max_iter="auto"``
+(``_auto_budget``). On a development subset of 12 ADBench datasets (ADBench
+protocol, seed 1 by default), every fitted model is read with both scoring
+rules (``score_type`` "likelihood" and "reconstruction": two readings of one
+network), those of ``MC_CONFIGS`` also with 1, 4 and 64 importance samples;
+IsolationForest on the same splits is the bar to clear.
 
-Results are appended to ``<out>.csv`` per (config, dataset, seed) and the
-report ``<out>.md`` is rewritten after each configuration; a rerun resumes.
+The reports of this study: ``anomaly_defaults.md`` (the sweep),
+``anomaly_width.md``, ``anomaly_budget.md`` and ``anomaly_small_budget.md``.
 
-Usage
------
-    python benchmarks/anomaly_defaults.py                   # all configs
-    python benchmarks/anomaly_defaults.py --quick           # smoke test
-    python benchmarks/anomaly_defaults.py --configs default,latent4 --seeds 1,2
-    python benchmarks/anomaly_defaults.py --report-only
+Usage::
+
+    python -m benchmarks anomaly_defaults --quick
+    python -m benchmarks anomaly_defaults                      # every config
+    python -m benchmarks anomaly_defaults --contenders default,latent4 --seeds 1,2
     # network width on every dataset (report split by number of features):
-    python benchmarks/anomaly_defaults.py --configs default,hidden128-64,hidden256-128 \
-        --datasets all --seeds 1,2,3 --out benchmarks/results/anomaly_width
-
-Options: ``--configs`` (comma-separated names of ``CONFIGS``; default all,
-``default,latent4`` with ``--quick``), ``--datasets`` (comma-separated, or
-``all`` for every ADBench dataset; default ``DEV_DATASETS``, ``WBC,vertebral``
-with ``--quick``), ``--seeds`` (default 1), ``--out`` (path prefix of the
-.csv/.md, default ``benchmarks/results/anomaly_defaults``;
-``anomaly_defaults_quick`` with ``--quick``), ``--report-only``, ``--note``
-(text put at the top of the report). Everything runs on 1 thread.
+    python -m benchmarks anomaly_defaults --datasets all --seeds 1,2,3 \
+        --contenders default,hidden128-64,hidden256-128 --name anomaly_width
+    python -m benchmarks anomaly_defaults --datasets all --seeds 1,2,3 \
+        --contenders default,steps500-everywhere --name anomaly_budget
+    python -m benchmarks anomaly_defaults --report-only --name anomaly_budget
 """
 
-import argparse
-import warnings
-from contextlib import ExitStack
-from pathlib import Path
+import dataclasses
+from contextlib import nullcontext
 from unittest import mock
 
 import numpy as np
 import pandas as pd
-from _common import (
-    RESULTS_DIR,
-    adbench_datasets,
-    adbench_split,
-    append_row,
-    command_line,
-    done_keys,
-    limit_threads,
-    load_adbench,
-    markdown_table,
-    read_results,
-    run_detector,
-    runs_section,
-    timed,
-    write_markdown,
-)
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from benchmarks.harness import data
+from benchmarks.harness.contenders import detect, make
+from benchmarks.harness.report import markdown_table, runs_section, write_markdown
+from benchmarks.harness.runner import read_results
+from benchmarks.harness.timing import timed
 from skvae import VAEAnomalyDetector
+from skvae._budget import TwoRegimeBudget
 
+TITLE = "VAEAnomalyDetector hyperparameters on ADBench datasets"
 DEV_DATASETS = (
     "Pima WBC Ionosphere Stamps cardio thyroid vowels letter yeast "
     "satimage-2 Waveform SpamBase"
 ).split()
-
-# name -> changes to the current VAEAnomalyDetector defaults. A dotted key
-# sets a module constant of skvae for the fit instead (the constants behind
-# the detector's max_iter="auto", which no hyperparameter reaches).
+# The key of a configuration that replaces the detector's budget policy.
+BUDGET = "_auto_budget"
+# name -> changes to the VAEAnomalyDetector defaults of the time.
 CONFIGS = {
     "default": {},
     "latent2": {"n_components": 2},
@@ -82,18 +64,30 @@ CONFIGS = {
     # learning_rate_init, no tol rule.
     "steps3000": {
         "max_iter": "auto",
-        "skvae.anomaly.SMALL_TABLE_BATCHES": 0,
-        "skvae.anomaly.LARGE_TABLE_STEPS": 3000,
-        "skvae.anomaly.LARGE_TABLE_LR_FACTOR": 1,
+        BUDGET: TwoRegimeBudget(
+            small_table_batches=0, large_table_steps=3000, large_table_lr_factor=1
+        ),
     },
     # The detector's large-table budget (500 steps at ten times
     # learning_rate_init) on small tables too.
-    "steps500-everywhere": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_BATCHES": 0},
+    "steps500-everywhere": {
+        "max_iter": "auto",
+        BUDGET: TwoRegimeBudget(small_table_batches=0),
+    },
     # Epochs on small tables, the large-table budget unchanged (100 is the
     # default since the run of anomaly_small_budget.md).
-    "small-epochs200": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 200},
-    "small-epochs100": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 100},
-    "small-epochs50": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 50},
+    "small-epochs200": {
+        "max_iter": "auto",
+        BUDGET: TwoRegimeBudget(small_table_epochs=200),
+    },
+    "small-epochs100": {
+        "max_iter": "auto",
+        BUDGET: TwoRegimeBudget(small_table_epochs=100),
+    },
+    "small-epochs50": {
+        "max_iter": "auto",
+        BUDGET: TwoRegimeBudget(small_table_epochs=50),
+    },
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},
@@ -145,43 +139,69 @@ INTRO = (
 )
 
 
-def evaluate(config, seed, split, quick):
-    """The result rows (dicts) of configuration ``config`` on one case:
-    one per reading of the fitted detector; "IForest" is the bar to clear."""
+KEY = ["config", "dataset", "seed"]
+CONTENDER = "config"
+CONTENDERS = ["IForest", *CONFIGS]
+QUICK = {
+    "datasets": ["WBC", "vertebral"],
+    "contenders": ["IForest", "default", "latent4"],
+}
+
+
+def datasets(args):
+    return data.adbench_datasets() if args.datasets == ["all"] else DEV_DATASETS
+
+
+def cases(args):
+    """Configuration by configuration (IsolationForest first), as it ran."""
+    names = ["IForest", *(c for c in args.contenders if c != "IForest")]
+    for config in names:
+        for seed in args.seeds:
+            for dataset in args.datasets:
+                yield {"dataset": dataset, "seed": seed, "contenders": [config]}
+
+
+def prepare(case, args):
+    return data.adbench_split(*data.load_adbench(case["dataset"]), case["seed"])
+
+
+def evaluate(config, split, case, args):
+    """One row per reading of the fitted detector."""
     X_train, X_test, _, y_test = split
+    seed = case["seed"]
     if config == "IForest":
-        result = run_detector("IForest", seed, X_train, X_test, y_test)
-        yield {"detector": "IForest", "params": "{}"} | {
-            k: result[k] for k in ("roc_auc", "average_precision", "fit_time")
-        }
-        return
-    params = CONFIGS[config]
-    extra = {"max_iter": 3} if quick else {}
-    hyperparameters = {k: v for k, v in params.items() if "." not in k}
-    detector = VAEAnomalyDetector(random_state=seed, **{**hyperparameters, **extra})
-    with warnings.catch_warnings(), ExitStack() as constants:
-        for target, value in params.items():
-            if "." in target:
-                constants.enter_context(mock.patch(target, value))
-        warnings.simplefilter("ignore")
-        try:
+        result = detect(make("detector", "IForest", seed), X_train, X_test, y_test)
+        keep = ("roc_auc", "average_precision", "fit_time")
+        return [{"detector": "IForest", "params": "{}"} | {k: result[k] for k in keep}]
+    params = dict(CONFIGS[config])
+    budget = params.pop(BUDGET, None)
+    extra = {"max_iter": 3} if args.quick else {}
+    detector = VAEAnomalyDetector(random_state=seed, **{**params, **extra})
+    try:
+        # The library's hook for the max_iter="auto" policy: the class
+        # attribute _auto_budget, replaced for this fit only.
+        with (
+            mock.patch.object(VAEAnomalyDetector, "_auto_budget", budget)
+            if budget
+            else nullcontext()
+        ):
             _, fit_time = timed(detector.fit, X_train)
-        except ValueError as exc:  # diverged: record and move on
-            print(f"{config} seed={seed}: {exc}", flush=True)
-            detector, fit_time = None, np.nan
+    except ValueError as exc:  # diverged: record and move on
+        print(f"{config} seed={seed}: {exc}", flush=True)
+        detector, fit_time = None, np.nan
     readings = [("likelihood", None), ("reconstruction", None)]
     if config in MC_CONFIGS:
         readings += [("likelihood", n_mc) for n_mc in MC_SAMPLES]
+    rows = []
     for score_type, n_mc in readings:
         name = f"skvae-{score_type}" + (f"-mc{n_mc}" if n_mc else "")
-        row = {"detector": name, "params": repr(params), "fit_time": fit_time}
+        row = {"detector": name, "params": repr(CONFIGS[config]), "fit_time": fit_time}
         if detector is not None:
-            # The scoring rule and the number of importance samples are
-            # fixed at fit (set_params takes effect at the next fit); to
-            # read one fitted network several ways without refitting, this
-            # sweep sets the fitted values themselves.
-            detector._score_type = score_type
-            detector._n_mc_samples = n_mc or detector.n_mc_samples
+            # The scoring rule and the number of importance samples are fixed
+            # at fit; to read one fitted network several ways without
+            # refitting, this sweep sets the fitted attributes themselves.
+            detector.score_type_ = score_type
+            detector.n_mc_samples_ = n_mc or detector.n_mc_samples
             scores = -detector.score_samples(X_test)
             row.update(
                 roc_auc=roc_auc_score(y_test, scores),
@@ -189,33 +209,13 @@ def evaluate(config, seed, split, quick):
                 n_iter=detector.n_iter_,
                 n_active=detector.n_active_components_,
             )
-        yield row
+        rows.append(row)
+    return rows
 
 
-def run(configs, datasets, seeds, out, quick):
-    """IsolationForest, then each configuration, on every (dataset, seed) not
-    yet in ``<out>.csv``; the report is rewritten after each configuration."""
-    csv_path = out.with_suffix(".csv")
-    done = done_keys(csv_path, ["config", "dataset", "seed"])
-    for config in ["IForest", *configs]:
-        for seed in seeds:
-            for dataset in datasets:
-                if (config, dataset, seed) in done:
-                    continue
-                split = adbench_split(*load_adbench(dataset), seed)
-                case = {"config": config, "dataset": dataset, "seed": seed}
-                for row in evaluate(config, seed, split, quick):
-                    append_row(
-                        csv_path, case | row | {"command": command_line()}, FIELDS
-                    )
-        if config != "IForest":
-            print(f"done {config}", flush=True)
-            report(out)
-
-
-def report(out, note=None):
-    """Rewrite ``<out>.md`` from ``<out>.csv``; ``note`` goes at the top."""
-    results = read_results(out.with_suffix(".csv"))
+def report(path, args):
+    """Rewrite ``<path>.md`` from ``<path>.csv``."""
+    results = read_results(path.with_suffix(".csv"))
     if results.empty:
         return
     results = results.drop_duplicates(["config", "dataset", "seed", "detector"])
@@ -235,7 +235,7 @@ def report(out, note=None):
 
     def changed(name):
         params = CONFIGS.get(name.split(" / ")[0], {})
-        return ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)"
+        return ", ".join(map(describe, params.items())) or "(defaults)"
 
     n_iter = results.groupby("name")["n_iter"].mean().reindex(order)
     table = pd.DataFrame(
@@ -258,8 +258,7 @@ def report(out, note=None):
     )
     datasets = sorted(set(results["dataset"]))
     seeds = sorted(set(results["seed"].astype(int)))
-    body = [f"**Note.** {note}\n"] if note else []
-    body += [
+    body = [
         f"Datasets: {len(datasets)} ADBench datasets ({', '.join(datasets)}), "
         f"seeds {seeds}, " + INTRO,
         markdown_table(table),
@@ -275,13 +274,22 @@ def report(out, note=None):
     body += ["\n## ROC-AUC per dataset\n"]
     per_dataset = per_dataset.apply(lambda c: c.map("{:.3f}".format))
     body.append(markdown_table(per_dataset.reset_index()))
-    body += runs_section(results, out.with_suffix(".csv"))
-    write_markdown(
-        out.with_suffix(".md"),
-        "VAEAnomalyDetector hyperparameters on ADBench datasets",
-        command_line(),
-        "\n".join(body),
-    )
+    body += runs_section(results, path.with_suffix(".csv"))
+    write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)
+
+
+def describe(item):
+    """``"name=value"``; a budget policy by the fields it changes."""
+    key, value = item
+    if key != BUDGET:
+        return f"{key}={value}"
+    default = TwoRegimeBudget()
+    changed = {
+        f.name: getattr(value, f.name)
+        for f in dataclasses.fields(value)
+        if getattr(value, f.name) != getattr(default, f.name)
+    }
+    return "budget " + ", ".join(f"{k}={v}" for k, v in changed.items())
 
 
 def width_table(per_case):
@@ -305,39 +313,3 @@ def width_table(per_case):
     table = table.loc[table.mean(axis=1).sort_values(ascending=False).index]
     table = table.apply(lambda c: c.map(lambda v: "-" if np.isnan(v) else f"{v:.4f}"))
     return markdown_table(table.rename_axis("config / score_type").reset_index())
-
-
-def main(argv=None):
-    limit_threads(1)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test")
-    parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
-    parser.add_argument(
-        "--datasets", help='comma-separated dataset names, or "all" (ADBench)'
-    )
-    parser.add_argument("--seeds", default="1", help="comma-separated seeds")
-    parser.add_argument("--out", help="path prefix of the .csv/.md outputs")
-    parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--note", help="text put at the top of the report")
-    args = parser.parse_args(argv)
-    if args.configs:
-        configs = args.configs.split(",")
-    else:
-        configs = ["default", "latent4"] if args.quick else list(CONFIGS)
-    if args.datasets == "all":
-        datasets = adbench_datasets()
-    elif args.datasets:
-        datasets = args.datasets.split(",")
-    else:
-        datasets = ["WBC", "vertebral"] if args.quick else DEV_DATASETS
-    seeds = [int(s) for s in args.seeds.split(",")]
-    name = "anomaly_defaults_quick" if args.quick else "anomaly_defaults"
-    out = Path(args.out) if args.out else RESULTS_DIR / name
-    if args.report_only:
-        report(out, args.note)
-    else:
-        run(configs, datasets, seeds, out, args.quick)
-
-
-if __name__ == "__main__":
-    main()

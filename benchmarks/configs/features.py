@@ -16,46 +16,40 @@
 
 Usage::
 
-    python benchmarks/features.py            # full run, ~30 min on 1 thread
-    python benchmarks/features.py --quick    # smoke test for CI, < 60 s
-    python benchmarks/features.py --report-only   # rebuild .md/.png from .json
-    python benchmarks/features.py --variants beta0.5:64,wide:32
+    python -m benchmarks features              # full run, ~30 min on 1 thread
+    python -m benchmarks features --quick      # smoke test for CI, < 60 s
+    python -m benchmarks features --report-only   # rebuild .md/.png from .json
+    python -m benchmarks features --variants beta0.5:64,wide:32
 
 ``--variants`` adds MNIST VAE rows, comma-separated ``kind:dimension`` with
 kind in beta0.5, gaussian, epochs150, wide (default
 ``beta0.5:64,gaussian:16``; none with ``--quick``). Writes the raw results
-``benchmarks/results/features.json``, then ``features.md`` and
-``features.png`` from them (``features_quick.*`` with ``--quick``).
-Everything runs on 1 thread.
+``features.json``, then ``features.md`` and ``features.png`` from them.
 """
 
-import argparse
 import json
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
-from _common import (
-    RESULTS_DIR,
+from scipy.ndimage import convolve
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler, minmax_scale
+
+from benchmarks.harness import data
+from benchmarks.harness.contenders import make
+from benchmarks.harness.report import (
     command_line,
-    limit_threads,
-    load_mnist,
     machine_info,
     markdown_table,
     pyplot,
     write_markdown,
 )
-from scipy.ndimage import convolve
-from sklearn.datasets import load_digits
-from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import BernoulliRBM
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler, minmax_scale
-
+from benchmarks.harness.timing import timed
 from skvae import VAETransformer
 
 # Hidden widths of the VAE on images (the estimator's default (64, 32) is
@@ -64,20 +58,41 @@ IMAGE_HIDDEN = (512, 256)
 
 
 def vae(n_components, max_iter, *, likelihood="bernoulli", beta=1.0, hidden=None):
-    return VAETransformer(
-        n_components,
-        hidden_layer_sizes=hidden or IMAGE_HIDDEN,
-        likelihood=likelihood,
-        beta=beta,
-        max_iter=max_iter,
-        random_state=0,
-    )
+    params = dict(hidden_layer_sizes=hidden or IMAGE_HIDDEN, likelihood=likelihood)
+    params |= dict(beta=beta, max_iter=max_iter, n_components=n_components)
+    return make("featurizer", "VAE", 0, **params).estimator
 
 
 def rbm(n_components, n_iter):
-    return BernoulliRBM(
-        n_components=n_components, learning_rate=0.06, n_iter=n_iter, random_state=0
+    return make(
+        "featurizer", "BernoulliRBM", 0, n_components=n_components, n_iter=n_iter
+    ).estimator
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        "--variants",
+        default="beta0.5:64,gaussian:16",
+        help="extra MNIST VAE variants, comma-separated kind:dimension with "
+        "kind in beta0.5, gaussian, epochs150, wide",
     )
+
+
+def run(args, path):
+    variants = [v for v in args.variants.split(",") if v]
+    digits, digits_epochs = run_digits(args.quick)
+    mnist, (n_train, n_test) = run_mnist(args.quick, variants)
+    results = {
+        "command": command_line(),
+        "machine": machine_info(),
+        "digits_epochs": digits_epochs,
+        "digits": digits,
+        "n_train": n_train,
+        "n_test": n_test,
+        "mnist": mnist,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(results, indent=1))
 
 
 def variant(kind, k, epochs):
@@ -122,12 +137,10 @@ def evaluate(task, name, k, features, classifier, X_train, X_test, y_train, y_te
     ``[name, k, test accuracy, fit seconds, active latents]``."""
     steps = [features] if features is not None else []
     model = make_pipeline(*steps, *classifier)
-    start = time.perf_counter()
     with warnings.catch_warnings():
         # Fixed-epoch VAE fits warn that they did not converge.
         warnings.simplefilter("ignore", category=ConvergenceWarning)
-        model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
+        _, seconds = timed(model.fit, X_train, y_train)
     accuracy = model.score(X_test, y_test)
     n_active = ""
     if isinstance(features, VAETransformer):
@@ -150,7 +163,9 @@ def run_digits(quick):
         ("BernoulliRBM", 100, rbm(100, 10), clf),
     ]
     for k in (16, 32) if quick else (16, 32, 64):
-        contenders.append(("PCA", k, PCA(k, random_state=0), clf))
+        contenders.append(
+            ("PCA", k, make("featurizer", "PCA", 0, n_components=k).estimator, clf)
+        )
     for k in (16,) if quick else (16, 32, 100):
         contenders.append(("VAE bernoulli", k, vae(k, epochs, hidden=(256, 128)), clf))
     if not quick:
@@ -165,7 +180,7 @@ def run_digits(quick):
 
 def run_mnist(quick, variants):
     """(b): result rows and the numbers of train and test images."""
-    X_train, X_test, y_train, y_test = load_mnist()
+    X_train, X_test, y_train, y_test = data.load_mnist()
     if quick:
         X_train, y_train = X_train[::5], y_train[::5]
         X_test, y_test = X_test[::5], y_test[::5]
@@ -173,7 +188,7 @@ def run_mnist(quick, variants):
     contenders = [("raw pixels (784)", 784, None)]
     for k in (16,) if quick else (16, 32, 64):
         contenders += [
-            ("PCA", k, PCA(k, random_state=0)),
+            ("PCA", k, make("featurizer", "PCA", 0, n_components=k).estimator),
             ("BernoulliRBM", k, rbm(k, 2 if quick else 20)),
             (f"VAE bernoulli, {epochs} epochs", k, vae(k, epochs)),
         ]
@@ -208,8 +223,10 @@ def table(rows):
     )
 
 
-def report(stem):
+def report(stem, args):
     """Write ``<stem>.md`` and ``<stem>.png`` from ``<stem>.json``."""
+    if not stem.with_suffix(".json").exists():
+        return
     r = json.loads(stem.with_suffix(".json").read_text())
     body = f"""
 All fits on one thread (`torch.set_num_threads(1)`); fit seconds include the
@@ -243,12 +260,12 @@ random_state=0)` unless the row says otherwise.
     write_markdown(
         stem.with_suffix(".md"),
         "Feature extraction: VAE against PCA, BernoulliRBM and raw pixels",
-        r["command"],
         body,
+        command=r["command"],
         machine=r["machine"],
+        note=args.note,
     )
     plot(stem.with_suffix(".png"), r["digits"], r["mnist"])
-    print(f"wrote {stem}.md and .png")
 
 
 def plot(path, digits, mnist):
@@ -273,39 +290,3 @@ def plot(path, digits, mnist):
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke test")
-    parser.add_argument(
-        "--report-only", action="store_true", help="rebuild .md/.png from .json"
-    )
-    parser.add_argument(
-        "--variants",
-        default="beta0.5:64,gaussian:16",
-        help="extra MNIST VAE variants, comma-separated kind:dimension with "
-        "kind in beta0.5, gaussian, epochs150, wide",
-    )
-    args = parser.parse_args()
-    limit_threads(1)
-    stem = RESULTS_DIR / ("features_quick" if args.quick else "features")
-    if not args.report_only:
-        variants = [v for v in args.variants.split(",") if v]
-        digits, digits_epochs = run_digits(args.quick)
-        mnist, (n_train, n_test) = run_mnist(args.quick, variants)
-        results = {
-            "command": command_line(),
-            "machine": machine_info(),
-            "digits_epochs": digits_epochs,
-            "digits": digits,
-            "n_train": n_train,
-            "n_test": n_test,
-            "mnist": mnist,
-        }
-        stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    report(stem)
-
-
-if __name__ == "__main__":
-    main()

@@ -23,38 +23,24 @@ disjoint groups of k of them (k = 1 is the ELBO averaged over all draws).
 ``--k-eval`` after fit, is checked against that estimate on the first
 ``--check-rows`` test rows.
 
-Each run writes ``<out>/likelihood_<model>.json``; every run then rebuilds
-``<out>/likelihood.md`` and ``<out>/likelihood.png`` from all the JSON files
-present, so the two runs can go in two processes.
+Each model writes ``<out>/likelihood_<model>.json``; the report
+``<out>/likelihood.md`` and ``likelihood.png`` are rebuilt from all the JSON
+files present, so the two models can run in two processes.
 
-Usage
------
-    python benchmarks/likelihood.py --quick              # smoke test, < 60 s
-    python benchmarks/likelihood.py --model vae --epochs 300
-    python benchmarks/likelihood.py --model iwae --epochs 100 --iwae-k 5
-    python benchmarks/likelihood.py --report-only        # rebuild .md/.png
+Usage::
 
-Options: ``--model`` (vae, iwae or both; default both), ``--epochs``
-(``max_iter``, default 300), ``--minutes`` (training time budget per model,
-default none), ``--iwae-k`` (importance samples of the IWAE training bound,
-default 5), ``--k-eval`` (importance samples of the test estimate, default
-5000), ``--eval-minutes`` (time budget of the test estimate, default none),
-``--check-rows`` (test rows on which ``score_samples`` is compared with the
-estimate, default 200), ``--batch-size`` (default 100), ``--learning-rate``
-(default 1e-3), ``--patience`` (``n_iter_no_change``, default 50),
-``--save-model`` (folder where the fitted estimators are pickled), ``--out``
-(folder of the results, default ``benchmarks/results``; a temporary folder
-with ``--quick``), ``--report-only``, ``--verbose`` (skorch's per-epoch
-table). Everything runs on 1 thread.
+    python -m benchmarks likelihood --quick                  # smoke test
+    python -m benchmarks likelihood --contenders vae --epochs 300
+    python -m benchmarks likelihood --contenders iwae --epochs 100 --iwae-k 5
+    python -m benchmarks likelihood --report-only
+
+Own options: see ``python -m benchmarks likelihood --help``.
 """
 
-import argparse
 import datetime
 import json
 import math
 import pickle
-import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -62,19 +48,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from _common import (
-    RESULTS_DIR,
+from sklearn.exceptions import ConvergenceWarning
+
+from benchmarks.harness import data
+from benchmarks.harness.report import (
     command_line,
-    data_dir,
-    limit_threads,
     machine_info,
     markdown_table,
     pyplot,
     write_markdown,
 )
-from sklearn.exceptions import ConvergenceWarning
-
 from skvae import VAETransformer
+
+CONTENDERS = ["vae", "iwae"]
+QUICK = {"epochs": 3, "k_eval": 500, "check_rows": 50}
 
 # Numbers of importance samples at which the test bound is reported.
 K_GRID = (1, 5, 50, 500, 5000)
@@ -99,16 +86,18 @@ EPOCHS_PER_CALL = 10
 def load_binarized_mnist():
     """The statically binarized MNIST as float32 arrays of 0 and 1: 50000,
     10000 and 10000 rows of 784 pixels (train, valid, test)."""
-    path = data_dir() / "binarized_mnist" / "binarized_mnist_packbits.npz"
-    with np.load(path, allow_pickle=False) as data:
+    path = data.data_dir() / "binarized_mnist" / "binarized_mnist_packbits.npz"
+    with np.load(path, allow_pickle=False) as arrays:
         return tuple(
-            np.unpackbits(data[f"{part}_x_packed"], axis=1)[:, :784].astype(np.float32)
+            np.unpackbits(arrays[f"{part}_x_packed"], axis=1)[:, :784].astype(
+                np.float32
+            )
             for part in ("train", "valid", "test")
         )
 
 
 # ---------------------------------------------------------- skvae internals
-# The only code of this script that uses skvae's private API: the torch
+# The only code of this study that uses skvae's private API: the torch
 # module of a fitted estimator (``est.net_.module_``), which maps a batch to
 # q(z | x) and has ``decode(z)`` (p(x | z)) and ``prior()`` (p(z)), all
 # torch distributions. When the library renames them, adapt this function.
@@ -210,7 +199,7 @@ def iwae_bounds(est, X, k, k_grid=K_GRID, seed=0, minutes=None):
     return {kk: b[:n_done] for kk, b in bounds.items()}
 
 
-def run(model, X_fit, X_test, args):
+def run_model(model, X_fit, X_test, args):
     """Fit one model, estimate its test likelihood, return a result dict."""
     n_importance_samples = 1 if model == "vae" else args.iwae_k
     est = VAETransformer(
@@ -369,8 +358,9 @@ def run_line(r):
     )
 
 
-def report(out):
+def report(path, args):
     """Rebuild ``likelihood.md`` and ``likelihood.png`` from the JSON files."""
+    out = path.parent
     paths = sorted(Path(out).glob("likelihood_*.json"))
     results = sorted(
         (json.loads(p.read_text()) for p in paths),
@@ -408,12 +398,13 @@ def report(out):
         *map(run_line, results),
     ]
     write_markdown(
-        Path(out) / "likelihood.md",
+        path.with_suffix(".md"),
         "Likelihood benchmark: binarized MNIST",
-        results[0]["command"],
         "\n".join(body),
+        command=results[0]["command"],
+        note=args.note,
     )
-    plot(results, Path(out) / "likelihood.png")
+    plot(results, path.with_suffix(".png"))
 
 
 def plot(results, path):
@@ -461,47 +452,31 @@ def plot(results, path):
     plt.close(fig)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=("vae", "iwae", "both"), default="both")
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--iwae-k", type=int, default=5)
-    parser.add_argument("--k-eval", type=int, default=5000)
-    parser.add_argument("--minutes", type=float, default=None)
-    parser.add_argument("--eval-minutes", type=float, default=None)
-    parser.add_argument("--check-rows", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--patience", type=int, default=50)
-    parser.add_argument("--save-model", default=None)
-    parser.add_argument("--out", default=None)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--verbose", action="store_true")
-    args = parser.parse_args()
-    limit_threads(1)
-    if args.out is None:
-        args.out = tempfile.mkdtemp(prefix="likelihood_") if args.quick else RESULTS_DIR
-    if args.report_only:
-        report(args.out)
-        return
+def add_arguments(parser):
+    add = parser.add_argument
+    add("--epochs", type=int, default=300, help="max_iter")
+    add("--iwae-k", type=int, default=5, help="samples of the IWAE training bound")
+    add("--k-eval", type=int, default=5000, help="samples of the test estimate")
+    add("--minutes", type=float, help="training time budget per model")
+    add("--eval-minutes", type=float, help="time budget of the test estimate")
+    add("--check-rows", type=int, default=200, help="rows of the score check")
+    add("--batch-size", type=int, default=100)
+    add("--learning-rate", type=float, default=1e-3)
+    add("--patience", type=int, default=50, help="n_iter_no_change")
+    add("--save-model", help="folder where the fitted estimators are pickled")
+    add("--verbose", action="store_true", help="skorch's per-epoch table")
 
+
+def run(args, path):
+    """Fit each model of ``--contenders`` (``vae``, ``iwae``) and write its
+    JSON beside the report."""
     X_train, X_valid, X_test = load_binarized_mnist()
     X_fit = np.concatenate([X_train, X_valid])
     if args.quick:
         X_fit, X_test = X_fit[:3000], X_test[:100]
-        args.epochs, args.k_eval, args.check_rows = 3, 500, 50
-        args.minutes = args.eval_minutes = None
-    models = ("vae", "iwae") if args.model == "both" else (args.model,)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    for model in models:
-        result = run(model, X_fit, X_test, args)
-        path = Path(args.out) / f"likelihood_{model}.json"
-        path.write_text(json.dumps(result, indent=1))
-        report(args.out)
-        print(json.dumps(result["test_nll"]), file=sys.stderr)
-    print(f"results in {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for model in args.contenders:
+        result = run_model(model, X_fit, X_test, args)
+        json_path = path.parent / f"likelihood_{model}.json"
+        json_path.write_text(json.dumps(result, indent=1))
+        print(json.dumps(result["test_nll"]), flush=True)

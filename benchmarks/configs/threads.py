@@ -17,25 +17,23 @@ the report gives the busy/quiet ratio of each contender.
 
 Usage::
 
-    python benchmarks/threads.py            # full run, ~10 minutes
-    python benchmarks/threads.py --quick    # smoke test for CI, < 1 minute
-
-Writes ``benchmarks/results/threads.md`` (``threads_quick.md`` with
-``--quick``).
+    python -m benchmarks threads            # full run, ~10 minutes
+    python -m benchmarks threads --quick    # smoke test for CI, < 1 minute
 """
 
-import argparse
 import multiprocessing
 import os
 import time
-import warnings
 
 import numpy as np
-from _common import RESULTS_DIR, command_line, markdown_table, write_markdown
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
+from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.timing import timed
 from skvae import VAETransformer
+
+THREADS = None  # the contenders set their own
+CONTENDERS = ["n_jobs=1", "n_jobs=2", "MLPRegressor"]
 
 WORKLOADS = {
     "small (10000 x 30, (64, 32))": (30, (64, 32)),
@@ -58,20 +56,18 @@ def epochs_per_second(contender, X, widths, epochs):
             batch_size=128,
             random_state=0,
         )
-        start = time.perf_counter()
-        model.fit(X, X)
+        _, seconds = timed(model.fit, X, X)
     else:
         n_jobs = int(contender.split("=")[1])
         model = VAETransformer(
             hidden_layer_sizes=widths, max_iter=epochs, n_jobs=n_jobs, random_state=0
         )
-        start = time.perf_counter()
-        model.fit(X)
-    return epochs / (time.perf_counter() - start)
+        _, seconds = timed(model.fit, X)
+    return epochs / seconds
 
 
 def measure(n_rows, epochs, rounds):
-    contenders = ["n_jobs=1", "n_jobs=2", "MLPRegressor"]
+    contenders = CONTENDERS
     rows = []
     context = multiprocessing.get_context("spawn")
     for workload, (n_features, widths) in WORKLOADS.items():
@@ -109,7 +105,7 @@ def measure(n_rows, epochs, rounds):
     return rows
 
 
-def report(rows, quick, started):
+def write_report(rows, path, args, started):
     table = []
     for workload in WORKLOADS:
         for contender in ("n_jobs=1", "n_jobs=2", "MLPRegressor"):
@@ -140,25 +136,21 @@ def report(rows, quick, started):
         )
     )
     write_markdown(
-        RESULTS_DIR / f"threads{'_quick' if quick else ''}.md",
+        path.with_suffix(".md"),
         "Threads: training throughput on a quiet and a busy machine",
-        command_line(),
         body,
+        note=args.note,
     )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test for CI")
-    args = parser.parse_args()
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+def run(args, path):
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     if args.quick:
         rows = measure(n_rows=500, epochs=1, rounds=1)
     else:
         rows = measure(n_rows=10_000, epochs=2, rounds=5)
-    report(rows, args.quick, started)
+    write_report(rows, path, args, started)
 
 
-if __name__ == "__main__":
-    main()
+def report(path, args):
+    """The report is written by the run (no raw file is kept)."""

@@ -23,29 +23,26 @@ run alternately (``--repeats`` rounds, median of each), because the shared
 
 Usage::
 
-    python benchmarks/speed.py              # full run, ~15 minutes
-    python benchmarks/speed.py --quick      # smoke test for CI, < 60 s
-    python benchmarks/speed.py --profile    # also cProfile one skvae fit
-    python benchmarks/speed.py --repeats 9  # rounds per contender (default 5)
-    python benchmarks/speed.py --report-only  # rebuild .md/.png from .json
+    python -m benchmarks speed              # full run, ~15 minutes
+    python -m benchmarks speed --quick      # smoke test for CI, < 60 s
+    python -m benchmarks speed --profile    # also cProfile one skvae fit
+    python -m benchmarks speed --repeats 9  # rounds per contender (default 5)
+    python -m benchmarks speed --report-only  # rebuild .md/.png from .json
 
-Unlike the other benchmarks, this one uses torch's default number of threads
+Unlike the other studies, this one uses torch's default number of threads
 (the machine's cores) unless ``--threads N`` says otherwise (then torch and
 the BLAS/OpenMP pools get N), and skvae's estimators get ``n_jobs`` of that
 number: the question is how fast each contender runs on the machine. It
-writes the raw timings to ``benchmarks/results/speed.json`` and
-``speed.md`` and ``speed.png`` from them (``speed_quick.*`` with
-``--quick``).
+writes the raw timings to ``speed.json``, then ``speed.md`` and
+``speed.png`` from them.
 """
 
-import argparse
 import copy
 import cProfile
 import io
 import json
 import math
 import pstats
-import time
 import warnings
 from functools import partial
 from types import SimpleNamespace
@@ -53,34 +50,54 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
-from _common import (
-    RESULTS_DIR,
-    clocked,
-    command_line,
-    interleaved,
-    limit_threads,
-    machine_info,
-    machine_load,
-    markdown_table,
-    paired_ratio,
-    pyplot,
-    write_markdown,
-)
 from torch import nn
 from torch.nn import functional as F
 
+from benchmarks.harness.report import (
+    command_line,
+    machine_info,
+    markdown_table,
+    pyplot,
+    write_markdown,
+)
+from benchmarks.harness.timing import (
+    clocked,
+    interleaved,
+    limit_threads,
+    machine_load,
+    paired_ratio,
+    timed,
+)
 from skvae import VAEAnomalyDetector, VAETransformer
+
+THREADS = None  # torch's default unless --threads
+
+
+def add_arguments(parser):
+    parser.add_argument("--profile", action="store_true", help="cProfile a fit")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=0, help="0: torch default")
+
+
+def run(args, path):
+    if args.threads:
+        limit_threads(args.threads)
+    results = measure(args.quick, args.repeats, args.profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(results, indent=1))
+
 
 LOG_2PI = math.log(2 * math.pi)
 ADAM_OPTIONS = {}  # skvae's Adam options, filled in measure() for the bare loops
 
 
 # ---------------------------------------------------------- skvae internals
-# The only code of this script that uses skvae's private API: the torch
+# The only code of this study that uses skvae's private API: the torch
 # module class and ELBO under ``skvae._torch``, the skorch net of a fitted
 # estimator (``est.net_``: its ``module_``, ``optimizer_`` and ``history``),
-# ``est._score_noise`` and the layers of the torch module. When the library
-# renames them, adapt this function alone.
+# the noise of ``score_samples`` (``skvae._noise`` with the fitted
+# ``noise_seed_`` and ``n_mc_samples_``) and the layers of the torch
+# module. When the library renames them, adapt this function alone.
 
 
 def skvae_private(est=None):
@@ -127,9 +144,11 @@ def skvae_private(est=None):
 
     def score_noise(X):
         dtype = torch.from_numpy(X[:0]).dtype
+        # The noise seed and sample count fixed at fit (public fitted
+        # attributes since the library's refactor).
         noise = row_normal_noise(
-            X, est._score_seed, est._n_mc_samples, est.n_components_
-        )  # per-row noise, a function of each row
+            X, est.noise_seed_, est.n_mc_samples_, est.n_components_
+        )
         return torch.as_tensor(noise).to(dtype)
 
     return SimpleNamespace(
@@ -260,7 +279,7 @@ def bare_score(layers, x, noise):
 
 # -------------------------------------------------------------- measures
 # Each returns JSON-able raw timings: per-round wall-clock ("rounds") and
-# CPU ("cpu_rounds") seconds of each contender (see _common.interleaved).
+# CPU ("cpu_rounds") seconds of each contender (see harness.timing).
 
 
 def matmul_peak(dtype=torch.float32, size=2048, repeats=5):
@@ -268,11 +287,7 @@ def matmul_peak(dtype=torch.float32, size=2048, repeats=5):
     a = torch.randn(size, size, dtype=dtype)
     b = torch.randn(size, size, dtype=dtype)
     torch.matmul(a, b)  # warm-up
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - start)
+    best = min(timed(torch.matmul, a, b)[1] for _ in range(repeats))
     return 2 * size**3 / best / 1e9
 
 
@@ -438,7 +453,7 @@ def measure(quick, repeats, profile):
     r["load_before"], r["busy_before"] = machine_load()
     if quick:
         workloads = {"2000 x 30, (64, 32), k=8": (2000, 30, (64, 32), 8, 1)}
-        repeats, sizes, n_inference = 1, [1000, 10_000], 2000
+        repeats, sizes, n_inference = 1, [1000, 3000], 2000
     else:
         # Epochs such that each bare fit takes a few seconds: sub-second
         # timings on a shared machine are mostly noise.
@@ -598,63 +613,52 @@ def inference_table(inference):
     return markdown_table(pd.DataFrame(rows))
 
 
-def report(stem):
+def report(stem, args):
     """Write ``<stem>.md`` and ``<stem>.png`` from ``<stem>.json``."""
+    if not stem.with_suffix(".json").exists():
+        return
     r = json.loads(stem.with_suffix(".json").read_text())
     overheads = "\n".join(
         f"- {t['workload']}: in the last round, `VAETransformer.fit` took "
-        f"{fmt(t['rounds']['skvae VAETransformer fit'][-1])} s, "
-        f"of which {fmt(t['skvae_epochs_seconds'])} s inside skorch's epochs "
-        "(history `dur`); the rest is validation, standardization, net "
-        "set-up and the latent diagnostics pass."
+        f"{fmt(t['rounds']['skvae VAETransformer fit'][-1])} s, of which "
+        f"{fmt(t['skvae_epochs_seconds'])} s inside skorch's epochs (history "
+        "`dur`); the rest is validation, standardization, net set-up and the "
+        "latent diagnostics pass."
         for t in r["training"]
     )
-    check_text = ", ".join(
+    checks = ", ".join(
         f"{c['dtype']}: max |transform diff| {c['checks'][0]:.2g}, "
         f"max |score diff| {c['checks'][1]:.2g}"
         for c in r["inference"]
     )
+    busy = [", ".join(r[k]) or "none" for k in ("busy_before", "busy_after")]
     body = f"""
-- Torch threads: {r["threads"]}. Measured matrix-multiply peak
-  (2048 x 2048 `torch.matmul`, best of 5): **{r["peak"]:.1f} GFLOP/s float32**,
+- Torch threads: {r["threads"]}. Measured matrix-multiply peak (2048 x 2048
+  `torch.matmul`, best of 5): **{r["peak"]:.1f} GFLOP/s float32**,
   {r["peak64"]:.1f} GFLOP/s float64.
-- Load average (1 min) before: {r["load_before"]:.2f}, after: {r["load_after"]:.2f}.
-  Other busy processes before: {", ".join(r["busy_before"]) or "none"}; after:
-  {", ".join(r["busy_after"]) or "none"}. The machine is shared: absolute times
-  are noisy, ratios measured in the same rounds less so.
-- Each contender ran {r["repeats"]} time(s), alternating with the others; the
-  median is reported.
+- Load average (1 min) before: {r["load_before"]:.2f}, after:
+  {r["load_after"]:.2f}; other busy processes before: {busy[0]}; after:
+  {busy[1]}. Absolute times are noisy, ratios measured in the same rounds
+  less so.
+- Each contender ran {r["repeats"]} time(s), alternating with the others;
+  the median is reported.
 
 ## (a), (b) Training throughput on the same work
 
-Batch size 128, Adam lr=1e-3 with skvae's implementation
-options `{r["adam_options"]}` in every torch loop, random Gaussian data
-(standardized), float32 training. *bare loop*: the hand-written ceiling (plain
-tensor ELBO). *bare loop, skvae module*: the same loop driving skvae's
-`VAE` module and `elbo_terms` (torch.distributions), without skorch. *PyOD
-VAE*: same widths, latent size, epochs and batch size, ReLU (PyOD has no
-SiLU), no dropout, no weight decay; PyOD's loss is MSE + KL and its
-DataLoader drops the last incomplete batch. Every fit includes its own
-preparation (validation, standardization) and, for skvae and PyOD, one
-inference pass over the training rows: latent diagnostics for
-`VAETransformer`, the training scores behind `offset_` for
-`VAEAnomalyDetector` ({r["detector_mc"]} importance samples per row in float64, with
-`trim_fraction=0` so that it trains on the same rows as the others), the
-training scores for PyOD. The wall-clock ratio to the bare loop is taken
-round by round (the two ran back to back), median and range over rounds.
-GFLOP/s counts the matrix multiplies of the Linear layers only
-(forward + backward = 3 x forward).
+Batch size 128, Adam lr=1e-3 with skvae's implementation options
+`{r["adam_options"]}` in every torch loop, random standardized Gaussian
+data, float32 (the contenders: see `benchmarks/configs/speed.py`). Every fit
+includes its own preparation and, for skvae and PyOD, one inference pass over
+the training rows (`VAEAnomalyDetector`: {r["detector_mc"]} importance samples
+per row in float64, `trim_fraction=0`). The ratio to the bare loop is taken
+round by round, median and range over rounds. GFLOP/s counts the matrix
+multiplies of the Linear layers only (forward + backward = 3 x forward).
 
 {training_table(r["training"], r["peak"])}
 
 {overheads}
 
 ## (c) End-to-end defaults, 2000 x 30 random rows
-
-Each with its own defaults: skvae's `hidden_layer_sizes="auto"` is (256, 128)
-at 30 features, latent size 8, batch size 128, up to 200 epochs with its
-stopping rule; PyOD's VAE has encoder (128, 64, 32), latent size 2, batch
-size 32, 30 epochs.
 
 {defaults_table(r["defaults"])}
 
@@ -668,27 +672,23 @@ size 32, 30 epochs.
 
 ## (e) Inference against a bare forward pass of the same module
 
-{r["n_inference"]:,} rows x 20 features, model fitted with `VAETransformer(max_iter=2)`
-(defaults otherwise: `n_mc_samples=16`). The bare side gets a ready
-standardized tensor; skvae gets a NumPy array and validates it. Agreement:
-{check_text}.
+{r["n_inference"]:,} rows x 20 features, `VAETransformer(max_iter=2)`. The bare
+side gets a ready standardized tensor; skvae gets a NumPy array and validates
+it. Agreement: {checks}.
 
 {inference_table(r["inference"])}
 """
     if r["profile"]:
-        body += (
-            "\n## cProfile of one skvae fit (10000 x 30, default architecture)\n\n"
-            f"```\n{r['profile']}\n```\n"
-        )
+        body += f"\n## cProfile of one skvae fit\n\n```\n{r['profile']}\n```\n"
     write_markdown(
         stem.with_suffix(".md"),
         "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest",
-        r["command"],
         body,
+        command=r["command"],
         machine=r["machine"],
+        note=args.note,
     )
     plot(stem.with_suffix(".png"), r["training"], r["scaling"])
-    print(f"wrote {stem}.md and .png")
 
 
 def plot(path, training, scaling):
@@ -719,29 +719,3 @@ def plot(path, training, scaling):
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke test")
-    parser.add_argument("--profile", action="store_true", help="cProfile a fit")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--threads", type=int, default=0, help="torch threads (0: torch default)"
-    )
-    parser.add_argument(
-        "--report-only", action="store_true", help="rebuild .md/.png from .json"
-    )
-    args = parser.parse_args()
-    stem = RESULTS_DIR / ("speed_quick" if args.quick else "speed")
-    if not args.report_only:
-        if args.threads:
-            limit_threads(args.threads)
-        results = measure(args.quick, args.repeats, args.profile)
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
-    report(stem)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,1 @@
+"""Peer comparisons and performance studies: configurations of the harness."""

@@ -1,0 +1,424 @@
+"""Scale: ``VAEAnomalyDetector`` on nycflights13's 336 776 flights, raw.
+
+``flights.parquet`` is the largest mixed table of the benchmark data: 18
+columns, 46 595 missing cells (cancelled flights) and four categorical
+columns, among them ``tailnum`` with 4043 levels and ``dest`` with 105. It
+has no ``time_hour`` (a copy of year, month, day and hour); what skvae does
+with a datetime column is checked apart, on 1000 rows.
+
+Protocol: nested subsamples (the first n rows of one permutation, seed 0) of
+10 000, 30 000 and 100 000 rows, then the full table if the 100 000-row fit
+took under 15 minutes. Each size runs in a fresh subprocess (1 thread):
+``VAEAnomalyDetector(random_state=0)`` fits the DataFrame as it is, then
+``score_samples`` scores the same rows. Recorded: fit and score seconds,
+epochs, ``batch_size_``, the complete epochs' durations (skorch's history)
+per epoch per 1000 rows (constant if the cost is linear in rows), the fixed
+work of ``fit`` around the epochs, and memory: the peak resident set
+(Linux ``VmHWM``, which counts torch's allocator too) reset after the data
+are loaded, during ``fit`` and during ``score_samples``, and ``ru_maxrss``.
+
+``--train-minutes M`` interrupts training after M minutes (a SIGINT that
+skorch treats as Ctrl-C: the model so far is kept and ``fit`` and
+``score_samples`` finish as usual), a measurement of cost, not of a
+converged model; the report marks such rows. ``--deadline HH:MM`` (UTC)
+starts no size after it and kills one still running (reported as not
+finished).
+
+Usage::
+
+    python -m benchmarks flights --quick            # smoke test, < 60 s
+    python -m benchmarks flights                    # 10k, 30k, 100k, full
+    python -m benchmarks flights --sizes 100000 --train-minutes 15
+    python -m benchmarks flights --report-only
+
+A rerun skips the sizes in ``flights.csv``; ``--quick`` runs 2000 and 5000
+rows with ``max_iter=3``.
+"""
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.harness import data
+from benchmarks.harness.report import (
+    command_line,
+    markdown_table,
+    runs_section,
+    write_markdown,
+)
+from benchmarks.harness.runner import append_row, read_results
+from benchmarks.harness.timing import limit_threads, load_line, timed
+from skvae import VAEAnomalyDetector
+
+FIELDS = (
+    "n_rows seed fit_time score_time n_iter batch_size sec_per_epoch_per_1k "
+    "score_sec_per_1k rss_before_mb fit_peak_mb score_peak_mb maxrss_mb "
+    "n_features n_categorical n_levels nan_cells info command "
+    "train_limit_min interrupted epoch_time train_sec_per_epoch_per_1k"
+).split()
+SIZES = "10000,30000,100000,full"
+FULL_IF_100K_UNDER = 15 * 60  # seconds
+SEED = 0
+N_TOTAL = 336_776
+
+
+def load_flights():
+    return data.load_table("flights")
+
+
+def subsample(df, n_rows, seed=SEED):
+    """The first ``n_rows`` of one fixed permutation (nested samples), in
+    the table's order."""
+    order = np.random.RandomState(seed).permutation(len(df))
+    return df.iloc[np.sort(order[:n_rows])].reset_index(drop=True)
+
+
+def _status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+def _reset_peak():
+    """Reset VmHWM to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _in_training(frame):
+    """Whether ``frame`` is inside skorch's training loop."""
+    while frame is not None:
+        if frame.f_code.co_name == "fit_loop":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _interrupt_training(signum, frame):
+    # skorch ends training on KeyboardInterrupt and skvae keeps the model
+    # trained so far (with a ConvergenceWarning), as after a Ctrl-C.
+    if _in_training(frame):
+        raise KeyboardInterrupt
+
+
+def child(n_rows, max_iter, train_minutes=None):
+    """Fit and score one size; print one JSON line of results. With
+    ``train_minutes``, training is interrupted after that long (the rest
+    of ``fit`` and ``score_samples`` then run on the model so far)."""
+    limit_threads(1)
+    df = load_flights()
+    X = df if n_rows == "full" else subsample(df, int(n_rows))
+    del df
+    gc.collect()
+    resettable = _reset_peak()
+    rss_before = _status_kb("VmRSS")
+    kw = {} if max_iter is None else {"max_iter": max_iter}
+    model = VAEAnomalyDetector(random_state=SEED, verbose=0, **kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if train_minutes:
+            signal.signal(signal.SIGALRM, _interrupt_training)
+            signal.setitimer(signal.ITIMER_REAL, 60 * train_minutes)
+        _, fit_time = timed(model.fit, X)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        fit_peak = _status_kb("VmHWM")
+        _reset_peak()
+        scores, score_time = timed(model.score_samples, X)
+        score_peak = _status_kb("VmHWM")
+    n = len(X)
+    epoch_time = float(sum(row["dur"] for row in model.net_.history if "dur" in row))
+    # What the model finds, as a sanity check: the 1 % least likely rows.
+    top = scores <= np.quantile(scores, 0.01)
+    delay = X["arr_delay"].abs()
+    categorical = [
+        c for c, k in zip(X.columns, model.is_categorical_, strict=True) if k
+    ]
+    n_levels = {
+        c: len(levels) for c, levels in zip(categorical, model.categories_, strict=True)
+    }
+    print(
+        json.dumps(
+            {
+                "n_rows": n,
+                "seed": SEED,
+                "train_limit_min": train_minutes or "",
+                "interrupted": any("interrupted" in str(w.message) for w in caught),
+                "epoch_time": epoch_time,
+                "train_sec_per_epoch_per_1k": epoch_time / model.n_iter_ / (n / 1000),
+                "fit_time": fit_time,
+                "score_time": score_time,
+                "n_iter": int(model.n_iter_),
+                "batch_size": int(model.batch_size_),
+                "sec_per_epoch_per_1k": fit_time / model.n_iter_ / (n / 1000),
+                "score_sec_per_1k": score_time / (n / 1000),
+                "rss_before_mb": rss_before / 1024,
+                "fit_peak_mb": fit_peak / 1024 if resettable else np.nan,
+                "score_peak_mb": score_peak / 1024 if resettable else np.nan,
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "n_features": X.shape[1],
+                "n_categorical": int(np.sum(model.is_categorical_)),
+                "n_levels": ";".join(f"{k}={v}" for k, v in n_levels.items()),
+                "nan_cells": int(X.isna().to_numpy().sum()),
+                "info": (
+                    f"finite={bool(np.isfinite(scores).all())};"
+                    f"active={model.n_active_components_};"
+                    f"hidden={list(model.hidden_layer_sizes_)};"
+                    f"top1pct_median_abs_arr_delay={delay[top].median():.0f};"
+                    f"all_median_abs_arr_delay={delay.median():.0f};"
+                    f"top1pct_rows_with_nan={X[top].isna().any(axis=1).mean():.2f};"
+                    f"all_rows_with_nan={X.isna().any(axis=1).mean():.3f}"
+                ),
+            }
+        ),
+        flush=True,
+    )
+
+
+def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
+    """Run one size in a fresh subprocess and append its row; a subprocess
+    still running after ``timeout`` seconds is killed and recorded as not
+    finished."""
+    cmd = [sys.executable, "-m", "benchmarks", "flights", "--child", str(n_rows)]
+    if max_iter is not None:
+        cmd += ["--max-iter", str(max_iter)]
+    if train_minutes:
+        cmd += ["--train-minutes", str(train_minutes)]
+    # The child imports this repository's benchmarks and skvae, as we do.
+    pythonpath = os.environ.get("PYTHONPATH", "")
+    start = datetime.datetime.now(datetime.timezone.utc)
+    print(f"size {n_rows}: started {start:%H:%M:%S} UTC", flush=True)
+    try:
+        out = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=data.REPO_ROOT,
+            env=os.environ
+            | {"PYTHONPATH": f"{data.REPO_ROOT}{os.pathsep}{pythonpath}"},
+        )
+    except subprocess.TimeoutExpired:
+        minutes = (
+            datetime.datetime.now(datetime.timezone.utc) - start
+        ).total_seconds() / 60
+        row = {
+            "n_rows": N_TOTAL if n_rows == "full" else n_rows,
+            "seed": SEED,
+            "info": f"killed at the deadline after {minutes:.1f} min, fit not finished",
+            "command": command_line(),
+        }
+        append_row(csv_path, row, FIELDS)
+        print(f"size {n_rows}: {row['info']}", flush=True)
+        return row
+    if out.returncode != 0:
+        raise RuntimeError(f"size {n_rows} failed:\n{out.stderr[-3000:]}")
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    row["command"] = command_line()
+    append_row(csv_path, row, FIELDS)
+    print(
+        f"size {row['n_rows']}: fit {row['fit_time']:.1f} s ({row['n_iter']} epochs, "
+        f"{row['sec_per_epoch_per_1k']:.4f} s/epoch/1000 rows), score "
+        f"{row['score_time']:.1f} s, fit peak {row['fit_peak_mb']:.0f} MB",
+        flush=True,
+    )
+    return row
+
+
+def seconds_left(deadline):
+    """Seconds from now to ``deadline`` ("HH:MM", UTC, today)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour, minute = map(int, deadline.split(":"))
+    return (now.replace(hour=hour, minute=minute, second=0) - now).total_seconds()
+
+
+def datetime_check():
+    """What a fit does with a datetime column: ``time_hour`` rebuilt from
+    year, month, day and hour on 1000 rows (naive, then New York time)."""
+    X = load_flights().head(1000).copy()
+    stamp = pd.to_datetime(
+        pd.DataFrame({c: X[c] for c in ("year", "month", "day", "hour")})
+    )
+    lines = []
+    for label, column in (
+        ("datetime64[ns]", stamp),
+        ("datetime64[ns, America/New_York]", stamp.dt.tz_localize("America/New_York")),
+    ):
+        X["time_hour"] = column
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                VAEAnomalyDetector(max_iter=1, random_state=0).fit(X)
+            outcome = "accepted"
+        except Exception as exc:  # noqa: BLE001 - the outcome is the result
+            outcome = f"`{type(exc).__name__}: {exc}`"
+        lines.append(f"- `time_hour` as `{label}`: {outcome}")
+    return lines
+
+
+def report(path, args):
+    if getattr(args, "child", None):
+        return
+    results = read_results(path.with_suffix(".csv"))
+    if results.empty or results["fit_time"].notna().sum() == 0:
+        return
+    results = results.drop_duplicates("n_rows", keep="last").sort_values("n_rows")
+    unfinished = results[results["fit_time"].isna()]
+    results = results[results["fit_time"].notna()]
+    last = results.iloc[-1]
+    rows = []
+    for _, r in results.iterrows():
+        interrupted = str(r.get("interrupted", "")).lower() == "true"
+        fixed = per_epoch = "not recorded"
+        if pd.notna(r.get("epoch_time")):
+            # Training: the complete epochs, or the whole limit when it
+            # interrupted an epoch; the rest of fit is fixed work.
+            train = 60 * r["train_limit_min"] if interrupted else r["epoch_time"]
+            fixed = f"{r['fit_time'] - train:.0f}"
+            per_epoch = f"{r['train_sec_per_epoch_per_1k']:.3f}"
+        stopped = f" (stopped at {r['train_limit_min']:g} min)" if interrupted else ""
+        rows.append(
+            [f"{int(r['n_rows']):,}", f"{r['fit_time']:.0f}"]
+            + [f"{int(r['n_iter'])}{stopped}", int(r["batch_size"]), per_epoch]
+            + [f"{r['sec_per_epoch_per_1k']:.3f}", fixed, f"{r['score_time']:.0f}"]
+            + [f"{r['score_sec_per_1k']:.3f}"]
+            + [f"{r[k]:.0f}" for k in MEMORY]
+        )
+    header = ["rows", "fit (s)", "epochs", "batch"]
+    header += ["training s / epoch / 1000 rows", "fit s / epoch / 1000 rows"]
+    header += ["fixed work in fit (s)", "score (s)", "score s / 1000 rows"]
+    header += ["RSS before fit (MB)", "peak RSS in fit (MB)"]
+    header += ["peak RSS in score (MB)", "ru_maxrss (MB)"]
+    for _, r in unfinished.iterrows():
+        rows.append([f"{int(r['n_rows']):,}", r["info"]] + [""] * (len(header) - 2))
+    body = [
+        f"At the end: {load_line()} One thread; wall-clock seconds on a shared "
+        "2-core machine.\n",
+        f"`VAEAnomalyDetector(random_state=0)`, defaults otherwise, on the raw "
+        f"DataFrame: {int(last['n_features'])} columns, "
+        f"{int(last['n_categorical'])} categorical "
+        f"({str(last['n_levels']).replace(';', ', ')} levels in the largest "
+        "sample), missing cells left out of the likelihood. Nested subsamples "
+        "(seed 0), each size in a fresh subprocess; `score_samples` on the "
+        "same rows.\n",
+        "## Time and memory per size\n",
+        markdown_table(rows, header),
+        "\n`training s / epoch / 1000 rows`: the complete epochs' durations "
+        "(skorch's history); `fit s / epoch / 1000 rows`: the whole fit "
+        "divided by the epochs, fixed work included (validation, the training "
+        "scores behind `offset_`, the latent diagnostics). `stopped at`: "
+        "training was interrupted then (`--train-minutes`), so the row "
+        "measures cost, not a converged model. Memory: peak resident set "
+        "(VmHWM) of the subprocess, reset after the data are loaded.",
+    ]
+    timed_rows = results[results.get("epoch_time", pd.Series()).notna()]
+    if len(timed_rows) > 1:
+        small, large = timed_rows.iloc[0], timed_rows.iloc[-1]
+        key = "train_sec_per_epoch_per_1k"
+        train, score = (large[k] / small[k] for k in (key, "score_sec_per_1k"))
+        body.append(
+            f"\nFrom {int(small['n_rows']):,} to {int(large['n_rows']):,} rows "
+            f"({large['n_rows'] / small['n_rows']:.1f}x): training seconds per "
+            f"epoch per 1000 rows x{train:.2f}, "
+            f"score seconds per 1000 rows x{score:.2f} (1.00 = linear in rows)."
+        )
+    if SKIPPED:
+        body.append(f"\nNot run: {'; '.join(SKIPPED)}")
+    body.append("\n## What the least likely 1 % of rows look like\n")
+    for _, r in results.iterrows():
+        info = dict(kv.split("=", 1) for kv in str(r["info"]).split(";"))
+        body.append(
+            f"- {int(r['n_rows']):,} rows: median |arr_delay| "
+            f"{info['top1pct_median_abs_arr_delay']} min among them against "
+            f"{info['all_median_abs_arr_delay']} min overall; rows with a "
+            f"missing cell {float(info['top1pct_rows_with_nan']):.0%} against "
+            f"{float(info['all_rows_with_nan']):.1%} overall; "
+            f"{info['active']} active latent dimensions, hidden layers "
+            f"{info['hidden']}, all scores finite: {info['finite']}."
+        )
+    body += [
+        "\n## A datetime column\n",
+        "`time_hour` rebuilt from year, month, day and hour on the first 1000 "
+        "rows; a `fit` gives:\n",
+        *datetime_check(),
+        "\nA datetime has to be turned into numbers by the user (e.g. "
+        "`time_hour.astype('int64') // 10**9`, or its parts), as in "
+        "scikit-learn.",
+    ]
+    body += runs_section(results, path.with_suffix(".csv"))
+    title = "Scale: VAEAnomalyDetector on nycflights13 (336 776 rows)"
+    write_markdown(path.with_suffix(".md"), title, "\n".join(body), note=args.note)
+
+
+MEMORY = ["rss_before_mb", "fit_peak_mb", "score_peak_mb", "maxrss_mb"]
+# Sizes not run, for the report.
+SKIPPED = []
+
+
+def add_arguments(parser):
+    parser.add_argument("--sizes", default=SIZES)
+    parser.add_argument("--deadline", help="HH:MM UTC: start no size after it")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--train-minutes",
+        type=float,
+        help="interrupt training after this long (a cost measurement)",
+    )
+
+
+def run(args, path):
+    """Each size in a fresh subprocess (``--child``), one CSV row each."""
+    if args.child:
+        child(args.child, args.max_iter, args.train_minutes)
+        return
+    csv_path = path.with_suffix(".csv")
+    sizes, max_iter = args.sizes.split(","), args.max_iter
+    if args.quick:
+        sizes, max_iter = ["2000", "5000"], 3
+    done = read_results(csv_path)
+    done = set() if done.empty else set(done["n_rows"].astype(int))
+    for size in sizes:
+        n_rows = N_TOTAL if size == "full" else int(size)
+        if n_rows in done:
+            continue
+        timeout = seconds_left(args.deadline) if args.deadline else None
+        if timeout is not None and timeout <= 0:
+            SKIPPED.append(f"{size} rows (deadline {args.deadline} UTC passed)")
+            continue
+        if size == "full" and args.sizes == SIZES and not full_allowed(csv_path):
+            SKIPPED.append(
+                "the full table with defaults: the 100 000-row fit did not "
+                "finish in under 15 min."
+            )
+            continue
+        arg = size if size == "full" else n_rows
+        run_size(csv_path, arg, max_iter, timeout, args.train_minutes)
+
+
+def full_allowed(csv_path):
+    """Whether the 100 000-row fit finished, uninterrupted, in 15 minutes."""
+    res = read_results(csv_path)
+    res = res[res["n_rows"] == 100_000]
+    fit_100k = res["fit_time"].dropna()
+    stopped = res.get("interrupted", pd.Series(dtype=object))
+    return not (
+        fit_100k.empty
+        or fit_100k.iloc[-1] >= FULL_IF_100K_UNDER
+        or (not stopped.empty and str(stopped.iloc[-1]).lower() == "true")
+    )

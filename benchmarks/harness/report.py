@@ -1,0 +1,243 @@
+"""The one report writer: Markdown tables, a reproducibility header, plots,
+and the ranking of detectors that the anomaly studies share.
+
+Every report starts with the command that made it, the date, the machine
+and its load (``write_markdown``); results files are written next to their
+CSV or JSON, under ``--out`` (``benchmarks/results`` by default).
+
+Usage::
+
+    from benchmarks.harness.report import markdown_table, write_markdown
+    write_markdown(path, "Title", body)   # header: command, date, machine
+"""
+
+import datetime
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+
+def command_line():
+    """The command that started this process, ready to paste in a shell."""
+    argv = list(sys.argv)
+    if argv and Path(argv[0]).name == "__main__.py":
+        argv[0:1] = ["-m", "benchmarks"]
+    return " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *argv])
+
+
+def _cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True)
+        for line in out.stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_info():
+    """Date (UTC), ``nproc``, CPU, 1-minute load, torch threads and the
+    versions of Python, torch, scikit-learn, skorch, PyOD and skvae."""
+    import sklearn
+
+    versions = [
+        f"python {platform.python_version()}",
+        f"torch {torch.__version__} ({torch.get_num_threads()} thread(s))",
+        f"scikit-learn {sklearn.__version__}",
+    ]
+    for module in ("skorch", "pyod", "skvae"):
+        try:
+            versions.append(f"{module} {__import__(module).__version__}")
+        except (ImportError, AttributeError):
+            pass
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        f"{now:%Y-%m-%d %H:%M} UTC; nproc={os.cpu_count()}; {_cpu_model()}; "
+        f"{platform.system()}; load {os.getloadavg()[0]:.2f}; " + ", ".join(versions)
+    )
+
+
+def markdown_table(table, header=None):
+    """A Markdown table of a DataFrame (columns as header, index not shown)
+    or of a list of rows under ``header``."""
+    if isinstance(table, pd.DataFrame):
+        header = list(table.columns)
+        table = table.itertuples(index=False, name=None)
+    lines = ["| " + " | ".join(map(str, header)) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in table]
+    return "\n".join(lines)
+
+
+def write_markdown(path, title, body, command=None, machine=None, note=None):
+    """Write ``body`` under a header with the command (default: this
+    process's), the machine line (default: now) and ``note`` if given."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        f"# {title}\n\n- Command: `{command or command_line()}`\n"
+        f"- Machine: {machine or machine_info()}\n\n"
+    )
+    if note:
+        header += f"**Note.** {note}\n\n"
+    path.write_text(header + body.rstrip() + "\n")
+    print(f"wrote {path}", flush=True)
+
+
+def protocol(doc):
+    """A study's docstring without its title line and usage: the protocol,
+    written once and quoted at the top of its report."""
+    return doc.split("\n\n", 1)[1].split("\nUsage")[0].strip() + "\n"
+
+
+def runs_section(results, csv_path):
+    """Report lines listing the commands found in a results CSV."""
+    commands = sorted(set(results["command"].dropna()))
+    return [
+        "\n## Runs that produced the CSV\n",
+        *(f"- `{c}`" for c in commands),
+        f"\nRaw rows: `{Path(csv_path).name}`.",
+    ]
+
+
+def mean_std(values, digits=3):
+    """``"m ± s"`` of a Series (``"m"`` for one value, ``""`` for none)."""
+    values = values.dropna()
+    if values.empty:
+        return ""
+    if len(values) == 1:
+        return f"{values.iloc[0]:.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+def ordered(names, order):
+    """``names`` in the order of ``order``, the others after, sorted."""
+    names = list(names)
+    return [n for n in order if n in names] + sorted(set(names) - set(order))
+
+
+def grid(frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=None):
+    """A DataFrame of ``cell(values)`` for each (``index``, ``columns``)
+    group of ``frame[value]`` ("mean ± std" by default), the row and column
+    names in the orders ``rows`` and ``cols`` first; "" where none ran.
+    ``best="max"`` (or ``"min"``) puts the best mean of each row in bold."""
+    groups = frame.groupby([index, columns])[value]
+    table, means = groups.apply(cell).unstack(), groups.mean().unstack()
+    order = dict(index=ordered(table.index, rows), columns=ordered(table.columns, cols))
+    table, means = table.reindex(**order), means.reindex(**order)
+    if best:
+        top = means.max(axis=1) if best == "max" else means.min(axis=1)
+        table = table.mask(means.eq(top, axis=0), "**" + table + "**")
+    return table.fillna("")
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# ------------------------------------------------ ranking of detectors
+
+
+def summarize(results, detectors):
+    """Mean ROC-AUC, AP, rank and times per detector, on the (dataset,
+    seed) cases where every one of ``detectors`` has a finite ROC-AUC.
+
+    Returns ``summary`` (indexed by detector), ``per_dataset`` (dataset x
+    detector, seed-mean ROC-AUC), the rows used and the cases used.
+    """
+    res = results[results["detector"].isin(detectors)]
+    wide = res.pivot_table(
+        index=["dataset", "seed"], columns="detector", values="roc_auc"
+    )
+    cases = wide.reindex(columns=detectors).dropna().index
+    res = res[res.set_index(["dataset", "seed"]).index.isin(cases)]
+    per_dataset = res.groupby(["dataset", "detector"])["roc_auc"].mean().unstack()
+    per_dataset = per_dataset.reindex(columns=detectors)
+    by = res.groupby("detector")
+    summary = pd.DataFrame(
+        {
+            "mean ROC-AUC": per_dataset.mean(),
+            "mean AP": by["average_precision"].mean(),
+            "mean rank": per_dataset.rank(axis=1, ascending=False).mean(),
+            "wins": (
+                per_dataset.rank(axis=1, ascending=False, method="min") == 1
+            ).sum(),
+            "total fit time (s)": by["fit_time"].sum(),
+            "total fit + score time (s)": (res["fit_time"] + res["score_time"])
+            .groupby(res["detector"])
+            .sum(),
+        }
+    ).reindex(detectors)
+    return summary, per_dataset, res, cases
+
+
+def summary_table(summary):
+    """``summary`` formatted, best mean ROC-AUC first, skvae in bold."""
+    s = summary.sort_values("mean ROC-AUC", ascending=False)
+    total = s["total fit + score time (s)"]
+    return pd.DataFrame(
+        {
+            "detector": [f"**{n}**" if n == "skvae" else n for n in s.index],
+            "mean ROC-AUC": s["mean ROC-AUC"].map("{:.4f}".format),
+            "mean AP": s["mean AP"].map("{:.4f}".format),
+            "mean rank": s["mean rank"].map("{:.2f}".format),
+            "wins": s["wins"].astype(int),
+            "total fit time (s)": s["total fit time (s)"].map("{:.0f}".format),
+            "fit + score time / IForest's": (total / total.get("IForest", np.nan)).map(
+                "{:.1f}".format
+            ),
+        },
+        index=s.index,
+    )
+
+
+def skvae_vs_iforest(summary, per_dataset, unit):
+    """One sentence comparing skvae with IsolationForest ("" if absent)."""
+    if not {"skvae", "IForest"} <= set(summary.index):
+        return ""
+    gap = summary.loc["skvae", "mean ROC-AUC"] - summary.loc["IForest", "mean ROC-AUC"]
+    better = (per_dataset["skvae"] > per_dataset["IForest"]).sum()
+    return (
+        f"skvae (defaults) minus IsolationForest, mean ROC-AUC: {gap:+.4f}; "
+        f"skvae is better on {better} of {per_dataset.shape[0]} {unit}.\n"
+    )
+
+
+def auc_table(results, res, per_dataset, label):
+    """ROC-AUC per dataset, "mean ± std" over seeds, the best in bold, with
+    the train rows and features; ``label`` heads the first column."""
+    stats = res.groupby(["dataset", "detector"])["roc_auc"].agg(["mean", "std"])
+    info = results.groupby("dataset")[["n_train", "n_features"]].first()
+    rows = []
+    for dataset, aucs in per_dataset.iterrows():
+        row = {label: dataset, "n_train": int(info.loc[dataset, "n_train"])}
+        row["d"] = int(info.loc[dataset, "n_features"])
+        for name in per_dataset.columns:
+            m, sd = stats.loc[(dataset, name)]
+            cell = f"{m:.3f}" + ("" if np.isnan(sd) else f" ± {sd:.3f}")
+            row[name] = f"**{cell}**" if m == aucs.max() else cell
+        rows.append(row)
+    return pd.DataFrame(rows, index=per_dataset.index)
+
+
+def plot_ranks(ax, summary, unit, title):
+    """Horizontal bars of the detectors' mean rank, best on top, skvae red."""
+    ranks = summary["mean rank"].sort_values()
+    colors = ["tab:red" if n == "skvae" else "tab:gray" for n in ranks.index]
+    ax.barh(ranks.index[::-1], ranks.values[::-1], color=colors[::-1])
+    ax.set_xlabel(f"mean rank of ROC-AUC over {unit} (lower is better)")
+    ax.set_title(title)

@@ -1,0 +1,1 @@
+"""Frozen studies: the runs that chose a default, runnable as they ran."""
