@@ -41,10 +41,10 @@ from functools import cache
 from unittest import mock
 
 import numpy as np
-import skvae._scaling
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
+import skvae._scaling
 from benchmarks.harness import data
 from benchmarks.harness.contenders import detect, make
 from benchmarks.harness.report import markdown_table, write_markdown
