@@ -241,9 +241,23 @@ def make_figures(
     malignant,
     epochs,
 ):
+    """The demo's four figures, written to ``out``; their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
+    return [
+        _penguins_figure(out, penguins, Z_penguins),
+        _digits_figure(out, X_digits, y_digits, epochs),
+        _beta_figure(out, search),
+        _scores_figure(out, detector, X_bc, malignant),
+    ]
 
+
+def _save(fig, path):
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _penguins_figure(out, penguins, Z_penguins):
     fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
     for species, marker in zip(penguins["species"].cat.categories, "o^s", strict=True):
         rows = (penguins["species"] == species).to_numpy()
@@ -255,10 +269,10 @@ def make_figures(
         "VAETransformer(n_components=2)",
     )
     ax.legend(title="species")
-    paths.append(out / "penguins_latent.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    return _save(fig, out / "penguins_latent.png")
 
+
+def _digits_figure(out, X_digits, y_digits, epochs):
     vae = VAETransformer(n_components=2, max_iter=epochs, random_state=0)
     embeddings = {
         "PCA": PCA(n_components=2).fit_transform(X_digits),
@@ -276,10 +290,10 @@ def make_figures(
             ylabel=f"{axis_names[name]} 2",
         )
     fig.colorbar(points, ax=axes, label="digit", ticks=range(10))
-    paths.append(out / "latent_space.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    return _save(fig, out / "latent_space.png")
 
+
+def _beta_figure(out, search):
     fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     betas = np.asarray(search.cv_results_["param_beta"], dtype=float)
     ax.errorbar(
@@ -299,10 +313,10 @@ def make_figures(
         title="GridSearchCV(VAETransformer(), {'beta': ...})",
     )
     ax.legend(loc="lower left", fontsize="small")
-    paths.append(out / "beta_search.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    return _save(fig, out / "beta_search.png")
 
+
+def _scores_figure(out, detector, X_bc, malignant):
     scores = detector.score_samples(X_bc)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     bins = np.linspace(np.percentile(scores, 1), scores.max(), 40)
@@ -316,10 +330,7 @@ def make_figures(
     )
     ax.legend()
     fig.tight_layout()
-    paths.append(out / "anomaly_scores.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
-    return paths
+    return _save(fig, out / "anomaly_scores.png")
 
 
 def main(argv=None):

@@ -124,18 +124,22 @@ def validate_rows(estimator, X, *, reset, schema, dtype=(np.float64, np.float32)
             UserWarning,
             stacklevel=user_stacklevel(),
         )
-    # A float32 array stays float32, as it does without categories.
-    float32 = getattr(X, "dtype", None) == np.float32 and np.float32 in (
-        dtype if isinstance(dtype, tuple) else (dtype,)
-    )
     X_encoded = check_array(
         X_encoded,
-        dtype=np.float32 if float32 else np.float64,
+        dtype=_encoded_dtype(X, dtype),
         ensure_all_finite="allow-nan",
         estimator=estimator,
         input_name="X",
     )
     return X_encoded, schema
+
+
+def _encoded_dtype(X, dtype):
+    """float32 for a float32 array that ``dtype`` allows, as without
+    categories; float64 otherwise."""
+    allowed = dtype if isinstance(dtype, tuple) else (dtype,)
+    float32 = getattr(X, "dtype", None) == np.float32 and np.float32 in allowed
+    return np.float32 if float32 else np.float64
 
 
 def check_support(X, likelihood, is_categorical):
