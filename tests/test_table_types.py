@@ -69,7 +69,10 @@ def test_boolean_levels_come_back_as_booleans_not_numbers(kind):
         cells = out["c"] if kind == "pandas" else pd.Series(out[:, 1])
         assert cells.dtype == object
         assert all(type(v) is bool for v in cells.dropna())
-    imputed = _fit(VAEImputer(**FAST, categorical_features=[1]), X).transform(X)
+    imputer = VAEImputer(**FAST, categorical_features=[1])
+    if kind == "pandas":
+        imputer.set_output(transform="pandas")
+    imputed = _fit(imputer, X).transform(X)
     cells = imputed["c"] if kind == "pandas" else pd.Series(imputed[:, 1])
     assert cells.notna().all()
     assert all(type(v) is bool for v in cells)
