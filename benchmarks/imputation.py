@@ -278,7 +278,8 @@ def impute_knn(frame, seed, quick):
 def impute_skvae(frame, seed, quick):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return vae(seed, quick).fit(frame).transform(frame)
+        imputer = vae(seed, quick).set_output(transform="pandas")
+        return imputer.fit(frame).transform(frame)
 
 
 MIXED_FUNCTIONS = {
