@@ -381,7 +381,7 @@ class TableSchema:
 
     def _column(self, X, j):
         """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
-        if self.kind == "polars" or _is_polars_df(X):
+        if _is_polars_df(X):
             series = X.to_series(j)
             if series.dtype.base_type().__name__ in ("Int128", "UInt128"):
                 import polars as pl

@@ -25,7 +25,9 @@ from skvae._tables import (
     _nullable_integer,
     _numeric_column,
     _object_array,
+    _pandas_dtype,
     _plain,
+    _polars_dtype,
 )
 from skvae._validation import user_stacklevel
 
@@ -448,10 +450,14 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
                 }
             )
         elif schema.kind == "pandas":
-            frame = _to_pandas(table, names)
+            frame = table
+            if not _is_pandas_df(table):
+                frame = _in_dtypes(_to_pandas(table, names), schema)
             frame = _fill_pandas(frame, missing, schema.decode(filled))
         else:
-            frame = _to_polars(table, names)
+            frame = table
+            if not _is_polars_df(table):
+                frame = _in_dtypes(_to_polars(table, names), schema)
             frame = _fill_polars(frame, missing, schema.decode(filled))
         if container == "polars":
             return _to_polars(frame)
@@ -506,6 +512,42 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         return [f"x{j}" for j in range(self.n_features_in_)]
 
 
+def _in_dtypes(frame, schema):
+    """``frame`` (a batch converted from an array or from the other kind of
+    DataFrame) with each column cast to the training column's dtype where
+    that loses no cell, e.g. no level unseen in fit; else as converted."""
+    columns = {}
+    for j, spec in enumerate(schema.dtypes):
+        column = frame[frame.columns[j]]
+        try:
+            if schema.kind == "pandas":
+                dtype = _pandas_dtype(spec)
+                if isinstance(dtype, pd.CategoricalDtype):
+                    # astype is a no-op between unordered categoricals of
+                    # the same levels in another order.
+                    column = column.astype(object)
+                cast = column.astype(dtype)
+            else:
+                cast = column.cast(_polars_dtype(spec))
+        except Exception:  # pandas', NumPy's, pyarrow's and polars' errors
+            continue
+        if _cells(cast) == _cells(column):
+            columns[j] = cast
+    if _is_pandas_df(frame):
+        frame = frame.copy()
+        for j, column in columns.items():
+            frame.isetitem(j, column)
+        return frame
+    return frame.with_columns(columns.values())
+
+
+def _cells(column):
+    """A pandas or polars column as a list, None where missing."""
+    if isinstance(column, pd.Series):
+        return [None if _missing_cell(v) else v for v in column.astype(object)]
+    return column.to_list()
+
+
 def _fill_pandas(table, missing, decoded):
     """``table`` (pandas) with its ``missing`` cells taken from ``decoded``
     (the model's rows in the training table's dtypes), column by column."""
@@ -540,10 +582,10 @@ def _extended_categories(given, imputed, name):
     if not new:
         return dtype
     if not dtype.ordered:
-        return pd.CategoricalDtype([*dtype.categories, *new])
+        return _categorical([*dtype.categories, *new], dtype)
     merged = _merged_order(list(dtype.categories), order, new)
     if merged is not None:
-        return pd.CategoricalDtype(merged, ordered=True)
+        return _categorical(merged, dtype, ordered=True)
     warnings.warn(
         f"The ordered categories of column {name!r} contradict the order seen "
         f"in fit; the imputed levels {new} are added and the column comes "
@@ -551,7 +593,19 @@ def _extended_categories(given, imputed, name):
         UserWarning,
         stacklevel=user_stacklevel(),
     )
-    return pd.CategoricalDtype([*dtype.categories, *new])
+    return _categorical([*dtype.categories, *new], dtype)
+
+
+def _categorical(levels, like, ordered=False):
+    """A categorical dtype of ``levels``, whose categories keep the dtype of
+    ``like``'s (``string[pyarrow]`` stays that) when they can hold them."""
+    try:
+        categories = pd.Index(levels, dtype=like.categories.dtype)
+    except (TypeError, ValueError):
+        categories = pd.Index(levels)
+    if len(set(categories)) < len(levels):  # e.g. True as 1 among integers
+        categories = pd.Index(levels, dtype=object)
+    return pd.CategoricalDtype(categories, ordered=ordered)
 
 
 def _merged_order(own, training, new):

@@ -302,3 +302,19 @@ def test_set_output_pandas_on_a_polars_table_keeps_numbers_numeric(table):
     assert out.schema["x"] == pl.Float64 and out.schema["count"] == pl.Int64
     assert out.schema["colour"] == pl.Categorical
     assert out.null_count().sum_horizontal().item() == 0
+
+
+@pytest.mark.parametrize("batch_kind", ["polars", "array"])
+def test_a_batch_of_another_kind_comes_back_in_the_training_dtypes(table, batch_kind):
+    imputer = VAEImputer(**FAST).set_output(transform="pandas").fit(table)
+    batch = to_polars(table) if batch_kind == "polars" else table.to_numpy(object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an array has no feature names
+        out = imputer.transform(batch)
+    assert out.dtypes.to_dict() == table.dtypes.to_dict()
+    assert not out.isna().any().any()
+    # Fitted on polars, a pandas batch (this read pandas as polars).
+    imputer = VAEImputer(**FAST).set_output(transform="polars").fit(to_polars(table))
+    out = imputer.transform(table)
+    assert out.schema == to_polars(table).schema
+    assert out.null_count().sum_horizontal().item() == 0
