@@ -443,12 +443,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             # Fitted on an array: no column types to give back but the
             # cells' own; numbers stay numbers.
             array = self._as_array(X_encoded, table, missing, filled)
-            frame = pd.DataFrame(
-                {
-                    name: pd.Series(array[:, j]).infer_objects()
-                    for j, name in enumerate(names)
-                }
-            )
+            frame = _to_pandas(array, names)
         elif schema.kind == "pandas":
             frame = table
             if not _is_pandas_df(table):
@@ -467,8 +462,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         return frame
 
     def _finish(self, out, missing):
-        """Empty features dropped (or filled with 0) and the indicator
-        appended, as scikit-learn's imputers do."""
+        """Empty features dropped (or kept: in a DataFrame their missing
+        cells, which decoding leaves missing, are filled with 0 here; an
+        array has them at 0 already) and the indicator appended, as
+        scikit-learn's imputers do."""
         empty = self.empty_features_
         indicator = None
         if self.indicator_ is not None:
