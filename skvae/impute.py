@@ -678,8 +678,12 @@ def _pandas_series(series):
     ordered category and a Categorical an unordered one, text is object."""
     import polars as pl
 
-    dtype, values = series.dtype, series.to_list()
+    dtype = series.dtype
     missing = series.null_count() > 0
+    if not missing and (dtype.is_integer() or dtype == pl.Boolean):
+        if dtype.base_type().__name__ not in ("Int128", "UInt128"):
+            return pd.Series(series.to_numpy())  # vectorized, same dtype
+    values = series.to_list()
     if isinstance(dtype, pl.Enum):
         categories = dtype.categories.to_list()
         return pd.Series(pd.Categorical(values, categories, ordered=True))
@@ -703,6 +707,16 @@ def _polars_series(name, series):
     import polars as pl
 
     dtype = series.dtype
+    numpy = getattr(dtype, "numpy_dtype", dtype)
+    numeric = isinstance(numpy, np.dtype) and numpy.kind in "biuf"
+    if numeric and (numpy.kind == "f" or not series.isna().any()):
+        # Vectorized: no missing cell, or NaN for one (a null in polars).
+        target = getattr(pl, _POLARS_NAMES[numpy.name])
+        if numpy.kind == "f":
+            values = series.to_numpy(dtype=numpy, na_value=np.nan)
+        else:
+            values = series.to_numpy(dtype=numpy)
+        return pl.Series(name, values, nan_to_null=True).cast(target)
     values = [None if _missing_cell(v) else _plain(v) for v in series.astype(object)]
     if isinstance(dtype, pd.CategoricalDtype):
         categories = [_plain(c) for c in dtype.categories]
@@ -713,8 +727,7 @@ def _polars_series(name, series):
         if not all(isinstance(c, bool | int | float) for c in categories):
             return pl.Series(name, values, dtype=pl.Object)
         return pl.Series(name, values, strict=False)
-    numpy = getattr(dtype, "numpy_dtype", dtype)
-    if isinstance(numpy, np.dtype) and numpy.kind in "biuf":
+    if numeric:  # integers or booleans with missing cells
         target = getattr(pl, _POLARS_NAMES[numpy.name])
         return pl.Series(name, values, dtype=target)
     try:
