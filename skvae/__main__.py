@@ -102,7 +102,8 @@ def penguins_imputation(rows, penguins, budget):
     hidden = penguins.notna().to_numpy() & (rng.uniform(size=penguins.shape) < 0.2)
     gappy = penguins.mask(hidden)
     start = time.perf_counter()
-    filled = VAEImputer(random_state=0, **budget).fit_transform(gappy)
+    imputer = VAEImputer(random_state=0, **budget).set_output(transform="pandas")
+    filled = imputer.fit_transform(gappy)
     seconds = time.perf_counter() - start
     numeric_error = {"column mean": [], "VAEImputer": []}
     level_hits = {"most frequent level": [], "VAEImputer": []}

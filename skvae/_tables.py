@@ -276,6 +276,21 @@ class TableSchema:
             out[:, j] = np.where(codes < 0, np.nan, codes)
         return out, unseen
 
+    def missing(self, X):
+        """The cells that ``X`` leaves missing (NaN, None, ``pd.NA``, polars
+        nulls), as a boolean array of shape (n_samples, n_features).
+
+        Not the NaN cells of :meth:`encode`'s matrix: a level unseen in fit
+        is NaN there (the model reads it as missing) but is data here.
+        """
+        masks = [self._column(X, j)[1] for j in range(len(self.is_categorical))]
+        return np.column_stack(masks).reshape(X.shape[0], len(masks))
+
+    def values(self, X, j):
+        """The cells of column ``j`` of ``X`` as a 1D ndarray, the user's
+        values (levels as they are, numbers as float64)."""
+        return self._column(X, j)[0]
+
     def decode(self, values):
         """``values`` (numbers and level codes, NaN where missing) in the
         user's types: a DataFrame with the training columns' names and
@@ -366,7 +381,7 @@ class TableSchema:
 
     def _column(self, X, j):
         """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
-        if self.kind == "polars" or _is_polars_df(X):
+        if _is_polars_df(X):
             series = X.to_series(j)
             if series.dtype.base_type().__name__ in ("Int128", "UInt128"):
                 import polars as pl

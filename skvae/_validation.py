@@ -54,14 +54,20 @@ class ValidationMixin:
         check_support(X, self.likelihood, self.is_categorical_)
         return X
 
-    def _validate_for_inference(self, X, dtype=(np.float64, np.float32)):
+    def _validate_for_inference(
+        self, X, dtype=(np.float64, np.float32), *, return_table=False
+    ):
         """Validated rows of ``X`` in ``dtype``; scores use float64 whatever
-        the input, so that extreme values cannot overflow float32."""
+        the input, so that extreme values cannot overflow float32. With
+        ``return_table``, also the validated table that they encode (see
+        :func:`validate_rows`)."""
         check_is_fitted(self)
-        X, _ = validate_rows(self, X, reset=False, schema=self.schema_, dtype=dtype)
+        X, _, table = validate_rows(
+            self, X, reset=False, schema=self.schema_, dtype=dtype, return_table=True
+        )
         X = self._mark_missing(X)
         check_support(X, self.likelihood_, self.is_categorical_)
-        return X
+        return (X, table) if return_table else X
 
     def _mark_missing(self, X):
         """The validated rows with every missing cell as NaN (a hook for an
@@ -73,9 +79,21 @@ class ValidationMixin:
         return values if self.schema_ is None else self.schema_.decode(values)
 
 
-def validate_rows(estimator, X, *, reset, schema, dtype=(np.float64, np.float32)):
+def validate_rows(
+    estimator,
+    X,
+    *,
+    reset,
+    schema,
+    dtype=(np.float64, np.float32),
+    return_table=False,
+):
     """``(X_encoded, schema)``: the matrix the network reads and the table
-    schema (learnt from ``X`` when ``reset``, else the fitted ``schema``).
+    schema (learnt from ``X`` when ``reset``, else the fitted ``schema``);
+    with ``return_table``, ``(X_encoded, schema, table)``, where ``table``
+    is ``X`` validated (the DataFrame itself, or the array that
+    ``validate_data`` made of it), whose cells ``X_encoded`` encodes: what
+    an output that gives the user's cells back starts from.
 
     An array of numbers is validated as scikit-learn estimators do (a
     float32 one stays float32) and has no schema (None). A DataFrame, or an
@@ -95,7 +113,7 @@ def validate_rows(estimator, X, *, reset, schema, dtype=(np.float64, np.float32)
         X = validate_data(
             estimator, X, dtype=dtype, ensure_all_finite="allow-nan", reset=reset
         )
-        return X, None
+        return (X, None, X) if return_table else (X, None)
     if is_dataframe(X):
         validate_data(estimator, X, skip_check_array=True, reset=reset)
     else:
@@ -131,7 +149,7 @@ def validate_rows(estimator, X, *, reset, schema, dtype=(np.float64, np.float32)
         estimator=estimator,
         input_name="X",
     )
-    return X_encoded, schema
+    return (X_encoded, schema, X) if return_table else (X_encoded, schema)
 
 
 def _encoded_dtype(X, dtype):

@@ -87,7 +87,7 @@ def test_posterior_draws_spread_around_the_conditional_mean(imputer, gappy):
 
 
 def test_a_mixed_table_comes_back_in_its_own_types(table):
-    imputer = VAEImputer(**LEARNT).fit(table)
+    imputer = VAEImputer(**LEARNT).set_output(transform="pandas").fit(table)
     out = imputer.transform(table)
     assert isinstance(out, pd.DataFrame)
     assert out.dtypes.to_dict() == table.dtypes.to_dict()
@@ -108,7 +108,8 @@ def test_a_mixed_table_comes_back_in_its_own_types(table):
 
 def test_polars_in_polars_out(table):
     frame = to_polars(table)
-    out = VAEImputer(**FAST).fit(frame).transform(frame)
+    imputer = VAEImputer(**FAST).set_output(transform="polars")
+    out = imputer.fit(frame).transform(frame)
     assert isinstance(out, pl.DataFrame) and out.schema == frame.schema
     assert out.null_count().sum_horizontal().item() == 0
 
@@ -154,3 +155,166 @@ def test_first_step_of_a_pipeline_and_grid_search(gappy, blobs):
     ).fit(gappy)
     scores = search.cv_results_["mean_test_score"]
     assert np.isfinite(scores).all() and scores[0] != scores[1]
+
+
+# ----------------------------------------------- the container and the cells
+
+
+def test_transform_returns_an_array_by_default_whatever_the_input(table):
+    imputer = VAEImputer(**FAST).fit(table)
+    out = imputer.transform(table)
+    # Text levels: an object array, as SimpleImputer gives for object data.
+    assert isinstance(out, np.ndarray) and out.dtype == object
+    assert out.shape == table.shape
+    assert not pd.isna(out).any()
+    numbers = table.select_dtypes("number")
+    numeric = VAEImputer(**FAST).fit(numbers)
+    filled = numeric.transform(numbers)
+    assert isinstance(filled, np.ndarray) and filled.dtype == np.float64
+    # The model's numbers, unrounded: count is an integer column.
+    count = numbers.columns.get_loc("count")
+    assert np.array_equal(filled[:, count], numbers["count"].to_numpy(float))
+    gaps = numbers["x"].isna().to_numpy()
+    column = numbers.columns.get_loc("x")
+    np.testing.assert_array_equal(
+        filled[gaps, column],
+        numeric.set_output(transform="pandas").transform(numbers)["x"][gaps],
+    )
+
+
+def test_an_observed_level_unseen_in_fit_comes_back_as_it_was(table):
+    imputer = VAEImputer(**FAST).fit(table)
+    batch = table.head(40).copy()
+    batch["size"] = batch["size"].astype(object)
+    batch.loc[batch.index[:10], "size"] = "XL"
+    batch.loc[batch.index[:10], "x"] = np.nan
+    with pytest.warns(UserWarning, match="levels not seen in fit.*XL"):
+        out = imputer.transform(batch)
+    size = table.columns.get_loc("size")
+    assert list(out[:10, size]) == ["XL"] * 10
+    # The model reads the unseen level as missing: x is filled as if size
+    # were blank.
+    blank = batch.copy()
+    blank.loc[blank.index[:10], "size"] = np.nan
+    x = table.columns.get_loc("x")
+    np.testing.assert_array_equal(out[:10, x], imputer.transform(blank)[:10, x])
+    with pytest.warns(UserWarning, match="levels not seen in fit"):
+        framed = imputer.set_output(transform="pandas").transform(batch)
+    assert list(framed["size"][:10]) == ["XL"] * 10
+    # In a category column too: the level is one of the batch's categories.
+    batch["colour"] = batch["colour"].cat.add_categories(["purple"])
+    batch.loc[batch.index[:3], "colour"] = "purple"
+    with pytest.warns(UserWarning, match="purple"):
+        framed = imputer.transform(batch)
+    assert list(framed["colour"][:3]) == ["purple"] * 3
+    assert framed["colour"].notna().all()
+
+
+@pytest.mark.parametrize("container", ["default", "pandas", "polars"])
+def test_a_category_column_with_its_own_categories_takes_the_imputed_levels(
+    table, container
+):
+    imputer = VAEImputer(**LEARNT).fit(table).set_output(transform=container)
+    # Built by astype("category") from the rows at hand: red only.
+    batch = table[table["colour"].isin(["red"]) | table["colour"].isna()].copy()
+    batch["colour"] = batch["colour"].astype(object).astype("category")
+    assert list(batch["colour"].cat.categories) == ["red"]
+    out = imputer.transform(batch)
+    colour = _cells(out, "colour", 0)
+    gaps = batch["colour"].isna().to_numpy()
+    assert not any(pd.isna(colour))
+    assert set(colour) <= {"red", "green", "blue"} and set(colour[gaps]) != {"red"}
+    assert list(colour[~gaps]) == ["red"] * (~gaps).sum()
+    if container == "pandas":
+        # The batch's categories first, then the imputed ones in fit order.
+        categories = list(out["colour"].cat.categories)
+        assert categories[0] == "red" and categories[1:] == [
+            c for c in ["green", "blue"] if c in set(colour)
+        ]
+    # All blank, with no categories at all.
+    blank = batch.assign(colour=pd.Categorical([None] * len(batch)))
+    colour = _cells(imputer.transform(blank), "colour", 0)
+    assert not any(pd.isna(colour)) and set(colour) <= {"red", "green", "blue"}
+
+
+def _cells(out, name, j):
+    if isinstance(out, np.ndarray):
+        return out[:, j]
+    if isinstance(out, pl.DataFrame):
+        return np.array(out[name].to_list(), dtype=object)
+    return out[name].to_numpy(dtype=object)
+
+
+def test_an_ordered_category_column_stays_ordered_when_the_orders_merge():
+    from skvae.impute import _extended_categories
+
+    fitted = pd.CategoricalDtype(["lo", "mid", "hi"], ordered=True)
+    imputed = pd.Series(["mid", "lo"], dtype=fitted)
+    given = pd.Series(pd.Categorical(["hi"], categories=["lo", "hi"], ordered=True))
+    dtype = _extended_categories(given, imputed, "c")
+    assert dtype == pd.CategoricalDtype(["lo", "mid", "hi"], ordered=True)
+    # A batch that orders the levels the other way round: unordered, said so.
+    given = pd.Series(pd.Categorical(["hi"], categories=["hi", "lo"], ordered=True))
+    with pytest.warns(UserWarning, match="contradict the order seen in fit"):
+        dtype = _extended_categories(given, imputed, "c")
+    assert dtype == pd.CategoricalDtype(["hi", "lo", "mid"], ordered=False)
+
+
+def test_pd_na_as_missing_values_is_the_nan_placeholder(gappy):
+    frame = pd.DataFrame(np.round(gappy), dtype="Int64")
+    frame.columns = [f"c{j}" for j in range(frame.shape[1])]
+    assert frame.isna().to_numpy().sum() == np.isnan(gappy).sum()
+    out = VAEImputer(**FAST, missing_values=pd.NA).fit_transform(frame)
+    expected = VAEImputer(**FAST).fit_transform(frame)
+    np.testing.assert_array_equal(out, expected)
+    assert not np.isnan(out).any()
+
+
+@pytest.mark.parametrize("kind", ["array", "pandas"])
+def test_keep_empty_features_keeps_the_values_observed_later(gappy, kind):
+    X = gappy.copy()
+    X[:, 2] = np.nan
+    later = gappy[:20].copy()
+    later[:, 2] = np.arange(20.0)
+    later[::2, 2] = np.nan
+    if kind == "pandas":
+        X, later = pd.DataFrame(X), pd.DataFrame(later)
+    imputer = VAEImputer(**FAST, keep_empty_features=True).fit(X)
+    out = np.asarray(imputer.transform(later), dtype=float)
+    assert (out[::2, 2] == 0).all()
+    np.testing.assert_array_equal(out[1::2, 2], np.arange(1.0, 20.0, 2))
+
+
+def test_set_output_pandas_on_a_polars_table_keeps_numbers_numeric(table):
+    frame = to_polars(table)
+    imputer = VAEImputer(**FAST).set_output(transform="pandas").fit(frame)
+    out = imputer.transform(frame)
+    assert isinstance(out, pd.DataFrame)
+    assert out["x"].dtype == np.float64 and out["y"].dtype == np.float64
+    assert out["count"].dtype == np.int64 and out["flag"].dtype == bool
+    assert isinstance(out["colour"].dtype, pd.CategoricalDtype)
+    observed = table["x"].notna()
+    assert out["x"][observed].equals(table["x"][observed])
+    # And back: fitted on pandas, polars out, numbers numeric.
+    imputer = VAEImputer(**FAST).set_output(transform="polars").fit(table)
+    out = imputer.transform(table)
+    assert isinstance(out, pl.DataFrame)
+    assert out.schema["x"] == pl.Float64 and out.schema["count"] == pl.Int64
+    assert out.schema["colour"] == pl.Categorical
+    assert out.null_count().sum_horizontal().item() == 0
+
+
+@pytest.mark.parametrize("batch_kind", ["polars", "array"])
+def test_a_batch_of_another_kind_comes_back_in_the_training_dtypes(table, batch_kind):
+    imputer = VAEImputer(**FAST).set_output(transform="pandas").fit(table)
+    batch = to_polars(table) if batch_kind == "polars" else table.to_numpy(object)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an array has no feature names
+        out = imputer.transform(batch)
+    assert out.dtypes.to_dict() == table.dtypes.to_dict()
+    assert not out.isna().any().any()
+    # Fitted on polars, a pandas batch (this read pandas as polars).
+    imputer = VAEImputer(**FAST).set_output(transform="polars").fit(to_polars(table))
+    out = imputer.transform(table)
+    assert out.schema == to_polars(table).schema
+    assert out.null_count().sum_horizontal().item() == 0

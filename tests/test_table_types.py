@@ -69,7 +69,10 @@ def test_boolean_levels_come_back_as_booleans_not_numbers(kind):
         cells = out["c"] if kind == "pandas" else pd.Series(out[:, 1])
         assert cells.dtype == object
         assert all(type(v) is bool for v in cells.dropna())
-    imputed = _fit(VAEImputer(**FAST, categorical_features=[1]), X).transform(X)
+    imputer = VAEImputer(**FAST, categorical_features=[1])
+    if kind == "pandas":
+        imputer.set_output(transform="pandas")
+    imputed = _fit(imputer, X).transform(X)
     cells = imputed["c"] if kind == "pandas" else pd.Series(imputed[:, 1])
     assert cells.notna().all()
     assert all(type(v) is bool for v in cells)
@@ -229,6 +232,28 @@ def test_the_imputer_keeps_every_dtype(name):
     assert [c for g, c in zip(given, cells, strict=True) if g is not None] == [
         g for g in given if g is not None
     ]
+
+
+@pytest.mark.parametrize("name", COLUMNS)
+def test_the_imputer_converts_every_dtype_to_the_other_kind(name):
+    # set_output of the other kind: column by column, no pyarrow needed,
+    # observed cells as they were and numbers numeric.
+    X = _table(name)
+    other = "pandas" if name.startswith("pl_") else "polars"
+    imputer = _fit(VAEImputer(**FAST), X).set_output(transform=other)
+    out = imputer.transform(X)
+    assert isinstance(out, pd.DataFrame if other == "pandas" else pl.DataFrame)
+    given, cells = _cells(X["c"]), _cells(out["c"])
+    assert None not in cells
+    assert [c for g, c in zip(given, cells, strict=True) if g is not None] == [
+        g for g in given if g is not None
+    ]
+    if not imputer.is_categorical_[1]:
+        column = out["c"]
+        if other == "polars":
+            assert column.dtype.is_numeric()
+        else:
+            assert pd.api.types.is_numeric_dtype(column)
 
 
 def test_a_pyarrow_backed_parquet_table_round_trips(tmp_path):

@@ -261,7 +261,9 @@ def impute_knn(frame, seed, quick):
 
 
 def impute_skvae(frame, seed, quick):
-    return numeric_imputer("skvae", seed, quick).fit(frame).transform(frame)
+    # The frame in its own dtypes (the default output is an array).
+    imputer = numeric_imputer("skvae", seed, quick).set_output(transform="pandas")
+    return imputer.fit(frame).transform(frame)
 
 
 MIXED_FUNCTIONS = {

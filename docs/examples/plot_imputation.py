@@ -45,9 +45,10 @@ print(f"{hidden.sum()} cells hidden")
 # %%
 # Impute
 # ------
-# The imputer takes the DataFrame as it is and returns one in the same
+# The imputer takes the DataFrame as it is and, asked for pandas output (an
+# array by default, as scikit-learn's imputers), returns one in the same
 # column types: valid species, islands and sexes, integer masses.
-imputer = VAEImputer(max_iter=EPOCHS, random_state=0)
+imputer = VAEImputer(max_iter=EPOCHS, random_state=0).set_output(transform="pandas")
 filled = imputer.fit_transform(gappy)
 print(filled.dtypes.equals(penguins.dtypes))
 
@@ -82,6 +83,7 @@ for name, table in {"VAEImputer": filled, "mean / most frequent": simple}.items(
 draws = np.stack(
     [
         VAEImputer(sample_posterior=True, max_iter=EPOCHS, random_state=seed)
+        .set_output(transform="pandas")
         .fit_transform(gappy)["body_mass_g"]
         .astype(float)
         for seed in range(N_IMPUTATIONS)
