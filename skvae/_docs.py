@@ -233,6 +233,29 @@ n_features_in_ : int
         and a warm start or ``partial_fit`` that would need a different
         architecture raises a ``ValueError`` naming the parameter.
 
+    architecture_ : Architecture
+        The resolved architecture as one frozen record (the four attributes
+        above read from it, with the levels of each categorical column and
+        whether the encoder reads a missing-cell mask); loading rebuilds the
+        network from it.
+
+    schema_ : TableSchema or None
+        The column types, levels and dtypes of the table seen in fit (None
+        for an array of numbers): how later tables are read and how outputs
+        are given back in the user's types.
+
+    n_mc_samples_ : int
+        Importance samples per row of ``score_samples``, fixed at fit.
+
+    noise_seed_ : int
+        Seed of each row's Monte Carlo draws at inference, drawn at fit from
+        ``random_state``.
+
+    missing_patterns_ : tuple of ndarray
+        The distinct patterns of missing cells of the training rows and
+        their counts, over every training call (what
+        ``sample(include_missing=True)`` draws from).
+
     batch_size_ : int
         Rows per mini-batch in the last training call.
 

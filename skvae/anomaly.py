@@ -54,6 +54,9 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         Threshold on ``score_samples``: ``decision_function = score_samples -
         offset_``.
 
+    score_type_ : str
+        The scoring rule fixed at fit (``score_type`` then).
+
     feature_offset_ : ndarray of shape (`n_features_in_`,)
         Median over the training rows of each column's share of the score:
         the baseline that ``score_samples_per_feature`` subtracts.

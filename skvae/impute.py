@@ -91,6 +91,12 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     indicator_ : MissingIndicator or None
         The indicator of missing cells when ``add_indicator=True``.
 
+    sample_posterior_ : bool
+        Whether ``transform`` draws from the posterior, fixed at fit.
+
+    empty_features_ : ndarray of bool of shape (`n_features_in_`,)
+        The columns with no observed cell in fit.
+
     {shared_attributes}
 
     See Also
