@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
+from skvae import VAEAnomalyDetector, VAEClassifier, VAEImputer, VAETransformer
 
 
 def _instances():
@@ -27,6 +27,14 @@ def _instances():
     # The imputer's own options.
     yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
     yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
+    # M2 trains on the ELBO: the configurations without importance-weighted
+    # training, trimming or a discriminator (which it refuses).
+    for name in CLASSIFIER_CONFIGS:
+        yield VAEClassifier(**FAST, **CONFIGS[name])
+    yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
+
+
+CLASSIFIER_CONFIGS = ("defaults", "warmup_free_bits", "l1_weight_decay", "categorical")
 
 
 ESTIMATORS = list(_instances())

@@ -67,6 +67,14 @@ def make_mlp(
     return nn.Sequential(*layers)
 
 
+def make_likelihood(likelihood: str, expansion: ColumnExpansion) -> nn.Module:
+    """The row's likelihood: ``likelihood`` for the numeric columns, a
+    softmax over the levels of each categorical one."""
+    if expansion.has_categorical:
+        return MixedLikelihood(LIKELIHOODS[likelihood], expansion)
+    return LIKELIHOODS[likelihood](expansion.n_features)
+
+
 class Encoder(nn.Module):
     """Amortized posterior q(z | x) = N(loc(x), diag(scale(x)^2)).
 
@@ -75,7 +83,8 @@ class Encoder(nn.Module):
     standardized data, a missing categorical one as all zeros; with
     ``missing_inputs`` the encoder also sees, for each column, whether its
     cell is missing, so that it can tell a missing value from an average
-    one.
+    one. With ``n_conditions`` the encoder also reads a vector per row
+    beside it (q(z | x, y) of a conditional model: y one-hot).
     """
 
     def __init__(
@@ -86,6 +95,7 @@ class Encoder(nn.Module):
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
         missing_inputs: bool = False,
+        n_conditions: int = 0,
     ) -> None:
         super().__init__()
         self.expansion = expansion
@@ -93,11 +103,28 @@ class Encoder(nn.Module):
         n_inputs = expansion.n_outputs
         if missing_inputs:
             n_inputs += expansion.n_features
-        self.body = make_mlp(n_inputs, hidden_layer_sizes, dropout, generator)
+        # Width of what inputs() returns, for a network reading rows alike.
+        self.n_inputs = n_inputs
+        self.body = make_mlp(
+            n_inputs + n_conditions, hidden_layer_sizes, dropout, generator
+        )
         self.loc = linear(hidden_layer_sizes[-1], n_components, generator)
         self.raw_scale = linear(hidden_layer_sizes[-1], n_components, generator)
 
-    def forward(self, x: torch.Tensor) -> Independent:
+    def forward(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> Independent:
+        x = self.inputs(x)  # (n_samples, n_inputs)
+        if condition is not None:
+            x = torch.cat([x, condition], -1)  # (n_samples, n_inputs + n_conditions)
+        h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
+        # softplus rather than exp: no overflow for large pre-activations.
+        scale = nn.functional.softplus(self.raw_scale(h)) + 1e-5
+        return diagonal_normal(self.loc(h), scale)  # (n_samples,) x (n_components,)
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The row as the first layer reads it: its features (and missing
+        mask), with missing cells filled and extreme values clipped."""
         features = self.expansion(x)  # (n_samples, n_outputs)
         if self.missing_inputs:
             missing = torch.isnan(x).to(x.dtype)  # (n_samples, n_features)
@@ -114,10 +141,7 @@ class Encoder(nn.Module):
             # bound, so the encoder sees them clipped while the likelihood
             # sees the row itself.
             x = x.clamp(-MAX_ENCODER_INPUT, MAX_ENCODER_INPUT)
-        h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
-        # softplus rather than exp: no overflow for large pre-activations.
-        scale = nn.functional.softplus(self.raw_scale(h)) + 1e-5
-        return diagonal_normal(self.loc(h), scale)  # (n_samples,) x (n_components,)
+        return x
 
 
 class Decoder(nn.Module):
@@ -192,10 +216,7 @@ class VAE(nn.Module):
         self.decoder = Decoder(
             n_components, hidden_layer_sizes, expansion.n_outputs, dropout, generator
         )
-        if expansion.has_categorical:
-            self.likelihood = MixedLikelihood(LIKELIHOODS[likelihood], expansion)
-        else:
-            self.likelihood = LIKELIHOODS[likelihood](n_features)
+        self.likelihood = make_likelihood(likelihood, expansion)
         # Score observed cells only: on by default for a model trained with
         # missing cells, and at inference for every model (see decode).
         self.observed_only = missing
