@@ -52,14 +52,14 @@ class VAEClassifier(
     As :class:`~sklearn.semi_supervised.SelfTrainingClassifier`, ``fit``
     takes every row with ``y == -1`` as unlabelled; numeric or string
     labels (string labels in an object array, with -1 for unlabelled
-    rows). A ``y`` of -1 and one other label only, such as the -1/+1
-    labels of binary problems, is a binary problem (with a warning), since
-    rows of one class cannot train a classifier; so is any ``y`` when
+    rows). A numeric ``y`` of -1 and one other label only, such as the
+    -1/+1 labels of binary problems, is a binary problem (with a warning),
+    since rows of one class cannot train a classifier; so is any ``y`` when
     ``partial_fit``'s ``classes`` include -1. ``predict_proba`` is
     q(y | x), ``transform`` the posterior mean of z, ``score_samples`` the
     log-likelihood bound of a row with its class summed out and
-    ``sample(n, y=c)`` draws rows of class ``c``.
-    Tables with categorical columns and missing cells are modelled as by
+    ``sample(n, y=c)`` draws rows of class ``c``. Tables with categorical
+    columns and missing cells are modelled as by
     the other estimators.
 
     Parameters
@@ -407,8 +407,8 @@ class VAEClassifier(
         labelled = ~_is_unlabelled(y)
         if reset and classes is not None:
             labelled |= _is_unlabelled(np.asarray(classes)).any()
-        elif reset and labelled.any() and not labelled.all():
-            if len(np.unique(y[labelled])) == 1:
+        elif reset and y.dtype.kind in "biuf" and labelled.any():
+            if not labelled.all() and len(np.unique(y[labelled])) == 1:
                 warnings.warn(
                     "y holds -1 and one other label: taken as a binary problem "
                     "whose classes are -1 and the other label, not as rows of one "
