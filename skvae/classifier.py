@@ -120,7 +120,17 @@ class VAEClassifier(
     batch-mean KL per dimension, a row's KL expected under its class
     weights). Importance-weighted training (``n_importance_samples > 1``),
     ``trim_fraction`` and ``adversarial_weight`` are not supported and
-    raise a ``ValueError``.
+    raise a ``ValueError``. With ``early_stopping``, ``validation_scores_``
+    are minus this loss with ``beta=1`` on the held-out rows (the
+    classification term of their labelled rows included), so that
+    stopping weighs the classifier as training does.
+
+    Each step explains every unlabelled row with every class: a step costs
+    about ``n_classes`` times a ``VAETransformer`` step on unlabelled rows,
+    and so do ``score_samples``, ``transform`` and the diagnostics of fit.
+    ``max_iter="auto"`` is the budget of the other estimators (about 3000
+    steps), in steps of 32 rows. There is no ``decision_function``:
+    ``predict_proba`` is the model's output.
 
     ``score_samples`` is a lower bound on ``log p(x) = log sum_y p(y) p(x |
     y)``, each ``p(x | y)`` bounded by importance sampling of q(z | x, y)

@@ -38,7 +38,9 @@ CLASSIFIER_CONFIGS = ("defaults", "warmup_free_bits", "l1_weight_decay", "catego
 
 
 ESTIMATORS = list(_instances())
-TRANSFORMERS = [e for e in ESTIMATORS if isinstance(e, VAETransformer | VAEImputer)]
+TRANSFORMERS = [
+    e for e in ESTIMATORS if isinstance(e, VAETransformer | VAEImputer | VAEClassifier)
+]
 
 
 @parametrize_with_checks(ESTIMATORS, xfail_strict=True)
