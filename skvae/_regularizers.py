@@ -21,7 +21,6 @@ guide's "Add your own regularizer" shows a complete example.
 import torch
 from torch.nn import functional as F
 
-from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE, Discriminator
 
 
@@ -91,11 +90,10 @@ class AdversarialPenalty(Regularizer):
         self._real: torch.Tensor | None = None
 
     def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
-        prior = vae.prior().expand((x.shape[0],))
-        z = rsample(prior, (), self.generator)  # (n_samples, n_components)
         missing = vae.expansion.missing(x)
+        generated = vae.generated_features(x.shape[0], self.generator)
         # (n_samples, n_outputs), blanked where the real rows are missing
-        self._generated = vae.decode_mean(z).masked_fill(missing, 0.0)
+        self._generated = generated.masked_fill(missing, 0.0)
         self._real = vae.expansion(x).masked_fill(missing, 0.0)
         return self.weight * F.softplus(-self.discriminator(self._generated)).mean()
 

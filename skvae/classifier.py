@@ -118,12 +118,14 @@ class VAEClassifier(
     L(x, y) - H(q(y | x))``. ``beta``, ``kl_warmup`` and ``free_bits``
     apply to the KL term as in the other estimators (free bits on the
     batch-mean KL per dimension, a row's KL expected under its class
-    weights). Importance-weighted training (``n_importance_samples > 1``),
-    ``trim_fraction`` and ``adversarial_weight`` are not supported and
-    raise a ``ValueError``. With ``early_stopping``, ``validation_scores_``
-    are minus this loss with ``beta=1`` on the held-out rows (the
-    classification term of their labelled rows included), so that
-    stopping weighs the classifier as training does.
+    weights). The adversarial loss (``adversarial_weight``) shows its
+    discriminator rows decoded from y ~ p(y), z ~ N(0, I).
+    Importance-weighted training (``n_importance_samples > 1``) and
+    ``trim_fraction`` are not supported and raise a ``ValueError``. With
+    ``early_stopping``, ``validation_scores_`` are minus this loss with
+    ``beta=1`` on the held-out rows (the classification term of their
+    labelled rows included), so that stopping weighs the classifier as
+    training does.
 
     Each step explains every unlabelled row with every class: a step costs
     about ``n_classes`` times a ``VAETransformer`` step on unlabelled rows,
@@ -394,7 +396,6 @@ class VAEClassifier(
         unsupported = [
             ("n_importance_samples", 1),
             ("trim_fraction", 0.0),
-            ("adversarial_weight", 0.0),
         ]
         for name, neutral in unsupported:
             if getattr(self, name) != neutral:

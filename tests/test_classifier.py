@@ -271,7 +271,6 @@ def test_warm_start_continues_the_fitted_model(separable):
     [
         dict(n_importance_samples=2),
         dict(trim_fraction=0.1),
-        dict(adversarial_weight=0.5),
     ],
 )
 def test_unsupported_objectives_are_a_clear_error(params, separable):

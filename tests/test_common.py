@@ -28,13 +28,20 @@ def _instances():
     yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
     yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
     # M2 trains on the ELBO: the configurations without importance-weighted
-    # training, trimming or a discriminator (which it refuses).
+    # training or trimming (which it refuses).
     for name in CLASSIFIER_CONFIGS:
         yield VAEClassifier(**FAST, **CONFIGS[name])
     yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
 
 
-CLASSIFIER_CONFIGS = ("defaults", "warmup_free_bits", "l1_weight_decay", "categorical")
+CLASSIFIER_CONFIGS = (
+    "defaults",
+    "adversarial",
+    "warmup_free_bits",
+    "l1_weight_decay",
+    "categorical",
+    "categorical_adversarial_corruption",
+)
 
 
 ESTIMATORS = list(_instances())

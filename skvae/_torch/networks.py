@@ -14,7 +14,12 @@ from torch import nn
 from torch.distributions import Distribution, Independent
 
 from skvae._torch.columns import ColumnExpansion, MixedLikelihood
-from skvae._torch.distributions import Observed, diagonal_normal, standard_normal
+from skvae._torch.distributions import (
+    Observed,
+    diagonal_normal,
+    rsample,
+    standard_normal,
+)
 from skvae._torch.likelihoods import LIKELIHOODS
 
 # Largest standardized value the encoder sees (in standard deviations).
@@ -245,6 +250,14 @@ class VAE(nn.Module):
     def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
         """E[features | z], (..., n_outputs): see ``ColumnExpansion``."""
         return self.likelihood.mean(self.decoder(z))
+
+    def generated_features(
+        self, n_samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """E[features | z] of ``n_samples`` codes drawn from the prior, with
+        gradients (the rows an adversarial loss shows its discriminator)."""
+        z = rsample(self.prior().expand((n_samples,)), (), generator)
+        return self.decode_mean(z)  # (n_samples, n_outputs)
 
     def weight_matrices(self) -> list[nn.Parameter]:
         """Weights of the encoder and decoder (``dim >= 2``), not biases."""

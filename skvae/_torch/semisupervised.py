@@ -21,7 +21,7 @@ from torch.distributions import Categorical, Distribution, Independent
 from torch.nn import functional as F
 
 from skvae._torch.columns import ColumnExpansion
-from skvae._torch.distributions import Observed, standard_normal
+from skvae._torch.distributions import Observed, rsample, standard_normal
 from skvae._torch.networks import Decoder, Encoder, linear, make_likelihood, make_mlp
 
 
@@ -126,6 +126,17 @@ class M2(nn.Module):
     def decode_mean(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """E[features | y, z], (..., n_outputs)."""
         return self.likelihood.mean(self.decoder(torch.cat([z, y], -1)))
+
+    def generated_features(
+        self, n_samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """E[features | y, z] of ``n_samples`` draws of y ~ p(y) and
+        z ~ p(z), with gradients (for an adversarial loss)."""
+        classes = torch.multinomial(
+            self.class_prior().probs, n_samples, replacement=True, generator=generator
+        )
+        z = rsample(self.prior().expand((n_samples,)), (), generator)
+        return self.decode_mean(z, self.one_hot(classes))  # (n_samples, n_outputs)
 
     def prior(self) -> Independent:
         weight = self.decoder.out.weight
