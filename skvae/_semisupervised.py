@@ -13,6 +13,9 @@ one pair of weight 1, an unlabelled row one pair per class, weighted by
 q(y | x). The KL term has the weight ``beta``, the warm-up and the free
 bits of :class:`~skvae._objective.Objective` (free bits on the batch-mean
 KL per dimension, the expected KL of each row under its class weights).
+With ``n_importance_samples`` k > 1 the ELBO of each (row, class) pair is
+replaced by its importance-weighted bound (Burda et al., 2016), the
+latent log-ratio weighted by ``beta`` as in ``Objective``.
 """
 
 from typing import NamedTuple
@@ -20,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch.distributions import Categorical, kl_divergence
 
-from skvae._objective import Objective
+from skvae._objective import Objective, _log_mean_exp
 from skvae._torch.distributions import rsample
 from skvae._torch.semisupervised import M2
 
@@ -38,8 +41,8 @@ class M2Objective:
 
     Parameters
     ----------
-    beta, kl_warmup, free_bits : float, int, float
-        As for :class:`~skvae._objective.Objective`, on the KL term.
+    beta, kl_warmup, free_bits, n_importance_samples : float, int, float, int
+        As for :class:`~skvae._objective.Objective`.
     classification_weight : float
         Weight of ``-log q(y | x)`` per labelled row (the paper's alpha
         divided by the number of labelled rows, times the number of rows).
@@ -52,10 +55,18 @@ class M2Objective:
         beta: float = 1.0,
         kl_warmup: int = 0,
         free_bits: float = 0.0,
+        n_importance_samples: int = 1,
         classification_weight: float = 0.1,
     ) -> None:
-        self.schedule = Objective(beta=beta, kl_warmup=kl_warmup, free_bits=free_bits)
+        # The KL schedule, and its refusal of free bits with IWAE.
+        self.schedule = Objective(
+            beta=beta,
+            kl_warmup=kl_warmup,
+            free_bits=free_bits,
+            n_importance_samples=n_importance_samples,
+        )
         self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
         self.classification_weight = classification_weight
 
     def __call__(
@@ -71,6 +82,11 @@ class M2Objective:
         """The loss of the batch ``target`` whose (maybe corrupted) rows
         ``inputs`` the classifier read as ``q_y``."""
         weight = self.schedule.kl_weight(epoch)
+        if self.n_importance_samples > 1:
+            terms = _row_terms(
+                m2, q_y, inputs, target, generator, self.n_importance_samples, weight
+            )
+            return -terms.evidence.mean() + self.classification_weight * terms.error
         terms = _row_terms(m2, q_y, inputs, target, generator)
         kl = terms.kl.mean(dim=0)  # (n_components,)
         if self.free_bits > 0:
@@ -93,12 +109,15 @@ class M2Objective:
 
 class _Terms(NamedTuple):
     evidence: torch.Tensor  # (n,): E log p(x | y, z) + log p(y) [+ H(q(y|x))]
-    kl: torch.Tensor  # (n, n_components): KL(q(z | x, y) || p(z)), over y
+    kl: torch.Tensor | None  # (n, n_components): KL(q(z | x, y) || p(z)), over y
     error: torch.Tensor  # (): sum of -log q(y | x) over labelled rows / n
 
 
-def _row_terms(m2, q_y, inputs, target, generator) -> _Terms:
-    """Each row's share of the bound, with y given or summed out."""
+def _row_terms(m2, q_y, inputs, target, generator, n_draws=1, kl_weight=1.0) -> _Terms:
+    """Each row's share of the bound, with y given or summed out: the
+    ELBO's terms, or with ``n_draws`` > 1 the importance-weighted bound
+    (its latent log-ratio weighted by ``kl_weight``) as the evidence and no
+    separate KL."""
     x, labels = target
     n_samples, n_classes = x.shape[0], m2.n_classes
     labelled = labels >= 0
@@ -118,14 +137,24 @@ def _row_terms(m2, q_y, inputs, target, generator) -> _Terms:
     weights = torch.cat([probs.new_ones(rows_l.shape[0]), probs[rows_u].T.flatten()])
     y = m2.one_hot(classes)  # (n_pairs, n_classes)
     q_z = m2.posterior(inputs[rows], y)
-    z = rsample(q_z, (), generator)  # (n_pairs, n_components)
-    log_px = m2.decode(z, y).log_prob(x[rows])  # (n_pairs,)
     log_py = m2.class_log_prior[classes]  # (n_pairs,)
-    kl = kl_divergence(q_z.base_dist, m2.prior().base_dist)  # (n_pairs, d)
+    kl = None
+    if n_draws > 1:
+        z = rsample(q_z, (n_draws,), generator)  # (k, n_pairs, n_components)
+        y_k = y.expand(n_draws, -1, -1)  # (k, n_pairs, n_classes)
+        log_px = m2.decode(z, y_k).log_prob(x[rows])  # (k, n_pairs)
+        log_ratio = m2.prior().log_prob(z) - q_z.log_prob(z)  # (k, n_pairs)
+        log_px = _log_mean_exp(log_px + kl_weight * log_ratio)  # (n_pairs,)
+    else:
+        z = rsample(q_z, (), generator)  # (n_pairs, n_components)
+        log_px = m2.decode(z, y).log_prob(x[rows])  # (n_pairs,)
+        kl = kl_divergence(q_z.base_dist, m2.prior().base_dist)  # (n_pairs, d)
+        kl = kl.new_zeros(n_samples, kl.shape[-1]).index_add(
+            0, rows, weights[:, None] * kl
+        )  # (n_samples, n_components)
     evidence = probs.new_zeros(n_samples).index_add(
         0, rows, weights * (log_px + log_py)
     )
     evidence = evidence.index_add(0, rows_u, q_y.entropy()[rows_u])
-    kl = kl.new_zeros(n_samples, kl.shape[-1]).index_add(0, rows, weights[:, None] * kl)
     log_q = q_y.logits[rows_l, labels[rows_l]]  # (n_l,), normalized logits
     return _Terms(evidence, kl, -log_q.sum() / n_samples)

@@ -458,6 +458,7 @@ def train(
             beta=settings.beta,
             kl_warmup=settings.kl_warmup,
             free_bits=settings.free_bits,
+            n_importance_samples=settings.n_importance_samples,
             classification_weight=settings.classification_weight,
         )
     snapshot = snapshot_state(net) if continuing else None

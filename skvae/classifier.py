@@ -119,9 +119,10 @@ class VAEClassifier(
     apply to the KL term as in the other estimators (free bits on the
     batch-mean KL per dimension, a row's KL expected under its class
     weights). The adversarial loss (``adversarial_weight``) shows its
-    discriminator rows decoded from y ~ p(y), z ~ N(0, I).
-    Importance-weighted training (``n_importance_samples > 1``) and
-    ``trim_fraction`` are not supported and raise a ``ValueError``. With
+    discriminator rows decoded from y ~ p(y), z ~ N(0, I). With
+    ``n_importance_samples > 1`` the bound of each row and class is the
+    importance-weighted one (IWAE). ``trim_fraction`` is not supported and
+    raises a ``ValueError``. With
     ``early_stopping``, ``validation_scores_`` are minus this loss with
     ``beta=1`` on the held-out rows (the classification term of their
     labelled rows included), so that stopping weighs the classifier as
@@ -393,16 +394,11 @@ class VAEClassifier(
     # ------------------------------------------------------------ private
 
     def _check_supported(self):
-        unsupported = [
-            ("n_importance_samples", 1),
-            ("trim_fraction", 0.0),
-        ]
-        for name, neutral in unsupported:
-            if getattr(self, name) != neutral:
-                raise ValueError(
-                    f"VAEClassifier does not support {name}={getattr(self, name)!r}"
-                    f" (M2 trains on the ELBO of every row); use {name}={neutral}."
-                )
+        if self.trim_fraction != 0:
+            raise ValueError(
+                f"VAEClassifier does not support trim_fraction={self.trim_fraction!r}"
+                " (M2 explains every row, labelled or not); use trim_fraction=0."
+            )
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
         """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also

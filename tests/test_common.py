@@ -27,8 +27,7 @@ def _instances():
     # The imputer's own options.
     yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
     yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
-    # M2 trains on the ELBO: the configurations without importance-weighted
-    # training or trimming (which it refuses).
+    # Every configuration but trimming, which M2 refuses.
     for name in CLASSIFIER_CONFIGS:
         yield VAEClassifier(**FAST, **CONFIGS[name])
     yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
@@ -41,6 +40,7 @@ CLASSIFIER_CONFIGS = (
     "l1_weight_decay",
     "categorical",
     "categorical_adversarial_corruption",
+    "iwae_early_stopping",
 )
 
 
