@@ -328,8 +328,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
                 outcome.warning, ConvergenceWarning, stacklevel=user_stacklevel()
             )
 
-    def _training_settings(self, n_train, partial, seed):
-        """The typed settings of a training call on ``n_train`` rows."""
+    def _training_settings(self, n_train, partial, seed, **resolved):
+        """The typed settings of a training call on ``n_train`` rows; an
+        estimator adds the fields it resolves itself as ``resolved``."""
         batch_size = min(128, n_train) if self.batch_size == "auto" else self.batch_size
         budget = resolve_budget(
             self.max_iter,
@@ -344,6 +345,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             budget=budget,
             seed=seed,
             epoch_offset=getattr(self, "n_iter_", 0),
+            **resolved,
         )
 
     def _record_training(self, outcome, X, continuing):

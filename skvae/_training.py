@@ -403,6 +403,7 @@ class TrainingSettings:
         """The settings of an estimator whose ``get_params()`` is ``params``,
         with the fields resolved for the call (``batch_size``, ``budget``,
         ``seed``, ``epoch_offset``) given by name."""
+        # A field with a default that neither gives keeps its default.
         names = [
             f.name
             for f in dataclasses.fields(cls)

@@ -480,12 +480,14 @@ class VAEClassifier(
             codes[i] = code
         return codes
 
-    def _training_settings(self, n_train, partial, seed):
-        settings = super()._training_settings(n_train, partial, seed)
-        return dataclasses.replace(
-            settings,
+    def _training_settings(self, n_train, partial, seed, **resolved):
+        return super()._training_settings(
+            n_train,
+            partial,
+            seed,
             classification_weight=self.classification_weight_,
             class_prior=tuple(self.class_prior_.tolist()),
+            **resolved,
         )
 
     def _fitted_on(self, X):
