@@ -48,8 +48,6 @@ class M2Objective:
         divided by the number of labelled rows, times the number of rows).
     """
 
-    needs_labels = True
-
     def __init__(
         self,
         beta: float = 1.0,

@@ -402,8 +402,8 @@ class VAEClassifier(
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
         """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also
-        ``classes_`` (from ``classes``, else the labelled rows) and
-        ``class_prior_``. Every call sets ``classification_weight_``."""
+        ``classes_`` and ``class_prior_``. Every call sets
+        ``classification_weight_``."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target "
@@ -411,40 +411,8 @@ class VAEClassifier(
             )
         y = _check_y(y, estimator=self)
         check_consistent_length(X, y)
-        labelled = ~_is_unlabelled(y)
-        if reset and classes is not None:
-            labelled |= _is_unlabelled(np.asarray(classes)).any()
-        elif reset and y.dtype.kind in "biuf" and labelled.any():
-            if not labelled.all() and len(np.unique(y[labelled])) == 1:
-                warnings.warn(
-                    "y holds -1 and one other label: taken as a binary problem "
-                    "whose classes are -1 and the other label, not as rows of one "
-                    "class and unlabelled rows (which cannot train a "
-                    "classifier).",
-                    UserWarning,
-                    stacklevel=user_stacklevel(),
-                )
-                labelled[:] = True
-        elif not reset:
-            labelled |= _is_unlabelled(self.classes_).any()
         if reset:
-            if not labelled.any():
-                raise ValueError(
-                    "y has no labelled row (every label is -1): a classifier needs "
-                    "at least one labelled row of each of at least two classes."
-                )
-            check_classification_targets(y[labelled])
-            if classes is None:
-                self.classes_ = np.unique(y[labelled])
-            else:
-                self.classes_ = np.unique(np.asarray(classes))
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"y has labelled rows of one class only ({self.classes_[0]!r}); "
-                    "a classifier needs at least two classes."
-                )
-        elif labelled.any():
-            check_classification_targets(y[labelled])
+            self.classes_ = _classes(y, classes)
         elif classes is not None and not np.array_equal(
             np.unique(np.asarray(classes)), self.classes_
         ):
@@ -452,14 +420,16 @@ class VAEClassifier(
                 f"classes={classes!r} differs from classes_={self.classes_!r} of "
                 "the first call to partial_fit."
             )
+        # -1 marks unlabelled rows unless it is a class (-1/+1 labels).
+        labelled = ~_is_unlabelled(y) | _is_unlabelled(self.classes_).any()
         codes = np.full(y.shape[0], UNLABELLED, dtype=np.int64)
         codes[labelled] = self._codes(y[labelled])
-        n_classes, n_labelled = len(self.classes_), int(labelled.sum())
         if reset:
-            counts = np.bincount(codes[labelled], minlength=n_classes) + 1.0
-            self.class_prior_ = counts / counts.sum()
+            counts = np.bincount(codes[labelled], minlength=len(self.classes_))
+            self.class_prior_ = (counts + 1.0) / (counts.sum() + len(self.classes_))
         if self.classification_weight == "auto":
-            self.classification_weight_ = 0.1 * y.shape[0] / max(n_labelled, 1)
+            n_labelled = max(int(labelled.sum()), 1)
+            self.classification_weight_ = 0.1 * y.shape[0] / n_labelled
         else:
             self.classification_weight_ = float(self.classification_weight)
         # Read (and removed) by _fitted_on, for transduction_.
@@ -503,6 +473,39 @@ class VAEClassifier(
         model = super()._inference()
         fields = dataclasses.fields(model)
         return M2Inference(**{f.name: getattr(model, f.name) for f in fields})
+
+
+def _classes(y, classes):
+    """The sorted classes of a fresh fit on labels ``y``: ``classes`` when
+    given (``partial_fit``), else the labels of the labelled rows, with -1
+    among them when ``y`` is numeric and holds one other label only."""
+    if classes is not None:
+        found = np.unique(np.asarray(classes))
+        check_classification_targets(found)
+    else:
+        unlabelled = _is_unlabelled(y)
+        if unlabelled.all():
+            raise ValueError(
+                "y has no labelled row (every label is -1): a classifier needs "
+                "labelled rows of at least two classes."
+            )
+        check_classification_targets(y[~unlabelled])
+        found = np.unique(y[~unlabelled])
+        if len(found) == 1 and unlabelled.any() and y.dtype.kind in "biuf":
+            warnings.warn(
+                "y holds -1 and one other label: taken as a binary problem whose "
+                "classes are -1 and the other label, not as rows of one class and "
+                "unlabelled rows (which cannot train a classifier).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+            found = np.unique(y)
+    if len(found) < 2:
+        raise ValueError(
+            f"y has labelled rows of one class only ({found[0]!r}); a classifier "
+            "needs at least two classes."
+        )
+    return found
 
 
 def _is_unlabelled(y):

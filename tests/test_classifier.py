@@ -255,6 +255,8 @@ def test_partial_fit_learns_from_chunks_with_and_without_labels(separable):
     clf.partial_fit(X[:50], np.full(50, -1))
     with pytest.raises(ValueError, match="Unknown class 5"):
         clf.partial_fit(X[:3], [0, 1, 5])
+    with pytest.raises(ValueError, match="differs from classes_"):
+        clf.partial_fit(X[:3], [0, 1, 1], classes=[0, 1, 2, 3])
 
 
 def test_warm_start_continues_the_fitted_model(separable):
