@@ -339,6 +339,28 @@ class VAEClassifier(
         with torch_settings(self.n_jobs):
             return self._inference().posterior_mean(X)
 
+    def score_samples(self, X):
+        """Log-likelihood lower bound of each row, its class summed out.
+
+        A bound on ``log p(x) = log sum_y p(y) p(x | y)``, each ``p(x | y)``
+        bounded by importance sampling of q(z | x, y) with ``n_mc_samples``
+        draws. The draws are a deterministic function of the row and of a
+        seed drawn at fit, so a row's score does not depend on the rows it
+        is scored with. With the Gaussian likelihood the density is that of
+        the original, unstandardized features.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            In nats; higher means more likely under the model.
+        """
+        return super().score_samples(X)
+
     def sample(self, n_samples=1, y=None, random_state=None):
         """Draw new rows from the model, of given classes or of any.
 
