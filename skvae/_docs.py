@@ -122,9 +122,8 @@ n_components : int, default=8
 
     learning_rate_init : float, default=LR_DEFAULT
         Learning rate of the Adam optimizer. ``VAEClassifier`` defaults to
-        0.003 (with a batch size of 32): its classifier learns from the
-        labelled rows alone, which a few epochs of larger, slower steps
-        leave unfitted.
+        0.003 (with a batch size of 32): on a small table, a few epochs of
+        larger, slower steps leave its classifier at chance.
 
     tol : float, default=1e-4
         Improvement, in nats per row, of the training loss (or of the
