@@ -25,9 +25,8 @@ class M2Inference(InferenceModel):
         m2 = self.module_for(X.dtype)
         out = np.empty((X.shape[0], m2.n_classes), dtype=X.dtype)
         for rows in self.row_chunks(X.shape[0]):
-            out[rows] = m2.classify(self.standardized(X[rows], X.dtype)).probs.numpy(
-                force=True
-            )
+            q_y = m2.classify(self.standardized(X[rows], X.dtype))
+            out[rows] = q_y.probs.numpy(force=True)
         return out
 
     def log_likelihood(self, X) -> np.ndarray:
@@ -59,9 +58,8 @@ class M2Inference(InferenceModel):
         m2 = self.module_for(X.dtype)
         out = np.empty((X.shape[0], m2.n_components), dtype=X.dtype)
         for rows in self.row_chunks(X.shape[0], m2.n_classes):
-            out[rows] = self._mean_and_kl(m2, self.standardized(X[rows], X.dtype))[
-                0
-            ].numpy(force=True)
+            mean, _ = self._mean_and_kl(m2, self.standardized(X[rows], X.dtype))
+            out[rows] = mean.numpy(force=True)
         return out
 
     def generate(self, labels, generator: torch.Generator) -> np.ndarray:
