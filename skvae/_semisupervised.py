@@ -41,8 +41,10 @@ class M2Objective:
 
     Parameters
     ----------
-    beta, kl_warmup, free_bits, n_importance_samples : float, int, float, int
-        As for :class:`~skvae._objective.Objective`.
+    beta, kl_warmup, free_bits, n_importance_samples, trim_fraction
+        As for :class:`~skvae._objective.Objective`; trimming leaves the
+        worst-fitting rows' bounds out, never the classification term of a
+        labelled row.
     classification_weight : float
         Weight of ``-log q(y | x)`` per labelled row (the paper's alpha
         divided by the number of labelled rows, times the number of rows).
@@ -54,15 +56,19 @@ class M2Objective:
         kl_warmup: int = 0,
         free_bits: float = 0.0,
         n_importance_samples: int = 1,
+        trim_fraction: float = 0.0,
         classification_weight: float = 0.1,
     ) -> None:
-        # The KL schedule, and its refusal of free bits with IWAE.
+        # The KL schedule and the trimming rule (and the refusal of free
+        # bits with IWAE) are Objective's.
         self.schedule = Objective(
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
             n_importance_samples=n_importance_samples,
+            trim_fraction=trim_fraction,
         )
+        self.trim_fraction = trim_fraction
         self.free_bits = free_bits
         self.n_importance_samples = n_importance_samples
         self.classification_weight = classification_weight
@@ -80,16 +86,22 @@ class M2Objective:
         """The loss of the batch ``target`` whose (maybe corrupted) rows
         ``inputs`` the classifier read as ``q_y``."""
         weight = self.schedule.kl_weight(epoch)
-        if self.n_importance_samples > 1:
-            terms = _row_terms(
-                m2, q_y, inputs, target, generator, self.n_importance_samples, weight
-            )
-            return -terms.evidence.mean() + self.classification_weight * terms.error
-        terms = _row_terms(m2, q_y, inputs, target, generator)
-        kl = terms.kl.mean(dim=0)  # (n_components,)
+        k = self.n_importance_samples
+        terms = _row_terms(m2, q_y, inputs, target, generator, k, weight)
+        classification = self.classification_weight * terms.error
+        evidence, kl = terms.evidence, terms.kl
+        if self.trim_fraction > 0:
+            # Rank by the beta=1 ELBO; with IWAE by the training bound.
+            bound = evidence if kl is None else evidence - kl.sum(-1)
+            keep = self.schedule._best_fitting(bound)  # (n_keep,)
+            evidence = evidence[keep]
+            kl = None if kl is None else kl[keep]
+        if kl is None:  # importance-weighted: the KL is in the bound
+            return -evidence.mean() + classification
+        kl = kl.mean(dim=0)  # (n_components,)
         if self.free_bits > 0:
             kl = kl.clamp(min=self.free_bits)
-        loss = -terms.evidence.mean() + self.classification_weight * terms.error
+        loss = -evidence.mean() + classification
         return loss + weight * kl.sum() if weight > 0 else loss
 
     def validation_loss(

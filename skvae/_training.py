@@ -460,6 +460,7 @@ def train(
             kl_warmup=settings.kl_warmup,
             free_bits=settings.free_bits,
             n_importance_samples=settings.n_importance_samples,
+            trim_fraction=settings.trim_fraction,
             classification_weight=settings.classification_weight,
         )
     snapshot = snapshot_state(net) if continuing else None

@@ -121,8 +121,9 @@ class VAEClassifier(
     weights). The adversarial loss (``adversarial_weight``) shows its
     discriminator rows decoded from y ~ p(y), z ~ N(0, I). With
     ``n_importance_samples > 1`` the bound of each row and class is the
-    importance-weighted one (IWAE). ``trim_fraction`` is not supported and
-    raises a ``ValueError``. With
+    importance-weighted one (IWAE). ``trim_fraction`` leaves the bounds of
+    a batch's worst-fitting rows out of the loss (not the classification
+    term of a labelled row). With
     ``early_stopping``, ``validation_scores_`` are minus this loss with
     ``beta=1`` on the held-out rows (the classification term of their
     labelled rows included), so that stopping weighs the classifier as
@@ -258,7 +259,6 @@ class VAEClassifier(
         self : VAEClassifier
             The fitted estimator.
         """
-        self._check_supported()
         return self._fit(X, y=y)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -282,7 +282,6 @@ class VAEClassifier(
         self : VAEClassifier
             The updated estimator.
         """
-        self._check_supported()
         if classes is None and not self.__sklearn_is_fitted__():
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, partial=True, y=y, classes=classes)
@@ -414,13 +413,6 @@ class VAEClassifier(
         return tags
 
     # ------------------------------------------------------------ private
-
-    def _check_supported(self):
-        if self.trim_fraction != 0:
-            raise ValueError(
-                f"VAEClassifier does not support trim_fraction={self.trim_fraction!r}"
-                " (M2 explains every row, labelled or not); use trim_fraction=0."
-            )
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
         """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also

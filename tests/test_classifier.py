@@ -268,12 +268,6 @@ def test_warm_start_continues_the_fitted_model(separable):
     assert clf.loss_curve_[-1] < first
 
 
-def test_trimming_is_a_clear_error(separable):
-    X, y = separable
-    with pytest.raises(ValueError, match="does not support trim_fraction"):
-        VAEClassifier(**FAST, trim_fraction=0.1).fit(X, y)
-
-
 def test_importance_weighted_training_learns_the_classes(separable):
     X, y = separable
     clf = VAEClassifier(**TRAINED, n_importance_samples=4)

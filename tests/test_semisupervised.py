@@ -62,3 +62,12 @@ def test_a_labelled_row_pays_minus_log_p_of_its_class(m2, x):
 def test_free_bits_with_importance_weighting_is_refused():
     with pytest.raises(ValueError, match="free_bits"):
         M2Objective(free_bits=0.1, n_importance_samples=2)
+
+
+def test_trimming_leaves_the_worst_fitting_row_out(m2, x):
+    outlier = torch.full_like(x, 50.0)
+    trimmed = M2Objective(trim_fraction=0.5, classification_weight=0.0)
+    alone = loss(m2, x, [0], M2Objective(classification_weight=0.0))
+    torch.testing.assert_close(
+        loss(m2, torch.cat([x, outlier]), [0, 1], trimmed), alone
+    )
