@@ -372,7 +372,8 @@ class VAEClassifier(
             Number of rows to generate.
         y : label, array-like of shape (n_samples,) or None, default=None
             The class of the rows: one label for all of them, or one per
-            row; None draws each row's class from ``class_prior_``.
+            row; None draws each row's class from ``class_prior_``. A label
+            not in ``classes_`` raises a ``ValueError``.
         random_state : int, RandomState instance or None, default=None
             Seed of the draws; pass an int for reproducible samples.
 
