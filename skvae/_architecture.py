@@ -44,6 +44,9 @@ class Architecture:
         missing cells).
     adversarial : bool
         Whether the model has a discriminator.
+    n_classes : int
+        Classes of a semi-supervised model (M2, see
+        ``skvae._torch.semisupervised``); 0 for a plain VAE.
     """
 
     n_features: int
@@ -54,9 +57,10 @@ class Architecture:
     n_levels: tuple[int, ...] | None = None
     missing: bool = False
     adversarial: bool = False
+    n_classes: int = 0
 
     @classmethod
-    def resolve(cls, params, *, n_features, n_levels, missing):
+    def resolve(cls, params, *, n_features, n_levels, missing, n_classes=0):
         """The architecture that the estimator's ``params`` (its
         ``get_params()``) ask for on data of ``n_features`` columns, after
         the checks that ``_parameter_constraints`` cannot express."""
@@ -80,6 +84,7 @@ class Architecture:
             n_levels=n_levels,
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
+            n_classes=n_classes,
         )
 
     def check_continuation(self, requested, device, fitted_device):

@@ -221,21 +221,24 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
 
     # ------------------------------------------------------------ training
 
-    def _fit(self, X, partial=False):
+    def _fit(self, X, partial=False, y=None, classes=None):
         """Train on ``X``; sets every fitted attribute or, on failure, none
         (a failed continuation keeps the previous model).
 
         ``partial=True`` runs one epoch and always continues a fitted model
         (``partial_fit``); otherwise ``warm_start`` decides. Either way the
         estimator's own fitted attributes follow from :meth:`_fitted_on`.
+        ``y`` and ``classes`` are for an estimator that learns from labels
+        (see :meth:`_labels_for_fit`).
         """
         continuing = (partial or self.warm_start) and self.__sklearn_is_fitted__()
         if not continuing:
             self._clear_fitted_state()
         try:
             X = self._validate_for_fit(X, reset=not continuing)
+            labels = self._labels_for_fit(y, X, reset=not continuing, classes=classes)
             with torch_settings(self.n_jobs, training=True):
-                self._train(X, continuing, partial)
+                self._train(X, continuing, partial, labels)
         except BaseException:
             if not continuing:
                 self._clear_fitted_state()
@@ -254,15 +257,24 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         validated training rows ``X``, after every fit and ``partial_fit``:
         none by default."""
 
-    def _train(self, X, continuing, partial):
+    def _labels_for_fit(self, y, X, *, reset, classes=None):
+        """The training labels of the rows ``X`` as class indices (-1 where
+        unlabelled, ``classes_`` set when ``reset``), for an estimator that
+        learns from labels; None (``y`` ignored) by default."""
+        return None
+
+    def _train(self, X, continuing, partial, labels=None):
         """Resolve the architecture and the budget, train, and record the
-        outcome as fitted attributes (``n_iter_``, ``loss_curve_``, ...)."""
+        outcome as fitted attributes (``n_iter_``, ``loss_curve_``, ...).
+        With ``labels`` (see :meth:`_labels_for_fit`) the model is M2,
+        semi-supervised over ``classes_``."""
         n_samples, n_features = X.shape
         architecture = Architecture.resolve(
             self.get_params(),
             n_features=n_features,
             n_levels=None if self.schema_ is None else self.schema_.n_levels,
             missing=bool(np.isnan(X).any()),
+            n_classes=0 if labels is None else len(self.classes_),
         )
         rng = check_random_state(self.random_state)
         init_seed, train_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=3)
@@ -278,8 +290,14 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         X_train = _scaling.standardized_tensor(
             X, self.mean_, self.scale_, np.float32, self.device_
         )
-        X_valid = None
-        if self.early_stopping:
+        X_valid = y_train = y_valid = None
+        if labels is not None:
+            y_train = torch.as_tensor(labels, dtype=torch.int64, device=self.device_)
+        if self.early_stopping and labels is not None:
+            X_train, X_valid, y_train, y_valid = validation_split(
+                X_train, self.validation_fraction, rng, y_train
+            )
+        elif self.early_stopping:
             X_train, X_valid = validation_split(X_train, self.validation_fraction, rng)
         settings = self._training_settings(len(X_train), partial, seed=int(train_seed))
         if continuing:
@@ -291,7 +309,15 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
                 device=self.device_,
                 seed=int(init_seed),
             )
-        outcome = train(net, X_train, X_valid, settings, continuing=continuing)
+        outcome = train(
+            net,
+            X_train,
+            X_valid,
+            settings,
+            continuing=continuing,
+            y_train=y_train,
+            y_valid=y_valid,
+        )
         self.net_, self.architecture_ = net, architecture
         self.batch_size_ = settings.batch_size
         self.noise_seed_ = int(noise_seed)
@@ -302,8 +328,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
                 outcome.warning, ConvergenceWarning, stacklevel=user_stacklevel()
             )
 
-    def _training_settings(self, n_train, partial, seed):
-        """The typed settings of a training call on ``n_train`` rows."""
+    def _training_settings(self, n_train, partial, seed, **resolved):
+        """The typed settings of a training call on ``n_train`` rows; an
+        estimator adds the fields it resolves itself as ``resolved``."""
         batch_size = min(128, n_train) if self.batch_size == "auto" else self.batch_size
         budget = resolve_budget(
             self.max_iter,
@@ -318,6 +345,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             budget=budget,
             seed=seed,
             epoch_offset=getattr(self, "n_iter_", 0),
+            **resolved,
         )
 
     def _record_training(self, outcome, X, continuing):

@@ -118,10 +118,13 @@ n_components : int, default=8
     batch_size : int or "auto", default=BATCH_DEFAULT
         Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value
         used is ``batch_size_`` after fit. ``VAEImputer`` defaults to 32:
-        more, smaller steps, which small tables with gaps need.
+        more, smaller steps, which small tables with gaps need;
+        ``VAEClassifier`` too, for its few labelled rows.
 
-    learning_rate_init : float, default=1e-3
-        Learning rate of the Adam optimizer.
+    learning_rate_init : float, default=LR_DEFAULT
+        Learning rate of the Adam optimizer. ``VAEClassifier`` defaults to
+        0.003 (with a batch size of 32): on a small table, a few epochs of
+        larger, slower steps leave its classifier at chance.
 
     tol : float, default=1e-4
         Improvement, in nats per row, of the training loss (or of the
@@ -306,6 +309,7 @@ def fill_doc(cls):
         ("FREE_BITS_DEFAULT", "free_bits"),
         ("BATCH_DEFAULT", "batch_size"),
         ("MAX_ITER_DEFAULT", "max_iter"),
+        ("LR_DEFAULT", "learning_rate_init"),
     ]:
         default = defaults[name].default
         shared_parameters = shared_parameters.replace(

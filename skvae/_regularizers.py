@@ -21,7 +21,6 @@ guide's "Add your own regularizer" shows a complete example.
 import torch
 from torch.nn import functional as F
 
-from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE, Discriminator
 
 
@@ -91,9 +90,8 @@ class AdversarialPenalty(Regularizer):
         self._generated: torch.Tensor | None = None
 
     def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
-        prior = vae.prior().expand((x.shape[0],))
-        z = rsample(prior, (), self.generator)  # (n_samples, n_components)
-        self._generated = vae.decode_mean(z)  # (n_samples, n_outputs)
+        # (n_samples, n_outputs): decoded from prior draws
+        self._generated = vae.generated_features(x.shape[0], self.generator)
         logits = self.discriminator.generated(self._generated, x)
         return self.weight * F.softplus(-logits).mean()
 

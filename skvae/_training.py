@@ -40,7 +40,9 @@ from skvae._architecture import Architecture
 from skvae._budget import Budget
 from skvae._objective import Objective
 from skvae._regularizers import build_regularizers
+from skvae._semisupervised import LabelledRows, M2Objective
 from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.semisupervised import M2
 
 # The net's attributes whose state is the trained model (when present).
 STATEFUL = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
@@ -66,7 +68,10 @@ class TensorBatchIterator:
     collates the rows again, which costs more than the forward pass of a
     small MLP. This iterator, passed as skorch's ``iterator_train`` /
     ``iterator_valid``, takes one permutation per epoch from ``generator``
-    and slices whole batches. The target of a row is the row itself.
+    and slices whole batches. The target of a row is the row itself, or,
+    when the dataset has labels (semi-supervised training), a
+    :class:`~skvae._semisupervised.LabelledRows` of the rows and their
+    labels (-1 where unlabelled).
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class TensorBatchIterator:
         generator: torch.Generator | None = None,
     ) -> None:
         self.X = dataset.X  # (n_samples, n_features) tensor
+        self.labels = dataset.y  # (n_samples,) int64 tensor or None
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -91,12 +97,16 @@ class TensorBatchIterator:
                 n_samples, generator=self.generator, device=self.X.device
             )
             for start in range(0, n_samples, self.batch_size):
-                batch = self.X[order[start : start + self.batch_size]]
-                yield batch, batch
+                yield self._batch(order[start : start + self.batch_size])
         else:
             for start in range(0, n_samples, self.batch_size):
-                batch = self.X[start : start + self.batch_size]
-                yield batch, batch
+                yield self._batch(slice(start, start + self.batch_size))
+
+    def _batch(self, rows):
+        batch = self.X[rows]
+        if self.labels is None:
+            return batch, batch
+        return batch, LabelledRows(batch, self.labels[rows])
 
 
 class ProgressBar(Callback):
@@ -244,17 +254,25 @@ class VAENet(NeuralNet):
 
         Training: the objective plus every regularizer's penalty.
         Validation: the negative beta=1 ELBO, a likelihood bound comparable
-        across hyperparameters.
+        across hyperparameters. With labels, ``y_pred`` is q(y | X) and
+        ``y_true`` the clean rows with their labels (``LabelledRows``).
         """
         if not training:
             return self.objective.validation_loss(
                 self.module_, y_pred, y_true, self.generator
             )
+        extra = {"inputs": X} if isinstance(y_true, LabelledRows) else {}
         loss = self.objective(
-            self.module_, y_pred, y_true, epoch=self.epoch_, generator=self.generator
+            self.module_,
+            y_pred,
+            y_true,
+            epoch=self.epoch_,
+            generator=self.generator,
+            **extra,
         )
+        rows = _rows(y_true)
         for regularizer in self.regularizers:
-            loss = loss + regularizer.penalty(self.module_, y_true)
+            loss = loss + regularizer.penalty(self.module_, rows)
         return loss
 
     def train_step_single(self, batch, **fit_params):
@@ -297,20 +315,30 @@ class VAENet(NeuralNet):
         self.optimizer_.step()
         _, target = unpack_data(batch)
         for regularizer in self.regularizers:
-            for name, value in regularizer.step(target).items():
+            for name, value in regularizer.step(_rows(target)).items():
                 self.history.record_batch(name, value)
         return step
+
+
+def _rows(target):
+    """The clean rows of a batch's target."""
+    return target.rows if isinstance(target, LabelledRows) else target
 
 
 def make_net(
     architecture: Architecture, *, learning_rate: float, device: str, seed: int
 ) -> VAENet:
     """An initialized :class:`VAENet` for ``architecture`` on ``device``, its
-    initial weights drawn from a generator seeded with ``seed``."""
+    initial weights drawn from a generator seeded with ``seed``: a
+    :class:`~skvae._torch.networks.VAE`, or an
+    :class:`~skvae._torch.semisupervised.M2` when the architecture has
+    classes."""
     generator = torch.Generator(device=device).manual_seed(seed)
     a = architecture
+    classes = {"module__n_classes": a.n_classes} if a.n_classes else {}
     net = VAENet(
-        VAE,
+        M2 if a.n_classes else VAE,
+        **classes,
         criterion=torch.nn.Identity,  # unused: get_loss is the objective
         module__n_features=a.n_features,
         module__hidden_layer_sizes=a.hidden_layer_sizes,
@@ -343,7 +371,10 @@ class TrainingSettings:
     names (the objective's, then the regularizers'); ``budget`` is the
     resolved :class:`~skvae._budget.Budget`, ``seed`` seeds every draw of
     the call and ``epoch_offset`` counts the epochs trained before it (the
-    KL warm-up continues across warm starts).
+    KL warm-up continues across warm starts). ``classification_weight`` is
+    the weight of the classification term of semi-supervised training (see
+    :class:`~skvae._semisupervised.M2Objective`) and ``class_prior`` its
+    p(y), set on the model by the call; both unused without labels.
     """
 
     beta: float
@@ -364,13 +395,21 @@ class TrainingSettings:
     budget: Budget
     seed: int
     epoch_offset: int = 0
+    classification_weight: float = 0.0
+    class_prior: tuple[float, ...] | None = None
 
     @classmethod
     def from_params(cls, params: dict, **resolved) -> "TrainingSettings":
         """The settings of an estimator whose ``get_params()`` is ``params``,
         with the fields resolved for the call (``batch_size``, ``budget``,
         ``seed``, ``epoch_offset``) given by name."""
-        names = [f.name for f in dataclasses.fields(cls) if f.name not in resolved]
+        # A field with a default that neither gives keeps its default.
+        names = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in resolved
+            and (f.name in params or f.default is dataclasses.MISSING)
+        ]
         return cls(**{name: params[name] for name in names}, **resolved)
 
 
@@ -393,25 +432,43 @@ def train(
     settings: TrainingSettings,
     *,
     continuing: bool,
+    y_train: torch.Tensor | None = None,
+    y_valid: torch.Tensor | None = None,
 ) -> TrainingOutcome:
     """Train ``net`` on ``X_train`` under ``settings``.
+
+    With labels ``y_train`` (class indices, -1 where unlabelled; and
+    ``y_valid`` with ``X_valid``) the net is an M2 model trained
+    semi-supervised (:class:`~skvae._semisupervised.M2Objective`).
 
     A failed call leaves a continued net (``continuing``) as it was: on a
     non-finite loss (a ``ValueError``) and on Ctrl-C before the first epoch
     ended (``KeyboardInterrupt``, which skorch would otherwise swallow). A
     later Ctrl-C keeps the epochs done and says so in the outcome.
     """
-    objective = Objective(
-        beta=settings.beta,
-        kl_warmup=settings.kl_warmup,
-        free_bits=settings.free_bits,
-        n_importance_samples=settings.n_importance_samples,
-        trim_fraction=settings.trim_fraction,
-    )
+    if y_train is None:
+        objective = Objective(
+            beta=settings.beta,
+            kl_warmup=settings.kl_warmup,
+            free_bits=settings.free_bits,
+            n_importance_samples=settings.n_importance_samples,
+            trim_fraction=settings.trim_fraction,
+        )
+    else:
+        objective = M2Objective(
+            beta=settings.beta,
+            kl_warmup=settings.kl_warmup,
+            free_bits=settings.free_bits,
+            n_importance_samples=settings.n_importance_samples,
+            trim_fraction=settings.trim_fraction,
+            classification_weight=settings.classification_weight,
+        )
     snapshot = snapshot_state(net) if continuing else None
-    configure_net(net, objective, X_valid, settings)
+    if settings.class_prior is not None:
+        net.module_.set_class_prior(torch.tensor(settings.class_prior))
+    configure_net(net, objective, X_valid, settings, y_valid=y_valid)
     try:
-        net.partial_fit(X_train)
+        net.partial_fit(X_train, y_train)
     except NonFiniteLossError as exc:
         restore_state(net, snapshot)
         raise ValueError(
@@ -460,9 +517,10 @@ def _unfinished(n_epochs: int, budget: Budget, stopped: bool, interrupted: bool)
     return None
 
 
-def validation_split(X: torch.Tensor, validation_fraction: float, rng):
+def validation_split(X: torch.Tensor, validation_fraction: float, rng, y=None):
     """``(X_train, X_valid)``: ``validation_fraction`` of the rows of ``X``
-    held out at random (drawn from the NumPy ``rng``) for early stopping."""
+    held out at random (drawn from the NumPy ``rng``) for early stopping;
+    ``(X_train, X_valid, y_train, y_valid)`` with the labels ``y``."""
     n_samples = len(X)
     n_valid = math.ceil(validation_fraction * n_samples)
     if n_valid >= n_samples:
@@ -472,7 +530,10 @@ def validation_split(X: torch.Tensor, validation_fraction: float, rng):
             f"n_samples={n_samples}."
         )
     order = torch.from_numpy(rng.permutation(n_samples)).to(X.device)
-    return X[order[n_valid:]], X[order[:n_valid]]
+    train_rows, valid_rows = order[n_valid:], order[:n_valid]
+    if y is None:
+        return X[train_rows], X[valid_rows]
+    return X[train_rows], X[valid_rows], y[train_rows], y[valid_rows]
 
 
 def _epoch_means(epochs: list, key: str) -> list[float]:
@@ -489,6 +550,8 @@ def configure_net(
     objective: Objective,
     X_valid: torch.Tensor | None,
     settings: TrainingSettings,
+    *,
+    y_valid: torch.Tensor | None = None,
 ) -> VAENet:
     """Set what may change between warm starts: the objective and the
     regularizers (built here together), batching, the stopping rule, the
@@ -509,7 +572,9 @@ def configure_net(
     net.epoch_offset = settings.epoch_offset
     net.batch_size = settings.batch_size
     net.iterator_train__shuffle = settings.shuffle
-    net.train_split = None if X_valid is None else predefined_split(Dataset(X_valid))
+    net.train_split = (
+        None if X_valid is None else predefined_split(Dataset(X_valid, y_valid))
+    )
     net.verbose = int(settings.verbose >= 2)
     callbacks = []
     # A budget of gradient steps is the stopping rule unless a held-out

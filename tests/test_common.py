@@ -17,20 +17,29 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
+from skvae import VAEAnomalyDetector, VAEClassifier, VAEImputer, VAETransformer
 
 
 def _instances():
     for config in CONFIGS.values():
-        for Estimator in (VAETransformer, VAEAnomalyDetector, VAEImputer):
+        for Estimator in (
+            VAETransformer,
+            VAEAnomalyDetector,
+            VAEImputer,
+            VAEClassifier,
+        ):
             yield Estimator(**FAST, **config)
     # The imputer's own options.
     yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
     yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
+    # The classifier's own option, and early stopping on its held-out loss.
+    yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
 
 
 ESTIMATORS = list(_instances())
-TRANSFORMERS = [e for e in ESTIMATORS if isinstance(e, VAETransformer | VAEImputer)]
+TRANSFORMERS = [
+    e for e in ESTIMATORS if isinstance(e, VAETransformer | VAEImputer | VAEClassifier)
+]
 
 
 @parametrize_with_checks(ESTIMATORS, xfail_strict=True)

@@ -11,11 +11,11 @@ import inspect
 import pytest
 
 import skvae
-from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
+from skvae import VAEAnomalyDetector, VAEClassifier, VAEImputer, VAETransformer
 
 numpydoc_validation = pytest.importorskip("numpydoc.validate")
 
-ESTIMATORS = [VAETransformer, VAEAnomalyDetector, VAEImputer]
+ESTIMATORS = [VAETransformer, VAEAnomalyDetector, VAEImputer, VAEClassifier]
 
 
 def public_names(Klass):
@@ -77,3 +77,6 @@ def test_every_estimator_method_is_checked():
     names = public_names(VAEImputer)
     for method in ("fit", "transform", "partial_fit", "sample", "score"):
         assert f"skvae.VAEImputer.{method}" in names
+    names = public_names(VAEClassifier)
+    for method in ("fit", "predict_proba", "partial_fit", "sample", "score_samples"):
+        assert f"skvae.VAEClassifier.{method}" in names

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skvae import VAEAnomalyDetector, VAETransformer
+from skvae import VAEAnomalyDetector, VAEClassifier, VAETransformer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -86,3 +86,25 @@ def test_detector_outputs_are_consistent(X, params, contamination, score_type):
     assert set(np.unique(det.predict(X))) <= {-1, 1}
     per_feature = det.score_samples_per_feature(X)
     assert per_feature.shape == X.shape and np.all(np.isfinite(per_feature))
+
+
+@SETTINGS
+@given(
+    X=data(),
+    params=hyperparameters,
+    labels=st.lists(st.sampled_from([-1, 0, 1, 2]), min_size=40, max_size=40),
+)
+def test_classifier_outputs_are_finite_with_right_shapes(X, params, labels):
+    # Two rows at least, of two classes, and whatever mix of the rest.
+    X = np.concatenate([X, X[:1] + 1, X[:1] - 1]).astype(X.dtype)
+    y = np.array(labels[: X.shape[0] - 2] + [0, 1])
+    clf = VAEClassifier(max_iter=2, random_state=0, **params).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (X.shape[0], len(clf.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(clf.predict(X)) <= set(clf.classes_) and -1 not in clf.classes_
+    Z = clf.transform(X)
+    assert Z.shape == (X.shape[0], params["n_components"]) and np.all(np.isfinite(Z))
+    scores = clf.score_samples(X)
+    assert scores.dtype == np.float64 and np.all(np.isfinite(scores))
+    assert np.all(np.isfinite(clf.sample(3, y=clf.classes_[0], random_state=0)))

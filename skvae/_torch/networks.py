@@ -14,7 +14,12 @@ from torch import nn
 from torch.distributions import Distribution, Independent
 
 from skvae._torch.columns import ColumnEmbedding, ColumnExpansion, MixedLikelihood
-from skvae._torch.distributions import Observed, diagonal_normal, standard_normal
+from skvae._torch.distributions import (
+    Observed,
+    diagonal_normal,
+    rsample,
+    standard_normal,
+)
 from skvae._torch.likelihoods import LIKELIHOODS
 
 # Largest standardized value the encoder sees (in standard deviations).
@@ -67,6 +72,14 @@ def make_mlp(
     return nn.Sequential(*layers)
 
 
+def make_likelihood(likelihood: str, expansion: ColumnExpansion) -> nn.Module:
+    """The row's likelihood: ``likelihood`` for the numeric columns, a
+    softmax over the levels of each categorical one."""
+    if expansion.has_categorical:
+        return MixedLikelihood(LIKELIHOODS[likelihood], expansion)
+    return LIKELIHOODS[likelihood](expansion.n_features)
+
+
 class Encoder(nn.Module):
     """Amortized posterior q(z | x) = N(loc(x), diag(scale(x)^2)).
 
@@ -78,6 +91,8 @@ class Encoder(nn.Module):
     zero vector; with ``missing_inputs`` the encoder also sees, for each
     column, whether its cell is missing, so that it can tell a missing
     value from an average one.
+    With ``n_conditions`` the encoder also reads a vector per row beside
+    it (q(z | x, y) of a conditional model: y one-hot).
     """
 
     def __init__(
@@ -88,6 +103,7 @@ class Encoder(nn.Module):
         dropout: float = 0.0,
         generator: torch.Generator | None = None,
         missing_inputs: bool = False,
+        n_conditions: int = 0,
     ) -> None:
         super().__init__()
         self.missing_inputs = missing_inputs
@@ -97,11 +113,28 @@ class Encoder(nn.Module):
         n_inputs = self.embedding.out_features
         if missing_inputs:
             n_inputs += expansion.n_features
-        self.body = make_mlp(n_inputs, hidden_layer_sizes, dropout, generator)
+        # Width of what inputs() returns, for a network reading rows alike.
+        self.n_inputs = n_inputs
+        self.body = make_mlp(
+            n_inputs + n_conditions, hidden_layer_sizes, dropout, generator
+        )
         self.loc = linear(hidden_layer_sizes[-1], n_components, generator)
         self.raw_scale = linear(hidden_layer_sizes[-1], n_components, generator)
 
-    def forward(self, x: torch.Tensor) -> Independent:
+    def forward(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> Independent:
+        x = self.inputs(x)  # (n_samples, n_inputs)
+        if condition is not None:
+            x = torch.cat([x, condition], -1)  # (n_samples, n_inputs + n_conditions)
+        h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
+        # softplus rather than exp: no overflow for large pre-activations.
+        scale = nn.functional.softplus(self.raw_scale(h)) + 1e-5
+        return diagonal_normal(self.loc(h), scale)  # (n_samples,) x (n_components,)
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The row as the first layer reads it: its features (and missing
+        mask), with missing cells filled and extreme values clipped."""
         features = self.embedding(x)  # (n_samples, out_features)
         if self.missing_inputs:
             missing = torch.isnan(x).to(x.dtype)  # (n_samples, n_features)
@@ -118,10 +151,7 @@ class Encoder(nn.Module):
             # bound, so the encoder sees them clipped while the likelihood
             # sees the row itself.
             x = x.clamp(-MAX_ENCODER_INPUT, MAX_ENCODER_INPUT)
-        h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
-        # softplus rather than exp: no overflow for large pre-activations.
-        scale = nn.functional.softplus(self.raw_scale(h)) + 1e-5
-        return diagonal_normal(self.loc(h), scale)  # (n_samples,) x (n_components,)
+        return x
 
 
 class Decoder(nn.Module):
@@ -227,10 +257,7 @@ class VAE(nn.Module):
         self.decoder = Decoder(
             n_components, hidden_layer_sizes, expansion.n_outputs, dropout, generator
         )
-        if expansion.has_categorical:
-            self.likelihood = MixedLikelihood(LIKELIHOODS[likelihood], expansion)
-        else:
-            self.likelihood = LIKELIHOODS[likelihood](n_features)
+        self.likelihood = make_likelihood(likelihood, expansion)
         # Score observed cells only: on by default for a model trained with
         # missing cells, and at inference for every model (see decode).
         self.observed_only = missing
@@ -260,6 +287,14 @@ class VAE(nn.Module):
         """E[outputs | z], (..., n_outputs): numeric means and each level's
         probability, in the slots of ``ColumnExpansion``."""
         return self.likelihood.mean(self.decoder(z))
+
+    def generated_features(
+        self, n_samples: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """E[features | z] of ``n_samples`` codes drawn from the prior, with
+        gradients (the rows an adversarial loss shows its discriminator)."""
+        z = rsample(self.prior().expand((n_samples,)), (), generator)
+        return self.decode_mean(z)  # (n_samples, n_outputs)
 
     def weight_matrices(self) -> list[nn.Parameter]:
         """Weights of the encoder and decoder (``dim >= 2``), not biases."""

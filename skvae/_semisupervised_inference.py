@@ -1,0 +1,105 @@
+"""Inference with a fitted M2 model (``skvae._torch.semisupervised``):
+what :class:`~skvae.VAEClassifier` computes, with the guarantees of
+``skvae._inference`` (float64 weights for float64 input, per-row noise,
+no batch statistic, bounded chunks).
+"""
+
+import numpy as np
+import torch
+from torch.distributions import kl_divergence
+
+from skvae._inference import InferenceModel
+from skvae._noise import row_normal_noise
+from skvae._objective import _log_mean_exp
+from skvae._torch.distributions import rsample
+from skvae._torch.semisupervised import M2
+
+
+class M2Inference(InferenceModel):
+    """:class:`~skvae._inference.InferenceModel` for an M2 module: class
+    probabilities, the bound with y summed out, posterior means averaged
+    over the classes and class-conditional generation."""
+
+    def class_probabilities(self, X) -> np.ndarray:
+        """q(y | x) per row, shape (n_samples, n_classes), in X's dtype."""
+        m2 = self.module_for(X.dtype)
+        out = np.empty((X.shape[0], m2.n_classes), dtype=X.dtype)
+        for rows in self.row_chunks(X.shape[0]):
+            q_y = m2.classify(self.standardized(X[rows], X.dtype))
+            out[rows] = q_y.probs.numpy(force=True)
+        return out
+
+    def log_likelihood(self, X) -> np.ndarray:
+        """A bound on log p(x) = log sum_y p(y) p(x | y) per row of the
+        float64 ``X``, each p(x | y) bounded by importance sampling of
+        q(z | x, y) with the row's own noise, on the standardized scale."""
+        m2 = self.module_for(np.float64)
+        k, d = self.n_mc_samples, m2.n_components
+        out = np.empty(X.shape[0], dtype=np.float64)
+        for rows in self.row_chunks(X.shape[0], k * m2.n_classes):
+            x = self.standardized(X[rows], np.float64)
+            noise = self.tensor(row_normal_noise(X[rows], self.noise_seed, k, d))
+            per_class = []
+            for c in range(m2.n_classes):
+                y = m2.one_hot(torch.full((x.shape[0],), c, device=x.device))
+                q = m2.posterior(x, y)
+                z = q.mean + q.stddev * noise  # (k, n, n_components)
+                log_w = (
+                    m2.decode(z, y.expand(k, -1, -1)).log_prob(x)
+                    + m2.prior().log_prob(z)
+                    - q.log_prob(z)
+                )  # (k, n)
+                per_class.append(_log_mean_exp(log_w) + m2.class_log_prior[c])
+            out[rows] = torch.logsumexp(torch.stack(per_class), 0).numpy(force=True)
+        return out
+
+    def posterior_mean(self, X) -> np.ndarray:
+        """sum_y q(y | x) E[z | x, y] per row, in the dtype of ``X``."""
+        m2 = self.module_for(X.dtype)
+        out = np.empty((X.shape[0], m2.n_components), dtype=X.dtype)
+        for rows in self.row_chunks(X.shape[0], m2.n_classes):
+            mean, _ = self._mean_and_kl(m2, self.standardized(X[rows], X.dtype))
+            out[rows] = mean.numpy(force=True)
+        return out
+
+    def generate(self, labels, generator: torch.Generator) -> np.ndarray:
+        """One draw of x ~ p(x | y, z), z ~ p(z), per class index in
+        ``labels``, on the user's scale."""
+        m2 = self.module_for(np.float64)
+        out = np.empty((labels.shape[0], self.mean.shape[0]))
+        for rows in self.row_chunks(labels.shape[0]):
+            y = m2.one_hot(torch.as_tensor(labels[rows], device=self.device))
+            prior = m2.prior().expand((y.shape[0],))
+            z = rsample(prior, (), generator)  # (n, n_components)
+            decoded = m2.decoder(torch.cat([z, y], -1))
+            out[rows] = m2.likelihood.sample(decoded, generator).numpy(force=True)
+        return out * self.scale + self.mean
+
+    def latent_diagnostics(self, X):
+        """KL per latent dimension (expected under q(y | x)) and the
+        activity of the posterior means, with the float32 weights."""
+        m2 = self.module_for(np.float32)
+        kl_sum = torch.zeros(m2.n_components, dtype=torch.float64)
+        means = []
+        with torch.no_grad():
+            for rows in self.row_chunks(X.shape[0], m2.n_classes):
+                mean, kl = self._mean_and_kl(m2, self.standardized(X[rows], np.float32))
+                kl_sum += kl.sum(0).double().cpu()
+                means.append(mean.double().cpu())
+        activity = torch.cat(means).var(dim=0, unbiased=False).numpy()
+        return (kl_sum / X.shape[0]).numpy(), activity
+
+    @staticmethod
+    def _mean_and_kl(m2: M2, x: torch.Tensor):
+        """Per row, the posterior mean and KL per dimension, each averaged
+        over the classes under q(y | x)."""
+        probs = m2.classify(x).probs  # (n, n_classes)
+        mean = x.new_zeros(x.shape[0], m2.n_components)
+        kl = torch.zeros_like(mean)
+        prior = m2.prior().base_dist
+        for c in range(m2.n_classes):
+            y = m2.one_hot(torch.full((x.shape[0],), c, device=x.device))
+            q = m2.posterior(x, y)
+            mean += probs[:, c, None] * q.mean
+            kl += probs[:, c, None] * kl_divergence(q.base_dist, prior)
+        return mean, kl

@@ -1,0 +1,539 @@
+"""VAEClassifier: semi-supervised classification with a VAE (Kingma et al.'s
+M2), with scikit-learn's semi-supervised API."""
+
+import dataclasses
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_y, check_consistent_length, check_is_fitted
+
+from skvae._base import BaseVAE
+from skvae._docs import fill_doc
+from skvae._generative import GenerativeMixin
+from skvae._runtime import torch_settings
+from skvae._semisupervised_inference import M2Inference
+from skvae._validation import check_n_samples, user_stacklevel
+
+# The label of an unlabelled row (scikit-learn's semi-supervised convention).
+UNLABELLED = -1
+
+
+@fill_doc
+class VAEClassifier(
+    ClassNamePrefixFeaturesOutMixin,
+    ClassifierMixin,
+    TransformerMixin,
+    GenerativeMixin,
+    BaseVAE,
+):
+    """Semi-supervised classifier and class-conditional generator: M2.
+
+    The deep generative model M2 of Kingma et al. (2014): the class y is a
+    latent variable of a VAE, beside the code z. A row is generated as
+    y ~ p(y), z ~ N(0, I), x ~ p(x | y, z); a classifier q(y | x) and an
+    encoder q(z | x, y) are learnt with the decoder. Labelled rows are
+    explained with their class, unlabelled ones with every class weighted
+    by q(y | x), so the unlabelled rows teach the classifier where the
+    classes of the data lie: with few labels and clustered data, M2
+    classifies better than a classifier of the labelled rows alone (see
+    the user guide, "Semi-supervised learning").
+
+    As :class:`~sklearn.semi_supervised.SelfTrainingClassifier`, ``fit``
+    takes every row with ``y == -1`` as unlabelled; numeric or string
+    labels (string labels in an object array, with -1 for unlabelled
+    rows). A numeric ``y`` of -1 and one other label only, such as the
+    -1/+1 labels of binary problems, is a binary problem (with a warning),
+    since rows of one class cannot train a classifier; so is any ``y`` when
+    ``partial_fit``'s ``classes`` include -1. ``predict_proba`` is
+    q(y | x), ``transform`` the posterior mean of z, ``score_samples`` the
+    log-likelihood bound of a row with its class summed out and
+    ``sample(n, y=c)`` draws rows of class ``c``. Tables with categorical
+    columns and missing cells are modelled as by
+    the other estimators.
+
+    Parameters
+    ----------
+    classification_weight : float or "auto", default="auto"
+        Weight of the classification term ``-log q(y | x)`` of each
+        labelled row, relative to the likelihood bound of a row (the
+        paper's alpha, per labelled row). "auto" is the paper's choice,
+        ``alpha = 0.1 * n_samples`` over the mean classification loss of
+        the labelled rows: a weight of ``0.1 * n_samples / n_labelled``,
+        0.1 for a fully labelled ``y`` and 2 with 5% of the rows labelled.
+        Larger values make the classifier fit the labelled rows more
+        closely and rely less on the structure of the unlabelled ones; 0
+        leaves it to learn from the bound alone. The value used is
+        ``classification_weight_``.
+
+    {shared_parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels seen in fit (the unlabelled marker -1 excluded),
+        sorted.
+
+    class_prior_ : ndarray of shape (n_classes,)
+        p(y) of the model: the frequencies of the classes among the
+        labelled rows of the first training call, with one added to each
+        count (so that a class seen only in ``partial_fit``'s ``classes``
+        keeps a positive probability).
+
+    classification_weight_ : float
+        The weight of the classification term of the last training call
+        ("auto" resolved).
+
+    transduction_ : ndarray of shape (n_samples,)
+        The labels given to the rows of the last training call: a row's own
+        label where it had one, the prediction where it was unlabelled (as
+        :class:`~sklearn.semi_supervised.LabelSpreading`).
+
+    {shared_attributes}
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Semi-supervised
+        learning by self-training a supervised classifier.
+    sklearn.semi_supervised.LabelSpreading : Graph-based semi-supervised
+        learning.
+    VAETransformer : The unsupervised model.
+
+    Notes
+    -----
+    Training minimizes, per row on average (Kingma et al., 2014, eq. 9),
+    for a labelled row ``L(x, y) = -E_q(z|x,y)[log p(x | y, z)] - log p(y)
+    + beta * KL(q(z | x, y) || N(0, I))`` plus ``classification_weight *
+    -log q(y | x)``, and for an unlabelled row ``U(x) = sum_y q(y | x)
+    L(x, y) - H(q(y | x))``. ``beta``, ``kl_warmup`` and ``free_bits``
+    apply to the KL term as in the other estimators (free bits on the
+    batch-mean KL per dimension, a row's KL expected under its class
+    weights). The adversarial loss (``adversarial_weight``) shows its
+    discriminator rows decoded from y ~ p(y), z ~ N(0, I). With
+    ``n_importance_samples > 1`` the bound of each row and class is the
+    importance-weighted one (IWAE). ``trim_fraction`` leaves the bounds of
+    a batch's worst-fitting rows out of the loss (not the classification
+    term of a labelled row). With
+    ``early_stopping``, ``validation_scores_`` are minus this loss with
+    ``beta=1`` on the held-out rows (the classification term of their
+    labelled rows included), so that stopping weighs the classifier as
+    training does.
+
+    Each step explains every unlabelled row with every class: a step costs
+    about ``n_classes`` times a ``VAETransformer`` step on unlabelled rows,
+    and so do ``score_samples``, ``transform`` and the diagnostics of fit.
+    ``max_iter="auto"`` is the budget of the other estimators (about 3000
+    steps), in steps of 32 rows. There is no ``decision_function``:
+    ``predict_proba`` is the model's output.
+
+    ``score_samples`` is a lower bound on ``log p(x) = log sum_y p(y) p(x |
+    y)``, each ``p(x | y)`` bounded by importance sampling of q(z | x, y)
+    with ``n_mc_samples`` draws (the same draws for every class, derived
+    from the row and a seed drawn at fit, so a row's score does not depend
+    on its batch). ``transform`` returns ``sum_y q(y | x) E[z | x, y]``,
+    deterministic. ``predict_proba``, ``transform`` and ``score_samples``
+    are computed in the input's float dtype (float64 for the scores).
+
+    References
+    ----------
+    .. [1] Kingma, D. P., Rezende, D. J., Mohamed, S. and Welling, M.
+       "Semi-supervised learning with deep generative models", NeurIPS
+       2014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.r_[rng.normal(-3, 1, (100, 2)), rng.normal(3, 1, (100, 2))]
+    >>> y = np.r_[np.zeros(100, int), np.ones(100, int)]
+    >>> y_partial = np.where(rng.uniform(size=200) < 0.1, y, -1)
+    >>> clf = VAEClassifier(max_iter=30, random_state=0).fit(X, y_partial)
+    >>> clf.classes_
+    array([0, 1])
+    >>> clf.predict([[-3.0, -3.0], [3.0, 3.0]])
+    array([0, 1])
+    >>> clf.sample(2, y=1, random_state=0).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseVAE._parameter_constraints,
+        "classification_weight": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="left"),
+        ],
+    }
+
+    def __init__(
+        self,
+        classification_weight="auto",
+        *,
+        n_components=8,
+        hidden_layer_sizes="auto",
+        likelihood="gaussian",
+        categorical_features="from_dtype",
+        beta=1.0,
+        kl_warmup=0,
+        free_bits=0.0,
+        weight_decay=0.0,
+        l1_penalty=0.0,
+        adversarial_weight=0.0,
+        corruption=0.0,
+        dropout=0.0,
+        n_importance_samples=1,
+        trim_fraction=0.0,
+        max_iter="auto",
+        batch_size=32,
+        learning_rate_init=3e-3,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        warm_start=False,
+        n_mc_samples=16,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            likelihood=likelihood,
+            categorical_features=categorical_features,
+            beta=beta,
+            kl_warmup=kl_warmup,
+            free_bits=free_bits,
+            weight_decay=weight_decay,
+            l1_penalty=l1_penalty,
+            adversarial_weight=adversarial_weight,
+            corruption=corruption,
+            dropout=dropout,
+            n_importance_samples=n_importance_samples,
+            trim_fraction=trim_fraction,
+            max_iter=max_iter,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            warm_start=warm_start,
+            n_mc_samples=n_mc_samples,
+            n_jobs=n_jobs,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.classification_weight = classification_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the model to the rows ``X`` and their labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training rows, labelled and unlabelled. Missing cells (NaN) are
+            left out of the likelihood.
+        y : array-like of shape (n_samples,)
+            Labels, -1 for an unlabelled row (string labels in an object
+            array). At least one row must be labelled, with at least two
+            classes among the labelled rows.
+
+        Returns
+        -------
+        self : VAEClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y=y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on ``X`` and ``y``, continuing the model.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            A chunk of training rows. The input scaling is fixed by the first
+            call, so the first chunk should be representative.
+        y : array-like of shape (n_samples,)
+            Labels of the chunk, -1 for an unlabelled row.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; required on the first call and
+            ignored (if equal to ``classes_``) on later ones, as for
+            scikit-learn's incremental classifiers.
+
+        Returns
+        -------
+        self : VAEClassifier
+            The updated estimator.
+        """
+        if classes is None and not self.__sklearn_is_fitted__():
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, partial=True, y=y, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities q(y | x) of each row.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in the order of ``classes_``; each
+            row sums to 1. In the input's float dtype.
+        """
+        X = self._validate_for_inference(X)
+        with torch_settings(self.n_jobs):
+            return self._inference().class_probabilities(X)
+
+    def predict(self, X):
+        """The most probable class of each row under q(y | x).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def transform(self, X):
+        """Encode ``X`` as the posterior mean of its latent code.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            ``sum_y q(y | x) E[z | x, y]``, in the input's float dtype.
+            Deterministic.
+        """
+        X = self._validate_for_inference(X)
+        with torch_settings(self.n_jobs):
+            return self._inference().posterior_mean(X)
+
+    def score_samples(self, X):
+        """Log-likelihood lower bound of each row, its class summed out.
+
+        A bound on ``log p(x) = log sum_y p(y) p(x | y)``, each ``p(x | y)``
+        bounded by importance sampling of q(z | x, y) with ``n_mc_samples``
+        draws. The draws are a deterministic function of the row and of a
+        seed drawn at fit, so a row's score does not depend on the rows it
+        is scored with. With the Gaussian likelihood the density is that of
+        the original, unstandardized features.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,), dtype float64
+            In nats; higher means more likely under the model.
+        """
+        return super().score_samples(X)
+
+    def sample(self, n_samples=1, y=None, random_state=None):
+        """Draw new rows from the model, of given classes or of any.
+
+        A class is drawn from ``class_prior_`` when ``y`` is None, a code
+        from N(0, I), and a row from p(x | y, z).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        y : label, array-like of shape (n_samples,) or None, default=None
+            The class of the rows: one label for all of them, or one per
+            row; None draws each row's class from ``class_prior_``. A label
+            not in ``classes_`` raises a ``ValueError``.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws; pass an int for reproducible samples.
+
+        Returns
+        -------
+        X : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            Generated rows on the original scale of the training data, in
+            the training table's column types when fitted on a DataFrame.
+        """
+        check_is_fitted(self)
+        check_n_samples(n_samples)
+        rng = check_random_state(random_state)
+        if y is None:
+            codes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
+        else:
+            y = np.asarray(y, dtype=object if np.ndim(y) else None)
+            if y.ndim == 0:
+                y = np.full(n_samples, y.item(), dtype=object)
+            if y.shape != (n_samples,):
+                raise ValueError(
+                    f"y must be one label or an array of n_samples={n_samples} "
+                    f"labels; got shape {y.shape}."
+                )
+            codes = self._codes(y)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        generator = torch.Generator(device=self.device_).manual_seed(int(seed))
+        with torch_settings(self.n_jobs):
+            out = self._inference().generate(codes, generator)
+        return self._to_user(out)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ------------------------------------------------------------ private
+
+    def _labels_for_fit(self, y, X, *, reset, classes=None):
+        """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also
+        ``classes_`` and ``class_prior_``. Every call sets
+        ``classification_weight_``."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None."
+            )
+        y = _check_y(y, estimator=self)
+        check_consistent_length(X, y)
+        if reset:
+            self.classes_ = _classes(y, classes)
+        elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), self.classes_
+        ):
+            raise ValueError(
+                f"classes={classes!r} differs from classes_={self.classes_!r} of "
+                "the first call to partial_fit."
+            )
+        # -1 marks unlabelled rows unless it is a class (-1/+1 labels).
+        labelled = ~_is_unlabelled(y) | _is_unlabelled(self.classes_).any()
+        codes = np.full(y.shape[0], UNLABELLED, dtype=np.int64)
+        codes[labelled] = self._codes(y[labelled])
+        if reset:
+            counts = np.bincount(codes[labelled], minlength=len(self.classes_))
+            self.class_prior_ = (counts + 1.0) / (counts.sum() + len(self.classes_))
+        if self.classification_weight == "auto":
+            n_labelled = max(int(labelled.sum()), 1)
+            self.classification_weight_ = 0.1 * y.shape[0] / n_labelled
+        else:
+            self.classification_weight_ = float(self.classification_weight)
+        # Read (and removed) by _fitted_on, for transduction_.
+        self._training_labels = codes
+        return codes
+
+    def _codes(self, labels):
+        """Indices into ``classes_`` of ``labels``; an unknown one is an
+        error that names it."""
+        index = {label: i for i, label in enumerate(self.classes_.tolist())}
+        codes = np.empty(len(labels), dtype=np.int64)
+        for i, label in enumerate(labels.tolist()):
+            code = index.get(label)
+            if code is None:
+                raise ValueError(
+                    f"Unknown class {label!r}: the classes are {self.classes_!r}."
+                )
+            codes[i] = code
+        return codes
+
+    def _training_settings(self, n_train, partial, seed, **resolved):
+        return super()._training_settings(
+            n_train,
+            partial,
+            seed,
+            classification_weight=self.classification_weight_,
+            class_prior=tuple(self.class_prior_.tolist()),
+            **resolved,
+        )
+
+    def _fitted_on(self, X):
+        """``transduction_``: the given labels, predictions elsewhere."""
+        codes = self.__dict__.pop("_training_labels")
+        unlabelled = codes == UNLABELLED
+        if unlabelled.any():
+            proba = self._inference().class_probabilities(X[unlabelled])
+            codes[unlabelled] = np.argmax(proba, axis=1)
+        self.transduction_ = self.classes_[codes]
+
+    def _inference(self):
+        model = super()._inference()
+        fields = dataclasses.fields(model)
+        return M2Inference(**{f.name: getattr(model, f.name) for f in fields})
+
+
+def _classes(y, classes):
+    """The sorted classes of a fresh fit on labels ``y``: ``classes`` when
+    given (``partial_fit``), else the labels of the labelled rows, with -1
+    among them when ``y`` is numeric and holds one other label only."""
+    if classes is not None:
+        found = np.unique(np.asarray(classes))
+        check_classification_targets(found)
+    else:
+        unlabelled = _is_unlabelled(y)
+        if unlabelled.all():
+            raise ValueError(
+                "y has no labelled row (every label is -1): a classifier needs "
+                "labelled rows of at least two classes."
+            )
+        check_classification_targets(y[~unlabelled])
+        found = np.unique(y[~unlabelled])
+        if len(found) == 1 and unlabelled.any() and y.dtype.kind in "biuf":
+            warnings.warn(
+                "y holds -1 and one other label: taken as a binary problem whose "
+                "classes are -1 and the other label, not as rows of one class and "
+                "unlabelled rows (which cannot train a classifier).",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+            found = np.unique(y)
+    if len(found) < 2:
+        raise ValueError(
+            f"y has labelled rows of one class only ({found[0]!r}); a classifier "
+            "needs at least two classes."
+        )
+    return found
+
+
+def _is_unlabelled(y):
+    """Which entries of the 1-D ``y`` are the unlabelled marker -1 (a
+    number equal to -1, never a string)."""
+    if y.dtype.kind in "biuf":
+        return y == UNLABELLED
+    if y.dtype.kind != "O":
+        return np.zeros(y.shape[0], dtype=bool)
+    return np.array(
+        [
+            isinstance(v, Integral | Real) and not isinstance(v, bool) and v == -1
+            for v in y
+        ],
+        dtype=bool,
+    )
