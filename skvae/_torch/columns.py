@@ -93,20 +93,15 @@ class ColumnExpansion(nn.Module):
     def __init__(
         self,
         n_levels: Sequence[int],
-        infrequent_levels: Sequence[Sequence[int]] | None = None,
-        infrequent_counts: Sequence[Sequence[int]] | None = None,
+        infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
     ) -> None:
         super().__init__()
         self.n_levels = tuple(int(k) for k in n_levels)
         self.n_features = len(self.n_levels)
-        n_features = self.n_features
         infrequent = [
-            _InfrequentGroup(k, codes, counts) if len(codes) else None
-            for k, codes, counts in zip(
-                self.n_levels,
-                infrequent_levels or ((),) * n_features,
-                infrequent_counts or ((),) * n_features,
-                strict=True,
+            _InfrequentGroup(k, levels) if levels else None
+            for k, levels in zip(
+                self.n_levels, infrequent or ((),) * self.n_features, strict=True
             )
         ]
         # Output slots per column: one per level, but one for all the
@@ -637,7 +632,7 @@ class MixedLikelihood(nn.Module):
 
 class _InfrequentGroup:
     """The output slots of a categorical column of ``n_levels`` levels whose
-    levels ``codes``, counted ``counts`` times in the training rows, share
+    infrequent ``levels``, (code, count in the training rows) pairs, share
     one slot, the last (the frequent levels keep theirs, in code order).
 
     Tensors: per level, its slot (``slot_of``) and the log of its share of
@@ -649,10 +644,10 @@ class _InfrequentGroup:
     group's levels (``codes``) and their cumulative shares (``cdf``).
     """
 
-    def __init__(self, n_levels: int, codes, counts) -> None:
-        order = np.argsort(np.asarray(codes), kind="stable")
-        codes = np.asarray(codes, dtype=np.int64)[order]
-        counts = np.asarray(counts, dtype=np.float64)[order]
+    def __init__(self, n_levels: int, levels: Sequence[tuple[int, int]]) -> None:
+        levels = sorted(levels)
+        codes = np.array([code for code, _ in levels], dtype=np.int64)
+        counts = np.array([count for _, count in levels], dtype=np.float64)
         infrequent = np.zeros(n_levels, dtype=bool)
         infrequent[codes] = True
         frequent = np.flatnonzero(~infrequent)
