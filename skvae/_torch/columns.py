@@ -22,9 +22,31 @@ costs a categorical column about one column, not one per level:
   (:class:`~skvae._torch.distributions.Observed`) and the per-feature
   scores work on it unchanged.
 
-Columns with the same number of levels are computed together, as one
-(..., n_columns, n_levels) block; there are as many blocks as distinct
-level counts, and none is padded.
+Columns with the same number of slots are computed together, as one
+(..., n_columns, n_slots) block; there are as many blocks as distinct
+slot counts, and none is padded.
+
+*Infrequent levels* (``min_frequency``, ``max_categories``; none unless
+asked for) share one slot of their column, "the group": the decoder gives
+a column one logit per frequent level and one for the group, and an
+infrequent level's probability is the group's times its share of the
+group's training rows, ``p(group | z) * count / group count``, a fixed
+split learned from the data. So ``log_prob`` stays a log-probability of
+every level seen in fit (the bound stays a bound in nats, comparable with
+an ungrouped model's), and a rare level stays as rare as it was in the
+training rows: an outlier detector still finds it unlikely. ``sample`` and
+``draw`` pick the group by its probability and then, with the same
+uniform rescaled to the group's stretch of the CDF, a level by the
+training frequencies; ``mean`` gives the group's probability in its slot
+and ``collapse`` weighs it by its most frequent level's share, so it
+names the most probable level. The encoder keeps one embedding per level,
+which costs nothing per row. Scoring a column then costs its frequent
+levels plus one, whatever its number of levels. Rejected: mapping the
+infrequent levels onto one "other" level, as a ``OneHotEncoder`` in front
+would. The likelihood would then be that of "other", not of the level,
+which makes a rare level look as likely as all rare levels together
+(an anomaly hidden by the preprocessing), the bound incomparable across
+settings, and ``sample`` unable to give a level back.
 
 Rejected: one-hot columns under the numeric likelihood (what a
 ``OneHotEncoder`` in front amounts to). A Gaussian on 0/1 columns learns a
@@ -83,11 +105,17 @@ class ColumnExpansion(nn.Module):
     per level (its logits, or probabilities in a decoded mean). With no
     categorical column every map here is the identity.
 
-    Categorical columns are kept in *grouped order*, by number of levels
-    (then by position): ``categorical_columns`` lists them so, and
-    :meth:`levels` returns one (..., n_columns, n_levels) block per level
-    count. Per-column values of categorical columns, (..., n_categorical),
-    are in that order.
+    ``infrequent[j]``, if given, lists the infrequent levels of column
+    ``j`` as (code, training count) pairs: they share the column's last
+    slot (its frequent levels keep one each, in code order), so that the
+    column has ``n_output_levels[j]`` slots. :meth:`observed_slots` maps
+    levels to slots and shares.
+
+    Categorical columns are kept in *grouped order*, by number of slots
+    (then of levels, then by position): ``categorical_columns`` lists them
+    so, and :meth:`levels` returns one (..., n_columns, n_slots) block per
+    slot count. Per-column values of categorical columns,
+    (..., n_categorical), are in that order.
     """
 
     def __init__(
@@ -536,9 +564,9 @@ class MixedLikelihood(nn.Module):
     :class:`~skvae._torch.likelihoods.Likelihood`, over the slots of
     ``expansion``.
 
-    ``mean`` is E[features | z]: the numeric means and each level's
-    probability. ``sample`` and ``draw`` return cells: numeric draws and
-    level codes.
+    ``mean`` is E[features | z]: the numeric means and each slot's
+    probability (a level's, or the infrequent group's). ``sample`` and
+    ``draw`` return cells: numeric draws and level codes.
     """
 
     def __init__(self, numeric: type[nn.Module], expansion: ColumnExpansion) -> None:
