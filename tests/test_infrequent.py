@@ -271,6 +271,18 @@ def test_a_grouped_model_survives_pickling(table):
     )
 
 
+def test_skops_stores_a_grouped_model_trusting_only_the_estimator(table):
+    sio = pytest.importorskip("skops.io")
+    with warnings.catch_warnings():
+        _warnings_off()
+        vae = VAETransformer(**FAST, max_categories=5).fit(table)
+    data = sio.dumps(vae)
+    assert sio.get_untrusted_types(data=data) == ["skvae.transformer.VAETransformer"]
+    loaded = sio.loads(data, trusted=["skvae.transformer.VAETransformer"])
+    assert loaded.architecture_ == vae.architecture_
+    np.testing.assert_array_equal(loaded.score_samples(table), vae.score_samples(table))
+
+
 def test_warm_starts_keep_the_grouping_and_refuse_another(table):
     with warnings.catch_warnings():
         _warnings_off()
