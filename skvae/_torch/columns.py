@@ -623,7 +623,8 @@ class MixedLikelihood(nn.Module):
     ) -> torch.Tensor:
         """The level of each categorical column at ``uniform``
         (..., n_categorical, grouped order): the number of levels whose
-        cumulative probability the draw exceeds, as a code."""
+        cumulative probability the draw exceeds, as a code (the slots'
+        CDF, then the infrequent group's by training frequencies)."""
         expansion = self.expansion
         codes = []
         for g, (logits, (first, stop, k)) in enumerate(
