@@ -9,11 +9,21 @@ builds the module, is checked against the hyperparameters of a
 continuation (``warm_start``, ``partial_fit``) and is persisted as plain
 data, so that loading rebuilds the fitted network whatever the estimator's
 parameters say by then.
+
+That includes which levels of a categorical column are *infrequent*
+(``min_frequency``, ``max_categories``, with ``OneHotEncoder``'s meanings)
+and their training counts: the decoder gives them one shared output, and
+the counts split its probability (see ``skvae._torch.columns``). They are
+found from the level counts of the first training call's rows (the
+schema's, fixed by then), so a ``partial_fit`` on later chunks keeps the
+grouping that the first chunk's rows gave.
 """
 
 import dataclasses
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
+
+import numpy as np
 
 # The hyperparameters whose value is the fitted architecture's, and which a
 # continuation therefore cannot change.
@@ -39,6 +49,11 @@ class Architecture:
     n_levels : tuple of int or None
         Levels of each column, 0 for a numeric one; None when every column
         is numeric.
+    infrequent : tuple of tuple of (int, int), or None
+        Per column, the levels that share the column's infrequent slot, as
+        (code, count in the training rows) pairs (see :func:`infrequent_levels`);
+        None when no level does. Plain data, so that loading rebuilds the
+        grouping that the weights were trained with.
     missing : bool
         Whether the encoder reads a missing-cell mask (the training rows had
         missing cells).
@@ -55,15 +70,29 @@ class Architecture:
     likelihood: str
     dropout: float
     n_levels: tuple[int, ...] | None = None
+    infrequent: tuple[tuple[tuple[int, int], ...], ...] | None = None
     missing: bool = False
     adversarial: bool = False
     n_classes: int = 0
 
     @classmethod
-    def resolve(cls, params, *, n_features, n_levels, missing, n_classes=0):
+    def resolve(
+        cls,
+        params,
+        *,
+        n_features,
+        n_levels,
+        missing,
+        level_counts=None,
+        n_rows=None,
+        n_classes=0,
+    ):
         """The architecture that the estimator's ``params`` (its
         ``get_params()``) ask for on data of ``n_features`` columns, after
-        the checks that ``_parameter_constraints`` cannot express."""
+        the checks that ``_parameter_constraints`` cannot express.
+        ``level_counts`` (training rows per level, per column, of ``n_rows``
+        rows) decide which levels ``min_frequency`` and ``max_categories``
+        group."""
         sizes = params["hidden_layer_sizes"]
         if isinstance(sizes, str):  # "auto", the only string allowed
             sizes = auto_hidden_layer_sizes(n_features)
@@ -82,6 +111,7 @@ class Architecture:
             likelihood=params["likelihood"],
             dropout=params["dropout"],
             n_levels=n_levels,
+            infrequent=_grouping(params, level_counts, n_rows),
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
             n_classes=n_classes,
@@ -105,6 +135,14 @@ class Architecture:
                     "fitted network and cannot change its architecture or "
                     f"device. Set {name} back, or refit with warm_start=False."
                 )
+        if requested.infrequent != self.infrequent:
+            raise ValueError(
+                "min_frequency and max_categories group the levels of the "
+                "categorical columns differently from the fitted model, whose "
+                "decoder has one output per frequent level and one for the "
+                "infrequent ones: warm_start and partial_fit cannot change "
+                "that grouping. Set them back, or refit with warm_start=False."
+            )
         if requested.missing and not self.missing:
             raise ValueError(
                 "X has missing values (NaN), but the fitted model was trained "
@@ -129,6 +167,11 @@ class Architecture:
         state["hidden_layer_sizes"] = tuple(state["hidden_layer_sizes"])
         if state["n_levels"] is not None:
             state["n_levels"] = tuple(state["n_levels"])
+        if state.get("infrequent") is not None:
+            state["infrequent"] = tuple(
+                tuple((int(code), int(count)) for code, count in column)
+                for column in state["infrequent"]
+            )
         return cls(**state)
 
 
@@ -137,3 +180,52 @@ def auto_hidden_layer_sizes(n_features):
     30 features, (256, 128) from 30 on (user guide, "How the defaults were
     chosen")."""
     return (256, 128) if n_features >= 30 else (64, 32)
+
+
+def infrequent_levels(counts, n_rows, min_frequency=None, max_categories=None):
+    """The codes of the infrequent levels of a column whose levels have
+    ``counts`` training rows each (of ``n_rows`` rows), by
+    ``OneHotEncoder``'s rule: a level held by fewer than ``min_frequency``
+    rows (an int) or than ``min_frequency * n_rows`` rows (a float) is
+    infrequent, and if more than ``max_categories`` outputs remain
+    (counting one for the infrequent group), the least frequent levels join
+    the group until ``max_categories`` do (ties broken by code, as the
+    stable sort of ``OneHotEncoder``).
+
+    A level of count 0 is never infrequent: the schema keeps only the
+    levels seen in the rows, so it can only be the placeholder level of a
+    column with no observed cell, which a group would give no probability
+    to split.
+    """
+    counts = np.asarray(counts)
+    if isinstance(min_frequency, Integral):
+        infrequent = counts < min_frequency
+    elif isinstance(min_frequency, Real):
+        infrequent = counts < min_frequency * n_rows
+    else:
+        infrequent = np.zeros(counts.shape, dtype=bool)
+    n_outputs = counts.size - infrequent.sum() + 1
+    if max_categories is not None and max_categories < n_outputs:
+        n_frequent = max_categories - 1
+        if n_frequent == 0:
+            infrequent[:] = True
+        else:
+            infrequent[np.argsort(counts, kind="mergesort")[:-n_frequent]] = True
+    return np.flatnonzero(infrequent & (counts > 0))
+
+
+def _grouping(params, level_counts, n_rows):
+    """The ``infrequent`` field of the architecture for ``params`` (None
+    when no level is grouped)."""
+    min_frequency = params.get("min_frequency")
+    max_categories = params.get("max_categories")
+    if level_counts is None or (min_frequency is None and max_categories is None):
+        return None
+    grouping = []
+    for counts in level_counts:
+        if not counts:  # a numeric column
+            grouping.append(())
+            continue
+        codes = infrequent_levels(counts, n_rows, min_frequency, max_categories)
+        grouping.append(tuple((int(c), int(counts[c])) for c in codes))
+    return tuple(grouping) if any(grouping) else None

@@ -26,7 +26,7 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from skvae import _scaling
 from skvae._architecture import Architecture
@@ -58,6 +58,13 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         ],
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        # OneHotEncoder's declarations of the same names.
+        "min_frequency": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "max_categories": [Interval(Integral, 1, None, closed="left"), None],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -95,6 +102,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         hidden_layer_sizes,
         likelihood,
         categorical_features,
+        min_frequency,
+        max_categories,
         beta,
         kl_warmup,
         free_bits,
@@ -124,6 +133,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.likelihood = likelihood
         self.categorical_features = categorical_features
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -193,6 +204,22 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
     def dropout_(self):
         """Dropout rate the fitted model was trained with."""
         return self.architecture_.dropout
+
+    @property
+    def infrequent_categories_(self):
+        """Per categorical column, the levels sharing one decoder output.
+
+        None for a column without infrequent levels (see ``min_frequency``
+        and ``max_categories``).
+        """
+        grouping = self.architecture_.infrequent
+        out = []
+        for j, levels in zip(
+            np.flatnonzero(self.is_categorical_), self.categories_, strict=True
+        ):
+            codes = [code for code, _ in grouping[j]] if grouping else []
+            out.append(levels[codes] if codes else None)
+        return out
 
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``)."""
@@ -269,10 +296,13 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         With ``labels`` (see :meth:`_labels_for_fit`) the model is M2,
         semi-supervised over ``classes_``."""
         n_samples, n_features = X.shape
+        schema = self.schema_
         architecture = Architecture.resolve(
             self.get_params(),
             n_features=n_features,
-            n_levels=None if self.schema_ is None else self.schema_.n_levels,
+            n_levels=None if schema is None else schema.n_levels,
+            level_counts=None if schema is None else schema.level_counts,
+            n_rows=None if schema is None else schema.n_rows,
             missing=bool(np.isnan(X).any()),
             n_classes=0 if labels is None else len(self.classes_),
         )

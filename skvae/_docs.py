@@ -40,6 +40,42 @@ n_components : int, default=8
         a warning that names it. The fitted column types are
         ``is_categorical_`` and ``categories_``.
 
+    min_frequency : int, float or None, default=None
+        Levels held by fewer training rows than this (an int ``>= 1``), or
+        than this fraction of the rows (a float in (0, 1)), are
+        *infrequent*: the decoder gives a categorical column one output per
+        frequent level and one shared by its infrequent levels, and an
+        infrequent level's probability is the group's times its share of the
+        group's training rows. ``OneHotEncoder``'s parameter, with its
+        meaning. The likelihood stays a probability over every level seen in
+        fit and a rare level stays rare (an outlier detector still finds it
+        unlikely), but the model no longer tells one row's rare level from
+        another's: within the group the split is the training frequencies,
+        whatever the rest of the row says. Raising it makes scoring and
+        sampling a many-level column cheaper (their cost grows with the
+        decoder's outputs); None (default) keeps one output per level, the
+        exact model. The counts are those of the first ``fit`` or
+        ``partial_fit`` call's rows, and a warm start keeps the fitted
+        grouping.
+
+    max_categories : int or None, default=None
+        Most outputs per categorical column, the infrequent group's
+        included (``OneHotEncoder``'s parameter, with its meaning): the
+        least frequent levels join the group until that many remain (of
+        equal counts, the earlier levels first, as there). With
+        ``min_frequency`` too, both apply. A column of fewer levels than
+        ``max_categories`` is left as it is; ``max_categories=1`` draws the
+        column from its training frequencies whatever the rest of the row.
+        Lowering it bounds what the widest column costs ``score_samples``,
+        ``sample`` and training (e.g. the 4043 aircraft of a flights table
+        become 63 outputs and a group), at the price of modelling the rare
+        levels by their frequencies only; None (default) sets no bound. On
+        100 000 rows of a flights table, ``max_categories=256`` made
+        ``VAEAnomalyDetector``'s fit and scoring 6 times cheaper (55 to 10
+        times ``IsolationForest``'s, one thread) and cost the aircraft
+        column 0.5 nats per held-out row. The infrequent levels found are
+        ``infrequent_categories_``.
+
     beta : float, default=1.0
         Weight of the KL term (beta-VAE). 1 is the textbook VAE. Larger
         values give a smoother, more disentangled latent space but blurrier
@@ -209,6 +245,11 @@ n_features_in_ : int
         The levels of each categorical column seen in fit, in column order
         (a pandas categorical's own order, else sorted). A categorical cell
         enters the model as the index of its level here.
+
+    infrequent_categories_ : list of ndarray or None
+        Per categorical column (as ``categories_``), the infrequent levels
+        that share one output of the decoder (see ``min_frequency`` and
+        ``max_categories``); None for a column without.
 
     mean_ : ndarray of shape (`n_features_in_`,)
         Per-feature mean used to standardize the input (zeros for the

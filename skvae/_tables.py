@@ -174,7 +174,9 @@ def resolve_categorical(X, categorical_features, feature_names, n_features):
 
 
 class TableSchema:
-    """The column types, levels and ranges of a table seen in fit.
+    """The column types, levels and ranges of a table seen in fit, and how
+    many of its rows hold each level (``counts``, of ``n_rows`` rows: what
+    infrequent levels are found by, see ``skvae._architecture``).
 
     Parameters
     ----------
@@ -193,9 +195,15 @@ class TableSchema:
         self.dtypes = list(X.dtypes) if self.kind else None
         self._check_dtypes()
         self.categories = []
+        self.counts = []
         for j in np.flatnonzero(is_categorical):
             values, missing = self._column(X, j)
-            self.categories.append(self._levels(values[~missing], j))
+            levels = self._levels(values[~missing], j)
+            self.categories.append(levels)
+            codes = pd.Index(levels, dtype=object).get_indexer(values[~missing])
+            codes = codes[codes >= 0]
+            self.counts.append(np.bincount(codes, minlength=len(levels)))
+        self.n_rows = int(X.shape[0])
         self.is_integer = np.array(
             [
                 bool(self.kind) and _integer_dtype(dtype, self.kind)
@@ -244,6 +252,22 @@ class TableSchema:
             max(len(levels), 1) for levels in self.categories
         ]
         return tuple(int(k) for k in n_levels)
+
+    @property
+    def level_counts(self):
+        """Training rows of each level, per column: ``()`` for a numeric
+        column, ``(0,)`` for the placeholder level of a categorical column
+        with no observed cell (see :attr:`n_levels`); None for a schema
+        saved before level counts were kept. With :attr:`n_rows`, what
+        ``min_frequency`` and ``max_categories`` group infrequent levels
+        by."""
+        counts = getattr(self, "counts", None)
+        if counts is None:
+            return None
+        out = [()] * len(self.is_categorical)
+        for j, column in zip(np.flatnonzero(self.is_categorical), counts, strict=True):
+            out[j] = tuple(int(c) for c in column) if len(column) else (0,)
+        return tuple(out)
 
     def fit_ranges(self, X_encoded):
         """The range of each numeric column in the encoded training table,

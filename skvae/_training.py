@@ -348,6 +348,7 @@ def make_net(
         module__generator=generator,
         module__missing=a.missing,
         module__n_levels=a.n_levels,
+        module__infrequent=a.infrequent,
         generator=generator,
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None

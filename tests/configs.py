@@ -37,6 +37,9 @@ CONFIGS = {
     "categorical_adversarial_corruption": dict(
         categorical_features=[0], adversarial_weight=0.5, corruption=0.2
     ),
+    # The first column's rarest levels share one output (all but two of
+    # the checks' levels, which are often distinct values).
+    "categorical_infrequent": dict(categorical_features=[0], max_categories=3),
 }
 
 

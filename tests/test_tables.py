@@ -198,6 +198,22 @@ def test_an_entirely_missing_categorical_column_is_fitted_and_left_missing(table
     assert est.sample(5, random_state=0)["size"].isna().all()
 
 
+def test_the_schema_counts_each_levels_training_rows(table):
+    frame = table.assign(size=pd.Series([np.nan] * len(table), dtype=object))
+    est = VAETransformer(**FAST, categorical_features=["colour", "size"]).fit(frame)
+    schema = est.schema_
+    assert schema.n_rows == len(frame)
+    counts = frame["colour"].value_counts()
+    # Per column as n_levels: numeric columns none, an empty column its
+    # placeholder level's 0.
+    expected = tuple(int(counts[level]) for level in est.categories_[0])
+    assert schema.level_counts == (expected, (), (0,), (), (), ())
+    # Persisted as plain data with the rest of the schema.
+    loaded = pickle.loads(pickle.dumps(est)).schema_
+    assert loaded.level_counts == schema.level_counts
+    assert loaded.n_rows == schema.n_rows
+
+
 def test_a_model_fitted_on_a_table_survives_pickling(fitted, table):
     loaded = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(

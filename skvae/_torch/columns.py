@@ -22,9 +22,31 @@ costs a categorical column about one column, not one per level:
   (:class:`~skvae._torch.distributions.Observed`) and the per-feature
   scores work on it unchanged.
 
-Columns with the same number of levels are computed together, as one
-(..., n_columns, n_levels) block; there are as many blocks as distinct
-level counts, and none is padded.
+Columns with the same number of slots are computed together, as one
+(..., n_columns, n_slots) block; there are as many blocks as distinct
+slot counts, and none is padded.
+
+*Infrequent levels* (``min_frequency``, ``max_categories``; none unless
+asked for) share one slot of their column, "the group": the decoder gives
+a column one logit per frequent level and one for the group, and an
+infrequent level's probability is the group's times its share of the
+group's training rows, ``p(group | z) * count / group count``, a fixed
+split learned from the data. So ``log_prob`` stays a log-probability of
+every level seen in fit (the bound stays a bound in nats, comparable with
+an ungrouped model's), and a rare level stays as rare as it was in the
+training rows: an outlier detector still finds it unlikely. ``sample`` and
+``draw`` pick the group by its probability and then, with the same
+uniform rescaled to the group's stretch of the CDF, a level by the
+training frequencies; ``mean`` gives the group's probability in its slot
+and ``collapse`` weighs it by its most frequent level's share, so it
+names the most probable level. The encoder keeps one embedding per level,
+which costs nothing per row. Scoring a column then costs its frequent
+levels plus one, whatever its number of levels. Rejected: mapping the
+infrequent levels onto one "other" level, as a ``OneHotEncoder`` in front
+would. The likelihood would then be that of "other", not of the level,
+which makes a rare level look as likely as all rare levels together
+(an anomaly hidden by the preprocessing), the bound incomparable across
+settings, and ``sample`` unable to give a level back.
 
 Rejected: one-hot columns under the numeric likelihood (what a
 ``OneHotEncoder`` in front amounts to). A Gaussian on 0/1 columns learns a
@@ -45,6 +67,7 @@ GB here).
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.distributions import Distribution, Independent
@@ -82,39 +105,66 @@ class ColumnExpansion(nn.Module):
     per level (its logits, or probabilities in a decoded mean). With no
     categorical column every map here is the identity.
 
-    Categorical columns are kept in *grouped order*, by number of levels
-    (then by position): ``categorical_columns`` lists them so, and
-    :meth:`levels` returns one (..., n_columns, n_levels) block per level
-    count. Per-column values of categorical columns, (..., n_categorical),
-    are in that order.
+    ``infrequent[j]``, if given, lists the infrequent levels of column
+    ``j`` as (code, training count) pairs: they share the column's last
+    slot (its frequent levels keep one each, in code order), so that the
+    column has ``n_output_levels[j]`` slots. :meth:`observed_slots` maps
+    levels to slots and shares.
+
+    Categorical columns are kept in *grouped order*, by number of slots
+    (then of levels, then by position): ``categorical_columns`` lists them
+    so, and :meth:`levels` returns one (..., n_columns, n_slots) block per
+    slot count. Per-column values of categorical columns,
+    (..., n_categorical), are in that order.
     """
 
-    def __init__(self, n_levels: Sequence[int]) -> None:
+    def __init__(
+        self,
+        n_levels: Sequence[int],
+        infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
+    ) -> None:
         super().__init__()
         self.n_levels = tuple(int(k) for k in n_levels)
         self.n_features = len(self.n_levels)
+        infrequent = [
+            _InfrequentGroup(k, levels) if levels else None
+            for k, levels in zip(
+                self.n_levels, infrequent or ((),) * self.n_features, strict=True
+            )
+        ]
+        # Output slots per column: one per level, but one for all the
+        # infrequent levels of a grouped column.
+        self.n_output_levels = tuple(
+            k if group is None else group.n_slots
+            for k, group in zip(self.n_levels, infrequent, strict=True)
+        )
         is_categorical = torch.tensor([k > 0 for k in self.n_levels], dtype=torch.bool)
         self.has_categorical = bool(is_categorical.any())
-        widths = torch.tensor([max(k, 1) for k in self.n_levels], dtype=torch.long)
+        widths = torch.tensor(
+            [max(m, 1) for m in self.n_output_levels], dtype=torch.long
+        )
         self.n_outputs = int(widths.sum())
         starts = torch.cumsum(widths, 0) - widths  # first slot of each column
         numeric_columns = torch.nonzero(~is_categorical).flatten()
         categorical_columns = sorted(
             torch.nonzero(is_categorical).flatten().tolist(),
-            key=lambda j: (self.n_levels[j], j),
+            key=lambda j: (self.n_output_levels[j], self.n_levels[j], j),
         )
-        # Runs of categorical columns (in grouped order) of equal level
-        # counts: (first, stop, n_levels).
+        # The infrequent group of each categorical column (grouped order).
+        self.infrequent = [infrequent[j] for j in categorical_columns]
+        # Runs of categorical columns (in grouped order) of equal slot
+        # counts: (first, stop, n_slots).
         self.groups: list[tuple[int, int, int]] = []
         for i, j in enumerate(categorical_columns):
-            if self.groups and self.groups[-1][2] == self.n_levels[j]:
-                self.groups[-1] = (self.groups[-1][0], i + 1, self.n_levels[j])
+            m = self.n_output_levels[j]
+            if self.groups and self.groups[-1][2] == m:
+                self.groups[-1] = (self.groups[-1][0], i + 1, m)
             else:
-                self.groups.append((i, i + 1, self.n_levels[j]))
+                self.groups.append((i, i + 1, m))
         categorical_columns = torch.tensor(categorical_columns, dtype=torch.long)
         categorical_starts = starts[categorical_columns]
         # A group whose slots are contiguous is read as a view of the
-        # output; another one through its (n_columns, n_levels) slots.
+        # output; another one through its (n_columns, n_slots) slots.
         self._group_start: list[int | None] = []
         group_slots = []
         for first, stop, k in self.groups:
@@ -144,8 +194,49 @@ class ColumnExpansion(nn.Module):
             "slot_position": slot_position,
             **{f"group_slots_{g}": slots for g, slots in enumerate(group_slots)},
         }
+        # The maps of the blocks that hold a grouped column, their columns'
+        # tables concatenated (see _InfrequentGroup): level -> slot and
+        # log-share, by code plus the column's offset; and per slot the
+        # level that collapse names, its share, and the sum of squared
+        # shares (the Brier score's).
+        self._grouped = [
+            any(self.infrequent[i] is not None for i in range(first, stop))
+            for first, stop, _ in self.groups
+        ]
+        for g, (first, stop, _) in enumerate(self.groups):
+            if not self._grouped[g]:
+                continue
+            maps = [
+                _InfrequentGroup.identity(self.n_levels[j])
+                if self.infrequent[i] is None
+                else self.infrequent[i]
+                for i, j in zip(
+                    range(first, stop),
+                    categorical_columns[first:stop].tolist(),
+                    strict=True,
+                )
+            ]
+            sizes = torch.tensor([len(group.slot_of) for group in maps])
+            buffers |= {
+                f"level_offsets_{g}": torch.cumsum(sizes, 0) - sizes,
+                f"slot_of_{g}": torch.cat([group.slot_of for group in maps]),
+                f"log_share_{g}": torch.cat([group.log_share for group in maps]),
+                f"slot_code_{g}": torch.stack([group.slot_code for group in maps]),
+                f"slot_share_{g}": torch.stack([group.slot_share for group in maps]),
+                f"slot_square_share_{g}": torch.stack(
+                    [group.slot_square_share for group in maps]
+                ),
+            }
+        for i, group in enumerate(self.infrequent):
+            if group is not None:
+                buffers |= {
+                    f"slot_of_c{i}": group.slot_of,
+                    f"share_c{i}": group.log_share.exp(),
+                    f"group_cdf_c{i}": group.cdf,
+                    f"group_codes_c{i}": group.codes,
+                }
         for name, value in buffers.items():
-            # Derived from n_levels, so not part of the saved state.
+            # Derived from n_levels and the grouping, so not saved state.
             self.register_buffer(name, value, persistent=False)
 
     @property
@@ -205,10 +296,44 @@ class ColumnExpansion(nn.Module):
         probabilities) as a code."""
         if not self.has_categorical:
             return features
-        codes = torch.cat([b.argmax(-1) for b in self.levels(features)], -1)
+        codes = []
+        for g, block in enumerate(self.levels(features)):
+            if not self._grouped[g]:
+                codes.append(block.argmax(-1))
+                continue
+            # The group's slot stands for its most frequent level, whose
+            # probability is the group's times that level's share.
+            slot = (block * getattr(self, f"slot_share_{g}")).argmax(-1)
+            codes.append(self._slot_codes(g, slot))
+        codes = torch.cat(codes, -1)
         return self.by_column(
             features[..., self.numeric_slots], codes.to(features.dtype)
         )
+
+    def observed_slots(self, codes: torch.Tensor) -> list[tuple]:
+        """Per block of :meth:`levels`, the slot of each categorical cell's
+        level and the log of its share of that slot's probability, each
+        (..., n_columns); None for a block without infrequent levels, whose
+        slots are the codes and shares 1. ``codes`` as :meth:`codes`
+        gives them."""
+        out = []
+        for g, (first, stop, _) in enumerate(self.groups):
+            if not self._grouped[g]:
+                out.append(None)
+                continue
+            index = codes[..., first:stop] + getattr(self, f"level_offsets_{g}")
+            slots = getattr(self, f"slot_of_{g}")[index]
+            out.append((slots, getattr(self, f"log_share_{g}")[index]))
+        return out
+
+    def _slot_codes(self, g: int, slot: torch.Tensor) -> torch.Tensor:
+        """The code of the level that each slot (..., n_columns) of block
+        ``g`` stands for: a frequent level's own, the infrequent group's
+        most frequent level."""
+        table = getattr(self, f"slot_code_{g}")  # (n_columns, n_slots)
+        n_columns, n_slots = table.shape
+        base = torch.arange(n_columns, device=slot.device) * n_slots
+        return table.flatten()[slot + base]
 
     def squared_error(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         """Per cell of ``x`` (..., n_features), the squared error of the
@@ -223,12 +348,38 @@ class ColumnExpansion(nn.Module):
             x[..., self.numeric_columns] - mean[..., self.numeric_slots]
         ).square()
         codes, missing = self.codes(x)
+        grouped = any(self._grouped)
+        log_share = None
+        if grouped:
+            # An infrequent level's probability: its slot's (the group's)
+            # times its share; a level of the group is squared as such.
+            slots, log_shares = [], []
+            for (first, stop, _), grouping in zip(
+                self.groups, self.observed_slots(codes), strict=True
+            ):
+                if grouping is None:
+                    slots.append(codes[..., first:stop])
+                    log_shares.append(torch.zeros_like(codes[..., first:stop]))
+                else:
+                    slots.append(grouping[0])
+                    log_shares.append(grouping[1])
+            codes = torch.cat(slots, -1)  # (..., n_categorical)
+            log_share = torch.cat([s.to(mean.dtype) for s in log_shares], -1)
         index = self.categorical_starts + codes  # (..., n_categorical)
         shape = torch.broadcast_shapes(index.shape[:-1], mean.shape[:-1])
         observed = mean.expand(*shape, mean.shape[-1]).gather(
             -1, index.expand(*shape, index.shape[-1])
         )
-        sum_squares = torch.cat([b.square().sum(-1) for b in self.levels(mean)], -1)
+        blocks = self.levels(mean)
+        if grouped:
+            observed = observed * log_share.exp()
+            blocks = [
+                b * getattr(self, f"slot_square_share_{g}").sqrt()
+                if self._grouped[g]
+                else b
+                for g, b in enumerate(blocks)
+            ]
+        sum_squares = torch.cat([b.square().sum(-1) for b in blocks], -1)
         brier = (1.0 - 2.0 * observed + sum_squares).masked_fill(missing, torch.nan)
         return self.by_column(numeric, brier)
 
@@ -264,6 +415,9 @@ class ColumnEmbedding(nn.Module):
         self.expansion = expansion
         levels = [expansion.n_levels[j] for j in expansion.categorical_columns.tolist()]
         self._levels = levels
+        self._slots = [
+            expansion.n_output_levels[j] for j in expansion.categorical_columns.tolist()
+        ]
         widths = [embedding_width(k) for k in levels]
         # Runs of categorical columns (grouped order) of equal width; the
         # width grows with the level count, so each width is one run.
@@ -310,9 +464,18 @@ class ColumnEmbedding(nn.Module):
             table = self.tables[r].weight  # (levels of the run, width)
             offset = 0
             for i in range(first, stop):
-                k = self._levels[i]
-                probabilities = mean[..., starts[i] : starts[i] + k]
-                parts.append(probabilities @ table[offset : offset + k])
+                k, m = self._levels[i], self._slots[i]
+                probabilities = mean[..., starts[i] : starts[i] + m]
+                vectors = table[offset : offset + k]  # (k, width)
+                if expansion.infrequent[i] is not None:
+                    # The group's slot: its levels' vectors weighed by their
+                    # shares (a frequent level's share is 1).
+                    slot_of = getattr(expansion, f"slot_of_c{i}")
+                    share = getattr(expansion, f"share_c{i}")
+                    vectors = vectors.new_zeros(m, vectors.shape[1]).index_add(
+                        0, slot_of, share[:, None] * vectors
+                    )  # (m, width)
+                parts.append(probabilities @ vectors)
                 offset += k
         return torch.cat(parts, -1)  # (..., out_features)
 
@@ -372,10 +535,21 @@ class CategoricalColumns(Distribution):
         expansion = self.expansion
         codes, missing = expansion.codes(value)  # (..., n_categorical)
         categorical = []
-        for logits, (first, stop, _) in zip(self.logits, expansion.groups, strict=True):
-            code = codes[..., first:stop].expand(logits.shape[:-1])
-            observed = logits.gather(-1, code[..., None]).squeeze(-1)
-            categorical.append(observed - logits.logsumexp(-1))  # (..., n_columns)
+        for logits, (first, stop, _), grouping in zip(
+            self.logits,
+            expansion.groups,
+            expansion.observed_slots(codes),
+            strict=True,
+        ):
+            slot = codes[..., first:stop] if grouping is None else grouping[0]
+            slot = slot.expand(logits.shape[:-1])
+            observed = logits.gather(-1, slot[..., None]).squeeze(-1)
+            log_prob = observed - logits.logsumexp(-1)  # (..., n_columns)
+            if grouping is not None:
+                # An infrequent level: the group's probability times the
+                # level's share of the group's training rows.
+                log_prob = log_prob + grouping[1]
+            categorical.append(log_prob)
         categorical = torch.cat(categorical, -1).masked_fill(missing, torch.nan)
         if self.numeric is None:
             numeric = categorical[..., :0]
@@ -390,9 +564,9 @@ class MixedLikelihood(nn.Module):
     :class:`~skvae._torch.likelihoods.Likelihood`, over the slots of
     ``expansion``.
 
-    ``mean`` is E[features | z]: the numeric means and each level's
-    probability. ``sample`` and ``draw`` return cells: numeric draws and
-    level codes.
+    ``mean`` is E[features | z]: the numeric means and each slot's
+    probability (a level's, or the infrequent group's). ``sample`` and
+    ``draw`` return cells: numeric draws and level codes.
     """
 
     def __init__(self, numeric: type[nn.Module], expansion: ColumnExpansion) -> None:
@@ -449,12 +623,97 @@ class MixedLikelihood(nn.Module):
     ) -> torch.Tensor:
         """The level of each categorical column at ``uniform``
         (..., n_categorical, grouped order): the number of levels whose
-        cumulative probability the draw exceeds, as a code."""
+        cumulative probability the draw exceeds, as a code (the slots'
+        CDF, then the infrequent group's by training frequencies)."""
+        expansion = self.expansion
         codes = []
-        for logits, (first, stop, k) in zip(
-            self.expansion.levels(decoded), self.expansion.groups, strict=True
+        for g, (logits, (first, stop, k)) in enumerate(
+            zip(expansion.levels(decoded), expansion.groups, strict=True)
         ):
-            cdf = F.softmax(logits, -1).cumsum(-1)  # (..., n_columns, n_levels)
+            probabilities = F.softmax(logits, -1)  # (..., n_columns, n_slots)
+            cdf = probabilities.cumsum(-1)
             exceeded = (uniform[..., first:stop, None] > cdf).sum(-1)
-            codes.append(exceeded.clamp(max=k - 1))  # rounding can leave cdf < 1
+            slot = exceeded.clamp(max=k - 1)  # rounding can leave cdf < 1
+            if not expansion._grouped[g]:
+                codes.append(slot)
+                continue
+            code = expansion._slot_codes(g, slot)
+            for i in range(first, stop):
+                if expansion.infrequent[i] is None:
+                    continue
+                # Within the group (the last slot), the same uniform,
+                # rescaled to the group's interval of the CDF, picks a level
+                # by the training frequencies: one inverse CDF over every
+                # level, as if the group's levels had slots of their own.
+                c = i - first
+                p_group = probabilities[..., c, -1]
+                within = (uniform[..., i] - (cdf[..., c, -1] - p_group)) / p_group
+                within = within.nan_to_num(0.0).clamp(0.0, 1.0)
+                group_cdf = getattr(expansion, f"group_cdf_c{i}")
+                position = torch.searchsorted(group_cdf, within.contiguous())
+                level = getattr(expansion, f"group_codes_c{i}")[
+                    position.clamp(max=len(group_cdf) - 1)
+                ]
+                code[..., c] = torch.where(slot[..., c] == k - 1, level, code[..., c])
+            codes.append(code)
         return torch.cat(codes, -1).to(decoded.dtype)
+
+
+class _InfrequentGroup:
+    """The output slots of a categorical column of ``n_levels`` levels whose
+    infrequent ``levels``, (code, count in the training rows) pairs, share
+    one slot, the last (the frequent levels keep theirs, in code order).
+
+    Tensors: per level, its slot (``slot_of``) and the log of its share of
+    that slot (``log_share``: its count over the group's for an infrequent
+    level, 0 for a frequent one); per slot, the code of the level that
+    ``collapse`` names (``slot_code``: the most frequent level of the group
+    for its slot), that level's share (``slot_share``) and the sum of the
+    squared shares of the slot's levels (``slot_square_share``); and the
+    group's levels (``codes``) and their cumulative shares (``cdf``).
+    """
+
+    def __init__(self, n_levels: int, levels: Sequence[tuple[int, int]]) -> None:
+        levels = sorted(levels)
+        codes = np.array([code for code, _ in levels], dtype=np.int64)
+        counts = np.array([count for _, count in levels], dtype=np.float64)
+        infrequent = np.zeros(n_levels, dtype=bool)
+        infrequent[codes] = True
+        frequent = np.flatnonzero(~infrequent)
+        self.n_slots = len(frequent) + 1
+        share = counts / counts.sum()
+        slot_of = np.full(n_levels, len(frequent))
+        slot_of[frequent] = np.arange(len(frequent))
+        log_share = np.zeros(n_levels)
+        log_share[codes] = np.log(share)
+        top = int(np.argmax(counts))  # the first of equals: the lowest code
+        ones = np.ones(len(frequent))
+        self._set(
+            slot_of=slot_of,
+            log_share=log_share,
+            slot_code=np.r_[frequent, codes[top]],
+            slot_share=np.r_[ones, share[top]],
+            slot_square_share=np.r_[ones, np.square(share).sum()],
+            codes=codes,
+            cdf=np.cumsum(share),
+        )
+
+    def _set(self, **arrays) -> None:
+        for name, array in arrays.items():
+            dtype = torch.long if array.dtype.kind in "iu" else torch.float32
+            setattr(self, name, torch.tensor(array, dtype=dtype))
+
+    @classmethod
+    def identity(cls, n_levels: int) -> "_InfrequentGroup":
+        """The maps of a column without infrequent levels (a slot each)."""
+        group = cls.__new__(cls)
+        group.n_slots = n_levels
+        levels = np.arange(n_levels)
+        group._set(
+            slot_of=levels,
+            log_share=np.zeros(n_levels),
+            slot_code=levels,
+            slot_share=np.ones(n_levels),
+            slot_square_share=np.ones(n_levels),
+        )
+        return group

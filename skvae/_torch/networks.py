@@ -157,7 +157,8 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """MLP from latent codes to the likelihood's parameters (mirrored widths):
     ``n_outputs`` of them, one per numeric column and one logit per level of
-    each categorical column (see ``ColumnExpansion``)."""
+    each categorical column, or per frequent level and one for the
+    infrequent ones (see ``ColumnExpansion``)."""
 
     def __init__(
         self,
@@ -233,7 +234,9 @@ class VAE(nn.Module):
     missing and p(x | z) scores the observed cells only. ``n_levels`` gives
     each column's number of categorical levels (0 for a numeric column, the
     default for all): categorical columns get a softmax likelihood (see
-    ``skvae._torch.columns``), numeric ones ``likelihood``.
+    ``skvae._torch.columns``), numeric ones ``likelihood``. ``infrequent``
+    gives, per column, the (code, training count) of each level that shares
+    the column's infrequent slot (none by default).
     """
 
     def __init__(
@@ -246,10 +249,11 @@ class VAE(nn.Module):
         generator: torch.Generator | None = None,
         missing: bool = False,
         n_levels: Sequence[int] | None = None,
+        infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
     ) -> None:
         super().__init__()
         self.n_components = n_components
-        expansion = ColumnExpansion(n_levels or (0,) * n_features)
+        expansion = ColumnExpansion(n_levels or (0,) * n_features, infrequent)
         self.expansion = expansion
         self.encoder = Encoder(
             expansion, hidden_layer_sizes, n_components, dropout, generator, missing

@@ -67,11 +67,12 @@ class M2(nn.Module):
         generator: torch.Generator | None = None,
         missing: bool = False,
         n_levels: Sequence[int] | None = None,
+        infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
     ) -> None:
         super().__init__()
         self.n_components = n_components
         self.n_classes = n_classes
-        expansion = ColumnExpansion(n_levels or (0,) * n_features)
+        expansion = ColumnExpansion(n_levels or (0,) * n_features, infrequent)
         self.expansion = expansion
         self.encoder = Encoder(
             expansion,
