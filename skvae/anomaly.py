@@ -139,7 +139,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         likelihood="gaussian",
         categorical_features="from_dtype",
         min_frequency=None,
-        max_categories=None,
+        max_categories=256,
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,

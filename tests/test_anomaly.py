@@ -2,6 +2,7 @@
 labels and per-feature explanations."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from configs import FAST
 from sklearn.exceptions import NotFittedError
@@ -124,6 +125,24 @@ def test_detector_defaults_to_trimming_auto_widths_and_four_samples():
     assert det.hidden_layer_sizes == "auto"
     assert det.n_mc_samples == 4
     assert det.score_type == "likelihood" and det.contamination == 0.1
+    # A column of thousands of levels costs at most 256 decoder outputs.
+    assert det.max_categories == 256 and det.min_frequency is None
+
+
+def test_the_detector_groups_the_rare_levels_of_a_many_level_column():
+    rng = np.random.RandomState(0)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "id": pd.Categorical(rng.randint(600, size=n).astype(str)),
+        }
+    )
+    detector = VAEAnomalyDetector(**FAST).fit(frame)
+    # 255 frequent levels and one group: 1 numeric output + 256.
+    assert detector.net_.module_.expansion.n_outputs == 1 + 256
+    assert len(detector.infrequent_categories_[0]) == 600 - 255
+    assert np.isfinite(detector.score_samples(frame)).all()
 
 
 @pytest.mark.parametrize("warm_start", [False, True])
