@@ -192,10 +192,9 @@ def infrequent_levels(counts, n_rows, min_frequency=None, max_categories=None):
     the group until ``max_categories`` do (ties broken by code, as the
     stable sort of ``OneHotEncoder``).
 
-    A level of count 0 is never infrequent: the schema keeps only the
-    levels seen in the rows, so it can only be the placeholder level of a
-    column with no observed cell, which a group would give no probability
-    to split.
+    A level of count 0 (declared by a categorical dtype, but not in the
+    training rows) is infrequent whenever a group is made; the placeholder
+    level of a column with no observed cell never is.
     """
     counts = np.asarray(counts)
     if isinstance(min_frequency, Integral):
@@ -211,7 +210,7 @@ def infrequent_levels(counts, n_rows, min_frequency=None, max_categories=None):
             infrequent[:] = True
         else:
             infrequent[np.argsort(counts, kind="mergesort")[:-n_frequent]] = True
-    return np.flatnonzero(infrequent & (counts > 0))
+    return np.flatnonzero(infrequent) if counts.sum() > 0 else np.array([], int)
 
 
 def _grouping(params, level_counts, n_rows):
@@ -227,5 +226,7 @@ def _grouping(params, level_counts, n_rows):
             grouping.append(())
             continue
         codes = infrequent_levels(counts, n_rows, min_frequency, max_categories)
-        grouping.append(tuple((int(c), int(counts[c])) for c in codes))
+        # A declared level that no training row holds counts as one row: a
+        # small share of its group, not none (it may come with later rows).
+        grouping.append(tuple((int(c), max(int(counts[c]), 1)) for c in codes))
     return tuple(grouping) if any(grouping) else None

@@ -445,12 +445,14 @@ class TableSchema:
         return out
 
     def _levels(self, observed, j):
-        """The levels of a categorical column: a pandas categorical's own
-        order (ordered categories keep theirs), else sorted."""
+        """The levels of a categorical column: a pandas categorical's
+        declared categories in their own order (ordered categories keep
+        theirs), whether or not the rows hold each, since the dtype says
+        which levels exist (a first block of a larger table may miss some);
+        else the values seen, sorted."""
         dtype = self.dtypes[j] if self.dtypes else None
         if isinstance(dtype, pd.CategoricalDtype):
-            present = set(observed.tolist())
-            levels = [c for c in dtype.categories if c in present]
+            levels = list(dtype.categories)
         else:
             levels = observed
         for value in levels:

@@ -340,3 +340,22 @@ def test_an_identifier_column_is_named_in_a_warning_at_fit(table):
         VAETransformer(**FAST).fit(frame)
     # The warning points at the user's line, not at skvae's internals.
     assert all(record.filename == __file__ for record in w)
+
+
+def test_a_categorical_dtypes_declared_levels_are_levels_even_when_absent(table):
+    # A first block of a larger table (partial_fit, Dask) may miss a level
+    # that the dtype declares: it is a level of the model all the same.
+    frame = table.assign(
+        colour=table["colour"].cat.add_categories(["purple"]),
+    )
+    est = VAETransformer(**FAST).fit(frame)
+    assert list(est.categories_[0]) == ["red", "green", "blue", "purple"]
+    later = frame.head(5).copy()
+    later.loc[later.index[0], "colour"] = "purple"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unseen-level warning
+        scores = est.score_samples(later)
+    assert np.isfinite(scores).all()
+    # Grouped with the rare levels, it gets a share of its group, not none.
+    detector = VAEAnomalyDetector(**FAST, max_categories=2).fit(frame)
+    assert np.isfinite(detector.score_samples(later)).all()
