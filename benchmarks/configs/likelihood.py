@@ -1,31 +1,19 @@
 """Test log-likelihood of a Bernoulli VAE on statically binarized MNIST.
 
 The classic VAE density benchmark (Burda, Grosse & Salakhutdinov, *Importance
-Weighted Autoencoders*, ICLR 2016): a ``VAETransformer`` with the
-784-200-200-50 architecture and a Bernoulli likelihood is trained on the
-statically binarized MNIST (50000 train / 10000 valid / 10000 test rows), and
-its test negative log-likelihood is estimated with the importance-weighted
-bound with many samples (k = 5000 in the paper), beside the test ELBO (k = 1)
-and the published numbers. Two runs: a VAE (training bound = ELBO) and an
-IWAE (training bound = importance-weighted with ``--iwae-k`` samples).
+Weighted Autoencoders*, ICLR 2016): a 784-200-200-50 ``VAETransformer`` with
+a Bernoulli likelihood, trained as a VAE (ELBO) or an IWAE (``--iwae-k``
+samples), on the official train + valid rows (60000; ``fit`` holds out a
+random 1/6 for early stopping, so it trains on 50000 as the paper). Its test
+NLL is the importance-weighted bound with ``--k-eval`` fresh samples per
+row; the bound for each smaller k of ``K_GRID`` averages the disjoint
+groups of k of them (k = 1: the ELBO). ``score_samples`` with
+``n_mc_samples=k_eval`` set after fit is checked against that estimate on
+the first ``--check-rows`` test rows.
 
-Protocol. The official train and valid sets are joined (60000 rows) and
-passed to ``fit`` with ``early_stopping=True`` and
-``validation_fraction=1/6``: skvae holds out a random 10000 of them for
-early stopping (the best epoch on the validation ELBO is kept), so the model
-is trained on 50000 rows as in the paper, though not exactly the official
-50000. The test set is used only for the final estimate. The NLL is
-estimated from the fitted torch module (see ``log_importance_weights``) with
-fresh noise per row: ``--k-eval`` log importance weights are drawn per test row,
-and the bound for every smaller k in ``K_GRID`` is the average over the
-disjoint groups of k of them (k = 1 is the ELBO averaged over all draws).
-``score_samples`` of the estimator, with ``n_mc_samples`` set to
-``--k-eval`` after fit, is checked against that estimate on the first
-``--check-rows`` test rows.
-
-Each model writes ``<out>/likelihood_<model>.json``; the report
-``<out>/likelihood.md`` and ``likelihood.png`` are rebuilt from all the JSON
-files present, so the two models can run in two processes.
+Each model writes ``<out>/likelihood_<model>.json``; the report and its
+plot are rebuilt from all the JSON files present, so the two models can
+run in two processes.
 
 Usage::
 
@@ -125,19 +113,13 @@ def log_importance_weights(est, x, n_samples, generator):
 
 
 def fit_with_budget(est, X, max_epochs, minutes, learning_rate, patience):
-    """Fit ``est`` by warm-started calls of at most ``EPOCHS_PER_CALL`` epochs.
-
-    Stops after ``max_epochs`` epochs, before a call that would overrun
-    ``minutes`` (None: no time limit), or when the validation ELBO has not
-    improved for ``patience`` epochs. The learning rate follows ``LR_STEPS``
-    over the budget (the larger of the time and epoch fractions used).
-
-    Returns
-    -------
-    lr_schedule : list of (first_epoch, learning_rate)
-    converged : bool
-        True when training stopped on the validation criterion.
-    """
+    """Fit ``est`` by warm-started calls of at most ``EPOCHS_PER_CALL``
+    epochs, until ``max_epochs``, before a call that would overrun
+    ``minutes`` (None: no limit), or when the validation ELBO has not
+    improved for ``patience`` epochs; the learning rate follows ``LR_STEPS``
+    (the larger of the time and epoch fractions used). Returns the
+    ``[(first_epoch, learning_rate)]`` schedule and whether training stopped
+    on the validation criterion."""
     budget = math.inf if minutes is None else 60 * minutes
     start = time.perf_counter()
     lr_schedule = []
@@ -166,21 +148,11 @@ def fit_with_budget(est, X, max_epochs, minutes, learning_rate, patience):
 
 
 def iwae_bounds(est, X, k, k_grid=K_GRID, seed=0, minutes=None):
-    """Importance-weighted bounds on log p(x) per row, with fresh noise.
-
-    Draws ``k`` log importance weights per row (``log_importance_weights``);
-    the bound for each k' <= k of ``k_grid`` is the mean over the ``k // k'``
-    disjoint groups of k' weights: an unbiased estimate of the k'-sample
-    bound with less variance than a single group. Rows are evaluated in
-    order, ``ROWS_PER_CHUNK`` at a time, and no new chunk starts once
-    ``minutes`` (None: no limit) have passed.
-
-    Returns
-    -------
-    bounds : dict of int to ndarray of shape (n_rows_done,)
-        Bound per row in nats for each k' of ``k_grid`` up to ``k``, for the
-        first ``n_rows_done`` rows of ``X`` (all of them without a limit).
-    """
+    """``{k': bound per row in nats}`` for each k' <= k of ``k_grid``: the
+    mean over the ``k // k'`` disjoint groups of k' of ``k`` fresh log
+    importance weights per row (unbiased, with less variance than one
+    group). Rows go ``ROWS_PER_CHUNK`` at a time, in order; no chunk starts
+    after ``minutes`` (None: no limit), so the bounds cover a prefix of X."""
     generator = torch.Generator().manual_seed(seed)
     ks = [kk for kk in k_grid if kk <= k]
     bounds = {kk: np.empty(len(X)) for kk in ks}
@@ -202,19 +174,12 @@ def iwae_bounds(est, X, k, k_grid=K_GRID, seed=0, minutes=None):
 def run_model(model, X_fit, X_test, args):
     """Fit one model, estimate its test likelihood, return a result dict."""
     n_importance_samples = 1 if model == "vae" else args.iwae_k
-    est = VAETransformer(
-        n_components=50,
-        hidden_layer_sizes=(200, 200),
-        likelihood="bernoulli",
-        n_importance_samples=n_importance_samples,
-        batch_size=args.batch_size,
-        learning_rate_init=args.learning_rate,
-        early_stopping=True,
-        validation_fraction=1 / 6,
-        n_iter_no_change=args.patience,
-        random_state=0,
-        verbose=2 if args.verbose else 0,
-    )
+    kw = dict(n_components=50, hidden_layer_sizes=(200, 200), random_state=0)
+    kw |= dict(likelihood="bernoulli", n_importance_samples=n_importance_samples)
+    kw |= dict(batch_size=args.batch_size, learning_rate_init=args.learning_rate)
+    kw |= dict(early_stopping=True, validation_fraction=1 / 6)
+    kw |= dict(n_iter_no_change=args.patience, verbose=2 if args.verbose else 0)
+    est = VAETransformer(**kw)
     print(f"[{model}] fitting {est}", flush=True)
     start = time.perf_counter()
     lr_schedule, converged = fit_with_budget(
@@ -411,30 +376,19 @@ def plot(results, path):
     plt = pyplot()
     fig, (ax_curve, ax_k) = plt.subplots(1, 2, figsize=(11, 4.2))
     for i, r in enumerate(results):
-        color = f"C{i}"
-        label = r["model"].upper()
+        color, label, k = f"C{i}", r["model"].upper(), r["n_importance_samples"]
         epochs = np.arange(1, len(r["loss_curve"]) + 1)
+        train, valid = r["loss_curve"], -np.asarray(r["validation_scores"])
+        ax_curve.plot(epochs, train, color=color, label=f"{label} train (-bound)")
         ax_curve.plot(
-            epochs, r["loss_curve"], color=color, label=f"{label} train (-bound)"
+            epochs, valid, color=color, ls="--", label=f"{label} valid (-ELBO)"
         )
-        ax_curve.plot(
-            epochs,
-            -np.asarray(r["validation_scores"]),
-            color=color,
-            ls="--",
-            label=f"{label} valid (-ELBO)",
-        )
-        ks = sorted(int(k) for k in r["test_nll"])
-        ax_k.plot(
-            ks, [r["test_nll"][str(k)] for k in ks], "o-", color=color, label=label
-        )
-        published = PUBLISHED_NLL.get(r["n_importance_samples"])
-        if published:
+        ks = sorted(int(kk) for kk in r["test_nll"])
+        nll = [r["test_nll"][str(kk)] for kk in ks]
+        ax_k.plot(ks, nll, "o-", color=color, label=label)
+        if published := PUBLISHED_NLL.get(k):
             ax_k.axhline(
-                published,
-                color=color,
-                ls=":",
-                label=f"published, trained k={r['n_importance_samples']}",
+                published, color=color, ls=":", label=f"published, trained k={k}"
             )
     ax_curve.set(xlabel="epoch", ylabel="nats per image", title="Training curves")
     low = min(min(r["loss_curve"]) for r in results)

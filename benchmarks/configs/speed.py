@@ -93,71 +93,53 @@ ADAM_OPTIONS = {}  # skvae's Adam options, filled in measure() for the bare loop
 
 # ---------------------------------------------------------- skvae internals
 # The only code of this study that uses skvae's private API: the torch
-# module class and ELBO under ``skvae._torch``, the skorch net of a fitted
-# estimator (``est.net_``: its ``module_``, ``optimizer_`` and ``history``),
-# the noise of ``score_samples`` (``skvae._noise`` with the fitted
-# ``noise_seed_`` and ``n_mc_samples_``) and the layers of the torch
-# module. When the library renames them, adapt this function alone.
+# module and ELBO under ``skvae._torch``, the skorch net of a fitted
+# estimator (``est.net_``), the noise of ``score_samples`` (``skvae._noise``)
+# and the layers of the torch module. When the library renames them, adapt
+# these four functions alone.
 
 
-def skvae_private(est=None):
-    """Handles on skvae's internals, for the fitted estimator ``est``.
-
-    Returns a namespace of functions:
-    ``new_module(n_features, hidden_layer_sizes, n_components)``, a fresh
-    skvae torch module and its negative ELBO on a batch; ``adam_options()``,
-    the Adam options (``foreach``/``fused``) ``est`` trained with;
-    ``epoch_seconds()``, the seconds ``est`` spent in skorch's epochs;
-    ``layers(dtype)``, the layers of a copy of ``est``'s module in ``dtype``
-    and eval mode (``body``, ``loc``, ``raw_scale``, ``decoder``,
-    ``noise_scale()``); ``score_noise(X)``, the noise of
-    ``est.score_samples(X)`` as a (k, n, d) tensor.
-    """
-    from skvae._noise import row_normal_noise
+def new_skvae_module(n_features, hidden_layer_sizes, n_components):
+    """A fresh skvae torch module and its negative ELBO on a batch."""
     from skvae._objective import Objective
     from skvae._torch.networks import VAE
 
-    def new_module(n_features, hidden_layer_sizes, n_components):
-        generator = torch.Generator()
-        module = VAE(n_features, hidden_layer_sizes, n_components, generator=generator)
-        objective = Objective()
+    generator = torch.Generator()
+    module = VAE(n_features, hidden_layer_sizes, n_components, generator=generator)
+    objective = Objective()
 
-        def neg_elbo(x):
-            return objective(module, module(x), x, epoch=1, generator=generator)
+    def neg_elbo(x):
+        return objective(module, module(x), x, epoch=1, generator=generator)
 
-        return module, neg_elbo
+    return module, neg_elbo
 
-    def adam_options():
-        options = est.net_.optimizer_.defaults
-        return {key: options[key] for key in ("foreach", "fused") if options.get(key)}
 
-    def layers(dtype):
-        vae = copy.deepcopy(est.net_.module_).to(dtype).eval()
-        encoder = vae.encoder
-        return SimpleNamespace(
-            body=encoder.body,
-            loc=encoder.loc,
-            raw_scale=encoder.raw_scale,
-            decoder=vae.decoder,
-            noise_scale=vae.likelihood.scale,
-        )
+def adam_options(est):
+    """The Adam options (``foreach``/``fused``) ``est`` trained with."""
+    options = est.net_.optimizer_.defaults
+    return {key: options[key] for key in ("foreach", "fused") if options.get(key)}
 
-    def score_noise(X):
-        dtype = torch.from_numpy(X[:0]).dtype
-        # The noise seed and sample count fixed at fit (public fitted
-        # attributes since the library's refactor).
-        noise = row_normal_noise(
-            X, est.noise_seed_, est.n_mc_samples_, est.n_components_
-        )
-        return torch.as_tensor(noise).to(dtype)
 
+def skvae_layers(est, dtype):
+    """The layers of a copy of ``est``'s module in ``dtype`` and eval mode."""
+    vae = copy.deepcopy(est.net_.module_).to(dtype).eval()
+    encoder = vae.encoder
     return SimpleNamespace(
-        new_module=new_module,
-        adam_options=adam_options,
-        epoch_seconds=lambda: sum(row["dur"] for row in est.net_.history),
-        layers=layers,
-        score_noise=score_noise,
+        body=encoder.body,
+        loc=encoder.loc,
+        raw_scale=encoder.raw_scale,
+        decoder=vae.decoder,
+        noise_scale=vae.likelihood.scale,
     )
+
+
+def score_noise(est, X):
+    """The noise of ``est.score_samples(X)``, a (k, n, d) tensor: drawn from
+    the seed and sample count fixed at fit."""
+    from skvae._noise import row_normal_noise
+
+    noise = row_normal_noise(X, est.noise_seed_, est.n_mc_samples_, est.n_components_)
+    return torch.as_tensor(noise).to(torch.from_numpy(X[:0]).dtype)
 
 
 # ------------------------------------------------------------- contenders
@@ -203,7 +185,7 @@ def bare_fit(X, hidden, n_components, batch_size, epochs, seed=0, skvae_module=F
     ELBO (without skorch) if ``skvae_module``."""
     torch.manual_seed(seed)
     if skvae_module:
-        model, neg_elbo = skvae_private().new_module(X.shape[1], hidden, n_components)
+        model, neg_elbo = new_skvae_module(X.shape[1], hidden, n_components)
     else:
         model = BareVAE(X.shape[1], hidden, n_components)
         neg_elbo = model.neg_elbo
@@ -242,17 +224,10 @@ def skvae_fit(X, hidden, n_components, batch_size, epochs, seed=0, detector=Fals
 def pyod_fit(X, hidden, n_components, batch_size, epochs, seed=0):
     from pyod.models.vae import VAE as PyODVAE
 
-    return PyODVAE(
-        epoch_num=epochs,
-        batch_size=batch_size,
-        encoder_neuron_list=list(hidden),
-        decoder_neuron_list=list(reversed(hidden)),
-        latent_dim=n_components,
-        dropout_rate=0.0,
-        optimizer_params={},  # no weight decay, as the others
-        random_state=seed,
-        verbose=0,
-    ).fit(X)
+    kw = dict(epoch_num=epochs, batch_size=batch_size, latent_dim=n_components)
+    kw |= dict(encoder_neuron_list=list(hidden), dropout_rate=0.0, verbose=0)
+    kw |= dict(decoder_neuron_list=list(reversed(hidden)), random_state=seed)
+    return PyODVAE(optimizer_params={}, **kw).fit(X)  # {}: no weight decay
 
 
 @torch.no_grad()
@@ -320,7 +295,7 @@ def measure_training(workloads, repeats):
                 "shape": [n_samples, n_features, list(hidden), n_components, epochs],
                 "rounds": rounds,
                 "cpu_rounds": cpu_rounds,
-                "skvae_epochs_seconds": skvae_private(model).epoch_seconds(),
+                "skvae_epochs_seconds": sum(row["dur"] for row in model.net_.history),
             }
         )
     return results
@@ -335,14 +310,10 @@ def measure_defaults(repeats, quick=False):
     X = np.random.RandomState(0).standard_normal((2000, 30))
 
     def skvae_default():
+        detector = VAEAnomalyDetector(random_state=0, n_jobs=torch.get_num_threads())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            detector = VAEAnomalyDetector(
-                random_state=0, n_jobs=torch.get_num_threads()
-            )
-            if quick:
-                detector.set_params(max_iter=5)
-            return detector.fit(X)
+            return detector.set_params(**({"max_iter": 5} if quick else {})).fit(X)
 
     def pyod_default():  # verbose=0 only silences PyOD's progress bar
         return PyODVAE(verbose=0, epoch_num=2 if quick else 30).fit(X)
@@ -369,12 +340,8 @@ def measure_scaling(sizes, n_features=20):
     times = []
     for n_samples in sizes:
         X = X_all[:n_samples]
-        detector = VAEAnomalyDetector(
-            max_iter=2,
-            n_iter_no_change=3,
-            random_state=0,
-            n_jobs=torch.get_num_threads(),
-        )
+        kw = dict(max_iter=2, n_iter_no_change=3, n_jobs=torch.get_num_threads())
+        detector = VAEAnomalyDetector(random_state=0, **kw)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, fit, fit_cpu = clocked(detector.fit, X)
@@ -392,7 +359,6 @@ def measure_inference(n_samples, n_features, repeats):
         model = VAETransformer(
             max_iter=2, random_state=0, n_jobs=torch.get_num_threads()
         ).fit(X)
-    private = skvae_private(model)
     log_det = float(np.log(model.scale_).sum())
     results = []
     for dtype, torch_dtype in (
@@ -400,8 +366,8 @@ def measure_inference(n_samples, n_features, repeats):
         (np.float32, torch.float32),
     ):
         Xd = X.astype(dtype)
-        layers = private.layers(torch_dtype)  # a copy: the model's stays intact
-        noise = private.score_noise(Xd)
+        layers = skvae_layers(model, torch_dtype)  # a copy: the model's stays intact
+        noise = score_noise(model, Xd)
         x_std = torch.from_numpy(((Xd - model.mean_) / model.scale_).astype(dtype))
         rounds, cpu_rounds, values = interleaved(
             {
@@ -417,14 +383,8 @@ def measure_inference(n_samples, n_features, repeats):
             values["bare IWAE bound"].numpy() - log_det
         )
         checks = [float(np.abs(transform).max()), float(np.abs(score).max())]
-        results.append(
-            {
-                "dtype": dtype.__name__,
-                "rounds": rounds,
-                "cpu_rounds": cpu_rounds,
-                "checks": checks,
-            }
-        )
+        row = dict(dtype=dtype.__name__, rounds=rounds, cpu_rounds=cpu_rounds)
+        results.append(row | {"checks": checks})
     return results
 
 
@@ -448,7 +408,7 @@ def measure(quick, repeats, profile):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tiny = VAETransformer(1, hidden_layer_sizes=(2,), max_iter=1).fit(X)
-    ADAM_OPTIONS.update(skvae_private(tiny).adam_options())
+    ADAM_OPTIONS.update(adam_options(tiny))
     r = {"adam_options": repr(ADAM_OPTIONS)}
     r["load_before"], r["busy_before"] = machine_load()
     if quick:

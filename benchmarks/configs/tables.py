@@ -43,9 +43,8 @@ Usage::
     python -m benchmarks tables --parts anomaly,binary --seeds 1
     python -m benchmarks tables --report-only
 
-Own option: ``--parts`` (comma-separated from anomaly, binary, features;
-default all). ``--seeds`` (default 1,2,3) are those of parts a and b;
-``--datasets`` restricts every part to these names.
+``--parts``: comma-separated from anomaly, binary, features (default
+all); ``--seeds`` are those of parts a and b.
 """
 
 import numpy as np
@@ -179,20 +178,10 @@ def onehot(X):
     the others) returning a dense float array."""
     cat = categorical_columns(X)
     num = [c for c in X.columns if c not in cat]
-    return ColumnTransformer(
-        [
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                ),
-                cat,
-            ),
-            ("num", SimpleImputer(), num),
-        ],
-        sparse_threshold=0.0,
-    )
+    fill = SimpleImputer(strategy="most_frequent")
+    encode = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    steps = [("cat", make_pipeline(fill, encode), cat), ("num", SimpleImputer(), num)]
+    return ColumnTransformer(steps, sparse_threshold=0.0)
 
 
 # ------------------------------------------------------------ contenders
@@ -228,10 +217,9 @@ def feature_model(contender, X, n_features, seed, quick):
         vae = make("featurizer", "VAE", seed, quick, n_components=N_COMPONENTS)
         return make_pipeline(onehot(X), vae.estimator, StandardScaler(), lr)
     if contender == "PCA-onehot":
-        pca = make(
-            "featurizer", "PCA", seed, n_components=min(N_COMPONENTS, n_features)
-        )
-        return make_pipeline(onehot(X), StandardScaler(), pca.estimator, lr)
+        k = min(N_COMPONENTS, n_features)
+        pca = make("featurizer", "PCA", seed, n_components=k).estimator
+        return make_pipeline(onehot(X), StandardScaler(), pca, lr)
     return make_pipeline(onehot(X), StandardScaler(), lr)
 
 
@@ -253,12 +241,7 @@ def skvae_info(model):
 
 def binary_mask(X_train):
     """Columns whose values in ``X_train`` are exactly {0, 1}."""
-    return np.array(
-        [
-            set(np.unique(X_train[:, j]).tolist()) == {0.0, 1.0}
-            for j in range(X_train.shape[1])
-        ]
-    )
+    return np.array([set(np.unique(col).tolist()) == {0.0, 1.0} for col in X_train.T])
 
 
 # ------------------------------------------------------------------ runs

@@ -48,6 +48,13 @@ DEV_DATASETS = (
 ).split()
 # The key of a configuration that replaces the detector's budget policy.
 BUDGET = "_auto_budget"
+
+
+def budget(**policy):
+    """``max_iter="auto"`` under the ``TwoRegimeBudget(**policy)`` policy."""
+    return {"max_iter": "auto", BUDGET: TwoRegimeBudget(**policy)}
+
+
 # name -> changes to the VAEAnomalyDetector defaults of the time.
 CONFIGS = {
     "default": {},
@@ -62,32 +69,17 @@ CONFIGS = {
     "epochs200": {"max_iter": 200},
     # The transformer's and imputer's budget: about 3000 steps at
     # learning_rate_init, no tol rule.
-    "steps3000": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(
-            small_table_batches=0, large_table_steps=3000, large_table_lr_factor=1
-        ),
-    },
+    "steps3000": budget(
+        small_table_batches=0, large_table_steps=3000, large_table_lr_factor=1
+    ),
     # The detector's large-table budget (500 steps at ten times
     # learning_rate_init) on small tables too.
-    "steps500-everywhere": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_batches=0),
-    },
+    "steps500-everywhere": budget(small_table_batches=0),
     # Epochs on small tables, the large-table budget unchanged (100 is the
     # default since the run of anomaly_small_budget.md).
-    "small-epochs200": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_epochs=200),
-    },
-    "small-epochs100": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_epochs=100),
-    },
-    "small-epochs50": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_epochs=50),
-    },
+    "small-epochs200": budget(small_table_epochs=200),
+    "small-epochs100": budget(small_table_epochs=100),
+    "small-epochs50": budget(small_table_epochs=50),
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},
