@@ -31,7 +31,6 @@ import json
 import warnings
 
 import numpy as np
-import pandas as pd
 from scipy.ndimage import convolve
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -64,9 +63,8 @@ def vae(n_components, max_iter, *, likelihood="bernoulli", beta=1.0, hidden=None
 
 
 def rbm(n_components, n_iter):
-    return make(
-        "featurizer", "BernoulliRBM", 0, n_components=n_components, n_iter=n_iter
-    ).estimator
+    kw = dict(n_components=n_components, n_iter=n_iter)
+    return make("featurizer", "BernoulliRBM", 0, **kw).estimator
 
 
 def add_arguments(parser):
@@ -82,15 +80,9 @@ def run(args, path):
     variants = [v for v in args.variants.split(",") if v]
     digits, digits_epochs = run_digits(args.quick)
     mnist, (n_train, n_test) = run_mnist(args.quick, variants)
-    results = {
-        "command": command_line(),
-        "machine": machine_info(),
-        "digits_epochs": digits_epochs,
-        "digits": digits,
-        "n_train": n_train,
-        "n_test": n_test,
-        "mnist": mnist,
-    }
+    results = dict(command=command_line(), machine=machine_info())
+    results |= dict(digits_epochs=digits_epochs, digits=digits, n_train=n_train)
+    results |= dict(n_test=n_test, mnist=mnist)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".json").write_text(json.dumps(results, indent=1))
 
@@ -206,21 +198,11 @@ def run_mnist(quick, variants):
 
 
 def table(rows):
-    return markdown_table(
-        pd.DataFrame(
-            [
-                [name, k, f"{acc:.4f}", f"{seconds:.1f}", n_active or "-"]
-                for name, k, acc, seconds, n_active in rows
-            ],
-            columns=[
-                "features",
-                "dimension",
-                "test accuracy",
-                "fit seconds",
-                "active latents",
-            ],
-        )
-    )
+    header = ["features", "dimension", "test accuracy", "fit seconds", "active latents"]
+    cells = [
+        [n, k, f"{a:.4f}", f"{s:.1f}", active or "-"] for n, k, a, s, active in rows
+    ]
+    return markdown_table(cells, header)
 
 
 def report(stem, args):
