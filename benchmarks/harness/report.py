@@ -189,20 +189,15 @@ def summary_table(summary):
     """``summary`` formatted, best mean ROC-AUC first, skvae in bold."""
     s = summary.sort_values("mean ROC-AUC", ascending=False)
     total = s["total fit + score time (s)"]
-    return pd.DataFrame(
-        {
-            "detector": [f"**{n}**" if n == "skvae" else n for n in s.index],
-            "mean ROC-AUC": s["mean ROC-AUC"].map("{:.4f}".format),
-            "mean AP": s["mean AP"].map("{:.4f}".format),
-            "mean rank": s["mean rank"].map("{:.2f}".format),
-            "wins": s["wins"].astype(int),
-            "total fit time (s)": s["total fit time (s)"].map("{:.0f}".format),
-            "fit + score time / IForest's": (total / total.get("IForest", np.nan)).map(
-                "{:.1f}".format
-            ),
-        },
-        index=s.index,
-    )
+    table = pd.DataFrame(index=s.index)
+    table["detector"] = [f"**{n}**" if n == "skvae" else n for n in s.index]
+    for column, digits in (("mean ROC-AUC", 4), ("mean AP", 4), ("mean rank", 2)):
+        table[column] = s[column].map(f"{{:.{digits}f}}".format)
+    table["wins"] = s["wins"].astype(int)
+    table["total fit time (s)"] = s["total fit time (s)"].map("{:.0f}".format)
+    ratio = total / total.get("IForest", np.nan)
+    table["fit + score time / IForest's"] = ratio.map("{:.1f}".format)
+    return table
 
 
 def skvae_vs_iforest(summary, per_dataset, unit):
