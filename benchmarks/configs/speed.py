@@ -276,18 +276,12 @@ def measure_training(workloads, repeats):
         n_samples, n_features, hidden, n_components, epochs = workload
         X = np.random.RandomState(0).standard_normal((n_samples, n_features))
         args = (X, hidden, n_components, 128, epochs)
-        rounds, cpu_rounds, values = interleaved(
-            {
-                "bare loop": partial(bare_fit, *args),
-                "bare loop, skvae module": partial(bare_fit, *args, skvae_module=True),
-                "skvae VAETransformer fit": partial(skvae_fit, *args),
-                "skvae VAEAnomalyDetector fit": partial(
-                    skvae_fit, *args, detector=True
-                ),
-                "PyOD VAE fit": partial(pyod_fit, *args),
-            },
-            repeats,
-        )
+        fits = {"bare loop": partial(bare_fit, *args)}
+        fits["bare loop, skvae module"] = partial(bare_fit, *args, skvae_module=True)
+        fits["skvae VAETransformer fit"] = partial(skvae_fit, *args)
+        fits["skvae VAEAnomalyDetector fit"] = partial(skvae_fit, *args, detector=True)
+        fits["PyOD VAE fit"] = partial(pyod_fit, *args)
+        rounds, cpu_rounds, values = interleaved(fits, repeats)
         model = values["skvae VAETransformer fit"]
         results.append(
             {
@@ -318,19 +312,12 @@ def measure_defaults(repeats, quick=False):
     def pyod_default():  # verbose=0 only silences PyOD's progress bar
         return PyODVAE(verbose=0, epoch_num=2 if quick else 30).fit(X)
 
-    rounds, cpu_rounds, values = interleaved(
-        {
-            "skvae VAEAnomalyDetector()": skvae_default,
-            "PyOD VAE()": pyod_default,
-            "IsolationForest()": lambda: IsolationForest(random_state=0).fit(X),
-        },
-        repeats,
-    )
-    epochs = {
-        "skvae VAEAnomalyDetector()": f"{values['skvae VAEAnomalyDetector()'].n_iter_}",
-        "PyOD VAE()": f"{values['PyOD VAE()'].epoch_num}",
-        "IsolationForest()": "-",
-    }
+    skvae, pyod = "skvae VAEAnomalyDetector()", "PyOD VAE()"
+    fits = {skvae: skvae_default, pyod: pyod_default}
+    fits["IsolationForest()"] = lambda: IsolationForest(random_state=0).fit(X)
+    rounds, cpu_rounds, values = interleaved(fits, repeats)
+    epochs = {skvae: f"{values[skvae].n_iter_}", pyod: f"{values[pyod].epoch_num}"}
+    epochs["IsolationForest()"] = "-"
     return {"rounds": rounds, "cpu_rounds": cpu_rounds, "epochs": epochs}
 
 
@@ -369,15 +356,11 @@ def measure_inference(n_samples, n_features, repeats):
         layers = skvae_layers(model, torch_dtype)  # a copy: the model's stays intact
         noise = score_noise(model, Xd)
         x_std = torch.from_numpy(((Xd - model.mean_) / model.scale_).astype(dtype))
-        rounds, cpu_rounds, values = interleaved(
-            {
-                "skvae transform": partial(model.transform, Xd),
-                "bare encoder forward": partial(bare_transform, layers, x_std),
-                "skvae score_samples": partial(model.score_samples, Xd),
-                "bare IWAE bound": partial(bare_score, layers, x_std, noise),
-            },
-            repeats,
-        )
+        calls = {"skvae transform": partial(model.transform, Xd)}
+        calls["bare encoder forward"] = partial(bare_transform, layers, x_std)
+        calls["skvae score_samples"] = partial(model.score_samples, Xd)
+        calls["bare IWAE bound"] = partial(bare_score, layers, x_std, noise)
+        rounds, cpu_rounds, values = interleaved(calls, repeats)
         transform = values["skvae transform"] - values["bare encoder forward"].numpy()
         score = values["skvae score_samples"] - (
             values["bare IWAE bound"].numpy() - log_det
@@ -534,12 +517,9 @@ def scaling_slopes(s):
     logn = np.log10(s["sizes"])
     big = np.asarray(s["sizes"]) >= 10_000
     lines = []
-    for label, key in (
-        ("fit (wall)", "fit"),
-        ("fit (CPU)", "fit_cpu"),
-        ("score_samples (wall)", "score"),
-        ("score_samples (CPU)", "score_cpu"),
-    ):
+    keys = {"fit (wall)": "fit", "fit (CPU)": "fit_cpu"}
+    keys |= {"score_samples (wall)": "score", "score_samples (CPU)": "score_cpu"}
+    for label, key in keys.items():
         t = s[key]
         slope_all = np.polyfit(logn, np.log10(t), 1)[0]
         slope_big = math.nan
@@ -640,14 +620,9 @@ it. Agreement: {checks}.
 """
     if r["profile"]:
         body += f"\n## cProfile of one skvae fit\n\n```\n{r['profile']}\n```\n"
-    write_markdown(
-        stem.with_suffix(".md"),
-        "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest",
-        body,
-        command=r["command"],
-        machine=r["machine"],
-        note=args.note,
-    )
+    title = "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest"
+    header = dict(command=r["command"], machine=r["machine"], note=args.note)
+    write_markdown(stem.with_suffix(".md"), title, body, **header)
     plot(stem.with_suffix(".png"), r["training"], r["scaling"])
 
 
@@ -659,23 +634,21 @@ def plot(path, training, scaling):
     for i, result in enumerate(training):
         rounds = result["rounds"]
         ratios = [paired_ratio(rounds, "bare loop", name)[0] for name in names]
-        ax1.bar(
-            np.arange(len(names)) + i * width, ratios, width, label=result["workload"]
-        )
+        x = np.arange(len(names)) + i * width
+        ax1.bar(x, ratios, width, label=result["workload"])
     ax1.axhline(0.9, color="gray", ls="--", lw=1, label="goal 0.9")
     ax1.set_xticks(np.arange(len(names)) + width * (len(training) - 1) / 2)
     ax1.set_xticklabels(names, rotation=15, fontsize=8)
-    ax1.set_ylabel("training throughput / bare loop (median of rounds)")
-    ax1.set_title("Same training work, one process")
+    ax1.set(ylabel="training throughput / bare loop (median of rounds)")
+    ax1.set(title="Same training work, one process")
     ax1.legend(fontsize=8)
     sizes, fit_times = scaling["sizes"], scaling["fit"]
     ax2.loglog(sizes, fit_times, "o-", label="fit (2 epochs)")
     ax2.loglog(sizes, scaling["score"], "s-", label="score_samples")
     ref = np.asarray(sizes, dtype=float)
     ax2.loglog(ref, fit_times[-1] * ref / ref[-1], ":", color="gray", label="linear")
-    ax2.set_xlabel("rows (20 features)")
-    ax2.set_ylabel("seconds")
-    ax2.set_title("Scaling of VAEAnomalyDetector")
+    ax2.set(xlabel="rows (20 features)", ylabel="seconds")
+    ax2.set(title="Scaling of VAEAnomalyDetector")
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
