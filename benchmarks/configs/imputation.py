@@ -417,15 +417,13 @@ def seeds_of(frame):
     return ",".join(map(str, sorted(frame.seed.unique())))
 
 
-def per_dataset(part, datasets, imputers, digits=3, extra=()):
-    """Rows of dataset, its seeds, ``extra`` columns and "mean ± std" per
-    imputer: the cells of a markdown table."""
-    cell = lambda v: mean_std(v, digits)  # noqa: E731
-    table = grid(part, "dataset", "imputer", "value", cell, datasets, imputers)
-    seeds = part.groupby("dataset").seed.unique().map(sorted)
-    table.insert(0, "seeds", seeds.map(lambda s: ",".join(map(str, s))))
-    for column, values in extra:
-        table.insert(1, column, values)
+def per_dataset(part, datasets, imputers, **extra):
+    """A markdown table: dataset, its seeds, ``extra`` columns (Series by
+    dataset) and "mean ± std" per imputer."""
+    seeds = part.groupby("dataset").seed.unique()
+    front = {"seeds": seeds.map(lambda s: ",".join(map(str, sorted(s)))), **extra}
+    kw = dict(rows=datasets, cols=imputers, front=front)
+    table = grid(part, "dataset", "imputer", "value", **kw)
     return markdown_table(table.reset_index())
 
 
@@ -521,7 +519,7 @@ def section_mixed(results):
     for metric in ["num_mse", "cat_accuracy"]:
         p = part[part.metric == metric]
         n_cells = p.groupby("dataset").n_cells.first().astype(int)
-        table = per_dataset(p, MIXED_DATASETS, imputers, extra=[("cells", n_cells)])
+        table = per_dataset(p, MIXED_DATASETS, imputers, cells=n_cells)
         lines += [f"\n### `{metric}`\n", table]
     p = part[part.metric == "num_mse"]
     cell = lambda v: f"{v.mean():.1f}"  # noqa: E731

@@ -307,12 +307,8 @@ def complete_cases(res, contenders, keys):
 def per_dataset(res, metric, datasets, contenders, columns):
     """Dataset, ``columns`` (name -> Series by dataset), then "mean ± std"
     of ``metric`` per contender, the best in bold."""
-    table = grid(
-        res, "dataset", "contender", metric, rows=datasets, cols=contenders, best="max"
-    )
-    for position, (name, values) in enumerate(columns.items()):
-        table.insert(position, name, values.reindex(table.index))
-    return table.reset_index()
+    kw = dict(rows=datasets, cols=contenders, best="max", front=columns)
+    return grid(res, "dataset", "contender", metric, **kw).reset_index()
 
 
 def anomaly_section(results):

@@ -124,11 +124,14 @@ def ordered(names, order):
     return [n for n in order if n in names] + sorted(set(names) - set(order))
 
 
-def grid(frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=None):
+def grid(
+    frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=None, front=()
+):
     """A DataFrame of ``cell(values)`` for each (``index``, ``columns``)
     group of ``frame[value]`` ("mean ± std" by default), the row and column
     names in the orders ``rows`` and ``cols`` first; "" where none ran.
-    ``best="max"`` (or ``"min"``) puts the best mean of each row in bold."""
+    ``best="max"`` (or ``"min"``) puts the best mean of each row in bold;
+    ``front`` (``{name: Series by row}``) are columns put first."""
     groups = frame.groupby([index, columns])[value]
     table, means = groups.apply(cell).unstack(), groups.mean().unstack()
     order = dict(index=ordered(table.index, rows), columns=ordered(table.columns, cols))
@@ -136,7 +139,10 @@ def grid(frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=Non
     if best:
         top = means.max(axis=1) if best == "max" else means.min(axis=1)
         table = table.mask(means.eq(top, axis=0), "**" + table + "**")
-    return table.fillna("")
+    table = table.fillna("")
+    for position, (name, values) in enumerate(dict(front).items()):
+        table.insert(position, name, values)
+    return table
 
 
 def pyplot():
