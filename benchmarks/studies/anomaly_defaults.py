@@ -230,24 +230,17 @@ def report(path, args):
         return ", ".join(map(describe, params.items())) or "(defaults)"
 
     n_iter = results.groupby("name")["n_iter"].mean().reindex(order)
-    table = pd.DataFrame(
-        {
-            "config / score_type": order,
-            "changed hyperparameters": order.map(changed),
-            "mean ROC-AUC": wide[order].mean().map("{:.4f}".format),
-            "minus IForest": (wide[order].mean() - forest.mean()).map("{:+.4f}".format),
-            "beats IForest on": wide[order].gt(forest, axis=0).sum().astype(str)
-            + f"/{len(wide)}",
-            "mean rank": wide.rank(axis=1, ascending=False)
-            .mean()[order]
-            .map("{:.1f}".format),
-            "total fit time (s)": results.groupby("name")["fit_time"]
-            .sum()[order]
-            .map("{:.0f}".format),
-            "mean epochs": n_iter.map(lambda v: "" if np.isnan(v) else f"{v:.0f}"),
-        },
-        index=order,
-    )
+    mean, ranks = wide[order].mean(), wide.rank(axis=1, ascending=False).mean()
+    table = pd.DataFrame({"config / score_type": order}, index=order)
+    table["changed hyperparameters"] = order.map(changed)
+    table["mean ROC-AUC"] = mean.map("{:.4f}".format)
+    table["minus IForest"] = (mean - forest.mean()).map("{:+.4f}".format)
+    wins = wide[order].gt(forest, axis=0).sum()
+    table["beats IForest on"] = wins.astype(str) + f"/{len(wide)}"
+    table["mean rank"] = ranks[order].map("{:.1f}".format)
+    seconds = results.groupby("name")["fit_time"].sum()[order]
+    table["total fit time (s)"] = seconds.map("{:.0f}".format)
+    table["mean epochs"] = n_iter.map(lambda v: "" if np.isnan(v) else f"{v:.0f}")
     datasets = sorted(set(results["dataset"]))
     seeds = sorted(set(results["seed"].astype(int)))
     body = [
