@@ -46,6 +46,7 @@ from benchmarks.harness.report import (
     pyplot,
     write_markdown,
 )
+from benchmarks.harness.timing import timed
 from skvae import VAETransformer
 
 CONTENDERS = ["vae", "iwae"]
@@ -181,16 +182,11 @@ def run_model(model, X_fit, X_test, args):
     kw |= dict(n_iter_no_change=args.patience, verbose=2 if args.verbose else 0)
     est = VAETransformer(**kw)
     print(f"[{model}] fitting {est}", flush=True)
-    start = time.perf_counter()
-    lr_schedule, converged = fit_with_budget(
-        est, X_fit, args.epochs, args.minutes, args.learning_rate, args.patience
-    )
-    fit_seconds = time.perf_counter() - start
-    print(
-        f"[{model}] {est.n_iter_} epochs in {fit_seconds:.0f} s "
-        f"({fit_seconds / est.n_iter_:.1f} s/epoch)",
-        flush=True,
-    )
+    budget = (args.epochs, args.minutes, args.learning_rate, args.patience)
+    (lr_schedule, converged), fit_seconds = timed(fit_with_budget, est, X_fit, *budget)
+    per_epoch = fit_seconds / est.n_iter_
+    done = f"{est.n_iter_} epochs in {fit_seconds:.0f} s ({per_epoch:.1f} s/epoch)"
+    print(f"[{model}] {done}", flush=True)
     if args.save_model:
         Path(args.save_model).mkdir(parents=True, exist_ok=True)
         with open(Path(args.save_model) / f"likelihood_{model}.pkl", "wb") as f:
@@ -199,58 +195,42 @@ def run_model(model, X_fit, X_test, args):
     # The test set is sorted by class: a random order makes any prefix of it
     # (when the time limit stops the estimate early) a uniform sample.
     X_test = X_test[np.random.RandomState(0).permutation(len(X_test))]
-    start = time.perf_counter()
-    bounds = iwae_bounds(est, X_test, args.k_eval, minutes=args.eval_minutes)
-    eval_seconds = time.perf_counter() - start
-    n_eval = len(bounds[1])
-    print(
-        f"[{model}] test bounds (k={args.k_eval}) on {n_eval} rows in "
-        f"{eval_seconds:.0f} s",
-        flush=True,
+    bounds, eval_seconds = timed(
+        iwae_bounds, est, X_test, args.k_eval, minutes=args.eval_minutes
     )
+    n_eval = len(bounds[1])
+    done = f"on {n_eval} rows in {eval_seconds:.0f} s"
+    print(f"[{model}] test bounds (k={args.k_eval}) {done}", flush=True)
 
     # score_samples must follow n_mc_samples set after fit.
     rows = slice(0, min(args.check_rows, n_eval))
-    start = time.perf_counter()
     est.set_params(n_mc_samples=args.k_eval)
-    library_k = float(est.score_samples(X_test[rows]).mean())
-    library_seconds = time.perf_counter() - start
-    est.set_params(n_mc_samples=1)
-    library_1 = float(est.score_samples(X_test[rows]).mean())
+    library_k, library_seconds = timed(est.score_samples, X_test[rows])
+    library_1 = est.set_params(n_mc_samples=1).score_samples(X_test[rows])
     params = est.get_params()
-    return {
-        "model": model,
-        "training_bound": "ELBO" if model == "vae" else f"IWAE, k={args.iwae_k}",
-        "n_importance_samples": n_importance_samples,
-        "params": {k: v for k, v in params.items() if not k.startswith("verbose")},
-        "n_fit_rows": len(X_fit),
-        "n_test_rows": n_eval,
-        "lr_schedule": lr_schedule,
-        "minutes": args.minutes,
-        "n_iter": int(est.n_iter_),
-        "best_epoch": int(np.argmax(est.validation_scores_)) + 1,
-        "converged": converged,
-        "fit_seconds": fit_seconds,
-        "seconds_per_epoch": fit_seconds / est.n_iter_,
-        "loss_curve": [float(v) for v in est.loss_curve_],
-        "validation_scores": [float(v) for v in est.validation_scores_],
-        "n_active_components": int(est.n_active_components_),
-        "k_eval": args.k_eval,
-        "eval_seconds": eval_seconds,
-        "test_nll": {str(kk): float(-b.mean()) for kk, b in bounds.items()},
-        "test_nll_sem": {
-            str(kk): float(b.std(ddof=1) / np.sqrt(len(b))) for kk, b in bounds.items()
-        },
-        "check_rows": rows.stop,
-        "check_own_nll": float(-bounds[max(bounds)][rows].mean()),
-        "check_own_elbo": float(bounds[1][rows].mean()),
-        "check_score_samples_k": library_k,
-        "check_score_samples_1": library_1,
-        "check_score_samples_seconds": library_seconds,
-        "command": command_line(),
-        "machine": machine_info(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(" ", "seconds"),
-    }
+    r = {"model": model}
+    r["training_bound"] = "ELBO" if model == "vae" else f"IWAE, k={args.iwae_k}"
+    r["n_importance_samples"] = n_importance_samples
+    r["params"] = {k: v for k, v in params.items() if not k.startswith("verbose")}
+    r |= dict(n_fit_rows=len(X_fit), n_test_rows=n_eval, lr_schedule=lr_schedule)
+    r |= dict(minutes=args.minutes, n_iter=int(est.n_iter_))
+    r["best_epoch"] = int(np.argmax(est.validation_scores_)) + 1
+    r |= dict(converged=converged, fit_seconds=fit_seconds)
+    r["seconds_per_epoch"] = per_epoch
+    r["loss_curve"] = [float(v) for v in est.loss_curve_]
+    r["validation_scores"] = [float(v) for v in est.validation_scores_]
+    r["n_active_components"] = int(est.n_active_components_)
+    r |= dict(k_eval=args.k_eval, eval_seconds=eval_seconds)
+    r["test_nll"] = {str(k): float(-b.mean()) for k, b in bounds.items()}
+    sem = {str(k): float(b.std(ddof=1) / np.sqrt(len(b))) for k, b in bounds.items()}
+    r |= dict(test_nll_sem=sem, check_rows=rows.stop)
+    r["check_own_nll"] = float(-bounds[max(bounds)][rows].mean())
+    r["check_own_elbo"] = float(bounds[1][rows].mean())
+    r["check_score_samples_k"] = float(library_k.mean())
+    r["check_score_samples_1"] = float(library_1.mean())
+    r |= dict(check_score_samples_seconds=library_seconds, command=command_line())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return r | dict(machine=machine_info(), date=now.isoformat(" ", "seconds"))
 
 
 # ------------------------------------------------------------------ report

@@ -4,22 +4,17 @@ Every number is a ratio measured in this one process, with the contenders
 run alternately (``--repeats`` rounds, median of each), because the shared
 2-core machines are noisy. The script measures:
 
-(a) ``VAETransformer.fit`` against a hand-written PyTorch training loop of the
-    same architecture (SiLU MLP encoder with a softplus scale head, mirrored
-    decoder, Gaussian likelihood with a learned per-feature scale, Adam with
-    lr=1e-3, same batch size and epochs, in-memory tensors shuffled by
-    ``randperm``), and against the same loop driving skvae's own torch module
-    and ELBO (which isolates the cost of ``torch.distributions`` from the cost
-    of skorch); plus the achieved GFLOP/s against the machine's measured
-    float32 matrix-multiply peak;
-(b) against PyOD's ``VAE`` doing the same work (same widths, latent size,
-    epochs and batch size; PyOD offers no SiLU, so ReLU);
+(a) ``VAETransformer.fit`` against a hand-written PyTorch loop of the same
+    architecture and work (``BareVAE``, ``bare_fit``), and against that loop
+    driving skvae's own torch module and ELBO (the cost of
+    ``torch.distributions`` apart from skorch's), with the achieved GFLOP/s;
+(b) against PyOD's ``VAE`` doing the same work (ReLU: PyOD has no SiLU);
 (c) end-to-end defaults on 2000 x 30 random rows: ``VAEAnomalyDetector()``,
     PyOD's ``VAE()`` and ``IsolationForest()``;
-(d) scaling of ``fit`` (``max_iter=2``) and ``score_samples`` with the number
-    of rows (1e3 ... 1e6, 20 features), with the slope of the log-log fit;
-(e) inference: ``transform`` and ``score_samples`` against a bare forward
-    pass of the same trained module, in float64 and float32.
+(d) scaling of ``fit`` (``max_iter=2``) and ``score_samples`` with the rows
+    (1e3 ... 1e6, 20 features);
+(e) ``transform`` and ``score_samples`` against a bare forward pass of the
+    same trained module, in float64 and float32.
 
 Usage::
 
