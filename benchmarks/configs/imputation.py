@@ -286,15 +286,11 @@ def prepare(case, args):
 
 
 def evaluate(imputer, case_data, case, args):
-    part = case["part"]
-    if part == 1:
-        rows = evaluate_numeric(imputer, *case_data, case["seed"], args.quick)
-    elif part == 2:
-        rows = evaluate_mixed(imputer, *case_data, case["seed"], args.quick)
-    elif part == 3:
-        rows = evaluate_downstream(imputer, *case_data, case["seed"], args.quick)
-    else:
+    by_part = {1: evaluate_numeric, 2: evaluate_mixed, 3: evaluate_downstream}
+    if case["part"] == 4:
         rows = evaluate_multiple(imputer, *case_data, args.draws, args.quick)
+    else:
+        rows = by_part[case["part"]](imputer, *case_data, case["seed"], args.quick)
     return [{"info": ""} | row for row in rows]
 
 
