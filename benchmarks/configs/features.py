@@ -233,14 +233,9 @@ random_state=0)` unless the row says otherwise.
 
 {table(r["mnist"])}
 """
-    write_markdown(
-        stem.with_suffix(".md"),
-        "Feature extraction: VAE against PCA, BernoulliRBM and raw pixels",
-        body,
-        command=r["command"],
-        machine=r["machine"],
-        note=args.note,
-    )
+    title = "Feature extraction: VAE against PCA, BernoulliRBM and raw pixels"
+    header = dict(command=r["command"], machine=r["machine"], note=args.note)
+    write_markdown(stem.with_suffix(".md"), title, body, **header)
     plot(stem.with_suffix(".png"), r["digits"], r["mnist"])
 
 
@@ -260,9 +255,8 @@ def plot(path, digits, mnist):
             if name.startswith("raw"):
                 ax.axhline(acc, color="gray", ls="--", lw=1, label=name)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("feature dimension")
-        ax.set_ylabel("test accuracy (logistic regression)")
-        ax.set_title(title)
+        ax.set(xlabel="feature dimension", title=title)
+        ax.set(ylabel="test accuracy (logistic regression)")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

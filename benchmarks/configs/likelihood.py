@@ -342,13 +342,9 @@ def report(path, args):
         "Runs:\n",
         *map(run_line, results),
     ]
-    write_markdown(
-        path.with_suffix(".md"),
-        "Likelihood benchmark: binarized MNIST",
-        "\n".join(body),
-        command=results[0]["command"],
-        note=args.note,
-    )
+    title, command = "Likelihood benchmark: binarized MNIST", results[0]["command"]
+    md = path.with_suffix(".md")
+    write_markdown(md, title, "\n".join(body), command=command, note=args.note)
     plot(results, path.with_suffix(".png"))
 
 
@@ -374,12 +370,8 @@ def plot(results, path):
     low = min(min(r["loss_curve"]) for r in results)
     ax_curve.set_ylim(low - 2, low + 25)
     ax_curve.legend()
-    ax_k.set(
-        xscale="log",
-        xlabel="importance samples k at evaluation",
-        ylabel="test NLL estimate (nats)",
-        title="Test NLL vs k",
-    )
+    ax_k.set(xscale="log", xlabel="importance samples k at evaluation")
+    ax_k.set(ylabel="test NLL estimate (nats)", title="Test NLL vs k")
     ax_k.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -75,9 +75,7 @@ def add_arguments(parser):
 
 
 def datasets(args):
-    shapes = {
-        name: data.load_adbench(name)[0].shape for name in data.adbench_datasets()
-    }
+    shapes = {n: data.load_adbench(n)[0].shape for n in data.adbench_datasets()}
     return [n for n, (rows, cols) in shapes.items() if cols <= 40 and rows <= 12_000]
 
 
