@@ -472,9 +472,8 @@ def section_numeric(results):
 
 def diagnostic_section(part, diagnostic):
     keys = ["dataset", "seed", "rate"]
-    paired = part[part.imputer.isin(["missForest", "skvae"])].pivot_table(
-        index=keys, columns="imputer", values="value"
-    )
+    paired = part[part.imputer.isin(["missForest", "skvae"])]
+    paired = paired.pivot_table("value", keys, "imputer")
     paired = paired.join(diagnostic.set_index(keys).value.rename(DIAGNOSTIC), "inner")
     names = ["missForest", "skvae", DIAGNOSTIC]
     cells = []
@@ -524,9 +523,7 @@ def section_mixed(results):
         "\nSeconds (fit + impute, mean per case):\n",
         markdown_table(seconds.reset_index()),
     ]
-    acc = part[part.metric == "cat_accuracy"].pivot_table(
-        index="dataset", columns="imputer", values="value"
-    )
+    acc = part[part.metric == "cat_accuracy"].pivot_table("value", "dataset", "imputer")
     if "skvae" in acc and len(acc.columns) > 1:
         # Per dataset, against the peers that ran on it (mean over seeds).
         wins, lost = [], []

@@ -325,10 +325,11 @@ def anomaly_section(results):
     mean_row = {"dataset": "**mean**", "seeds": "", "n_train": "", "features": ""}
     table.loc[len(table)] = mean_row | {c: f"{per[c].mean():.4f}" for c in contenders}
     times = res.groupby("contender")[["fit_time", "score_time"]].mean().loc[contenders]
-    times = pd.DataFrame(
-        {"fit (s)": times.fit_time.map("{:.1f}".format)}
-        | {"score (s)": times.score_time.map("{:.2f}".format)}
+    fit, score = (
+        times.fit_time.map("{:.1f}".format),
+        times.score_time.map("{:.2f}".format),
     )
+    times = pd.DataFrame({"fit (s)": fit, "score (s)": score})
     lines = [
         "## a. Anomaly detection on real tables (ROC-AUC)\n",
         "Mean ± std over seeds, the best per table in bold.\n",
@@ -347,9 +348,8 @@ def anomaly_section(results):
 
 
 def binary_section(results):
-    res = complete_cases(
-        results[results["part"] == "binary"], BINARY_CONTENDERS, ["dataset", "seed"]
-    )
+    res = results[results["part"] == "binary"]
+    res = complete_cases(res, BINARY_CONTENDERS, ["dataset", "seed"])
     if res.empty:
         return []
     fields = res[res["contender"] == "binary-categorical"].groupby("dataset").first()
@@ -362,9 +362,7 @@ def binary_section(results):
     per = res.groupby(["dataset", "contender"])["roc_auc"].mean().unstack()
     diff = (per["binary-categorical"] - per["all-gaussian"]).reindex(table["dataset"])
     table["difference"] = diff.map("{:+.3f}".format).to_numpy()
-    seed_diff = res.pivot_table(
-        index=["dataset", "seed"], columns="contender", values="roc_auc"
-    )
+    seed_diff = res.pivot_table("roc_auc", ["dataset", "seed"], "contender")
     seed_diff = seed_diff["binary-categorical"] - seed_diff["all-gaussian"]
     raw = [d for d in diff.index if int(info[d]["raw01"]) > 0]
     times = res.groupby("contender")["fit_time"].mean()
@@ -412,13 +410,12 @@ def features_section(results):
         first["n_features"].astype(int).astype(str) + " (" + width + ")"
     )
     order = [f"{d} ({TARGETS[d]})" for d in FEATURE_DATASETS]
+    rename = {"dataset": "dataset (target)"}
     tables = [
         markdown_table(
-            per_dataset(res, metric, order, contenders, columns).rename(
-                columns={"dataset": "dataset (target)"}
-            )
+            per_dataset(res, m, order, contenders, columns).rename(columns=rename)
         )
-        for metric in ("accuracy", "balanced_accuracy")
+        for m in ("accuracy", "balanced_accuracy")
     ]
     times = res.groupby("contender")["fit_time"].mean()
     return [

@@ -166,9 +166,7 @@ def summarize(results, detectors):
     detector, seed-mean ROC-AUC), the rows used and the cases used.
     """
     res = results[results["detector"].isin(detectors)]
-    wide = res.pivot_table(
-        index=["dataset", "seed"], columns="detector", values="roc_auc"
-    )
+    wide = res.pivot_table("roc_auc", ["dataset", "seed"], "detector")
     cases = wide.reindex(columns=detectors).dropna().index
     res = res[res.set_index(["dataset", "seed"]).index.isin(cases)]
     per_dataset = res.groupby(["dataset", "detector"])["roc_auc"].mean().unstack()

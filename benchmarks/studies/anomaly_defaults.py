@@ -217,9 +217,7 @@ def report(path, args):
         results["config"] + " / " + results["detector"].str.replace("skvae-", ""),
     )
     # ROC-AUC per (dataset, seed) case and configuration.
-    per_case = results.pivot_table(
-        index=["dataset", "seed"], columns="name", values="roc_auc"
-    )
+    per_case = results.pivot_table("roc_auc", ["dataset", "seed"], "name")
     forest = per_case["IForest"]
     n_cases = per_case.notna().sum()
     wide = per_case[n_cases[n_cases == n_cases["IForest"]].index]

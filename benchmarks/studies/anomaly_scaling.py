@@ -162,11 +162,9 @@ def report(path, args):
     n_tasks = results.groupby("group")["task"].nunique()
     results["group"] += " (" + results["group"].map(n_tasks).astype(str) + " tasks)"
     order = [*SCALINGS, *PEERS]
-    summary = results.pivot_table(
-        index="group", columns="variant", values="roc_auc", aggfunc="mean"
-    )
+    summary = results.pivot_table("roc_auc", "group", "variant", aggfunc="mean")
     summary = summary[[v for v in order if v in summary]]
-    per_task = results.pivot_table(index="task", columns="variant", values="roc_auc")
+    per_task = results.pivot_table("roc_auc", "task", "variant")
     per_task = per_task[[v for v in order if v in per_task]]
     body = [
         __doc__.split("\n\n", 2)[2].split("\nUsage")[0].strip() + "\n",

@@ -98,12 +98,8 @@ def report(path, args):
     results = read_results(path.with_suffix(".csv"))
     if results.empty:
         return
-    cells = results.pivot_table(
-        index=["rate", "table"], columns="config", values="mse", sort=False
-    )
-    epochs = results.pivot_table(
-        index=["rate", "table"], columns="config", values="epochs", sort=False
-    )
+    cells = results.pivot_table("mse", ["rate", "table"], "config", sort=False)
+    epochs = results.pivot_table("epochs", ["rate", "table"], "config", sort=False)
     table = cells.map("{:.3f}".format) + " (" + epochs.map("{:.0f}".format) + ")"
     table = table.reindex(columns=[c for c in CONFIGS if c in table]).fillna("")
     body = (
