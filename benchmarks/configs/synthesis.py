@@ -291,11 +291,8 @@ def contender_table(results, contenders):
 
 def goals(results):
     """Lines on the goals of the issue: skvae against TVAE on the same cases."""
-    wide = results.pivot_table(
-        index=["dataset", "seed"],
-        columns="contender",
-        values=["quality", "ml_synthetic", "fit_seconds"],
-    )
+    values = ["quality", "ml_synthetic", "fit_seconds"]
+    wide = results.pivot_table(values, ["dataset", "seed"], "contender")
     if ("quality", "skvae") not in wide or ("quality", "TVAE") not in wide:
         return ["\nNo case with both skvae and TVAE yet."]
     both = wide[[("quality", "skvae"), ("quality", "TVAE")]].dropna().index
