@@ -34,7 +34,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.report import markdown_table, protocol, write_markdown
 from benchmarks.harness.timing import interleaved, machine_load
 
 N_COMPONENTS = 8  # VAETransformer's default latent size
@@ -132,7 +132,7 @@ def run(args, path):
         for data, label, seconds, ratio, score in rows
     ]
     body = [
-        __doc__.split("\n\n", 1)[1].split("\nUsage")[0].strip() + "\n",
+        protocol(__doc__),
         f"Rounds: {rounds}. Load average (1 min) before: {load_before:.2f}, "
         f"after: {load_after:.2f}; other busy processes before: "
         f"{', '.join(busy_before) or 'none'}; after: "
