@@ -86,9 +86,8 @@ def report(path, args):
     main = [d for d in present if d != "skvae-tuned"]
     summary, per_dataset, res, cases = summarize(results, main)
     n_seeds = pd.Series([d for d, _ in cases]).value_counts()
-    d4 = pd.read_csv(
-        data.data_dir() / "adbench" / "reference_tableD4_aucroc.csv", na_values=["N/A"]
-    ).set_index("dataset")
+    d4 = data.data_dir() / "adbench" / "reference_tableD4_aucroc.csv"
+    d4 = pd.read_csv(d4, na_values=["N/A"]).set_index("dataset")
 
     def d4_cell(name, dataset, missing=""):
         ref = d4[name].get(dataset, np.nan)
@@ -121,9 +120,7 @@ def report(path, args):
     ap = by_case["average_precision"].mean().unstack().loc[per_dataset.index, main]
     body += ["\n## Average precision per dataset (mean over seeds)\n"]
     body.append(markdown_table(ap.map("{:.3f}".format).reset_index()))
-    seconds = (res["fit_time"] + res["score_time"]).groupby(
-        [res["dataset"], res["detector"]]
-    )
+    seconds = (res["fit_time"] + res["score_time"]).groupby([res.dataset, res.detector])
     seconds = seconds.mean().unstack().reindex(per_dataset.index, columns=main)
     seconds.loc["sum"] = seconds.sum()
     body += [
@@ -175,7 +172,7 @@ def plot(per_dataset, summary, path):
         ax2.plot([lo, 1], [lo, 1], color="k", lw=0.8)
         ax2.set(xlim=(lo, 1.0), ylim=(lo, 1.0), xlabel="IsolationForest ROC-AUC")
         ax2.set(ylabel="skvae VAEAnomalyDetector (defaults) ROC-AUC")
-        ax2.set_title("per dataset, mean over seeds")
+        ax2.set(title="per dataset, mean over seeds")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -26,7 +26,6 @@ Usage::
 """
 
 import numpy as np
-import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import BernoulliRBM, MLPRegressor
@@ -35,7 +34,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import make
-from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.report import markdown_table, protocol, write_markdown
 from benchmarks.harness.timing import interleaved, machine_load
 
 N_COMPONENTS = 8  # VAETransformer's default latent size
@@ -125,33 +124,23 @@ def run(args, path):
     rows += run_dataset("MNIST", *mnist, rounds, args.quick)
     load_after, busy_after = machine_load()
 
-    table = pd.DataFrame(
-        [
-            [data, label, f"{seconds:.2f}", f"{ratio:.2f}", f"{score:.4f}"]
-            for data, label, seconds, ratio, score in rows
-        ],
-        columns=[
-            "data",
-            "contender (defaults)",
-            "fit s (median)",
-            "fit time / MLPRegressor's (median over rounds)",
-            "accuracy of its features",
-        ],
-    )
+    header = ["data", "contender (defaults)", "fit s (median)"]
+    header += ["fit time / MLPRegressor's (median over rounds)"]
+    header += ["accuracy of its features"]
+    cells = [
+        [data, label, f"{seconds:.2f}", f"{ratio:.2f}", f"{score:.4f}"]
+        for data, label, seconds, ratio, score in rows
+    ]
     body = [
-        __doc__.split("\n\n", 1)[1].split("\nUsage")[0].strip() + "\n",
+        protocol(__doc__),
         f"Rounds: {rounds}. Load average (1 min) before: {load_before:.2f}, "
         f"after: {load_after:.2f}; other busy processes before: "
         f"{', '.join(busy_before) or 'none'}; after: "
         f"{', '.join(busy_after) or 'none'}.\n",
-        markdown_table(table),
+        markdown_table(cells, header),
     ]
-    write_markdown(
-        path.with_suffix(".md"),
-        "What a default fit costs",
-        "\n".join(body),
-        note=args.note,
-    )
+    title = "What a default fit costs"
+    write_markdown(path.with_suffix(".md"), title, "\n".join(body), note=args.note)
 
 
 def report(path, args):

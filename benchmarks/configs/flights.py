@@ -141,53 +141,38 @@ def child(n_rows, max_iter, train_minutes=None):
         _reset_peak()
         scores, score_time = timed(model.score_samples, X)
         score_peak = _status_kb("VmHWM")
-    n = len(X)
+    n, n_iter = len(X), model.n_iter_
     epoch_time = float(sum(row["dur"] for row in model.net_.history if "dur" in row))
     # What the model finds, as a sanity check: the 1 % least likely rows.
     top = scores <= np.quantile(scores, 0.01)
     delay = X["arr_delay"].abs()
-    categorical = [
-        c for c, k in zip(X.columns, model.is_categorical_, strict=True) if k
-    ]
-    n_levels = {
-        c: len(levels) for c, levels in zip(categorical, model.categories_, strict=True)
-    }
-    print(
-        json.dumps(
-            {
-                "n_rows": n,
-                "seed": SEED,
-                "train_limit_min": train_minutes or "",
-                "interrupted": any("interrupted" in str(w.message) for w in caught),
-                "epoch_time": epoch_time,
-                "train_sec_per_epoch_per_1k": epoch_time / model.n_iter_ / (n / 1000),
-                "fit_time": fit_time,
-                "score_time": score_time,
-                "n_iter": int(model.n_iter_),
-                "batch_size": int(model.batch_size_),
-                "sec_per_epoch_per_1k": fit_time / model.n_iter_ / (n / 1000),
-                "score_sec_per_1k": score_time / (n / 1000),
-                "rss_before_mb": rss_before / 1024,
-                "fit_peak_mb": fit_peak / 1024 if resettable else np.nan,
-                "score_peak_mb": score_peak / 1024 if resettable else np.nan,
-                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "n_features": X.shape[1],
-                "n_categorical": int(np.sum(model.is_categorical_)),
-                "n_levels": ";".join(f"{k}={v}" for k, v in n_levels.items()),
-                "nan_cells": int(X.isna().to_numpy().sum()),
-                "info": (
-                    f"finite={bool(np.isfinite(scores).all())};"
-                    f"active={model.n_active_components_};"
-                    f"hidden={list(model.hidden_layer_sizes_)};"
-                    f"top1pct_median_abs_arr_delay={delay[top].median():.0f};"
-                    f"all_median_abs_arr_delay={delay.median():.0f};"
-                    f"top1pct_rows_with_nan={X[top].isna().any(axis=1).mean():.2f};"
-                    f"all_rows_with_nan={X.isna().any(axis=1).mean():.3f}"
-                ),
-            }
-        ),
-        flush=True,
+    categorical = X.columns[model.is_categorical_]
+    n_levels = zip(categorical, map(len, model.categories_), strict=True)
+    mb = 1024 if resettable else np.nan  # peaks unknown without the reset
+    row = dict(n_rows=n, seed=SEED, train_limit_min=train_minutes or "")
+    row["interrupted"] = any("interrupted" in str(w.message) for w in caught)
+    row["epoch_time"] = epoch_time
+    row["train_sec_per_epoch_per_1k"] = epoch_time / n_iter / (n / 1000)
+    row |= dict(fit_time=fit_time, score_time=score_time, n_iter=int(n_iter))
+    row["batch_size"] = int(model.batch_size_)
+    row["sec_per_epoch_per_1k"] = fit_time / n_iter / (n / 1000)
+    row["score_sec_per_1k"] = score_time / (n / 1000)
+    row |= dict(rss_before_mb=rss_before / 1024, fit_peak_mb=fit_peak / mb)
+    row["score_peak_mb"] = score_peak / mb
+    row["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row |= dict(n_features=X.shape[1], n_categorical=len(categorical))
+    row["n_levels"] = ";".join(f"{k}={v}" for k, v in n_levels)
+    row["nan_cells"] = int(X.isna().to_numpy().sum())
+    row["info"] = (
+        f"finite={bool(np.isfinite(scores).all())};"
+        f"active={model.n_active_components_};"
+        f"hidden={list(model.hidden_layer_sizes_)};"
+        f"top1pct_median_abs_arr_delay={delay[top].median():.0f};"
+        f"all_median_abs_arr_delay={delay.median():.0f};"
+        f"top1pct_rows_with_nan={X[top].isna().any(axis=1).mean():.2f};"
+        f"all_rows_with_nan={X.isna().any(axis=1).mean():.3f}"
     )
+    print(json.dumps(row), flush=True)
 
 
 def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
@@ -200,29 +185,20 @@ def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
     if train_minutes:
         cmd += ["--train-minutes", str(train_minutes)]
     # The child imports this repository's benchmarks and skvae, as we do.
-    pythonpath = os.environ.get("PYTHONPATH", "")
+    path = f"{data.REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    kw = dict(cwd=data.REPO_ROOT, env=os.environ | {"PYTHONPATH": path})
     start = datetime.datetime.now(datetime.timezone.utc)
     print(f"size {n_rows}: started {start:%H:%M:%S} UTC", flush=True)
     try:
-        out = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=data.REPO_ROOT,
-            env=os.environ
-            | {"PYTHONPATH": f"{data.REPO_ROOT}{os.pathsep}{pythonpath}"},
-        )
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     except subprocess.TimeoutExpired:
-        minutes = (
-            datetime.datetime.now(datetime.timezone.utc) - start
-        ).total_seconds() / 60
-        row = {
-            "n_rows": N_TOTAL if n_rows == "full" else n_rows,
-            "seed": SEED,
-            "info": f"killed at the deadline after {minutes:.1f} min, fit not finished",
-            "command": command_line(),
-        }
+        now = datetime.datetime.now(datetime.timezone.utc)
+        minutes = (now - start).total_seconds() / 60
+        row = {"n_rows": N_TOTAL if n_rows == "full" else n_rows, "seed": SEED}
+        row["info"] = (
+            f"killed at the deadline after {minutes:.1f} min, fit not finished"
+        )
+        row["command"] = command_line()
         append_row(csv_path, row, FIELDS)
         print(f"size {n_rows}: {row['info']}", flush=True)
         return row
@@ -375,11 +351,8 @@ def add_arguments(parser):
     parser.add_argument("--deadline", help="HH:MM UTC: start no size after it")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--train-minutes",
-        type=float,
-        help="interrupt training after this long (a cost measurement)",
-    )
+    text = "interrupt training after this long (a cost measurement)"
+    parser.add_argument("--train-minutes", type=float, help=text)
 
 
 def run(args, path):

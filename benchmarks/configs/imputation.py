@@ -47,10 +47,8 @@ Usage::
     python -m benchmarks imputation --contenders skvae-1000ep --parts 1
     python -m benchmarks imputation --report-only
 
-Own options: ``--parts`` (default 1,2,3,4), ``--rates`` (part 1, default
-0.5,0.2), ``--draws`` (part 4, default 20). ``--seeds`` defaults to 1,2,3
-(part 4 runs the first only); ``--datasets`` and ``--contenders`` restrict
-every part to the names it holds.
+Own options: see ``--help``. Part 4 runs the first seed only;
+``--datasets`` and ``--contenders`` restrict every part to its own names.
 """
 
 import time
@@ -183,8 +181,10 @@ def numeric_imputer(name, seed, quick, **kw):
     return make("imputer", name, seed, quick, **kw).estimator
 
 
-def categorical_columns(frame):
-    return [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+def split_columns(frame):
+    """The categorical columns of ``frame``, then the others."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    return cats, [c for c in frame.columns if c not in cats]
 
 
 def as_object(frame, columns):
@@ -196,15 +196,10 @@ def as_object(frame, columns):
 
 
 def impute_mean_mode(frame, seed, quick):
-    cats = categorical_columns(frame)
-    nums = [c for c in frame.columns if c not in cats]
-    ct = ColumnTransformer(
-        [
-            ("num", SimpleImputer(), nums),
-            ("cat", SimpleImputer(strategy="most_frequent"), cats),
-        ],
-        verbose_feature_names_out=False,
-    )
+    cats, nums = split_columns(frame)
+    steps = [("num", SimpleImputer(), nums)]
+    steps += [("cat", SimpleImputer(strategy="most_frequent"), cats)]
+    ct = ColumnTransformer(steps, verbose_feature_names_out=False)
     out = ct.fit_transform(as_object(frame, cats))
     out = pd.DataFrame(out, columns=nums + cats, index=frame.index)[frame.columns]
     for c in nums:
@@ -213,8 +208,7 @@ def impute_mean_mode(frame, seed, quick):
 
 
 def impute_missforest(frame, seed, quick):
-    cats = categorical_columns(frame)
-    nums = [c for c in frame.columns if c not in cats]
+    cats, nums = split_columns(frame)
     encoder = OrdinalEncoder(encoded_missing_value=np.nan)
     codes = encoder.fit_transform(as_object(frame, cats)[cats]) if cats else None
     X = frame[nums].to_numpy(np.float64)
@@ -233,8 +227,7 @@ def impute_missforest(frame, seed, quick):
 
 
 def impute_knn(frame, seed, quick):
-    cats = categorical_columns(frame)
-    nums = [c for c in frame.columns if c not in cats]
+    cats, nums = split_columns(frame)
     X_num = frame[nums].to_numpy(np.float64)
     mean, std = np.nanmean(X_num, axis=0), np.nanstd(X_num, axis=0)
     std[std == 0] = 1.0
@@ -285,8 +278,7 @@ def prepare(case, args):
         return downstream_data(dataset)
     if part == 2:
         table = data.load_table(dataset)
-        cats = categorical_columns(table)
-        nums = [c for c in table.columns if c not in cats]
+        nums = split_columns(table)[1]
         table[nums] = table[nums].astype(np.float64)
         observed = table.notna().to_numpy()
         mask = mcar_mask(table.shape, rate, case_rng(dataset, seed, rate), observed)
@@ -296,15 +288,11 @@ def prepare(case, args):
 
 
 def evaluate(imputer, case_data, case, args):
-    part = case["part"]
-    if part == 1:
-        rows = evaluate_numeric(imputer, *case_data, case["seed"], args.quick)
-    elif part == 2:
-        rows = evaluate_mixed(imputer, *case_data, case["seed"], args.quick)
-    elif part == 3:
-        rows = evaluate_downstream(imputer, *case_data, case["seed"], args.quick)
-    else:
+    by_part = {1: evaluate_numeric, 2: evaluate_mixed, 3: evaluate_downstream}
+    if case["part"] == 4:
         rows = evaluate_multiple(imputer, *case_data, args.draws, args.quick)
+    else:
+        rows = by_part[case["part"]](imputer, *case_data, case["seed"], args.quick)
     return [{"info": ""} | row for row in rows]
 
 
@@ -324,8 +312,7 @@ def evaluate_numeric(name, X, mask, seed, quick):
 
 def evaluate_mixed(name, table, mask, seed, quick):
     """Part 2: standardized MSE of numeric cells, accuracy of categorical."""
-    cats = categorical_columns(table)
-    nums = [c for c in table.columns if c not in cats]
+    cats, nums = split_columns(table)
     gaps = table.mask(mask)
     for c in cats:  # mask() keeps the categorical dtype; make sure
         gaps[c] = pd.Categorical(gaps[c], categories=table[c].cat.categories)
@@ -356,32 +343,20 @@ def downstream_data(dataset):
     return table.drop(columns="Ozone"), table["Ozone"], "r2"
 
 
-def encoding(cats, fill):
+def encoding(fill):
     """Numeric columns standardized (NaN kept), categorical ones one-hot,
     after a most-frequent fill when ``fill``."""
-    steps = (
-        [FunctionTransformer(lambda X: as_object(X, list(X.columns)), validate=False)]
-        if fill
-        else []
-    )
-    if fill:
-        steps.append(SimpleImputer(strategy="most_frequent"))
+    to_object = FunctionTransformer(lambda X: as_object(X, list(X.columns)))
+    steps = [to_object, SimpleImputer(strategy="most_frequent")] if fill else []
     steps.append(OneHotEncoder(handle_unknown="ignore", sparse_output=False))
-    return ColumnTransformer(
-        [
-            ("num", StandardScaler(), make_column_selector(dtype_exclude="category")),
-            (
-                "cat",
-                make_pipeline(*steps),
-                make_column_selector(dtype_include="category"),
-            ),
-        ]
-    )
+    numbers = make_column_selector(dtype_exclude="category")
+    levels = make_column_selector(dtype_include="category")
+    cat = make_pipeline(*steps)
+    return ColumnTransformer([("num", StandardScaler(), numbers), ("cat", cat, levels)])
 
 
 def evaluate_downstream(name, X, y, metric, seed, quick):
     """Part 3: 5-fold CV score of the imputer in front of a model."""
-    cats = categorical_columns(X)
     if metric == "accuracy":
         model = LogisticRegression(max_iter=1000)
         cv = StratifiedKFold(5, shuffle=True, random_state=seed)
@@ -390,11 +365,11 @@ def evaluate_downstream(name, X, y, metric, seed, quick):
         cv = KFold(5, shuffle=True, random_state=seed)
     if name == "skvae":
         imputer = numeric_imputer(name, seed, quick)
-        pipe = make_pipeline(imputer, encoding(cats, fill=False), model)
+        pipe = make_pipeline(imputer, encoding(fill=False), model)
     else:
         kw = {"skip_complete": True} if name in ("iterative", "missForest") else {}
         imputer = numeric_imputer(name, seed, quick, **kw)
-        pipe = make_pipeline(encoding(cats, fill=True), imputer, model)
+        pipe = make_pipeline(encoding(fill=True), imputer, model)
     scores = cross_validate(pipe, X, y, cv=cv, scoring=metric)["test_score"]
     info = f"fold_std={scores.std():.4f}"
     row = {"metric": metric, "value": float(scores.mean()), "info": info}
@@ -440,15 +415,13 @@ def seeds_of(frame):
     return ",".join(map(str, sorted(frame.seed.unique())))
 
 
-def per_dataset(part, datasets, imputers, digits=3, extra=()):
-    """Rows of dataset, its seeds, ``extra`` columns and "mean ± std" per
-    imputer: the cells of a markdown table."""
-    cell = lambda v: mean_std(v, digits)  # noqa: E731
-    table = grid(part, "dataset", "imputer", "value", cell, datasets, imputers)
-    seeds = part.groupby("dataset").seed.unique().map(sorted)
-    table.insert(0, "seeds", seeds.map(lambda s: ",".join(map(str, s))))
-    for column, values in extra:
-        table.insert(1, column, values)
+def per_dataset(part, datasets, imputers, **extra):
+    """A markdown table: dataset, its seeds, ``extra`` columns (Series by
+    dataset) and "mean ± std" per imputer."""
+    seeds = part.groupby("dataset").seed.unique()
+    front = {"seeds": seeds.map(lambda s: ",".join(map(str, sorted(s)))), **extra}
+    kw = dict(rows=datasets, cols=imputers, front=front)
+    table = grid(part, "dataset", "imputer", "value", **kw)
     return markdown_table(table.reset_index())
 
 
@@ -501,9 +474,8 @@ def section_numeric(results):
 
 def diagnostic_section(part, diagnostic):
     keys = ["dataset", "seed", "rate"]
-    paired = part[part.imputer.isin(["missForest", "skvae"])].pivot_table(
-        index=keys, columns="imputer", values="value"
-    )
+    paired = part[part.imputer.isin(["missForest", "skvae"])]
+    paired = paired.pivot_table("value", keys, "imputer")
     paired = paired.join(diagnostic.set_index(keys).value.rename(DIAGNOSTIC), "inner")
     names = ["missForest", "skvae", DIAGNOSTIC]
     cells = []
@@ -544,7 +516,7 @@ def section_mixed(results):
     for metric in ["num_mse", "cat_accuracy"]:
         p = part[part.metric == metric]
         n_cells = p.groupby("dataset").n_cells.first().astype(int)
-        table = per_dataset(p, MIXED_DATASETS, imputers, extra=[("cells", n_cells)])
+        table = per_dataset(p, MIXED_DATASETS, imputers, cells=n_cells)
         lines += [f"\n### `{metric}`\n", table]
     p = part[part.metric == "num_mse"]
     cell = lambda v: f"{v.mean():.1f}"  # noqa: E731
@@ -553,9 +525,7 @@ def section_mixed(results):
         "\nSeconds (fit + impute, mean per case):\n",
         markdown_table(seconds.reset_index()),
     ]
-    acc = part[part.metric == "cat_accuracy"].pivot_table(
-        index="dataset", columns="imputer", values="value"
-    )
+    acc = part[part.metric == "cat_accuracy"].pivot_table("value", "dataset", "imputer")
     if "skvae" in acc and len(acc.columns) > 1:
         # Per dataset, against the peers that ran on it (mean over seeds).
         wins, lost = [], []

@@ -1,31 +1,19 @@
 """Test log-likelihood of a Bernoulli VAE on statically binarized MNIST.
 
 The classic VAE density benchmark (Burda, Grosse & Salakhutdinov, *Importance
-Weighted Autoencoders*, ICLR 2016): a ``VAETransformer`` with the
-784-200-200-50 architecture and a Bernoulli likelihood is trained on the
-statically binarized MNIST (50000 train / 10000 valid / 10000 test rows), and
-its test negative log-likelihood is estimated with the importance-weighted
-bound with many samples (k = 5000 in the paper), beside the test ELBO (k = 1)
-and the published numbers. Two runs: a VAE (training bound = ELBO) and an
-IWAE (training bound = importance-weighted with ``--iwae-k`` samples).
+Weighted Autoencoders*, ICLR 2016): a 784-200-200-50 ``VAETransformer`` with
+a Bernoulli likelihood, trained as a VAE (ELBO) or an IWAE (``--iwae-k``
+samples), on the official train + valid rows (60000; ``fit`` holds out a
+random 1/6 for early stopping, so it trains on 50000 as the paper). Its test
+NLL is the importance-weighted bound with ``--k-eval`` fresh samples per
+row; the bound for each smaller k of ``K_GRID`` averages the disjoint
+groups of k of them (k = 1: the ELBO). ``score_samples`` with
+``n_mc_samples=k_eval`` set after fit is checked against that estimate on
+the first ``--check-rows`` test rows.
 
-Protocol. The official train and valid sets are joined (60000 rows) and
-passed to ``fit`` with ``early_stopping=True`` and
-``validation_fraction=1/6``: skvae holds out a random 10000 of them for
-early stopping (the best epoch on the validation ELBO is kept), so the model
-is trained on 50000 rows as in the paper, though not exactly the official
-50000. The test set is used only for the final estimate. The NLL is
-estimated from the fitted torch module (see ``log_importance_weights``) with
-fresh noise per row: ``--k-eval`` log importance weights are drawn per test row,
-and the bound for every smaller k in ``K_GRID`` is the average over the
-disjoint groups of k of them (k = 1 is the ELBO averaged over all draws).
-``score_samples`` of the estimator, with ``n_mc_samples`` set to
-``--k-eval`` after fit, is checked against that estimate on the first
-``--check-rows`` test rows.
-
-Each model writes ``<out>/likelihood_<model>.json``; the report
-``<out>/likelihood.md`` and ``likelihood.png`` are rebuilt from all the JSON
-files present, so the two models can run in two processes.
+Each model writes ``<out>/likelihood_<model>.json``; the report and its
+plot are rebuilt from all the JSON files present, so the two models can
+run in two processes.
 
 Usage::
 
@@ -58,6 +46,7 @@ from benchmarks.harness.report import (
     pyplot,
     write_markdown,
 )
+from benchmarks.harness.timing import timed
 from skvae import VAETransformer
 
 CONTENDERS = ["vae", "iwae"]
@@ -125,19 +114,13 @@ def log_importance_weights(est, x, n_samples, generator):
 
 
 def fit_with_budget(est, X, max_epochs, minutes, learning_rate, patience):
-    """Fit ``est`` by warm-started calls of at most ``EPOCHS_PER_CALL`` epochs.
-
-    Stops after ``max_epochs`` epochs, before a call that would overrun
-    ``minutes`` (None: no time limit), or when the validation ELBO has not
-    improved for ``patience`` epochs. The learning rate follows ``LR_STEPS``
-    over the budget (the larger of the time and epoch fractions used).
-
-    Returns
-    -------
-    lr_schedule : list of (first_epoch, learning_rate)
-    converged : bool
-        True when training stopped on the validation criterion.
-    """
+    """Fit ``est`` by warm-started calls of at most ``EPOCHS_PER_CALL``
+    epochs, until ``max_epochs``, before a call that would overrun
+    ``minutes`` (None: no limit), or when the validation ELBO has not
+    improved for ``patience`` epochs; the learning rate follows ``LR_STEPS``
+    (the larger of the time and epoch fractions used). Returns the
+    ``[(first_epoch, learning_rate)]`` schedule and whether training stopped
+    on the validation criterion."""
     budget = math.inf if minutes is None else 60 * minutes
     start = time.perf_counter()
     lr_schedule = []
@@ -166,21 +149,11 @@ def fit_with_budget(est, X, max_epochs, minutes, learning_rate, patience):
 
 
 def iwae_bounds(est, X, k, k_grid=K_GRID, seed=0, minutes=None):
-    """Importance-weighted bounds on log p(x) per row, with fresh noise.
-
-    Draws ``k`` log importance weights per row (``log_importance_weights``);
-    the bound for each k' <= k of ``k_grid`` is the mean over the ``k // k'``
-    disjoint groups of k' weights: an unbiased estimate of the k'-sample
-    bound with less variance than a single group. Rows are evaluated in
-    order, ``ROWS_PER_CHUNK`` at a time, and no new chunk starts once
-    ``minutes`` (None: no limit) have passed.
-
-    Returns
-    -------
-    bounds : dict of int to ndarray of shape (n_rows_done,)
-        Bound per row in nats for each k' of ``k_grid`` up to ``k``, for the
-        first ``n_rows_done`` rows of ``X`` (all of them without a limit).
-    """
+    """``{k': bound per row in nats}`` for each k' <= k of ``k_grid``: the
+    mean over the ``k // k'`` disjoint groups of k' of ``k`` fresh log
+    importance weights per row (unbiased, with less variance than one
+    group). Rows go ``ROWS_PER_CHUNK`` at a time, in order; no chunk starts
+    after ``minutes`` (None: no limit), so the bounds cover a prefix of X."""
     generator = torch.Generator().manual_seed(seed)
     ks = [kk for kk in k_grid if kk <= k]
     bounds = {kk: np.empty(len(X)) for kk in ks}
@@ -202,30 +175,18 @@ def iwae_bounds(est, X, k, k_grid=K_GRID, seed=0, minutes=None):
 def run_model(model, X_fit, X_test, args):
     """Fit one model, estimate its test likelihood, return a result dict."""
     n_importance_samples = 1 if model == "vae" else args.iwae_k
-    est = VAETransformer(
-        n_components=50,
-        hidden_layer_sizes=(200, 200),
-        likelihood="bernoulli",
-        n_importance_samples=n_importance_samples,
-        batch_size=args.batch_size,
-        learning_rate_init=args.learning_rate,
-        early_stopping=True,
-        validation_fraction=1 / 6,
-        n_iter_no_change=args.patience,
-        random_state=0,
-        verbose=2 if args.verbose else 0,
-    )
+    kw = dict(n_components=50, hidden_layer_sizes=(200, 200), random_state=0)
+    kw |= dict(likelihood="bernoulli", n_importance_samples=n_importance_samples)
+    kw |= dict(batch_size=args.batch_size, learning_rate_init=args.learning_rate)
+    kw |= dict(early_stopping=True, validation_fraction=1 / 6)
+    kw |= dict(n_iter_no_change=args.patience, verbose=2 if args.verbose else 0)
+    est = VAETransformer(**kw)
     print(f"[{model}] fitting {est}", flush=True)
-    start = time.perf_counter()
-    lr_schedule, converged = fit_with_budget(
-        est, X_fit, args.epochs, args.minutes, args.learning_rate, args.patience
-    )
-    fit_seconds = time.perf_counter() - start
-    print(
-        f"[{model}] {est.n_iter_} epochs in {fit_seconds:.0f} s "
-        f"({fit_seconds / est.n_iter_:.1f} s/epoch)",
-        flush=True,
-    )
+    budget = (args.epochs, args.minutes, args.learning_rate, args.patience)
+    (lr_schedule, converged), fit_seconds = timed(fit_with_budget, est, X_fit, *budget)
+    per_epoch = fit_seconds / est.n_iter_
+    done = f"{est.n_iter_} epochs in {fit_seconds:.0f} s ({per_epoch:.1f} s/epoch)"
+    print(f"[{model}] {done}", flush=True)
     if args.save_model:
         Path(args.save_model).mkdir(parents=True, exist_ok=True)
         with open(Path(args.save_model) / f"likelihood_{model}.pkl", "wb") as f:
@@ -234,58 +195,42 @@ def run_model(model, X_fit, X_test, args):
     # The test set is sorted by class: a random order makes any prefix of it
     # (when the time limit stops the estimate early) a uniform sample.
     X_test = X_test[np.random.RandomState(0).permutation(len(X_test))]
-    start = time.perf_counter()
-    bounds = iwae_bounds(est, X_test, args.k_eval, minutes=args.eval_minutes)
-    eval_seconds = time.perf_counter() - start
-    n_eval = len(bounds[1])
-    print(
-        f"[{model}] test bounds (k={args.k_eval}) on {n_eval} rows in "
-        f"{eval_seconds:.0f} s",
-        flush=True,
+    bounds, eval_seconds = timed(
+        iwae_bounds, est, X_test, args.k_eval, minutes=args.eval_minutes
     )
+    n_eval = len(bounds[1])
+    done = f"on {n_eval} rows in {eval_seconds:.0f} s"
+    print(f"[{model}] test bounds (k={args.k_eval}) {done}", flush=True)
 
     # score_samples must follow n_mc_samples set after fit.
     rows = slice(0, min(args.check_rows, n_eval))
-    start = time.perf_counter()
     est.set_params(n_mc_samples=args.k_eval)
-    library_k = float(est.score_samples(X_test[rows]).mean())
-    library_seconds = time.perf_counter() - start
-    est.set_params(n_mc_samples=1)
-    library_1 = float(est.score_samples(X_test[rows]).mean())
+    library_k, library_seconds = timed(est.score_samples, X_test[rows])
+    library_1 = est.set_params(n_mc_samples=1).score_samples(X_test[rows])
     params = est.get_params()
-    return {
-        "model": model,
-        "training_bound": "ELBO" if model == "vae" else f"IWAE, k={args.iwae_k}",
-        "n_importance_samples": n_importance_samples,
-        "params": {k: v for k, v in params.items() if not k.startswith("verbose")},
-        "n_fit_rows": len(X_fit),
-        "n_test_rows": n_eval,
-        "lr_schedule": lr_schedule,
-        "minutes": args.minutes,
-        "n_iter": int(est.n_iter_),
-        "best_epoch": int(np.argmax(est.validation_scores_)) + 1,
-        "converged": converged,
-        "fit_seconds": fit_seconds,
-        "seconds_per_epoch": fit_seconds / est.n_iter_,
-        "loss_curve": [float(v) for v in est.loss_curve_],
-        "validation_scores": [float(v) for v in est.validation_scores_],
-        "n_active_components": int(est.n_active_components_),
-        "k_eval": args.k_eval,
-        "eval_seconds": eval_seconds,
-        "test_nll": {str(kk): float(-b.mean()) for kk, b in bounds.items()},
-        "test_nll_sem": {
-            str(kk): float(b.std(ddof=1) / np.sqrt(len(b))) for kk, b in bounds.items()
-        },
-        "check_rows": rows.stop,
-        "check_own_nll": float(-bounds[max(bounds)][rows].mean()),
-        "check_own_elbo": float(bounds[1][rows].mean()),
-        "check_score_samples_k": library_k,
-        "check_score_samples_1": library_1,
-        "check_score_samples_seconds": library_seconds,
-        "command": command_line(),
-        "machine": machine_info(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(" ", "seconds"),
-    }
+    r = {"model": model}
+    r["training_bound"] = "ELBO" if model == "vae" else f"IWAE, k={args.iwae_k}"
+    r["n_importance_samples"] = n_importance_samples
+    r["params"] = {k: v for k, v in params.items() if not k.startswith("verbose")}
+    r |= dict(n_fit_rows=len(X_fit), n_test_rows=n_eval, lr_schedule=lr_schedule)
+    r |= dict(minutes=args.minutes, n_iter=int(est.n_iter_))
+    r["best_epoch"] = int(np.argmax(est.validation_scores_)) + 1
+    r |= dict(converged=converged, fit_seconds=fit_seconds)
+    r["seconds_per_epoch"] = per_epoch
+    r["loss_curve"] = [float(v) for v in est.loss_curve_]
+    r["validation_scores"] = [float(v) for v in est.validation_scores_]
+    r["n_active_components"] = int(est.n_active_components_)
+    r |= dict(k_eval=args.k_eval, eval_seconds=eval_seconds)
+    r["test_nll"] = {str(k): float(-b.mean()) for k, b in bounds.items()}
+    sem = {str(k): float(b.std(ddof=1) / np.sqrt(len(b))) for k, b in bounds.items()}
+    r |= dict(test_nll_sem=sem, check_rows=rows.stop)
+    r["check_own_nll"] = float(-bounds[max(bounds)][rows].mean())
+    r["check_own_elbo"] = float(bounds[1][rows].mean())
+    r["check_score_samples_k"] = float(library_k.mean())
+    r["check_score_samples_1"] = float(library_1.mean())
+    r |= dict(check_score_samples_seconds=library_seconds, command=command_line())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return r | dict(machine=machine_info(), date=now.isoformat(" ", "seconds"))
 
 
 # ------------------------------------------------------------------ report
@@ -397,13 +342,9 @@ def report(path, args):
         "Runs:\n",
         *map(run_line, results),
     ]
-    write_markdown(
-        path.with_suffix(".md"),
-        "Likelihood benchmark: binarized MNIST",
-        "\n".join(body),
-        command=results[0]["command"],
-        note=args.note,
-    )
+    title, command = "Likelihood benchmark: binarized MNIST", results[0]["command"]
+    md = path.with_suffix(".md")
+    write_markdown(md, title, "\n".join(body), command=command, note=args.note)
     plot(results, path.with_suffix(".png"))
 
 
@@ -411,41 +352,26 @@ def plot(results, path):
     plt = pyplot()
     fig, (ax_curve, ax_k) = plt.subplots(1, 2, figsize=(11, 4.2))
     for i, r in enumerate(results):
-        color = f"C{i}"
-        label = r["model"].upper()
+        color, label, k = f"C{i}", r["model"].upper(), r["n_importance_samples"]
         epochs = np.arange(1, len(r["loss_curve"]) + 1)
+        train, valid = r["loss_curve"], -np.asarray(r["validation_scores"])
+        ax_curve.plot(epochs, train, color=color, label=f"{label} train (-bound)")
         ax_curve.plot(
-            epochs, r["loss_curve"], color=color, label=f"{label} train (-bound)"
+            epochs, valid, color=color, ls="--", label=f"{label} valid (-ELBO)"
         )
-        ax_curve.plot(
-            epochs,
-            -np.asarray(r["validation_scores"]),
-            color=color,
-            ls="--",
-            label=f"{label} valid (-ELBO)",
-        )
-        ks = sorted(int(k) for k in r["test_nll"])
-        ax_k.plot(
-            ks, [r["test_nll"][str(k)] for k in ks], "o-", color=color, label=label
-        )
-        published = PUBLISHED_NLL.get(r["n_importance_samples"])
-        if published:
+        ks = sorted(int(kk) for kk in r["test_nll"])
+        nll = [r["test_nll"][str(kk)] for kk in ks]
+        ax_k.plot(ks, nll, "o-", color=color, label=label)
+        if published := PUBLISHED_NLL.get(k):
             ax_k.axhline(
-                published,
-                color=color,
-                ls=":",
-                label=f"published, trained k={r['n_importance_samples']}",
+                published, color=color, ls=":", label=f"published, trained k={k}"
             )
     ax_curve.set(xlabel="epoch", ylabel="nats per image", title="Training curves")
     low = min(min(r["loss_curve"]) for r in results)
     ax_curve.set_ylim(low - 2, low + 25)
     ax_curve.legend()
-    ax_k.set(
-        xscale="log",
-        xlabel="importance samples k at evaluation",
-        ylabel="test NLL estimate (nats)",
-        title="Test NLL vs k",
-    )
+    ax_k.set(xscale="log", xlabel="importance samples k at evaluation")
+    ax_k.set(ylabel="test NLL estimate (nats)", title="Test NLL vs k")
     ax_k.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -75,9 +75,7 @@ def add_arguments(parser):
 
 
 def datasets(args):
-    shapes = {
-        name: data.load_adbench(name)[0].shape for name in data.adbench_datasets()
-    }
+    shapes = {n: data.load_adbench(n)[0].shape for n in data.adbench_datasets()}
     return [n for n, (rows, cols) in shapes.items() if cols <= 40 and rows <= 12_000]
 
 
@@ -169,7 +167,7 @@ def pattern_section(results, pattern):
     table = table.reset_index()
     n_names = table.groupby(["dataset", "seed", "rate"]).contender.transform("nunique")
     table = table[n_names == table.groupby("rate").contender.transform("nunique")]
-    means = table.pivot_table(index="contender", columns="rate", values="roc_auc")
+    means = table.pivot_table("roc_auc", "contender", "rate")
     cells = means.map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     cells.insert(0, "contender", cells.index)
     header = ["contender"]
@@ -188,9 +186,7 @@ def pattern_section(results, pattern):
             )
             + "."
         )
-    auc = everything.pivot_table(
-        index=["dataset", "seed"], columns=["rate", "contender"], values="roc_auc"
-    )
+    auc = everything.pivot_table("roc_auc", ["dataset", "seed"], ["rate", "contender"])
     rates = sorted(set(everything.rate) - {0.0})
     losses, duels = [], []
     for rate in rates:

@@ -107,11 +107,8 @@ def report(path, args):
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
     plot_ranks(ax1, summary, "tasks", "held-out one-class tasks")
-    shown = [
-        d
-        for d in ("skvae", "IForest", "pyod-VAE", "pyod-AutoEncoder")
-        if d in summary.index
-    ]
+    shown = ["skvae", "IForest", "pyod-VAE", "pyod-AutoEncoder"]
+    shown = [d for d in shown if d in summary.index]
     width = 0.8 / max(len(shown), 1)
     x = np.arange(len(by_source))
     for i, name in enumerate(shown):

@@ -4,22 +4,17 @@ Every number is a ratio measured in this one process, with the contenders
 run alternately (``--repeats`` rounds, median of each), because the shared
 2-core machines are noisy. The script measures:
 
-(a) ``VAETransformer.fit`` against a hand-written PyTorch training loop of the
-    same architecture (SiLU MLP encoder with a softplus scale head, mirrored
-    decoder, Gaussian likelihood with a learned per-feature scale, Adam with
-    lr=1e-3, same batch size and epochs, in-memory tensors shuffled by
-    ``randperm``), and against the same loop driving skvae's own torch module
-    and ELBO (which isolates the cost of ``torch.distributions`` from the cost
-    of skorch); plus the achieved GFLOP/s against the machine's measured
-    float32 matrix-multiply peak;
-(b) against PyOD's ``VAE`` doing the same work (same widths, latent size,
-    epochs and batch size; PyOD offers no SiLU, so ReLU);
+(a) ``VAETransformer.fit`` against a hand-written PyTorch loop of the same
+    architecture and work (``BareVAE``, ``bare_fit``), and against that loop
+    driving skvae's own torch module and ELBO (the cost of
+    ``torch.distributions`` apart from skorch's), with the achieved GFLOP/s;
+(b) against PyOD's ``VAE`` doing the same work (ReLU: PyOD has no SiLU);
 (c) end-to-end defaults on 2000 x 30 random rows: ``VAEAnomalyDetector()``,
     PyOD's ``VAE()`` and ``IsolationForest()``;
-(d) scaling of ``fit`` (``max_iter=2``) and ``score_samples`` with the number
-    of rows (1e3 ... 1e6, 20 features), with the slope of the log-log fit;
-(e) inference: ``transform`` and ``score_samples`` against a bare forward
-    pass of the same trained module, in float64 and float32.
+(d) scaling of ``fit`` (``max_iter=2``) and ``score_samples`` with the rows
+    (1e3 ... 1e6, 20 features);
+(e) ``transform`` and ``score_samples`` against a bare forward pass of the
+    same trained module, in float64 and float32.
 
 Usage::
 
@@ -93,71 +88,53 @@ ADAM_OPTIONS = {}  # skvae's Adam options, filled in measure() for the bare loop
 
 # ---------------------------------------------------------- skvae internals
 # The only code of this study that uses skvae's private API: the torch
-# module class and ELBO under ``skvae._torch``, the skorch net of a fitted
-# estimator (``est.net_``: its ``module_``, ``optimizer_`` and ``history``),
-# the noise of ``score_samples`` (``skvae._noise`` with the fitted
-# ``noise_seed_`` and ``n_mc_samples_``) and the layers of the torch
-# module. When the library renames them, adapt this function alone.
+# module and ELBO under ``skvae._torch``, the skorch net of a fitted
+# estimator (``est.net_``), the noise of ``score_samples`` (``skvae._noise``)
+# and the layers of the torch module. When the library renames them, adapt
+# these four functions alone.
 
 
-def skvae_private(est=None):
-    """Handles on skvae's internals, for the fitted estimator ``est``.
-
-    Returns a namespace of functions:
-    ``new_module(n_features, hidden_layer_sizes, n_components)``, a fresh
-    skvae torch module and its negative ELBO on a batch; ``adam_options()``,
-    the Adam options (``foreach``/``fused``) ``est`` trained with;
-    ``epoch_seconds()``, the seconds ``est`` spent in skorch's epochs;
-    ``layers(dtype)``, the layers of a copy of ``est``'s module in ``dtype``
-    and eval mode (``body``, ``loc``, ``raw_scale``, ``decoder``,
-    ``noise_scale()``); ``score_noise(X)``, the noise of
-    ``est.score_samples(X)`` as a (k, n, d) tensor.
-    """
-    from skvae._noise import row_normal_noise
+def new_skvae_module(n_features, hidden_layer_sizes, n_components):
+    """A fresh skvae torch module and its negative ELBO on a batch."""
     from skvae._objective import Objective
     from skvae._torch.networks import VAE
 
-    def new_module(n_features, hidden_layer_sizes, n_components):
-        generator = torch.Generator()
-        module = VAE(n_features, hidden_layer_sizes, n_components, generator=generator)
-        objective = Objective()
+    generator = torch.Generator()
+    module = VAE(n_features, hidden_layer_sizes, n_components, generator=generator)
+    objective = Objective()
 
-        def neg_elbo(x):
-            return objective(module, module(x), x, epoch=1, generator=generator)
+    def neg_elbo(x):
+        return objective(module, module(x), x, epoch=1, generator=generator)
 
-        return module, neg_elbo
+    return module, neg_elbo
 
-    def adam_options():
-        options = est.net_.optimizer_.defaults
-        return {key: options[key] for key in ("foreach", "fused") if options.get(key)}
 
-    def layers(dtype):
-        vae = copy.deepcopy(est.net_.module_).to(dtype).eval()
-        encoder = vae.encoder
-        return SimpleNamespace(
-            body=encoder.body,
-            loc=encoder.loc,
-            raw_scale=encoder.raw_scale,
-            decoder=vae.decoder,
-            noise_scale=vae.likelihood.scale,
-        )
+def adam_options(est):
+    """The Adam options (``foreach``/``fused``) ``est`` trained with."""
+    options = est.net_.optimizer_.defaults
+    return {key: options[key] for key in ("foreach", "fused") if options.get(key)}
 
-    def score_noise(X):
-        dtype = torch.from_numpy(X[:0]).dtype
-        # The noise seed and sample count fixed at fit (public fitted
-        # attributes since the library's refactor).
-        noise = row_normal_noise(
-            X, est.noise_seed_, est.n_mc_samples_, est.n_components_
-        )
-        return torch.as_tensor(noise).to(dtype)
 
+def skvae_layers(est, dtype):
+    """The layers of a copy of ``est``'s module in ``dtype`` and eval mode."""
+    vae = copy.deepcopy(est.net_.module_).to(dtype).eval()
+    encoder = vae.encoder
     return SimpleNamespace(
-        new_module=new_module,
-        adam_options=adam_options,
-        epoch_seconds=lambda: sum(row["dur"] for row in est.net_.history),
-        layers=layers,
-        score_noise=score_noise,
+        body=encoder.body,
+        loc=encoder.loc,
+        raw_scale=encoder.raw_scale,
+        decoder=vae.decoder,
+        noise_scale=vae.likelihood.scale,
     )
+
+
+def score_noise(est, X):
+    """The noise of ``est.score_samples(X)``, a (k, n, d) tensor: drawn from
+    the seed and sample count fixed at fit."""
+    from skvae._noise import row_normal_noise
+
+    noise = row_normal_noise(X, est.noise_seed_, est.n_mc_samples_, est.n_components_)
+    return torch.as_tensor(noise).to(torch.from_numpy(X[:0]).dtype)
 
 
 # ------------------------------------------------------------- contenders
@@ -203,7 +180,7 @@ def bare_fit(X, hidden, n_components, batch_size, epochs, seed=0, skvae_module=F
     ELBO (without skorch) if ``skvae_module``."""
     torch.manual_seed(seed)
     if skvae_module:
-        model, neg_elbo = skvae_private().new_module(X.shape[1], hidden, n_components)
+        model, neg_elbo = new_skvae_module(X.shape[1], hidden, n_components)
     else:
         model = BareVAE(X.shape[1], hidden, n_components)
         neg_elbo = model.neg_elbo
@@ -242,17 +219,10 @@ def skvae_fit(X, hidden, n_components, batch_size, epochs, seed=0, detector=Fals
 def pyod_fit(X, hidden, n_components, batch_size, epochs, seed=0):
     from pyod.models.vae import VAE as PyODVAE
 
-    return PyODVAE(
-        epoch_num=epochs,
-        batch_size=batch_size,
-        encoder_neuron_list=list(hidden),
-        decoder_neuron_list=list(reversed(hidden)),
-        latent_dim=n_components,
-        dropout_rate=0.0,
-        optimizer_params={},  # no weight decay, as the others
-        random_state=seed,
-        verbose=0,
-    ).fit(X)
+    kw = dict(epoch_num=epochs, batch_size=batch_size, latent_dim=n_components)
+    kw |= dict(encoder_neuron_list=list(hidden), dropout_rate=0.0, verbose=0)
+    kw |= dict(decoder_neuron_list=list(reversed(hidden)), random_state=seed)
+    return PyODVAE(optimizer_params={}, **kw).fit(X)  # {}: no weight decay
 
 
 @torch.no_grad()
@@ -301,18 +271,12 @@ def measure_training(workloads, repeats):
         n_samples, n_features, hidden, n_components, epochs = workload
         X = np.random.RandomState(0).standard_normal((n_samples, n_features))
         args = (X, hidden, n_components, 128, epochs)
-        rounds, cpu_rounds, values = interleaved(
-            {
-                "bare loop": partial(bare_fit, *args),
-                "bare loop, skvae module": partial(bare_fit, *args, skvae_module=True),
-                "skvae VAETransformer fit": partial(skvae_fit, *args),
-                "skvae VAEAnomalyDetector fit": partial(
-                    skvae_fit, *args, detector=True
-                ),
-                "PyOD VAE fit": partial(pyod_fit, *args),
-            },
-            repeats,
-        )
+        fits = {"bare loop": partial(bare_fit, *args)}
+        fits["bare loop, skvae module"] = partial(bare_fit, *args, skvae_module=True)
+        fits["skvae VAETransformer fit"] = partial(skvae_fit, *args)
+        fits["skvae VAEAnomalyDetector fit"] = partial(skvae_fit, *args, detector=True)
+        fits["PyOD VAE fit"] = partial(pyod_fit, *args)
+        rounds, cpu_rounds, values = interleaved(fits, repeats)
         model = values["skvae VAETransformer fit"]
         results.append(
             {
@@ -320,7 +284,7 @@ def measure_training(workloads, repeats):
                 "shape": [n_samples, n_features, list(hidden), n_components, epochs],
                 "rounds": rounds,
                 "cpu_rounds": cpu_rounds,
-                "skvae_epochs_seconds": skvae_private(model).epoch_seconds(),
+                "skvae_epochs_seconds": sum(row["dur"] for row in model.net_.history),
             }
         )
     return results
@@ -335,31 +299,20 @@ def measure_defaults(repeats, quick=False):
     X = np.random.RandomState(0).standard_normal((2000, 30))
 
     def skvae_default():
+        detector = VAEAnomalyDetector(random_state=0, n_jobs=torch.get_num_threads())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            detector = VAEAnomalyDetector(
-                random_state=0, n_jobs=torch.get_num_threads()
-            )
-            if quick:
-                detector.set_params(max_iter=5)
-            return detector.fit(X)
+            return detector.set_params(**({"max_iter": 5} if quick else {})).fit(X)
 
     def pyod_default():  # verbose=0 only silences PyOD's progress bar
         return PyODVAE(verbose=0, epoch_num=2 if quick else 30).fit(X)
 
-    rounds, cpu_rounds, values = interleaved(
-        {
-            "skvae VAEAnomalyDetector()": skvae_default,
-            "PyOD VAE()": pyod_default,
-            "IsolationForest()": lambda: IsolationForest(random_state=0).fit(X),
-        },
-        repeats,
-    )
-    epochs = {
-        "skvae VAEAnomalyDetector()": f"{values['skvae VAEAnomalyDetector()'].n_iter_}",
-        "PyOD VAE()": f"{values['PyOD VAE()'].epoch_num}",
-        "IsolationForest()": "-",
-    }
+    skvae, pyod = "skvae VAEAnomalyDetector()", "PyOD VAE()"
+    fits = {skvae: skvae_default, pyod: pyod_default}
+    fits["IsolationForest()"] = lambda: IsolationForest(random_state=0).fit(X)
+    rounds, cpu_rounds, values = interleaved(fits, repeats)
+    epochs = {skvae: f"{values[skvae].n_iter_}", pyod: f"{values[pyod].epoch_num}"}
+    epochs["IsolationForest()"] = "-"
     return {"rounds": rounds, "cpu_rounds": cpu_rounds, "epochs": epochs}
 
 
@@ -369,12 +322,8 @@ def measure_scaling(sizes, n_features=20):
     times = []
     for n_samples in sizes:
         X = X_all[:n_samples]
-        detector = VAEAnomalyDetector(
-            max_iter=2,
-            n_iter_no_change=3,
-            random_state=0,
-            n_jobs=torch.get_num_threads(),
-        )
+        kw = dict(max_iter=2, n_iter_no_change=3, n_jobs=torch.get_num_threads())
+        detector = VAEAnomalyDetector(random_state=0, **kw)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, fit, fit_cpu = clocked(detector.fit, X)
@@ -392,7 +341,6 @@ def measure_inference(n_samples, n_features, repeats):
         model = VAETransformer(
             max_iter=2, random_state=0, n_jobs=torch.get_num_threads()
         ).fit(X)
-    private = skvae_private(model)
     log_det = float(np.log(model.scale_).sum())
     results = []
     for dtype, torch_dtype in (
@@ -400,31 +348,21 @@ def measure_inference(n_samples, n_features, repeats):
         (np.float32, torch.float32),
     ):
         Xd = X.astype(dtype)
-        layers = private.layers(torch_dtype)  # a copy: the model's stays intact
-        noise = private.score_noise(Xd)
+        layers = skvae_layers(model, torch_dtype)  # a copy: the model's stays intact
+        noise = score_noise(model, Xd)
         x_std = torch.from_numpy(((Xd - model.mean_) / model.scale_).astype(dtype))
-        rounds, cpu_rounds, values = interleaved(
-            {
-                "skvae transform": partial(model.transform, Xd),
-                "bare encoder forward": partial(bare_transform, layers, x_std),
-                "skvae score_samples": partial(model.score_samples, Xd),
-                "bare IWAE bound": partial(bare_score, layers, x_std, noise),
-            },
-            repeats,
-        )
+        calls = {"skvae transform": partial(model.transform, Xd)}
+        calls["bare encoder forward"] = partial(bare_transform, layers, x_std)
+        calls["skvae score_samples"] = partial(model.score_samples, Xd)
+        calls["bare IWAE bound"] = partial(bare_score, layers, x_std, noise)
+        rounds, cpu_rounds, values = interleaved(calls, repeats)
         transform = values["skvae transform"] - values["bare encoder forward"].numpy()
         score = values["skvae score_samples"] - (
             values["bare IWAE bound"].numpy() - log_det
         )
         checks = [float(np.abs(transform).max()), float(np.abs(score).max())]
-        results.append(
-            {
-                "dtype": dtype.__name__,
-                "rounds": rounds,
-                "cpu_rounds": cpu_rounds,
-                "checks": checks,
-            }
-        )
+        row = dict(dtype=dtype.__name__, rounds=rounds, cpu_rounds=cpu_rounds)
+        results.append(row | {"checks": checks})
     return results
 
 
@@ -448,7 +386,7 @@ def measure(quick, repeats, profile):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tiny = VAETransformer(1, hidden_layer_sizes=(2,), max_iter=1).fit(X)
-    ADAM_OPTIONS.update(skvae_private(tiny).adam_options())
+    ADAM_OPTIONS.update(adam_options(tiny))
     r = {"adam_options": repr(ADAM_OPTIONS)}
     r["load_before"], r["busy_before"] = machine_load()
     if quick:
@@ -574,12 +512,9 @@ def scaling_slopes(s):
     logn = np.log10(s["sizes"])
     big = np.asarray(s["sizes"]) >= 10_000
     lines = []
-    for label, key in (
-        ("fit (wall)", "fit"),
-        ("fit (CPU)", "fit_cpu"),
-        ("score_samples (wall)", "score"),
-        ("score_samples (CPU)", "score_cpu"),
-    ):
+    keys = {"fit (wall)": "fit", "fit (CPU)": "fit_cpu"}
+    keys |= {"score_samples (wall)": "score", "score_samples (CPU)": "score_cpu"}
+    for label, key in keys.items():
         t = s[key]
         slope_all = np.polyfit(logn, np.log10(t), 1)[0]
         slope_big = math.nan
@@ -680,14 +615,9 @@ it. Agreement: {checks}.
 """
     if r["profile"]:
         body += f"\n## cProfile of one skvae fit\n\n```\n{r['profile']}\n```\n"
-    write_markdown(
-        stem.with_suffix(".md"),
-        "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest",
-        body,
-        command=r["command"],
-        machine=r["machine"],
-        note=args.note,
-    )
+    title = "Speed: skvae against a bare PyTorch loop, PyOD and IsolationForest"
+    header = dict(command=r["command"], machine=r["machine"], note=args.note)
+    write_markdown(stem.with_suffix(".md"), title, body, **header)
     plot(stem.with_suffix(".png"), r["training"], r["scaling"])
 
 
@@ -699,23 +629,21 @@ def plot(path, training, scaling):
     for i, result in enumerate(training):
         rounds = result["rounds"]
         ratios = [paired_ratio(rounds, "bare loop", name)[0] for name in names]
-        ax1.bar(
-            np.arange(len(names)) + i * width, ratios, width, label=result["workload"]
-        )
+        x = np.arange(len(names)) + i * width
+        ax1.bar(x, ratios, width, label=result["workload"])
     ax1.axhline(0.9, color="gray", ls="--", lw=1, label="goal 0.9")
     ax1.set_xticks(np.arange(len(names)) + width * (len(training) - 1) / 2)
     ax1.set_xticklabels(names, rotation=15, fontsize=8)
-    ax1.set_ylabel("training throughput / bare loop (median of rounds)")
-    ax1.set_title("Same training work, one process")
+    ax1.set(ylabel="training throughput / bare loop (median of rounds)")
+    ax1.set(title="Same training work, one process")
     ax1.legend(fontsize=8)
     sizes, fit_times = scaling["sizes"], scaling["fit"]
     ax2.loglog(sizes, fit_times, "o-", label="fit (2 epochs)")
     ax2.loglog(sizes, scaling["score"], "s-", label="score_samples")
     ref = np.asarray(sizes, dtype=float)
     ax2.loglog(ref, fit_times[-1] * ref / ref[-1], ":", color="gray", label="linear")
-    ax2.set_xlabel("rows (20 features)")
-    ax2.set_ylabel("seconds")
-    ax2.set_title("Scaling of VAEAnomalyDetector")
+    ax2.set(xlabel="rows (20 features)", ylabel="seconds")
+    ax2.set(title="Scaling of VAEAnomalyDetector")
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

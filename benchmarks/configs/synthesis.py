@@ -114,12 +114,9 @@ def like_train(frame, train):
     for col in train.columns:
         if is_categorical(train[col]):
             # object even when every cell is missing (map would make floats)
-            frame[col] = (
-                frame[col]
-                .astype(object)
-                .map(lambda v: np.nan if pd.isna(v) else str(v))
-                .astype(object)
-            )
+            text = frame[col].astype(object)
+            text = text.map(lambda v: np.nan if pd.isna(v) else str(v))
+            frame[col] = text.astype(object)
         else:
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     return frame
@@ -172,42 +169,24 @@ def ml_efficacy(fit_rows, holdout, train, target, task):
     features = [c for c in train.columns if c != target]
     categorical = [c for c in features if is_categorical(train[c])]
     levels = [sorted(train[c].dropna().astype(str).unique()) for c in categorical]
-    encoder = ColumnTransformer(
-        [
-            (
-                "categories",
-                OrdinalEncoder(
-                    categories=levels,
-                    handle_unknown="use_encoded_value",
-                    unknown_value=np.nan,
-                    encoded_missing_value=np.nan,
-                ),
-                categorical,
-            )
-        ],
-        remainder="passthrough",
-        verbose_feature_names_out=False,
-    )
+    unknown = dict(handle_unknown="use_encoded_value", unknown_value=np.nan)
+    codes = OrdinalEncoder(categories=levels, encoded_missing_value=np.nan, **unknown)
+    steps = [("categories", codes, categorical)]
+    kw = dict(remainder="passthrough", verbose_feature_names_out=False)
+    encoder = ColumnTransformer(steps, **kw)
     mask = [True] * len(categorical) + [False] * (len(features) - len(categorical))
-    kind = (
-        HistGradientBoostingClassifier
-        if task == "classification"
-        else HistGradientBoostingRegressor
-    )
-    model = make_pipeline(
-        encoder,
-        kind(categorical_features=mask if categorical else None, random_state=0),
-    )
+    classify = task == "classification"
+    kind = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+    gbm = kind(categorical_features=mask if categorical else None, random_state=0)
+    model = make_pipeline(encoder, gbm)
     y_fit, y_test = fit_rows[target], holdout[target]
-    if task == "classification":
+    if classify:
         y_fit, y_test = y_fit.astype(str), y_test.astype(str)
         if y_fit.nunique() < 2:
             return np.nan
     model.fit(fit_rows[features], y_fit)
     predicted = model.predict(holdout[features])
-    if task == "classification":
-        return accuracy_score(y_test, predicted)
-    return r2_score(y_test, predicted)
+    return (accuracy_score if classify else r2_score)(y_test, predicted)
 
 
 def dcr(train, synthetic, holdout):
@@ -223,15 +202,10 @@ def dcr(train, synthetic, holdout):
             frame[c] = frame[c].astype(str)
         return frame
 
+    onehot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    scale = make_pipeline(SimpleImputer(), StandardScaler())
     encoder = ColumnTransformer(
-        [
-            ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
-            (
-                "categories",
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                categorical,
-            ),
-        ]
+        [("numeric", scale, numeric), ("categories", onehot, categorical)]
     )
     real = encoder.fit_transform(as_text(train))
     neighbors = NearestNeighbors(n_neighbors=1).fit(real)
@@ -269,26 +243,14 @@ def evaluate(contender, case_data, case, args):
     real_t, synth_t, hold_t = (like_train(f, train) for f in (train, sample, holdout))
     ml = ml_efficacy(synth_t, hold_t, train, target, task)
     dcr_synth, dcr_hold = dcr(real_t, synth_t, hold_t)
-    return {
-        "n_train": len(train),
-        "n_holdout": len(holdout),
-        "n_columns": train.shape[1],
-        "target": target,
-        "task": task,
-        "quality": score,
-        "column_shapes": shapes,
-        "pair_trends": pairs,
-        "ml_synthetic": ml,
-        "ml_real": ml_real,
-        "dcr_synthetic": dcr_synth,
-        "dcr_holdout": dcr_hold,
-        "dcr_ratio": dcr_synth / dcr_hold if dcr_hold > 0 else np.nan,
-        "realism": realism_score(synth.estimator, holdout) if is_skvae else np.nan,
-        "fit_seconds": fit_seconds,
-        "fit_cpu_seconds": fit_cpu,
-        "sample_seconds": sample_seconds,
-        "info": synth.info(),
-    }
+    row = dict(n_train=len(train), n_holdout=len(holdout), n_columns=train.shape[1])
+    row |= dict(target=target, task=task, quality=score, column_shapes=shapes)
+    row |= dict(pair_trends=pairs, ml_synthetic=ml, ml_real=ml_real)
+    row |= dict(dcr_synthetic=dcr_synth, dcr_holdout=dcr_hold)
+    row["dcr_ratio"] = dcr_synth / dcr_hold if dcr_hold > 0 else np.nan
+    row["realism"] = realism_score(synth.estimator, holdout) if is_skvae else np.nan
+    row |= dict(fit_seconds=fit_seconds, fit_cpu_seconds=fit_cpu)
+    return row | dict(sample_seconds=sample_seconds, info=synth.info())
 
 
 # ---------------------------------------------------------------- report
@@ -319,21 +281,18 @@ def contender_table(results, contenders):
     one table of anonymized columns does not swamp."""
     means = results.groupby("contender")[list(METRICS)].mean()
     means["dcr_ratio"] = results.groupby("contender")["dcr_ratio"].median()
-    rows = []
-    for contender in contenders:
-        if contender not in means.index:
-            continue
-        rows.append([contender] + [fmt(means.loc[contender, m], m) for m in METRICS])
+    rows = [
+        [c] + [fmt(means.loc[c, m], m) for m in METRICS]
+        for c in contenders
+        if c in means.index
+    ]
     return markdown_table(rows, ["contender", *METRICS.values()])
 
 
 def goals(results):
     """Lines on the goals of the issue: skvae against TVAE on the same cases."""
-    wide = results.pivot_table(
-        index=["dataset", "seed"],
-        columns="contender",
-        values=["quality", "ml_synthetic", "fit_seconds"],
-    )
+    values = ["quality", "ml_synthetic", "fit_seconds"]
+    wide = results.pivot_table(values, ["dataset", "seed"], "contender")
     if ("quality", "skvae") not in wide or ("quality", "TVAE") not in wide:
         return ["\nNo case with both skvae and TVAE yet."]
     both = wide[[("quality", "skvae"), ("quality", "TVAE")]].dropna().index

@@ -43,9 +43,8 @@ Usage::
     python -m benchmarks tables --parts anomaly,binary --seeds 1
     python -m benchmarks tables --report-only
 
-Own option: ``--parts`` (comma-separated from anomaly, binary, features;
-default all). ``--seeds`` (default 1,2,3) are those of parts a and b;
-``--datasets`` restricts every part to these names.
+``--parts``: comma-separated from anomaly, binary, features (default
+all); ``--seeds`` are those of parts a and b.
 """
 
 import numpy as np
@@ -179,20 +178,10 @@ def onehot(X):
     the others) returning a dense float array."""
     cat = categorical_columns(X)
     num = [c for c in X.columns if c not in cat]
-    return ColumnTransformer(
-        [
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                ),
-                cat,
-            ),
-            ("num", SimpleImputer(), num),
-        ],
-        sparse_threshold=0.0,
-    )
+    fill = SimpleImputer(strategy="most_frequent")
+    encode = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    steps = [("cat", make_pipeline(fill, encode), cat), ("num", SimpleImputer(), num)]
+    return ColumnTransformer(steps, sparse_threshold=0.0)
 
 
 # ------------------------------------------------------------ contenders
@@ -228,10 +217,9 @@ def feature_model(contender, X, n_features, seed, quick):
         vae = make("featurizer", "VAE", seed, quick, n_components=N_COMPONENTS)
         return make_pipeline(onehot(X), vae.estimator, StandardScaler(), lr)
     if contender == "PCA-onehot":
-        pca = make(
-            "featurizer", "PCA", seed, n_components=min(N_COMPONENTS, n_features)
-        )
-        return make_pipeline(onehot(X), StandardScaler(), pca.estimator, lr)
+        k = min(N_COMPONENTS, n_features)
+        pca = make("featurizer", "PCA", seed, n_components=k).estimator
+        return make_pipeline(onehot(X), StandardScaler(), pca, lr)
     return make_pipeline(onehot(X), StandardScaler(), lr)
 
 
@@ -253,12 +241,7 @@ def skvae_info(model):
 
 def binary_mask(X_train):
     """Columns whose values in ``X_train`` are exactly {0, 1}."""
-    return np.array(
-        [
-            set(np.unique(X_train[:, j]).tolist()) == {0.0, 1.0}
-            for j in range(X_train.shape[1])
-        ]
-    )
+    return np.array([set(np.unique(col).tolist()) == {0.0, 1.0} for col in X_train.T])
 
 
 # ------------------------------------------------------------------ runs
@@ -324,12 +307,8 @@ def complete_cases(res, contenders, keys):
 def per_dataset(res, metric, datasets, contenders, columns):
     """Dataset, ``columns`` (name -> Series by dataset), then "mean ± std"
     of ``metric`` per contender, the best in bold."""
-    table = grid(
-        res, "dataset", "contender", metric, rows=datasets, cols=contenders, best="max"
-    )
-    for position, (name, values) in enumerate(columns.items()):
-        table.insert(position, name, values.reindex(table.index))
-    return table.reset_index()
+    kw = dict(rows=datasets, cols=contenders, best="max", front=columns)
+    return grid(res, "dataset", "contender", metric, **kw).reset_index()
 
 
 def anomaly_section(results):
@@ -346,10 +325,11 @@ def anomaly_section(results):
     mean_row = {"dataset": "**mean**", "seeds": "", "n_train": "", "features": ""}
     table.loc[len(table)] = mean_row | {c: f"{per[c].mean():.4f}" for c in contenders}
     times = res.groupby("contender")[["fit_time", "score_time"]].mean().loc[contenders]
-    times = pd.DataFrame(
-        {"fit (s)": times.fit_time.map("{:.1f}".format)}
-        | {"score (s)": times.score_time.map("{:.2f}".format)}
+    fit, score = (
+        times.fit_time.map("{:.1f}".format),
+        times.score_time.map("{:.2f}".format),
     )
+    times = pd.DataFrame({"fit (s)": fit, "score (s)": score})
     lines = [
         "## a. Anomaly detection on real tables (ROC-AUC)\n",
         "Mean ± std over seeds, the best per table in bold.\n",
@@ -368,9 +348,8 @@ def anomaly_section(results):
 
 
 def binary_section(results):
-    res = complete_cases(
-        results[results["part"] == "binary"], BINARY_CONTENDERS, ["dataset", "seed"]
-    )
+    res = results[results["part"] == "binary"]
+    res = complete_cases(res, BINARY_CONTENDERS, ["dataset", "seed"])
     if res.empty:
         return []
     fields = res[res["contender"] == "binary-categorical"].groupby("dataset").first()
@@ -383,9 +362,7 @@ def binary_section(results):
     per = res.groupby(["dataset", "contender"])["roc_auc"].mean().unstack()
     diff = (per["binary-categorical"] - per["all-gaussian"]).reindex(table["dataset"])
     table["difference"] = diff.map("{:+.3f}".format).to_numpy()
-    seed_diff = res.pivot_table(
-        index=["dataset", "seed"], columns="contender", values="roc_auc"
-    )
+    seed_diff = res.pivot_table("roc_auc", ["dataset", "seed"], "contender")
     seed_diff = seed_diff["binary-categorical"] - seed_diff["all-gaussian"]
     raw = [d for d in diff.index if int(info[d]["raw01"]) > 0]
     times = res.groupby("contender")["fit_time"].mean()
@@ -433,13 +410,12 @@ def features_section(results):
         first["n_features"].astype(int).astype(str) + " (" + width + ")"
     )
     order = [f"{d} ({TARGETS[d]})" for d in FEATURE_DATASETS]
+    rename = {"dataset": "dataset (target)"}
     tables = [
         markdown_table(
-            per_dataset(res, metric, order, contenders, columns).rename(
-                columns={"dataset": "dataset (target)"}
-            )
+            per_dataset(res, m, order, contenders, columns).rename(columns=rename)
         )
-        for metric in ("accuracy", "balanced_accuracy")
+        for m in ("accuracy", "balanced_accuracy")
     ]
     times = res.groupby("contender")["fit_time"].mean()
     return [

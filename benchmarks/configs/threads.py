@@ -50,18 +50,13 @@ def spin(stop):
 def epochs_per_second(contender, X, widths, epochs):
     """Training epochs per second of one contender on ``X``."""
     if contender == "MLPRegressor":
-        model = MLPRegressor(
-            hidden_layer_sizes=(*widths, 8, *reversed(widths)),
-            max_iter=epochs,
-            batch_size=128,
-            random_state=0,
-        )
+        kw = dict(max_iter=epochs, batch_size=128, random_state=0)
+        model = MLPRegressor(hidden_layer_sizes=(*widths, 8, *widths[::-1]), **kw)
         _, seconds = timed(model.fit, X, X)
     else:
         n_jobs = int(contender.split("=")[1])
-        model = VAETransformer(
-            hidden_layer_sizes=widths, max_iter=epochs, n_jobs=n_jobs, random_state=0
-        )
+        kw = dict(max_iter=epochs, n_jobs=n_jobs, random_state=0)
+        model = VAETransformer(hidden_layer_sizes=widths, **kw)
         _, seconds = timed(model.fit, X)
     return epochs / seconds
 
@@ -93,15 +88,9 @@ def measure(n_rows, epochs, rounds):
                 if spinner is not None:
                     spinner.join()
             for contender, values in rates.items():
-                rows.append(
-                    {
-                        "workload": workload,
-                        "condition": condition,
-                        "contender": contender,
-                        "epochs/s": float(np.median(values)),
-                        "load": os.getloadavg()[0],
-                    }
-                )
+                row = dict(workload=workload, condition=condition, contender=contender)
+                row["epochs/s"] = float(np.median(values))
+                rows.append(row | {"load": os.getloadavg()[0]})
     return rows
 
 
@@ -114,15 +103,9 @@ def write_report(rows, path, args, started):
                 for r in rows
                 if r["workload"] == workload and r["contender"] == contender
             }
-            table.append(
-                [
-                    workload,
-                    contender,
-                    f"{rate['quiet']:.2f}",
-                    f"{rate['busy']:.2f}",
-                    f"{rate['busy'] / rate['quiet']:.2f}",
-                ]
-            )
+            quiet, busy = rate["quiet"], rate["busy"]
+            cells = [f"{v:.2f}" for v in (quiet, busy, busy / quiet)]
+            table.append([workload, contender, *cells])
     quiet_loads = [r["load"] for r in rows if r["condition"] == "quiet"]
     body = (
         f"Started {started}. 1-minute load average during the quiet runs: "
@@ -135,12 +118,8 @@ def write_report(rows, path, args, started):
             table, ["workload", "contender", "quiet", "busy", "busy/quiet"]
         )
     )
-    write_markdown(
-        path.with_suffix(".md"),
-        "Threads: training throughput on a quiet and a busy machine",
-        body,
-        note=args.note,
-    )
+    title = "Threads: training throughput on a quiet and a busy machine"
+    write_markdown(path.with_suffix(".md"), title, body, note=args.note)
 
 
 def run(args, path):

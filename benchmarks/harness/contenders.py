@@ -88,17 +88,12 @@ class TunedSkvae(Adapter):
         self.seed, self.params = seed, params
 
     def fit(self, X):
-        search = GridSearchCV(
-            VAETransformer(random_state=self.seed, **self.params),
-            TUNING_GRID,
-            cv=KFold(3, shuffle=True, random_state=self.seed),
-            refit=False,
-            error_score=np.nan,
-        ).fit(X)
+        params = {"random_state": self.seed, **self.params}
+        cv = KFold(3, shuffle=True, random_state=self.seed)
+        kw = dict(cv=cv, refit=False, error_score=np.nan)
+        search = GridSearchCV(VAETransformer(**params), TUNING_GRID, **kw).fit(X)
         self.best_params_ = search.best_params_
-        self.estimator = VAEAnomalyDetector(
-            random_state=self.seed, **self.params, **self.best_params_
-        ).fit(X)
+        self.estimator = VAEAnomalyDetector(**params, **self.best_params_).fit(X)
         return self
 
     def info(self):
@@ -175,10 +170,8 @@ def _missforest(seed, quick, **kw):
 
 def _rbm(seed, quick, n_components, n_iter=10):
     # scikit-learn's RBM example's learning rate.
-    rbm = BernoulliRBM(
-        n_components, learning_rate=0.06, n_iter=n_iter, random_state=seed
-    )
-    return Adapter(rbm)
+    kw = dict(learning_rate=0.06, n_iter=n_iter, random_state=seed)
+    return Adapter(BernoulliRBM(n_components, **kw))
 
 
 # name -> factory(seed, quick, **kw) of an Adapter, one registry per task.

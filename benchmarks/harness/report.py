@@ -124,11 +124,14 @@ def ordered(names, order):
     return [n for n in order if n in names] + sorted(set(names) - set(order))
 
 
-def grid(frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=None):
+def grid(
+    frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=None, front=()
+):
     """A DataFrame of ``cell(values)`` for each (``index``, ``columns``)
     group of ``frame[value]`` ("mean ± std" by default), the row and column
     names in the orders ``rows`` and ``cols`` first; "" where none ran.
-    ``best="max"`` (or ``"min"``) puts the best mean of each row in bold."""
+    ``best="max"`` (or ``"min"``) puts the best mean of each row in bold;
+    ``front`` (``{name: Series by row}``) are columns put first."""
     groups = frame.groupby([index, columns])[value]
     table, means = groups.apply(cell).unstack(), groups.mean().unstack()
     order = dict(index=ordered(table.index, rows), columns=ordered(table.columns, cols))
@@ -136,7 +139,10 @@ def grid(frame, index, columns, value, cell=mean_std, rows=(), cols=(), best=Non
     if best:
         top = means.max(axis=1) if best == "max" else means.min(axis=1)
         table = table.mask(means.eq(top, axis=0), "**" + table + "**")
-    return table.fillna("")
+    table = table.fillna("")
+    for position, (name, values) in enumerate(dict(front).items()):
+        table.insert(position, name, values)
+    return table
 
 
 def pyplot():
@@ -160,9 +166,7 @@ def summarize(results, detectors):
     detector, seed-mean ROC-AUC), the rows used and the cases used.
     """
     res = results[results["detector"].isin(detectors)]
-    wide = res.pivot_table(
-        index=["dataset", "seed"], columns="detector", values="roc_auc"
-    )
+    wide = res.pivot_table("roc_auc", ["dataset", "seed"], "detector")
     cases = wide.reindex(columns=detectors).dropna().index
     res = res[res.set_index(["dataset", "seed"]).index.isin(cases)]
     per_dataset = res.groupby(["dataset", "detector"])["roc_auc"].mean().unstack()
@@ -189,20 +193,15 @@ def summary_table(summary):
     """``summary`` formatted, best mean ROC-AUC first, skvae in bold."""
     s = summary.sort_values("mean ROC-AUC", ascending=False)
     total = s["total fit + score time (s)"]
-    return pd.DataFrame(
-        {
-            "detector": [f"**{n}**" if n == "skvae" else n for n in s.index],
-            "mean ROC-AUC": s["mean ROC-AUC"].map("{:.4f}".format),
-            "mean AP": s["mean AP"].map("{:.4f}".format),
-            "mean rank": s["mean rank"].map("{:.2f}".format),
-            "wins": s["wins"].astype(int),
-            "total fit time (s)": s["total fit time (s)"].map("{:.0f}".format),
-            "fit + score time / IForest's": (total / total.get("IForest", np.nan)).map(
-                "{:.1f}".format
-            ),
-        },
-        index=s.index,
-    )
+    table = pd.DataFrame(index=s.index)
+    table["detector"] = [f"**{n}**" if n == "skvae" else n for n in s.index]
+    for column, digits in (("mean ROC-AUC", 4), ("mean AP", 4), ("mean rank", 2)):
+        table[column] = s[column].map(f"{{:.{digits}f}}".format)
+    table["wins"] = s["wins"].astype(int)
+    table["total fit time (s)"] = s["total fit time (s)"].map("{:.0f}".format)
+    ratio = total / total.get("IForest", np.nan)
+    table["fit + score time / IForest's"] = ratio.map("{:.1f}".format)
+    return table
 
 
 def skvae_vs_iforest(summary, per_dataset, unit):

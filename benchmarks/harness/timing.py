@@ -68,14 +68,9 @@ def paired_ratio(rounds, reference, contender):
 def machine_load():
     """The 1-minute load average and the other processes using more than
     10% of a CPU now, as ``"name (pcpu%)"``."""
-    busy = []
+    busy, command = [], ["ps", "-eo", "pid,pcpu,comm", "--sort=-pcpu"]
     try:
-        out = subprocess.run(
-            ["ps", "-eo", "pid,pcpu,comm", "--sort=-pcpu"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         out = ""
     for line in out.splitlines()[1:]:

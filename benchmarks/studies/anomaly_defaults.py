@@ -48,6 +48,13 @@ DEV_DATASETS = (
 ).split()
 # The key of a configuration that replaces the detector's budget policy.
 BUDGET = "_auto_budget"
+
+
+def budget(**policy):
+    """``max_iter="auto"`` under the ``TwoRegimeBudget(**policy)`` policy."""
+    return {"max_iter": "auto", BUDGET: TwoRegimeBudget(**policy)}
+
+
 # name -> changes to the VAEAnomalyDetector defaults of the time.
 CONFIGS = {
     "default": {},
@@ -62,32 +69,17 @@ CONFIGS = {
     "epochs200": {"max_iter": 200},
     # The transformer's and imputer's budget: about 3000 steps at
     # learning_rate_init, no tol rule.
-    "steps3000": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(
-            small_table_batches=0, large_table_steps=3000, large_table_lr_factor=1
-        ),
-    },
+    "steps3000": budget(
+        small_table_batches=0, large_table_steps=3000, large_table_lr_factor=1
+    ),
     # The detector's large-table budget (500 steps at ten times
     # learning_rate_init) on small tables too.
-    "steps500-everywhere": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_batches=0),
-    },
+    "steps500-everywhere": budget(small_table_batches=0),
     # Epochs on small tables, the large-table budget unchanged (100 is the
     # default since the run of anomaly_small_budget.md).
-    "small-epochs200": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_epochs=200),
-    },
-    "small-epochs100": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_epochs=100),
-    },
-    "small-epochs50": {
-        "max_iter": "auto",
-        BUDGET: TwoRegimeBudget(small_table_epochs=50),
-    },
+    "small-epochs200": budget(small_table_epochs=200),
+    "small-epochs100": budget(small_table_epochs=100),
+    "small-epochs50": budget(small_table_epochs=50),
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},
@@ -225,9 +217,7 @@ def report(path, args):
         results["config"] + " / " + results["detector"].str.replace("skvae-", ""),
     )
     # ROC-AUC per (dataset, seed) case and configuration.
-    per_case = results.pivot_table(
-        index=["dataset", "seed"], columns="name", values="roc_auc"
-    )
+    per_case = results.pivot_table("roc_auc", ["dataset", "seed"], "name")
     forest = per_case["IForest"]
     n_cases = per_case.notna().sum()
     wide = per_case[n_cases[n_cases == n_cases["IForest"]].index]
@@ -238,24 +228,17 @@ def report(path, args):
         return ", ".join(map(describe, params.items())) or "(defaults)"
 
     n_iter = results.groupby("name")["n_iter"].mean().reindex(order)
-    table = pd.DataFrame(
-        {
-            "config / score_type": order,
-            "changed hyperparameters": order.map(changed),
-            "mean ROC-AUC": wide[order].mean().map("{:.4f}".format),
-            "minus IForest": (wide[order].mean() - forest.mean()).map("{:+.4f}".format),
-            "beats IForest on": wide[order].gt(forest, axis=0).sum().astype(str)
-            + f"/{len(wide)}",
-            "mean rank": wide.rank(axis=1, ascending=False)
-            .mean()[order]
-            .map("{:.1f}".format),
-            "total fit time (s)": results.groupby("name")["fit_time"]
-            .sum()[order]
-            .map("{:.0f}".format),
-            "mean epochs": n_iter.map(lambda v: "" if np.isnan(v) else f"{v:.0f}"),
-        },
-        index=order,
-    )
+    mean, ranks = wide[order].mean(), wide.rank(axis=1, ascending=False).mean()
+    table = pd.DataFrame({"config / score_type": order}, index=order)
+    table["changed hyperparameters"] = order.map(changed)
+    table["mean ROC-AUC"] = mean.map("{:.4f}".format)
+    table["minus IForest"] = (mean - forest.mean()).map("{:+.4f}".format)
+    wins = wide[order].gt(forest, axis=0).sum()
+    table["beats IForest on"] = wins.astype(str) + f"/{len(wide)}"
+    table["mean rank"] = ranks[order].map("{:.1f}".format)
+    seconds = results.groupby("name")["fit_time"].sum()[order]
+    table["total fit time (s)"] = seconds.map("{:.0f}".format)
+    table["mean epochs"] = n_iter.map(lambda v: "" if np.isnan(v) else f"{v:.0f}")
     datasets = sorted(set(results["dataset"]))
     seeds = sorted(set(results["seed"].astype(int)))
     body = [

@@ -117,12 +117,8 @@ def cases(args):
         tasks = [f"mnist-train-{c}" for c in range(10)] + ["cancer-0", "cancer-1"]
         tasks += [f"penguins-{c}" for c in range(3)]
     for name in names:
-        yield {
-            "family": "ADBench",
-            "task": name,
-            "seed": SEED,
-            "contenders": [*SCALINGS],
-        }
+        case = {"family": "ADBench", "task": name, "seed": SEED}
+        yield case | {"contenders": [*SCALINGS]}
     for task in tasks:
         yield {"family": "one-class (development)", "task": task, "seed": SEED}
 
@@ -139,9 +135,8 @@ def evaluate(variant, split, case, args):
     if variant in PEERS:
         result = detect(make("detector", variant, SEED, args.quick), *split[:2], y_test)
         return {"roc_auc": result["roc_auc"], "fit_time": result["fit_time"]}
-    detector = VAEAnomalyDetector(
-        random_state=SEED, **({"max_iter": 3} if args.quick else {})
-    )
+    quick = {"max_iter": 3} if args.quick else {}
+    detector = VAEAnomalyDetector(random_state=SEED, **quick)
     # The library looks the scaling up through its module at call time.
     with mock.patch.object(skvae._scaling, "standardization", SCALINGS[variant]):
         _, fit_time = timed(detector.fit, X_train)
@@ -167,11 +162,9 @@ def report(path, args):
     n_tasks = results.groupby("group")["task"].nunique()
     results["group"] += " (" + results["group"].map(n_tasks).astype(str) + " tasks)"
     order = [*SCALINGS, *PEERS]
-    summary = results.pivot_table(
-        index="group", columns="variant", values="roc_auc", aggfunc="mean"
-    )
+    summary = results.pivot_table("roc_auc", "group", "variant", aggfunc="mean")
     summary = summary[[v for v in order if v in summary]]
-    per_task = results.pivot_table(index="task", columns="variant", values="roc_auc")
+    per_task = results.pivot_table("roc_auc", "task", "variant")
     per_task = per_task[[v for v in order if v in per_task]]
     body = [
         __doc__.split("\n\n", 2)[2].split("\nUsage")[0].strip() + "\n",

@@ -37,29 +37,18 @@ NAME = "imputation_defaults_rerun"
 TRANSFORMER_DEFAULTS = dict(max_iter=200, free_bits=0.0, batch_size="auto")
 CONFIGS = {
     "transformer-defaults": TRANSFORMER_DEFAULTS,
-    "iwae5": {**TRANSFORMER_DEFAULTS, "n_importance_samples": 5},
-    "batch32": {**TRANSFORMER_DEFAULTS, "batch_size": 32},
-    "batch32-iwae5": {
-        **TRANSFORMER_DEFAULTS,
-        "batch_size": 32,
-        "n_importance_samples": 5,
-    },
-    "free-bits0.5": {**TRANSFORMER_DEFAULTS, "free_bits": 0.5},
-    "beta0.5": {**TRANSFORMER_DEFAULTS, "beta": 0.5},
-    "warmup20": {**TRANSFORMER_DEFAULTS, "kl_warmup": 20},
-    "patience30": {**TRANSFORMER_DEFAULTS, "n_iter_no_change": 30},
-    "free-bits0.5-batch32": {
-        **TRANSFORMER_DEFAULTS,
-        "free_bits": 0.5,
-        "batch_size": 32,
-    },
+    "iwae5": TRANSFORMER_DEFAULTS | dict(n_importance_samples=5),
+    "batch32": TRANSFORMER_DEFAULTS | dict(batch_size=32),
+    "batch32-iwae5": TRANSFORMER_DEFAULTS | dict(batch_size=32, n_importance_samples=5),
+    "free-bits0.5": TRANSFORMER_DEFAULTS | dict(free_bits=0.5),
+    "beta0.5": TRANSFORMER_DEFAULTS | dict(beta=0.5),
+    "warmup20": TRANSFORMER_DEFAULTS | dict(kl_warmup=20),
+    "patience30": TRANSFORMER_DEFAULTS | dict(n_iter_no_change=30),
+    "free-bits0.5-batch32": TRANSFORMER_DEFAULTS | dict(free_bits=0.5, batch_size=32),
     # max_iter="auto": about 3000 gradient steps, no tol rule.
-    "free-bits0.5-batch32-auto": {
-        **TRANSFORMER_DEFAULTS,
-        "max_iter": "auto",
-        "free_bits": 0.5,
-        "batch_size": 32,
-    },
+    "free-bits0.5-batch32-auto": (
+        TRANSFORMER_DEFAULTS | dict(max_iter="auto", free_bits=0.5, batch_size=32)
+    ),
 }
 CONTENDERS = list(CONFIGS)
 FIELDS = "table rate config mse epochs seconds command".split()
@@ -109,12 +98,8 @@ def report(path, args):
     results = read_results(path.with_suffix(".csv"))
     if results.empty:
         return
-    cells = results.pivot_table(
-        index=["rate", "table"], columns="config", values="mse", sort=False
-    )
-    epochs = results.pivot_table(
-        index=["rate", "table"], columns="config", values="epochs", sort=False
-    )
+    cells = results.pivot_table("mse", ["rate", "table"], "config", sort=False)
+    epochs = results.pivot_table("epochs", ["rate", "table"], "config", sort=False)
     table = cells.map("{:.3f}".format) + " (" + epochs.map("{:.0f}".format) + ")"
     table = table.reindex(columns=[c for c in CONFIGS if c in table]).fillna("")
     body = (
