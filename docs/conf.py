@@ -92,6 +92,17 @@ def _sklearn_ref(match):
     return f"`{text} <{SKLEARN_DOCS}{page}>`__"
 
 
+TERM = re.compile(r":term:`(?:([^`<]*?)\s*<([^`>]+)>|([^`<>]+))`")
+
+
+def _sklearn_term(match):
+    """A :term: of scikit-learn's glossary (e.g. in the metadata-routing
+    methods it generates, ``set_partial_fit_request``), linked to it."""
+    text, term = match.group(1), match.group(2) or match.group(3)
+    slug = term.strip().lower().replace(" ", "-")
+    return f"`{text or term} <{SKLEARN_DOCS}glossary.html#term-{slug}>`__"
+
+
 # A bare ``name_`` in reStructuredText is a hyperlink reference; fitted
 # attribute names in type descriptions must be quoted, as scikit-learn does
 # ("ndarray of shape (`n_features_in_`,)"). Until every docstring in skvae/
@@ -104,6 +115,7 @@ def process_docstring(app, what, name, obj, options, lines):
     for i, line in enumerate(lines):
         if module.startswith("sklearn"):
             line = REF.sub(_sklearn_ref, line)
+            line = TERM.sub(_sklearn_term, line)
         lines[i] = BARE_ATTRIBUTE.sub(r"``\1``", line)
 
 

@@ -225,7 +225,27 @@ class Discriminator(nn.Module):
         return self(features.masked_fill(self.embedding.missing(x), 0.0))
 
 
-class VAE(nn.Module):
+class StandardNormalPrior:
+    """``prior()``: p(z) = N(0, I) over ``n_components`` dimensions, in the
+    dtype and on the device of the module's ``decoder``, built once per
+    dtype and device rather than on every batch."""
+
+    _prior: Independent | None = None
+
+    def prior(self) -> Independent:
+        weight = self.decoder.out.weight
+        prior = self._prior
+        if prior is None or (prior.mean.dtype, prior.mean.device) != (
+            weight.dtype,
+            weight.device,
+        ):
+            prior = self._prior = standard_normal(
+                self.n_components, weight.device, weight.dtype
+            )
+        return prior
+
+
+class VAE(StandardNormalPrior, nn.Module):
     """Variational autoencoder: encoder, decoder, likelihood and prior.
 
     ``forward`` returns the posterior q(z | x); ``decode`` returns p(x | z);
@@ -266,19 +286,6 @@ class VAE(nn.Module):
         # missing cells, and at inference for every model (see decode).
         self.observed_only = missing
         self._prior: Independent | None = None
-
-    def prior(self) -> Independent:
-        weight = self.decoder.out.weight
-        prior = self._prior
-        # Built once per dtype and device rather than on every batch.
-        if prior is None or (prior.mean.dtype, prior.mean.device) != (
-            weight.dtype,
-            weight.device,
-        ):
-            prior = self._prior = standard_normal(
-                self.n_components, weight.device, weight.dtype
-            )
-        return prior
 
     def forward(self, x: torch.Tensor) -> Independent:
         return self.encoder(x)

@@ -21,8 +21,15 @@ from torch.distributions import Categorical, Distribution, Independent
 from torch.nn import functional as F
 
 from skvae._torch.columns import ColumnExpansion
-from skvae._torch.distributions import Observed, rsample, standard_normal
-from skvae._torch.networks import Decoder, Encoder, linear, make_likelihood, make_mlp
+from skvae._torch.distributions import Observed, rsample
+from skvae._torch.networks import (
+    Decoder,
+    Encoder,
+    StandardNormalPrior,
+    linear,
+    make_likelihood,
+    make_mlp,
+)
 
 
 class ClassifierHead(nn.Module):
@@ -45,7 +52,7 @@ class ClassifierHead(nn.Module):
         return self.out(self.body(inputs))  # (n_samples, n_classes)
 
 
-class M2(nn.Module):
+class M2(StandardNormalPrior, nn.Module):
     """Semi-supervised VAE: classifier, y-conditioned encoder and decoder.
 
     ``forward`` returns q(y | x) (a ``Categorical``); ``posterior(x, y)``
@@ -138,19 +145,6 @@ class M2(nn.Module):
         )
         z = rsample(self.prior().expand((n_samples,)), (), generator)
         return self.decode_mean(z, self.one_hot(classes))  # (n_samples, n_outputs)
-
-    def prior(self) -> Independent:
-        weight = self.decoder.out.weight
-        prior = self._prior
-        # Built once per dtype and device rather than on every batch.
-        if prior is None or (prior.mean.dtype, prior.mean.device) != (
-            weight.dtype,
-            weight.device,
-        ):
-            prior = self._prior = standard_normal(
-                self.n_components, weight.device, weight.dtype
-            )
-        return prior
 
     def class_prior(self) -> Categorical:
         return Categorical(logits=self.class_log_prior)
