@@ -272,17 +272,18 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             raise
         try:
             with torch_settings(self.n_jobs):
-                self._fitted_on(X)
+                self._fitted_on(X, labels)
         except BaseException:
             # The network is trained, but what derives from it is missing.
             self._clear_fitted_state()
             raise
         return self
 
-    def _fitted_on(self, X):
+    def _fitted_on(self, X, labels=None):
         """Fitted attributes that derive from the trained model and the
-        validated training rows ``X``, after every fit and ``partial_fit``:
-        none by default."""
+        validated training rows ``X`` (and their ``labels``, see
+        :meth:`_labels_for_fit`), after every fit and ``partial_fit``: none
+        by default."""
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
         """The training labels of the rows ``X`` as class indices (-1 where

@@ -307,7 +307,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     # max_iter="auto": stop short on large tables (see skvae._budget).
     _auto_budget = TwoRegimeBudget()
 
-    def _fitted_on(self, X):
+    def _fitted_on(self, X, labels=None):
         """``score_type_``, ``offset_`` and ``feature_offset_`` from the
         training rows (at most ``MAX_THRESHOLD_ROWS`` of them, see Notes)."""
         self.score_type_ = self.score_type

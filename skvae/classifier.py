@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import (
     ClassifierMixin,
@@ -451,23 +452,19 @@ class VAEClassifier(
             self.classification_weight_ = 0.1 * y.shape[0] / n_labelled
         else:
             self.classification_weight_ = float(self.classification_weight)
-        # Read (and removed) by _fitted_on, for transduction_.
-        self._training_labels = codes
         return codes
 
     def _codes(self, labels):
         """Indices into ``classes_`` of ``labels``; an unknown one is an
         error that names it."""
-        index = {label: i for i, label in enumerate(self.classes_.tolist())}
-        codes = np.empty(len(labels), dtype=np.int64)
-        for i, label in enumerate(labels.tolist()):
-            code = index.get(label)
-            if code is None:
-                raise ValueError(
-                    f"Unknown class {label!r}: the classes are {self.classes_!r}."
-                )
-            codes[i] = code
-        return codes
+        codes = pd.Index(self.classes_, dtype=object).get_indexer(labels)
+        if (codes < 0).any():
+            label = labels[np.argmax(codes < 0)]
+            label = label.item() if isinstance(label, np.generic) else label
+            raise ValueError(
+                f"Unknown class {label!r}: the classes are {self.classes_!r}."
+            )
+        return codes.astype(np.int64)
 
     def _training_settings(self, n_train, partial, seed, **resolved):
         return super()._training_settings(
@@ -479,9 +476,9 @@ class VAEClassifier(
             **resolved,
         )
 
-    def _fitted_on(self, X):
+    def _fitted_on(self, X, labels=None):
         """``transduction_``: the given labels, predictions elsewhere."""
-        codes = self.__dict__.pop("_training_labels")
+        codes = labels.copy()
         unlabelled = codes == UNLABELLED
         if unlabelled.any():
             proba = self._inference().class_probabilities(X[unlabelled])

@@ -348,7 +348,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
 
     # ----------------------------------------------------------- helpers
 
-    def _fitted_on(self, X):
+    def _fitted_on(self, X, labels=None):
         """``sample_posterior_``, the empty features and the indicator.
 
         The training rows' patterns of missing cells, counted over every
