@@ -216,7 +216,13 @@ def test_parallel_post_fit_on_a_dask_dataframe_matches_in_memory_calls(
     model = _make(estimator)
     for block in blocks:
         model.partial_fit(block)
-    parallel = ParallelPostFit(model)
+    # The output types, as the user guide advises (else dask-ml calls the
+    # model on a made-up partition to find them).
+    parallel = ParallelPostFit(
+        model,
+        transform_meta=np.empty((0, model.n_components_)),
+        predict_meta=np.empty(0, dtype=int),
+    )
 
     if estimator == "transformer":
         Z = parallel.transform(ddf).compute()
