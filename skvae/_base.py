@@ -168,8 +168,11 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         """Train for one epoch on ``X``, continuing from the current model.
 
         For data that do not fit in memory: call it on successive chunks
-        (e.g. slices of a ``numpy.memmap``). The input scaling is fixed by the
-        first call, so the first chunk should be representative.
+        (e.g. slices of a ``numpy.memmap``, or the partitions of a Dask
+        DataFrame through ``dask_ml.wrappers.Incremental``: see "Out-of-core
+        fits" in the documentation). The input scaling, the column types and
+        the levels are fixed by the first call, so the first chunk should be
+        representative.
 
         Parameters
         ----------
