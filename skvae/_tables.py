@@ -536,7 +536,7 @@ def _dtype_spec(dtype, kind):
     if isinstance(dtype, pd.CategoricalDtype):
         return ("category", _index_state(dtype.categories), bool(dtype.ordered))
     if isinstance(dtype, pd.StringDtype):
-        return ("string", dtype.storage, _missing(dtype.na_value))
+        return ("string", dtype.storage, bool(_missing(dtype.na_value)))
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 
@@ -714,7 +714,7 @@ def _as_pandas(column, dtype):
         column = pd.arrays.IntegerArray(column.values, column.missing)
         if isinstance(dtype, np.dtype) and column.isna().any():
             return column
-        return pd.Series(column).astype(dtype).array
+        return pd.Series(column).astype(dtype)
     if pd.api.types.is_bool_dtype(dtype) and column.dtype.kind == "f":
         column = np.round(column)  # a numeric boolean column: 0.7 is True
     missing = pd.isna(column)
@@ -723,7 +723,9 @@ def _as_pandas(column, dtype):
             return pd.array(column, dtype="boolean")
         if dtype.kind in "iu":
             return pd.array(column, dtype=_nullable_integer(dtype))
-    return pd.Series(column).astype(dtype).array
+    # A Series, not its array: pandas 3 reads an object array put in a
+    # DataFrame as text (its "str" dtype), and the column is object.
+    return pd.Series(column).astype(dtype)
 
 
 def _nullable_integer(dtype):
