@@ -299,40 +299,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         outcome as fitted attributes (``n_iter_``, ``loss_curve_``, ...).
         With ``labels`` (see :meth:`_labels_for_fit`) the model is M2,
         semi-supervised over ``classes_``."""
-        n_samples, n_features = X.shape
-        schema = self.schema_
-        architecture = Architecture.resolve(
-            self.get_params(),
-            n_features=n_features,
-            n_levels=None if schema is None else schema.n_levels,
-            level_counts=None if schema is None else schema.level_counts,
-            n_rows=None if schema is None else schema.n_rows,
-            missing=bool(np.isnan(X).any()),
-            n_classes=0 if labels is None else len(self.classes_),
-        )
+        architecture = self._architecture(X, continuing, labels)
         rng = check_random_state(self.random_state)
         init_seed, train_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-        if continuing:
-            device = resolve_device(self.device)
-            self.architecture_.check_continuation(architecture, device, self.device_)
-            architecture = self.architecture_
-        else:
-            self.device_ = resolve_device(self.device)
-            self.mean_, self.scale_ = _scaling.standardization(
-                X, architecture.likelihood, self.is_categorical_
-            )
-        X_train = _scaling.standardized_tensor(
-            X, self.mean_, self.scale_, np.float32, self.device_
-        )
-        X_valid = y_train = y_valid = None
-        if labels is not None:
-            y_train = torch.as_tensor(labels, dtype=torch.int64, device=self.device_)
-        if self.early_stopping and labels is not None:
-            X_train, X_valid, y_train, y_valid = validation_split(
-                X_train, self.validation_fraction, rng, y_train
-            )
-        elif self.early_stopping:
-            X_train, X_valid = validation_split(X_train, self.validation_fraction, rng)
+        X_train, X_valid, y_train, y_valid = self._training_data(X, labels, rng)
         settings = self._training_settings(len(X_train), partial, seed=int(train_seed))
         if continuing:
             net = self.net_
@@ -361,6 +331,51 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             warnings.warn(
                 outcome.warning, ConvergenceWarning, stacklevel=user_stacklevel()
             )
+
+    def _architecture(self, X, continuing, labels):
+        """The architecture to train: the fitted one on a continuation (after
+        checking that the parameters still describe it), else the one the
+        parameters and ``X`` resolve to, with the device and the
+        standardization of a fresh fit."""
+        schema = self.schema_
+        architecture = Architecture.resolve(
+            self.get_params(),
+            n_features=X.shape[1],
+            n_levels=None if schema is None else schema.n_levels,
+            level_counts=None if schema is None else schema.level_counts,
+            n_rows=None if schema is None else schema.n_rows,
+            missing=bool(np.isnan(X).any()),
+            n_classes=0 if labels is None else len(self.classes_),
+        )
+        if continuing:
+            device = resolve_device(self.device)
+            self.architecture_.check_continuation(architecture, device, self.device_)
+            return self.architecture_
+        self.device_ = resolve_device(self.device)
+        self.mean_, self.scale_ = _scaling.standardization(
+            X, architecture.likelihood, self.is_categorical_
+        )
+        return architecture
+
+    def _training_data(self, X, labels, rng):
+        """``(X_train, X_valid, y_train, y_valid)``: the standardized float32
+        rows (and label codes) on the device, with ``validation_fraction``
+        of them held out (drawn from ``rng``) for early stopping."""
+        X_train = _scaling.standardized_tensor(
+            X, self.mean_, self.scale_, np.float32, self.device_
+        )
+        y_train = None
+        if labels is not None:
+            y_train = torch.as_tensor(labels, dtype=torch.int64, device=self.device_)
+        if not self.early_stopping:
+            return X_train, None, y_train, None
+        if labels is None:
+            return (
+                *validation_split(X_train, self.validation_fraction, rng),
+                None,
+                None,
+            )
+        return validation_split(X_train, self.validation_fraction, rng, y_train)
 
     def _training_settings(self, n_train, partial, seed, **resolved):
         """The typed settings of a training call on ``n_train`` rows; an

@@ -121,19 +121,7 @@ def validate_rows(
             estimator, X, dtype=None, ensure_all_finite=False, reset=reset
         )
     if reset:
-        is_categorical = resolve_categorical(
-            X,
-            categorical_features,
-            getattr(estimator, "feature_names_in_", None),
-            estimator.n_features_in_,
-        )
-        schema = TableSchema(X, is_categorical)
-        warn_identifier_columns(
-            schema.n_levels,
-            X.shape[0],
-            schema.columns,
-            stacklevel=user_stacklevel() + 1,
-        )
+        schema = _learn_schema(estimator, X)
     X_encoded, unseen = schema.encode(X)
     if unseen:
         warnings.warn(
@@ -150,6 +138,22 @@ def validate_rows(
         input_name="X",
     )
     return (X_encoded, schema, X) if return_table else (X_encoded, schema)
+
+
+def _learn_schema(estimator, X):
+    """The table schema of the training table ``X``, with a warning that
+    names each identifier-like categorical column."""
+    is_categorical = resolve_categorical(
+        X,
+        estimator.categorical_features,
+        getattr(estimator, "feature_names_in_", None),
+        estimator.n_features_in_,
+    )
+    schema = TableSchema(X, is_categorical)
+    warn_identifier_columns(
+        schema.n_levels, X.shape[0], schema.columns, stacklevel=user_stacklevel() + 1
+    )
+    return schema
 
 
 def _encoded_dtype(X, dtype):
