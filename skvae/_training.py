@@ -447,23 +447,7 @@ def train(
     ended (``KeyboardInterrupt``, which skorch would otherwise swallow). A
     later Ctrl-C keeps the epochs done and says so in the outcome.
     """
-    if y_train is None:
-        objective = Objective(
-            beta=settings.beta,
-            kl_warmup=settings.kl_warmup,
-            free_bits=settings.free_bits,
-            n_importance_samples=settings.n_importance_samples,
-            trim_fraction=settings.trim_fraction,
-        )
-    else:
-        objective = M2Objective(
-            beta=settings.beta,
-            kl_warmup=settings.kl_warmup,
-            free_bits=settings.free_bits,
-            n_importance_samples=settings.n_importance_samples,
-            trim_fraction=settings.trim_fraction,
-            classification_weight=settings.classification_weight,
-        )
+    objective = _objective(settings, labelled=y_train is not None)
     snapshot = snapshot_state(net) if continuing else None
     if settings.class_prior is not None:
         net.module_.set_class_prior(torch.tensor(settings.class_prior))
@@ -478,13 +462,49 @@ def train(
             f"{settings.budget.learning_rate}), or check X for extreme values."
         ) from None
     epochs = [row for row in net.history if "train_loss" in row]
-    stopper = dict(net.callbacks_).get("stopper")
-    stopped = stopper is not None and stopper.misses_ >= stopper.patience
-    interrupted = len(epochs) < settings.budget.max_epochs and not stopped
+    stopped, interrupted = _how_ended(net, len(epochs), settings.budget)
     if interrupted and not epochs:
         restore_state(net, snapshot)
         raise KeyboardInterrupt
     net.module_.eval()
+    return _outcome(epochs, settings, stopped, interrupted)
+
+
+def _objective(
+    settings: TrainingSettings, *, labelled: bool
+) -> Objective | M2Objective:
+    """The objective of ``settings``; semi-supervised (M2) with labels."""
+    if not labelled:
+        return Objective(
+            beta=settings.beta,
+            kl_warmup=settings.kl_warmup,
+            free_bits=settings.free_bits,
+            n_importance_samples=settings.n_importance_samples,
+            trim_fraction=settings.trim_fraction,
+        )
+    return M2Objective(
+        beta=settings.beta,
+        kl_warmup=settings.kl_warmup,
+        free_bits=settings.free_bits,
+        n_importance_samples=settings.n_importance_samples,
+        trim_fraction=settings.trim_fraction,
+        classification_weight=settings.classification_weight,
+    )
+
+
+def _how_ended(net: VAENet, n_epochs: int, budget: Budget) -> tuple[bool, bool]:
+    """Whether training stopped by its rule, and whether Ctrl-C ended it."""
+    # Interrupted: fewer than the budget's epochs, yet not stopped.
+    stopper = dict(net.callbacks_).get("stopper")
+    stopped = stopper is not None and stopper.misses_ >= stopper.patience
+    interrupted = n_epochs < budget.max_epochs and not stopped
+    return stopped, interrupted
+
+
+def _outcome(
+    epochs: list, settings: TrainingSettings, stopped: bool, interrupted: bool
+) -> TrainingOutcome:
+    """The :class:`TrainingOutcome` of the history rows ``epochs``."""
     discriminator = None
     if settings.adversarial_weight > 0:
         discriminator = _epoch_means(epochs, "discriminator_loss")

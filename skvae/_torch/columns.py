@@ -138,31 +138,72 @@ class ColumnExpansion(nn.Module):
             k if group is None else group.n_slots
             for k, group in zip(self.n_levels, infrequent, strict=True)
         )
+        self._register_maps(self._slot_layout(infrequent))
+
+    def _slot_layout(
+        self, infrequent: list["_InfrequentGroup | None"]
+    ) -> dict[str, torch.Tensor]:
+        """The layout's maps of columns to slots and blocks, by buffer name."""
+        # Also sets the sizes, the blocks and the infrequent groups.
+        is_categorical, starts, numeric_columns, categorical_order = self._columns()
+        # The infrequent group of each categorical column (grouped order).
+        self.infrequent = [infrequent[j] for j in categorical_order]
+        self.groups = self._runs(categorical_order)
+        categorical_columns = torch.tensor(categorical_order, dtype=torch.long)
+        categorical_starts = starts[categorical_columns]  # (n_categorical,)
+        group_slots = self._group_slots(categorical_starts)
+        column_position, slot_position = self._positions(
+            starts, numeric_columns, categorical_columns, group_slots
+        )
+        self._grouped = [
+            any(self.infrequent[i] is not None for i in range(first, stop))
+            for first, stop, _ in self.groups
+        ]
+        return {
+            "is_categorical": is_categorical,
+            "numeric_columns": numeric_columns,
+            "categorical_columns": categorical_columns,
+            "categorical_starts": categorical_starts,
+            "numeric_slots": starts[numeric_columns],
+            "column_position": column_position,
+            "slot_position": slot_position,
+            **{f"group_slots_{g}": slots for g, slots in enumerate(group_slots)},
+        }
+
+    def _columns(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+        """Which columns are categorical, their first slots, and both orders."""
+        # (n_features,) each: whether categorical, and the first slot; then
+        # the numeric columns (n_numeric,) and the categorical ones in
+        # grouped order. Also sets has_categorical and n_outputs.
         is_categorical = torch.tensor([k > 0 for k in self.n_levels], dtype=torch.bool)
         self.has_categorical = bool(is_categorical.any())
         widths = torch.tensor(
             [max(m, 1) for m in self.n_output_levels], dtype=torch.long
-        )
+        )  # (n_features,)
         self.n_outputs = int(widths.sum())
         starts = torch.cumsum(widths, 0) - widths  # first slot of each column
-        numeric_columns = torch.nonzero(~is_categorical).flatten()
+        numeric_columns = torch.nonzero(~is_categorical).flatten()  # (n_numeric,)
         categorical_columns = sorted(
             torch.nonzero(is_categorical).flatten().tolist(),
             key=lambda j: (self.n_output_levels[j], self.n_levels[j], j),
         )
-        # The infrequent group of each categorical column (grouped order).
-        self.infrequent = [infrequent[j] for j in categorical_columns]
-        # Runs of categorical columns (in grouped order) of equal slot
-        # counts: (first, stop, n_slots).
-        self.groups: list[tuple[int, int, int]] = []
+        return is_categorical, starts, numeric_columns, categorical_columns
+
+    def _runs(self, categorical_columns: list[int]) -> list[tuple[int, int, int]]:
+        """The blocks: runs of equal slot counts, as (first, stop, n_slots)."""
+        # Runs of categorical columns (in grouped order) of equal slot counts.
+        groups: list[tuple[int, int, int]] = []
         for i, j in enumerate(categorical_columns):
             m = self.n_output_levels[j]
-            if self.groups and self.groups[-1][2] == m:
-                self.groups[-1] = (self.groups[-1][0], i + 1, m)
+            if groups and groups[-1][2] == m:
+                groups[-1] = (groups[-1][0], i + 1, m)
             else:
-                self.groups.append((i, i + 1, m))
-        categorical_columns = torch.tensor(categorical_columns, dtype=torch.long)
-        categorical_starts = starts[categorical_columns]
+                groups.append((i, i + 1, m))
+        return groups
+
+    def _group_slots(self, categorical_starts: torch.Tensor) -> list[torch.Tensor]:
+        """The (n_columns, n_slots) output slots of each block."""
+        # Also sets each block's first slot if its slots are contiguous.
         # A group whose slots are contiguous is read as a view of the
         # output; another one through its (n_columns, n_slots) slots.
         self._group_start: list[int | None] = []
@@ -174,8 +215,19 @@ class ColumnExpansion(nn.Module):
             )
             self._group_start.append(int(slots[0, 0]) if contiguous else None)
             group_slots.append(slots)
+        return group_slots
+
+    def _positions(
+        self,
+        starts: torch.Tensor,
+        numeric_columns: torch.Tensor,
+        categorical_columns: torch.Tensor,
+        group_slots: list[torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where each column and each slot goes in the numeric-first order."""
         # Position of each column in cat([numeric columns, categorical ones]),
-        # and of each slot in cat([numeric slots, each group's slots]).
+        # (n_features,), and of each slot in cat([numeric slots, each group's
+        # slots]), (n_outputs,).
         order = torch.cat([numeric_columns, categorical_columns])
         column_position = torch.empty_like(order)
         column_position[order] = torch.arange(self.n_features)
@@ -184,25 +236,15 @@ class ColumnExpansion(nn.Module):
         )
         slot_position = torch.empty_like(slot_order)
         slot_position[slot_order] = torch.arange(self.n_outputs)
-        buffers = {
-            "is_categorical": is_categorical,
-            "numeric_columns": numeric_columns,
-            "categorical_columns": categorical_columns,
-            "categorical_starts": categorical_starts,
-            "numeric_slots": starts[numeric_columns],
-            "column_position": column_position,
-            "slot_position": slot_position,
-            **{f"group_slots_{g}": slots for g, slots in enumerate(group_slots)},
-        }
-        # The maps of the blocks that hold a grouped column, their columns'
-        # tables concatenated (see _InfrequentGroup): level -> slot and
-        # log-share, by code plus the column's offset; and per slot the
-        # level that collapse names, its share, and the sum of squared
+        return column_position, slot_position
+
+    def _group_maps(self, categorical_columns: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The maps of the blocks that hold a grouped column, by buffer name."""
+        # Their columns' tables concatenated (see _InfrequentGroup): level ->
+        # slot and log-share, by code plus the column's offset; and per slot
+        # the level that collapse names, its share, and the sum of squared
         # shares (the Brier score's).
-        self._grouped = [
-            any(self.infrequent[i] is not None for i in range(first, stop))
-            for first, stop, _ in self.groups
-        ]
+        buffers = {}
         for g, (first, stop, _) in enumerate(self.groups):
             if not self._grouped[g]:
                 continue
@@ -227,6 +269,11 @@ class ColumnExpansion(nn.Module):
                     [group.slot_square_share for group in maps]
                 ),
             }
+        return buffers
+
+    def _column_maps(self) -> dict[str, torch.Tensor]:
+        """The maps of each grouped column (grouped order), by buffer name."""
+        buffers = {}
         for i, group in enumerate(self.infrequent):
             if group is not None:
                 buffers |= {
@@ -235,6 +282,15 @@ class ColumnExpansion(nn.Module):
                     f"group_cdf_c{i}": group.cdf,
                     f"group_codes_c{i}": group.codes,
                 }
+        return buffers
+
+    def _register_maps(self, layout: dict[str, torch.Tensor]) -> None:
+        """Register the layout's maps and the infrequent levels' as buffers."""
+        buffers = (
+            layout
+            | self._group_maps(layout["categorical_columns"])
+            | self._column_maps()
+        )
         for name, value in buffers.items():
             # Derived from n_levels and the grouping, so not saved state.
             self.register_buffer(name, value, persistent=False)
