@@ -364,7 +364,8 @@ def evaluate_downstream(name, X, y, metric, seed, quick):
         model = Ridge()
         cv = KFold(5, shuffle=True, random_state=seed)
     if name == "skvae":
-        imputer = numeric_imputer(name, seed, quick)
+        # The encoding selects columns by dtype: the imputer's typed frame.
+        imputer = numeric_imputer(name, seed, quick).set_output(transform="pandas")
         pipe = make_pipeline(imputer, encoding(fill=False), model)
     else:
         kw = {"skip_complete": True} if name in ("iterative", "missForest") else {}
