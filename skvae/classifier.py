@@ -2,11 +2,9 @@
 M2), with scikit-learn's semi-supervised API."""
 
 import dataclasses
-import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import (
     ClassifierMixin,
@@ -16,18 +14,21 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_y, check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._generative import GenerativeMixin
+from skvae._labels import (
+    _class_prior,
+    _encode_labels,
+    _sample_codes,
+    _term_weight,
+    _transduction,
+)
 from skvae._runtime import torch_settings
 from skvae._semisupervised_inference import M2Inference
-from skvae._validation import check_n_samples, user_stacklevel
-
-# The label of an unlabelled row (scikit-learn's semi-supervised convention).
-UNLABELLED = -1
+from skvae._validation import check_n_samples
 
 
 @fill_doc
@@ -391,18 +392,7 @@ class VAEClassifier(
         check_is_fitted(self)
         check_n_samples(n_samples)
         rng = check_random_state(random_state)
-        if y is None:
-            codes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
-        else:
-            y = np.asarray(y, dtype=object if np.ndim(y) else None)
-            if y.ndim == 0:
-                y = np.full(n_samples, y.item(), dtype=object)
-            if y.shape != (n_samples,):
-                raise ValueError(
-                    f"y must be one label or an array of n_samples={n_samples} "
-                    f"labels; got shape {y.shape}."
-                )
-            codes = self._codes(y)
+        codes = _sample_codes(y, n_samples, self.classes_, self.class_prior_, rng)
         seed = rng.randint(np.iinfo(np.int32).max)
         generator = torch.Generator(device=self.device_).manual_seed(int(seed))
         with torch_settings(self.n_jobs):
@@ -424,117 +414,28 @@ class VAEClassifier(
         """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also
         ``classes_`` and ``class_prior_``. Every call sets
         ``classification_weight_``."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target "
-                "y is None."
-            )
-        y = _check_y(y, estimator=self)
-        check_consistent_length(X, y)
+        fitted = None if reset else self.classes_
+        self.classes_, codes = _encode_labels(y, X, self, classes, fitted)
         if reset:
-            self.classes_ = _classes(y, classes)
-        elif classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
-        ):
-            raise ValueError(
-                f"classes={classes!r} differs from classes_={self.classes_!r} of "
-                "the first call to partial_fit."
-            )
-        # -1 marks unlabelled rows unless it is a class (-1/+1 labels).
-        labelled = ~_is_unlabelled(y) | _is_unlabelled(self.classes_).any()
-        codes = np.full(y.shape[0], UNLABELLED, dtype=np.int64)
-        codes[labelled] = self._codes(y[labelled])
-        if reset:
-            counts = np.bincount(codes[labelled], minlength=len(self.classes_))
-            self.class_prior_ = (counts + 1.0) / (counts.sum() + len(self.classes_))
-        if self.classification_weight == "auto":
-            n_labelled = max(int(labelled.sum()), 1)
-            self.classification_weight_ = 0.1 * y.shape[0] / n_labelled
-        else:
-            self.classification_weight_ = float(self.classification_weight)
+            self.class_prior_ = _class_prior(codes, len(self.classes_))
+        self.classification_weight_ = _term_weight(self.classification_weight, codes)
         return codes
 
-    def _codes(self, labels):
-        """Indices into ``classes_`` of ``labels``; an unknown one is an
-        error that names it."""
-        codes = pd.Index(self.classes_, dtype=object).get_indexer(labels)
-        if (codes < 0).any():
-            label = labels[np.argmax(codes < 0)]
-            label = label.item() if isinstance(label, np.generic) else label
-            raise ValueError(
-                f"Unknown class {label!r}: the classes are {self.classes_!r}."
-            )
-        return codes.astype(np.int64)
-
     def _training_settings(self, n_train, partial, seed, **resolved):
-        return super()._training_settings(
-            n_train,
-            partial,
-            seed,
-            classification_weight=self.classification_weight_,
-            class_prior=tuple(self.class_prior_.tolist()),
-            **resolved,
-        )
+        m2 = {"classification_weight": self.classification_weight_}
+        m2["class_prior"] = tuple(self.class_prior_.tolist())
+        return super()._training_settings(n_train, partial, seed, **m2, **resolved)
 
     def _fitted_on(self, X, labels=None):
         """``transduction_``: the given labels, predictions elsewhere."""
-        codes = labels.copy()
-        unlabelled = codes == UNLABELLED
-        if unlabelled.any():
-            proba = self._inference().class_probabilities(X[unlabelled])
-            codes[unlabelled] = np.argmax(proba, axis=1)
-        self.transduction_ = self.classes_[codes]
+        self.transduction_ = _transduction(labels, X, self.classes_, self._inference)
 
     def _inference(self):
-        model = super()._inference()
-        fields = dataclasses.fields(model)
-        return M2Inference(**{f.name: getattr(model, f.name) for f in fields})
+        return _as_m2(super()._inference())
 
 
-def _classes(y, classes):
-    """The sorted classes of a fresh fit on labels ``y``: ``classes`` when
-    given (``partial_fit``), else the labels of the labelled rows, with -1
-    among them when ``y`` is numeric and holds one other label only."""
-    if classes is not None:
-        found = np.unique(np.asarray(classes))
-        check_classification_targets(found)
-    else:
-        unlabelled = _is_unlabelled(y)
-        if unlabelled.all():
-            raise ValueError(
-                "y has no labelled row (every label is -1): a classifier needs "
-                "labelled rows of at least two classes."
-            )
-        check_classification_targets(y[~unlabelled])
-        found = np.unique(y[~unlabelled])
-        if len(found) == 1 and unlabelled.any() and y.dtype.kind in "biuf":
-            warnings.warn(
-                "y holds -1 and one other label: taken as a binary problem whose "
-                "classes are -1 and the other label, not as rows of one class and "
-                "unlabelled rows (which cannot train a classifier).",
-                UserWarning,
-                stacklevel=user_stacklevel(),
-            )
-            found = np.unique(y)
-    if len(found) < 2:
-        raise ValueError(
-            f"y has labelled rows of one class only ({found[0]!r}); a classifier "
-            "needs at least two classes."
-        )
-    return found
-
-
-def _is_unlabelled(y):
-    """Which entries of the 1-D ``y`` are the unlabelled marker -1 (a
-    number equal to -1, never a string)."""
-    if y.dtype.kind in "biuf":
-        return y == UNLABELLED
-    if y.dtype.kind != "O":
-        return np.zeros(y.shape[0], dtype=bool)
-    return np.array(
-        [
-            isinstance(v, Integral | Real) and not isinstance(v, bool) and v == -1
-            for v in y
-        ],
-        dtype=bool,
-    )
+def _as_m2(model):
+    """The inference ``model`` of a fitted estimator as an M2 one, which
+    also classifies and generates rows of given classes."""
+    fields = dataclasses.fields(model)
+    return M2Inference(**{f.name: getattr(model, f.name) for f in fields})
