@@ -208,22 +208,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         """Dropout rate the fitted model was trained with."""
         return self.architecture_.dropout
 
-    @property
-    def infrequent_categories_(self):
-        """Per categorical column, the levels sharing one decoder output.
-
-        None for a column without infrequent levels (see ``min_frequency``
-        and ``max_categories``).
-        """
-        grouping = self.architecture_.infrequent
-        out = []
-        for j, levels in zip(
-            np.flatnonzero(self.is_categorical_), self.categories_, strict=True
-        ):
-            codes = [code for code, _ in grouping[j]] if grouping else []
-            out.append(levels[codes] if codes else None)
-        return out
-
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``)."""
         return to_plain(super().__getstate__())

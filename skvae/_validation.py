@@ -34,6 +34,22 @@ class ValidationMixin:
     """The estimators' side of validation: the fitted schema and column
     types, the dtype policy and the missing-cell placeholder hook."""
 
+    @property
+    def infrequent_categories_(self):
+        """Per categorical column, the levels sharing one decoder output.
+
+        None for a column without infrequent levels (see ``min_frequency``
+        and ``max_categories``).
+        """
+        grouping = self.architecture_.infrequent
+        out = []
+        for j, levels in zip(
+            np.flatnonzero(self.is_categorical_), self.categories_, strict=True
+        ):
+            codes = [code for code, _ in grouping[j]] if grouping else []
+            out.append(levels[codes] if codes else None)
+        return out
+
     def _validate_for_fit(self, X, *, reset):
         """The validated training rows; at a fresh fit also the table
         schema, the column types and the dtype policy."""
