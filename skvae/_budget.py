@@ -36,26 +36,35 @@ class Budget:
         training raises a ``ConvergenceWarning``, as ``MLPRegressor`` does
         for its ``max_iter``; not for a budget that is itself the stopping
         rule.
+    max_steps_per_epoch : int or None
+        At most this many mini-batches per epoch (a random part of the rows
+        when shuffling): a budget smaller than half a pass over a large
+        table trains that many steps, not a whole epoch, so that the cost of
+        a fit stops growing with the rows. None: whole epochs.
     """
 
     max_epochs: int
     learning_rate: float
     tol_rule: bool
     warns_when_spent: bool = False
+    max_steps_per_epoch: int | None = None
 
 
 @dataclass(frozen=True)
 class StepBudget:
-    """About ``steps`` gradient steps, in at least one and at most
-    ``max_epochs`` epochs (a table of a few rows would otherwise run
-    thousands of one-step epochs), at ``learning_rate_init``."""
+    """About ``steps`` gradient steps, in at most ``max_epochs`` epochs (a
+    table of a few rows would otherwise run thousands of one-step epochs),
+    at ``learning_rate_init``; a table of more than twice ``steps``
+    mini-batches trains one epoch of ``steps`` of them."""
 
     steps: int = 3000
     max_epochs: int = 1000
 
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
         epochs = round(self.steps / steps_per_epoch)
-        return Budget(min(self.max_epochs, max(1, epochs)), learning_rate_init, False)
+        if epochs == 0:  # more than twice the budget in one pass
+            return Budget(1, learning_rate_init, False, max_steps_per_epoch=self.steps)
+        return Budget(min(self.max_epochs, epochs), learning_rate_init, False)
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,12 @@ class TwoRegimeBudget:
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
         if steps_per_epoch <= self.small_table_batches:
             return Budget(self.small_table_epochs, learning_rate_init, True)
-        epochs = max(1, round(self.large_table_steps / steps_per_epoch))
-        return Budget(epochs, self.large_table_lr_factor * learning_rate_init, False)
+        epochs = round(self.large_table_steps / steps_per_epoch)
+        learning_rate = self.large_table_lr_factor * learning_rate_init
+        if epochs == 0:  # more than twice the budget in one pass
+            steps = self.large_table_steps
+            return Budget(1, learning_rate, False, max_steps_per_epoch=steps)
+        return Budget(epochs, learning_rate, False)
 
 
 def resolve_budget(

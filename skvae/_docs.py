@@ -138,9 +138,10 @@ n_components : int, default=8
     max_iter : int or "auto", default=MAX_ITER_DEFAULT
         Maximum number of epochs. "auto" is a budget of gradient steps
         rather than of epochs: as many epochs as make about 3000 mini-batch
-        steps (at most 1000 epochs, at least one), so that a large table
-        costs no more to fit than a small one and a small table is not
-        stopped after a few hundred steps. The budget is then the stopping
+        steps (at most 1000 epochs; a table of more than 6000 mini-batches
+        trains one epoch of 3000 of them, a random part of its rows), so
+        that a large table costs no more to fit than a small one and a small
+        table is not stopped after a few hundred steps. The budget is then the stopping
         rule: ``tol`` and ``n_iter_no_change`` apply only with
         ``early_stopping``, and reaching the budget raises no
         ``ConvergenceWarning``. ``VAEAnomalyDetector``'s "auto" is its own,
@@ -148,8 +149,8 @@ n_components : int, default=8
         training data, longer training learns the anomalies too): 100
         epochs with the ``tol`` rule on a table of at most 12 mini-batches
         (1536 rows at the default batch size), otherwise about 500 steps at
-        ten times ``learning_rate_init`` (see the user guide, "How the
-        defaults were chosen").
+        ten times ``learning_rate_init``, never more however many rows (see
+        the user guide, "How the defaults were chosen").
 
     batch_size : int or "auto", default=BATCH_DEFAULT
         Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value

@@ -80,26 +80,34 @@ class TensorBatchIterator:
         batch_size: int,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
+        max_batches: int | None = None,
     ) -> None:
         self.X = dataset.X  # (n_samples, n_features) tensor
         self.labels = dataset.y  # (n_samples,) int64 tensor or None
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        # An epoch of at most this many batches (a budget of gradient steps
+        # smaller than one pass over a large table).
+        self.max_batches = max_batches
 
     def __len__(self) -> int:
-        return math.ceil(len(self.X) / self.batch_size)
+        n_batches = math.ceil(len(self.X) / self.batch_size)
+        return (
+            n_batches if self.max_batches is None else min(n_batches, self.max_batches)
+        )
 
     def __iter__(self):
         n_samples = len(self.X)
+        stop = min(n_samples, len(self) * self.batch_size)
         if self.shuffle:
             order = torch.randperm(
                 n_samples, generator=self.generator, device=self.X.device
             )
-            for start in range(0, n_samples, self.batch_size):
+            for start in range(0, stop, self.batch_size):
                 yield self._batch(order[start : start + self.batch_size])
         else:
-            for start in range(0, n_samples, self.batch_size):
+            for start in range(0, stop, self.batch_size):
                 yield self._batch(slice(start, start + self.batch_size))
 
     def _batch(self, rows):
@@ -122,6 +130,8 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         n_batches = math.ceil(len(X) / net.batch_size)
+        cap = getattr(net, "iterator_train__max_batches", None)
+        n_batches = n_batches if cap is None else min(n_batches, cap)
         self.bar_ = tqdm(
             total=net.max_epochs * n_batches,
             unit="batch",
@@ -593,6 +603,7 @@ def configure_net(
     net.epoch_offset = settings.epoch_offset
     net.batch_size = settings.batch_size
     net.iterator_train__shuffle = settings.shuffle
+    net.iterator_train__max_batches = settings.budget.max_steps_per_epoch
     net.train_split = (
         None if X_valid is None else predefined_split(Dataset(X_valid, y_valid))
     )
