@@ -378,8 +378,9 @@ def make_net(
 class TrainingSettings:
     """Everything a training call needs besides the net and the data.
 
-    The first ten fields are the estimators' hyperparameters of the same
-    names (the objective's, then the regularizers'); ``budget`` is the
+    The fields up to ``verbose`` are the estimators' hyperparameters of the
+    same names (the objective's, the regularizers', then the training
+    loop's); ``batch_size`` is the resolved one, ``budget`` the
     resolved :class:`~skvae._budget.Budget`, ``seed`` seeds every draw of
     the call and ``epoch_offset`` counts the epochs trained before it (the
     KL warm-up continues across warm starts). ``classification_weight`` is
