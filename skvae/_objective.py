@@ -83,13 +83,13 @@ class Objective:
             log_ratio = vae.prior().log_prob(z) - q.log_prob(z)  # (k, n_samples)
             bound = _log_mean_exp(log_px_z + weight * log_ratio)  # (n_samples,)
             if self.trim_fraction > 0:
-                keep = self._best_fitting(_log_mean_exp(log_px_z + log_ratio))
+                keep = self.best_fitting(_log_mean_exp(log_px_z + log_ratio))
                 bound = bound[keep]
             return -bound.mean()
         reconstruction = vae.decode(rsample(q, (), generator)).log_prob(x)  # (n,)
         kl = kl_divergence(q.base_dist, vae.prior().base_dist)  # (n, n_components)
         if self.trim_fraction > 0:
-            keep = self._best_fitting(reconstruction - kl.sum(-1))
+            keep = self.best_fitting(reconstruction - kl.sum(-1))
             reconstruction, kl = reconstruction[keep], kl[keep]
         loss = -reconstruction.mean()
         if weight == 0:
@@ -111,7 +111,7 @@ class Objective:
         kl = kl_divergence(q, vae.prior())  # (n_samples,)
         return -(reconstruction - kl).mean()
 
-    def _best_fitting(self, bound: torch.Tensor) -> torch.Tensor:
+    def best_fitting(self, bound: torch.Tensor) -> torch.Tensor:
         """Indices of the rows with the highest bound (trimmed likelihood:
         the worst-fitting rows, likely outliers in contaminated data, do
         not pull the model towards them)."""

@@ -68,9 +68,6 @@ class M2Objective:
             n_importance_samples=n_importance_samples,
             trim_fraction=trim_fraction,
         )
-        self.trim_fraction = trim_fraction
-        self.free_bits = free_bits
-        self.n_importance_samples = n_importance_samples
         self.classification_weight = classification_weight
 
     def __call__(
@@ -85,22 +82,23 @@ class M2Objective:
     ) -> torch.Tensor:
         """The loss of the batch ``target`` whose (maybe corrupted) rows
         ``inputs`` the classifier read as ``q_y``."""
-        weight = self.schedule.kl_weight(epoch)
-        k = self.n_importance_samples
+        schedule = self.schedule
+        weight = schedule.kl_weight(epoch)
+        k = schedule.n_importance_samples
         terms = _row_terms(m2, q_y, inputs, target, generator, k, weight)
         classification = self.classification_weight * terms.error
         evidence, kl = terms.evidence, terms.kl
-        if self.trim_fraction > 0:
+        if schedule.trim_fraction > 0:
             # Rank by the beta=1 ELBO; with IWAE by the training bound.
             bound = evidence if kl is None else evidence - kl.sum(-1)
-            keep = self.schedule._best_fitting(bound)  # (n_keep,)
+            keep = schedule.best_fitting(bound)  # (n_keep,)
             evidence = evidence[keep]
             kl = None if kl is None else kl[keep]
         if kl is None:  # importance-weighted: the KL is in the bound
             return -evidence.mean() + classification
         kl = kl.mean(dim=0)  # (n_components,)
-        if self.free_bits > 0:
-            kl = kl.clamp(min=self.free_bits)
+        if schedule.free_bits > 0:
+            kl = kl.clamp(min=schedule.free_bits)
         loss = -evidence.mean() + classification
         return loss + weight * kl.sum() if weight > 0 else loss
 
