@@ -27,7 +27,21 @@ import numpy as np
 
 # The hyperparameters whose value is the fitted architecture's, and which a
 # continuation therefore cannot change.
-CONTINUATION_FIXED = ("n_components", "hidden_layer_sizes", "likelihood", "dropout")
+CONTINUATION_FIXED = (
+    "n_components",
+    "hidden_layer_sizes",
+    "likelihood",
+    "dropout",
+    "prior",
+    "n_pseudo_inputs",
+    "n_flows",
+    "n_top_components",
+)
+
+# Pseudo-inputs of n_pseudo_inputs="auto": one per this many training rows,
+# at most AUTO_PSEUDO_INPUTS (Tomczak & Welling's 500 on MNIST's 50000).
+ROWS_PER_PSEUDO_INPUT = 10
+AUTO_PSEUDO_INPUTS = 500
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,15 @@ class Architecture:
     n_classes : int
         Classes of a semi-supervised model (M2, see
         ``skvae._torch.semisupervised``); 0 for a plain VAE.
+    prior : str
+        The prior of the top-most latent layer: "normal" or "vamp".
+    n_pseudo_inputs : int or None
+        Pseudo-inputs of the VampPrior ("auto" resolved); None without one.
+    n_flows : int
+        Inverse autoregressive flow steps of the posterior.
+    n_top_components : int or None
+        Dimension of the top latent layer of a two-level model; None for
+        one level.
     """
 
     n_features: int
@@ -74,6 +97,10 @@ class Architecture:
     missing: bool = False
     adversarial: bool = False
     n_classes: int = 0
+    prior: str = "normal"
+    n_pseudo_inputs: int | None = None
+    n_flows: int = 0
+    n_top_components: int | None = None
 
     @classmethod
     def resolve(
@@ -86,13 +113,14 @@ class Architecture:
         level_counts=None,
         n_rows=None,
         n_classes=0,
+        n_train=None,
     ):
         """The architecture that the estimator's ``params`` (its
         ``get_params()``) ask for on data of ``n_features`` columns, after
         the checks that ``_parameter_constraints`` cannot express.
         ``level_counts`` (training rows per level, per column, of ``n_rows``
         rows) decide which levels ``min_frequency`` and ``max_categories``
-        group."""
+        group; ``n_train`` training rows resolve ``n_pseudo_inputs="auto"``."""
         sizes = params["hidden_layer_sizes"]
         if isinstance(sizes, str):  # "auto", the only string allowed
             sizes = auto_hidden_layer_sizes(n_features)
@@ -115,6 +143,7 @@ class Architecture:
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
             n_classes=n_classes,
+            **_latent_model(params, n_train, n_classes),
         )
 
     def check_continuation(self, requested, device, fitted_device):
@@ -173,6 +202,33 @@ class Architecture:
                 for column in state["infrequent"]
             )
         return cls(**state)
+
+
+def _latent_model(params, n_train, n_classes):
+    """The latent model's fields of the architecture for ``params``."""
+    prior = params.get("prior", "normal")
+    n_flows = params.get("n_flows", 0)
+    n_top_components = params.get("n_top_components")
+    if n_classes and (prior != "normal" or n_flows or n_top_components):
+        raise ValueError(
+            "VAEClassifier (M2) has the standard normal prior and a Gaussian "
+            "posterior only: prior='vamp', n_flows > 0 and n_top_components "
+            "are not available for it. Set prior='normal', n_flows=0 and "
+            "n_top_components=None."
+        )
+    n_pseudo_inputs = None
+    if prior == "vamp":
+        n_pseudo_inputs = params["n_pseudo_inputs"]
+        if n_pseudo_inputs == "auto":
+            n_pseudo_inputs = min(
+                AUTO_PSEUDO_INPUTS, max(1, n_train // ROWS_PER_PSEUDO_INPUT)
+            )
+    return dict(
+        prior=prior,
+        n_pseudo_inputs=n_pseudo_inputs,
+        n_flows=n_flows,
+        n_top_components=n_top_components,
+    )
 
 
 def auto_hidden_layer_sizes(n_features):

@@ -65,6 +65,13 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             None,
         ],
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
+        "prior": [StrOptions({"normal", "vamp"})],
+        "n_pseudo_inputs": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "n_flows": [Interval(Integral, 0, None, closed="left")],
+        "n_top_components": [Interval(Integral, 1, None, closed="left"), None],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -104,6 +111,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         categorical_features,
         min_frequency,
         max_categories,
+        prior,
+        n_pseudo_inputs,
+        n_flows,
+        n_top_components,
         beta,
         kl_warmup,
         free_bits,
@@ -135,6 +146,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.max_categories = max_categories
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.n_flows = n_flows
+        self.n_top_components = n_top_components
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -207,6 +222,26 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
     def dropout_(self):
         """Dropout rate the fitted model was trained with."""
         return self.architecture_.dropout
+
+    @property
+    def prior_(self):
+        """Prior of the fitted model's top latent layer."""
+        return self.architecture_.prior
+
+    @property
+    def n_pseudo_inputs_(self):
+        """Pseudo-inputs of the fitted VampPrior ("auto" resolved), or None."""
+        return self.architecture_.n_pseudo_inputs
+
+    @property
+    def n_flows_(self):
+        """Flow steps of the fitted model's posterior."""
+        return self.architecture_.n_flows
+
+    @property
+    def n_top_components_(self):
+        """Dimension of the fitted model's top latent layer, or None."""
+        return self.architecture_.n_top_components
 
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``)."""
@@ -322,14 +357,20 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         parameters and ``X`` resolve to, with the device and the
         standardization of a fresh fit."""
         schema = self.schema_
+        params = self.get_params()
+        if continuing and params["n_pseudo_inputs"] == "auto":
+            # "auto" stands for what the first fit resolved it to, whatever
+            # the rows of a later call.
+            params["n_pseudo_inputs"] = self.architecture_.n_pseudo_inputs or "auto"
         architecture = Architecture.resolve(
-            self.get_params(),
+            params,
             n_features=X.shape[1],
             n_levels=None if schema is None else schema.n_levels,
             level_counts=None if schema is None else schema.level_counts,
             n_rows=None if schema is None else schema.n_rows,
             missing=bool(np.isnan(X).any()),
             n_classes=0 if labels is None else len(self.classes_),
+            n_train=X.shape[0],
         )
         if continuing:
             device = resolve_device(self.device)

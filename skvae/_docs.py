@@ -76,6 +76,46 @@ n_components : int, default=8
         user guide, "How the defaults were chosen"). The infrequent levels
         found are ``infrequent_categories_``.
 
+    prior : {"normal", "vamp"}, default="normal"
+        Prior over the latent codes (of the top layer with
+        ``n_top_components``). "normal" is N(0, I), the textbook VAE.
+        "vamp" is the VampPrior (Tomczak & Welling, 2018): the mixture of
+        the encoder's Gaussian posteriors at ``n_pseudo_inputs`` learned
+        pseudo-inputs, a prior fitted to where the encoded rows actually
+        lie. It tightens the bound (higher ``score``) and makes ``sample``
+        draw codes like the training rows' (fewer samples from "holes" of
+        the prior), at the cost of encoding the pseudo-inputs at every
+        training step; the KL is then a Monte Carlo term and
+        ``kl_per_component_`` is NaN (see the user guide, "Richer latent
+        models").
+
+    n_pseudo_inputs : int or "auto", default="auto"
+        Pseudo-inputs of the VampPrior (used with ``prior="vamp"`` only):
+        the number of mixture components. More give a more flexible prior
+        at a proportional cost per step and per ``score_samples`` draw, and
+        can overfit a small table. "auto" is one per 10 training rows of
+        the first fit, at least 1 and at most 500 (the number used on
+        MNIST by Tomczak & Welling). The number used is
+        ``n_pseudo_inputs_``.
+
+    n_flows : int, default=0
+        Steps of an inverse autoregressive flow (Kingma et al., 2016) after
+        the Gaussian encoder: a posterior of correlated, non-Gaussian shape,
+        whose log-determinant enters the bound. Each step tightens the
+        bound a little (it narrows the gap between the bound and the
+        likelihood) for one more small network per step. 0 keeps the
+        diagonal Gaussian posterior. ``transform`` then returns the flow
+        applied to the Gaussian posterior's mean.
+
+    n_top_components : int or None, default=None
+        Dimension of a second, top latent layer z2 over the codes z1 (of
+        dimension ``n_components``, what ``transform`` returns): the model
+        becomes p(z2) p(z1 | z2) p(x | z1), with the posterior q(z2 | x)
+        q(z1 | x, z2). The prior of z1 is then learned (a continuous
+        mixture), with ``prior`` the prior of z2. None (default) is one
+        latent layer. ``transform`` returns z1's posterior mean given z2's
+        posterior mean.
+
     beta : float, default=1.0
         Weight of the KL term (beta-VAE). 1 is the textbook VAE. Larger
         values give a smoother, more disentangled latent space but blurrier
@@ -278,6 +318,22 @@ n_features_in_ : int
         and a warm start or ``partial_fit`` that would need a different
         architecture raises a ``ValueError`` naming the parameter.
 
+    prior_ : str
+        The prior of the fitted model.
+
+    n_pseudo_inputs_ : int or None
+        Pseudo-inputs of the fitted VampPrior ("auto" resolved), None with
+        ``prior="normal"``.
+
+    n_flows_ : int
+        Flow steps of the fitted posterior.
+
+    n_top_components_ : int or None
+        Dimension of the fitted model's top latent layer, None for one
+        layer. Together with the three above and the four before, the
+        latent model and the network that a warm start or ``partial_fit``
+        continues and cannot change.
+
     architecture_ : Architecture
         The resolved architecture as one frozen record (the four attributes
         above read from it, with the levels of each categorical column and
@@ -330,7 +386,9 @@ n_features_in_ : int
 
     kl_per_component_ : ndarray of shape (n_components,)
         Mean KL divergence of each latent dimension on the training data, in
-        nats. Near-zero entries are collapsed dimensions.
+        nats. Near-zero entries are collapsed dimensions. NaN for a latent
+        model whose KL does not split by dimension (``prior="vamp"``,
+        ``n_flows``, ``n_top_components``): use ``component_activity_``.
 
     component_activity_ : ndarray of shape (n_components,)
         Variance over the training rows of each dimension's posterior mean

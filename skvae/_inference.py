@@ -34,7 +34,6 @@ from skvae._noise import row_normal_noise
 from skvae._objective import importance_weighted_bound
 from skvae._runtime import torch_settings
 from skvae._scaling import log_jacobian, standardized_tensor
-from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE
 from skvae._training import trained_module
 
@@ -86,7 +85,12 @@ class InferenceMixin:
             device=self.device_,
             noise_seed=self.noise_seed_,
             n_mc_samples=self.n_mc_samples_,
-            width=max(module.expansion.n_outputs, *self.hidden_layer_sizes_),
+            # A VampPrior's density is one value per pseudo-input and draw.
+            width=max(
+                module.expansion.n_outputs,
+                *self.hidden_layer_sizes_,
+                self.architecture_.n_pseudo_inputs or 0,
+            ),
         )
 
 
@@ -148,7 +152,7 @@ class InferenceModel:
         standardized tensor and the importance-weighted bound's terms (see
         :func:`~skvae._objective.importance_weighted_bound`)."""
         vae = self.module_for(np.float64)
-        k, d = self.n_mc_samples, self.module.n_components
+        k, d = self.n_mc_samples, self.module.n_noise
         for rows in self.row_chunks(X.shape[0], k):
             x = self.standardized(X[rows], np.float64)
             noise = row_normal_noise(X[rows], self.noise_seed, k, d)
@@ -163,12 +167,14 @@ class InferenceModel:
         return out
 
     def posterior_mean(self, X) -> np.ndarray:
-        """E[z | x] per row, in the dtype of ``X``."""
+        """The deterministic code of each row, in the dtype of ``X``: E[z | x]
+        of a Gaussian posterior, the flow applied to it with a flow and
+        z1's mean given z2's mean with two levels (``Posterior.code``)."""
         vae = self.module_for(X.dtype)
         out = np.empty((X.shape[0], self.module.n_components), dtype=X.dtype)
         for rows in self.row_chunks(X.shape[0]):
             q = vae(self.standardized(X[rows], X.dtype))
-            out[rows] = q.mean.cpu().numpy()
+            out[rows] = q.code().cpu().numpy()
         return out
 
     def decode_mean(self, Z) -> np.ndarray:
@@ -182,12 +188,13 @@ class InferenceModel:
         return out * self.scale + self.mean
 
     def generate(self, n_rows, generator: torch.Generator) -> np.ndarray:
-        """``n_rows`` draws of x ~ p(x | z), z ~ p(z), on the user's scale."""
+        """``n_rows`` draws of x ~ p(x | z), z ~ p(z), on the user's scale
+        (p(z) the model's prior: N(0, I), the VampPrior, or with two levels
+        p(z1 | z2) p(z2))."""
         vae = self.module_for(np.float64)
         out = np.empty((n_rows, self.mean.shape[0]))
         for rows in self.row_chunks(n_rows):
-            prior = vae.prior().expand((rows.stop - rows.start,))
-            decoded = vae.decoder(rsample(prior, (), generator))
+            decoded = vae.decoder(vae.sample_codes(rows.stop - rows.start, generator))
             out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
         return out * self.scale + self.mean
 
@@ -196,7 +203,9 @@ class InferenceModel:
 
         Computed with the float32 training weights: a diagnostic needs no
         float64 exactness, and a float64 pass costs a sizeable share of a
-        short fit of a wide model.
+        short fit of a wide model. The KL is NaN for a latent model whose
+        KL does not split by dimension (VampPrior, flow, two levels); the
+        activity is that of the deterministic codes of ``transform``.
         """
         vae = self.module_for(np.float32)
         kl_sum = torch.zeros(self.module.n_components, dtype=torch.float64)
@@ -204,10 +213,12 @@ class InferenceModel:
         with torch.no_grad():
             for rows in self.row_chunks(X.shape[0]):
                 q = vae(self.standardized(X[rows], np.float32))
-                prior = vae.prior().base_dist
-                kl = torch.distributions.kl_divergence(q.base_dist, prior)
-                kl_sum += kl.sum(0).double().cpu()
-                locs.append(q.mean.double().cpu())
+                kl = q.analytic_kl()  # (n_rows, n_components) or None
+                if kl is None:
+                    kl_sum[:] = np.nan
+                else:
+                    kl_sum += kl.sum(0).double().cpu()
+                locs.append(q.code().double().cpu())
         kl_per_component = (kl_sum / X.shape[0]).numpy()
         activity = torch.cat(locs).var(dim=0, unbiased=False).numpy()
         return kl_per_component, activity

@@ -8,6 +8,17 @@ One component owns the bound, in training and at inference:
 - the importance-weighted variant (IWAE, ``n_importance_samples > 1``);
 - trimming (``trim_fraction``): which rows of a batch count at all.
 
+The KL is the closed form per dimension for the textbook latent model (a
+diagonal Gaussian posterior, the prior N(0, I)), and otherwise (VampPrior,
+flow, two levels: see ``skvae._torch.latent``) its one-sample Monte Carlo
+estimate ``log q(z | x) - log p(z)`` at the code that the reconstruction
+term decodes. The rest is the same for both: the KL of a batch is a
+(n_samples, n_groups) tensor, one group per dimension in closed form and
+one group for the whole code otherwise, and free bits floor each group's
+batch mean at ``free_bits`` times its dimensions (Kingma et al. 2016's
+free bits over groups of latents, here one group when the KL does not
+split by dimension).
+
 Regularizers (``skvae._regularizers``) are purely additive extras on top of
 it; they never see or change the bound.
 """
@@ -16,9 +27,9 @@ import math
 from typing import NamedTuple
 
 import torch
-from torch.distributions import Distribution, Independent, kl_divergence
+from torch.distributions import Distribution
 
-from skvae._torch.distributions import rsample
+from skvae._torch.latent import Posterior
 from skvae._torch.networks import VAE
 
 
@@ -69,7 +80,7 @@ class Objective:
     def __call__(
         self,
         vae: VAE,
-        q: Independent,
+        q: Posterior,
         x: torch.Tensor,
         *,
         epoch: int,
@@ -78,38 +89,36 @@ class Objective:
         """The loss of the batch ``x`` whose posterior is ``q``."""
         weight = self.kl_weight(epoch)
         if self.n_importance_samples > 1:
-            z = rsample(q, (self.n_importance_samples,), generator)  # (k, n, d)
-            log_px_z = vae.decode(z).log_prob(x)  # (k, n_samples)
-            log_ratio = vae.prior().log_prob(z) - q.log_prob(z)  # (k, n_samples)
+            draw = q.draw(q.noise((self.n_importance_samples,), generator))
+            log_px_z = vae.decode(draw.z).log_prob(x)  # (k, n_samples)
+            log_ratio = draw.log_p - draw.log_q  # (k, n_samples)
             bound = _log_mean_exp(log_px_z + weight * log_ratio)  # (n_samples,)
             if self.trim_fraction > 0:
                 keep = self.best_fitting(_log_mean_exp(log_px_z + log_ratio))
                 bound = bound[keep]
             return -bound.mean()
-        reconstruction = vae.decode(rsample(q, (), generator)).log_prob(x)  # (n,)
-        kl = kl_divergence(q.base_dist, vae.prior().base_dist)  # (n, n_components)
+        reconstruction, kl = _elbo_terms(vae, q, x, generator)
         if self.trim_fraction > 0:
             keep = self.best_fitting(reconstruction - kl.sum(-1))
             reconstruction, kl = reconstruction[keep], kl[keep]
         loss = -reconstruction.mean()
         if weight == 0:
             return loss
-        kl = kl.mean(dim=0)  # (n_components,)
+        kl = kl.mean(dim=0)  # (n_groups,)
         if self.free_bits > 0:
-            # Kingma et al. (2016): clamp keeps the gradient of a dimension
+            # Kingma et al. (2016): clamp keeps the gradient of a group
             # above the floor and stops pushing one below it to the prior.
-            kl = kl.clamp(min=self.free_bits)
+            kl = kl.clamp(min=self.free_bits * (q.n_noise // kl.shape[0]))
         # No multiply by a weight of 1: an op less per batch, same result.
         return loss + (kl.sum() if weight == 1.0 else weight * kl.sum())
 
     def validation_loss(
-        self, vae: VAE, q: Independent, x: torch.Tensor, generator: torch.Generator
+        self, vae: VAE, q: Posterior, x: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
         """Negative beta=1 ELBO of the batch, untrimmed: a bound on the
         likelihood comparable across every setting of the objective."""
-        reconstruction = vae.decode(rsample(q, (), generator)).log_prob(x)
-        kl = kl_divergence(q, vae.prior())  # (n_samples,)
-        return -(reconstruction - kl).mean()
+        reconstruction, kl = _elbo_terms(vae, q, x, generator)
+        return -(reconstruction - kl.sum(-1)).mean()
 
     def best_fitting(self, bound: torch.Tensor) -> torch.Tensor:
         """Indices of the rows with the highest bound (trimmed likelihood:
@@ -128,11 +137,30 @@ class ImportanceSamples(NamedTuple):
     z: torch.Tensor  # (k, n_samples, n_components), drawn from q(z | x)
 
 
+def _elbo_terms(
+    vae: VAE, q: Posterior, x: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One draw's reconstruction term (n_samples,) and the KL per row and
+    group (n_samples, n_groups): per dimension in closed form, else the
+    draw's log q - log p as one group."""
+    noise = q.noise((), generator)  # (n_samples, n_noise)
+    if q.has_analytic_kl:
+        # Decoded first, then the KL: autograd sums the gradients of the
+        # two terms in the order of the graph, so this keeps the textbook
+        # model's training bit for bit what it was.
+        reconstruction = vae.decode(q.sample(noise)).log_prob(x)
+        return reconstruction, q.analytic_kl()  # (n,), (n, n_components)
+    draw = q.draw(noise)
+    kl = (draw.log_q - draw.log_p)[:, None]  # (n_samples, 1)
+    return vae.decode(draw.z).log_prob(x), kl
+
+
 def importance_weighted_bound(
     vae: VAE, x: torch.Tensor, noise: torch.Tensor
 ) -> ImportanceSamples:
     """The beta=1 IWAE bound per row (Burda et al., 2016) with the given
-    standard-normal ``noise`` of shape (k, n_samples, n_components).
+    standard-normal ``noise`` of shape (k, n_samples, n_noise) (one per
+    latent dimension of every layer, see ``VAE.n_noise``).
 
     No fresh randomness: the result is a deterministic function of ``x`` and
     ``noise``, as inference needs. Also returns what the bound is made of:
@@ -140,12 +168,11 @@ def importance_weighted_bound(
     (self-normalized importance sampling of p(z | x), which imputation
     uses).
     """
-    q = vae(x)
-    z = q.mean + q.stddev * noise  # (k, n_samples, n_components)
-    p_x_given_z = vae.decode(z)
-    log_w = p_x_given_z.log_prob(x) + vae.prior().log_prob(z) - q.log_prob(z)
+    draw = vae(x).draw(noise)  # codes (k, n_samples, n_components)
+    p_x_given_z = vae.decode(draw.z)
+    log_w = p_x_given_z.log_prob(x) + draw.log_p - draw.log_q
     return ImportanceSamples(
-        _log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z, z
+        _log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z, draw.z
     )
 
 

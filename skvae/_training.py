@@ -345,10 +345,18 @@ def make_net(
     classes."""
     generator = torch.Generator(device=device).manual_seed(seed)
     a = architecture
-    classes = {"module__n_classes": a.n_classes} if a.n_classes else {}
+    if a.n_classes:
+        latent = {"module__n_classes": a.n_classes}
+    else:
+        latent = dict(
+            module__prior=a.prior,
+            module__n_pseudo_inputs=a.n_pseudo_inputs or 0,
+            module__n_flows=a.n_flows,
+            module__n_top_components=a.n_top_components or 0,
+        )
     net = VAENet(
         M2 if a.n_classes else VAE,
-        **classes,
+        **latent,
         criterion=torch.nn.Identity,  # unused: get_loss is the objective
         module__n_features=a.n_features,
         module__hidden_layer_sizes=a.hidden_layer_sizes,

@@ -140,6 +140,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         categorical_features="from_dtype",
         min_frequency=None,
         max_categories=256,
+        prior="normal",
+        n_pseudo_inputs="auto",
+        n_flows=0,
+        n_top_components=None,
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
@@ -172,6 +176,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
+            prior=prior,
+            n_pseudo_inputs=n_pseudo_inputs,
+            n_flows=n_flows,
+            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -379,7 +387,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             x = model.standardized(X[rows], X.dtype)
             # (n_samples, n_features); a categorical cell's is the Brier
             # score of its predicted levels, NaN where missing.
-            error = expansion.squared_error(x, vae.decode_mean(vae(x).mean))
+            error = expansion.squared_error(x, vae.decode_mean(vae(x).code()))
             out[rows] = -error.cpu().numpy()
         return out
 

@@ -13,6 +13,7 @@ from torch.distributions import kl_divergence
 from skvae import VAETransformer
 from skvae._objective import Objective, importance_weighted_bound
 from skvae._torch.distributions import diagonal_normal
+from skvae._torch.latent import Posterior
 from skvae._torch.networks import VAE
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -35,7 +36,7 @@ def _loss(objective, vae, x, epoch=1, seed=2):
 
 def _mean_kl(vae, x):
     """Batch mean of KL(q(z | x) || p(z)), summed over latent dimensions."""
-    q = vae(x)
+    q = vae.encoder(x)
     return kl_divergence(q.base_dist, vae.prior().base_dist).sum(-1).mean()
 
 
@@ -59,7 +60,9 @@ def test_kl_term_is_the_closed_form_kl_weighted_by_beta(vae, x):
 
 def test_beta_zero_loss_is_the_negative_reconstruction_term(vae, x):
     with torch.no_grad():
-        z = vae(x).mean + vae(x).stddev * torch.randn(32, 3, generator=seeded(2))
+        z = vae.encoder(x).mean + vae.encoder(x).stddev * torch.randn(
+            32, 3, generator=seeded(2)
+        )
         reconstruction = vae.decode(z).log_prob(x).mean()
         torch.testing.assert_close(_loss(Objective(beta=0.0), vae, x), -reconstruction)
 
@@ -84,7 +87,7 @@ def test_free_bits_floor_the_batch_mean_kl_and_keep_the_gradient_above_it():
     # 3 in both rows (above it).
     loc = torch.tensor([[0.0, math.sqrt(6)], [math.sqrt(3), math.sqrt(6)]])
     loc.requires_grad_(True)
-    q = diagonal_normal(loc, torch.ones(2, 2))
+    q = Posterior(vae, None, diagonal_normal(loc, torch.ones(2, 2)))
     x = torch.zeros(2, 4)
     loss = Objective(free_bits=1.0)(vae, q, x, epoch=1, generator=seeded())
     loss.backward()
@@ -108,8 +111,8 @@ def test_free_bits_cannot_be_combined_with_importance_weighted_training():
 def test_trimming_keeps_the_best_fitting_rows_of_the_batch(vae, n_importance_samples):
     x = torch.randn(8, 5, generator=seeded(1))
     x[[2, 5]] = 50.0  # two rows no model explains: the worst-fitting ones
-    loc = vae(x).mean.detach().requires_grad_(True)
-    q = diagonal_normal(loc, torch.ones(8, 3))
+    loc = vae.encoder(x).mean.detach().requires_grad_(True)
+    q = Posterior(vae, None, diagonal_normal(loc, torch.ones(8, 3)))
     objective = Objective(trim_fraction=0.25, n_importance_samples=n_importance_samples)
     loss = objective(vae, q, x, epoch=1, generator=seeded())
     loss.backward()

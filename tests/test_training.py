@@ -392,7 +392,7 @@ def test_verbose_2_prints_a_per_epoch_table_without_colour_codes_in_a_log(X, cap
 def test_corruption_masks_the_encoders_input_but_not_the_target(X, monkeypatch):
     net = VAETransformer(**FAST, corruption=0.3).fit(X).net_
     inputs, targets = [], []
-    net.module_.encoder.register_forward_pre_hook(lambda m, a: inputs.append(a[0]))
+    net.module_.register_forward_pre_hook(lambda m, a: inputs.append(a[0]))
     get_loss = VAENet.get_loss
 
     def recording_get_loss(self, y_pred, y_true, *args, **kwargs):

@@ -3,10 +3,11 @@
 Every random number of a module (initial weights, dropout masks) comes from
 the ``torch.Generator`` it is built with, never from torch's global
 generator: that one is shared by every thread of the process, so a fit
-drawing from it would not be reproducible while another fit runs.
+drawing from it would not be reproducible while another fit runs (the
+layers are ``skvae._torch.layers``'). The latent model beyond the textbook
+one (VampPrior, flow, two levels) is ``skvae._torch.latent``'s.
 """
 
-import math
 from collections.abc import Sequence
 
 import torch
@@ -20,56 +21,15 @@ from skvae._torch.distributions import (
     rsample,
     standard_normal,
 )
+from skvae._torch.flows import InverseAutoregressiveFlow
+from skvae._torch.latent import NormalMixture, Posterior, TopLayer, VampPrior
+from skvae._torch.layers import Dropout, linear, make_mlp
 from skvae._torch.likelihoods import LIKELIHOODS
+
+__all__ = ["VAE", "Decoder", "Discriminator", "Dropout", "Encoder", "linear"]
 
 # Largest standardized value the encoder sees (in standard deviations).
 MAX_ENCODER_INPUT = 1e4
-
-
-def linear(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
-    """``nn.Linear`` with PyTorch's default initialization drawn from
-    ``generator``: weights and biases uniform in +-1/sqrt(n_in) (what
-    ``kaiming_uniform_(a=sqrt(5))`` amounts to)."""
-    # Built on the meta device: nn.Linear's own initialization would draw
-    # from the global generator.
-    layer = nn.Linear(n_in, n_out, device="meta", dtype=torch.float32)
-    layer = layer.to_empty(device=generator.device if generator else "cpu")
-    bound = 1.0 / math.sqrt(n_in)
-    with torch.no_grad():
-        layer.weight.uniform_(-bound, bound, generator=generator)
-        layer.bias.uniform_(-bound, bound, generator=generator)
-    return layer
-
-
-class Dropout(nn.Module):
-    """``nn.Dropout`` whose masks are drawn from ``generator``."""
-
-    def __init__(self, p: float, generator: torch.Generator | None) -> None:
-        super().__init__()
-        self.p = p
-        self.generator = generator
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training:
-            return x
-        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
-        return x * keep / (1.0 - self.p)
-
-
-def make_mlp(
-    n_in: int,
-    hidden_layer_sizes: Sequence[int],
-    dropout: float = 0.0,
-    generator: torch.Generator | None = None,
-) -> nn.Sequential:
-    """Linear -> SiLU (-> Dropout) for each hidden width."""
-    layers: list[nn.Module] = []
-    for width in hidden_layer_sizes:
-        layers += [linear(n_in, width, generator), nn.SiLU()]
-        if dropout > 0:
-            layers.append(Dropout(dropout, generator))
-        n_in = width
-    return nn.Sequential(*layers)
 
 
 def make_likelihood(likelihood: str, expansion: ColumnExpansion) -> nn.Module:
@@ -124,13 +84,23 @@ class Encoder(nn.Module):
     def forward(
         self, x: torch.Tensor, condition: torch.Tensor | None = None
     ) -> Independent:
+        return self.gaussian(self.hidden(x, condition))
+
+    def hidden(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The body's features of the rows ``x`` (and ``condition``),
+        (n_samples, hidden_layer_sizes[-1])."""
         x = self.inputs(x)  # (n_samples, n_inputs)
         if condition is not None:
             x = torch.cat([x, condition], -1)  # (n_samples, n_inputs + n_conditions)
-        h = self.body(x)  # (n_samples, hidden_layer_sizes[-1])
+        return self.body(x)  # (n_samples, hidden_layer_sizes[-1])
+
+    def gaussian(self, h: torch.Tensor) -> Independent:
+        """q(z | x) from the body's features ``h`` (..., width)."""
         # softplus rather than exp: no overflow for large pre-activations.
         scale = nn.functional.softplus(self.raw_scale(h)) + 1e-5
-        return diagonal_normal(self.loc(h), scale)  # (n_samples,) x (n_components,)
+        return diagonal_normal(self.loc(h), scale)  # (...,) x (n_components,)
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """The row as the first layer reads it: its features (and missing
@@ -248,15 +218,20 @@ class StandardNormalPrior:
 class VAE(StandardNormalPrior, nn.Module):
     """Variational autoencoder: encoder, decoder, likelihood and prior.
 
-    ``forward`` returns the posterior q(z | x); ``decode`` returns p(x | z);
-    ``prior`` returns p(z) = N(0, I). With ``missing``, the model is built
-    for rows with missing cells (NaN): the encoder sees which cells are
-    missing and p(x | z) scores the observed cells only. ``n_levels`` gives
-    each column's number of categorical levels (0 for a numeric column, the
-    default for all): categorical columns get a softmax likelihood (see
-    ``skvae._torch.columns``), numeric ones ``likelihood``. ``infrequent``
-    gives, per column, the (code, training count) of each level that shares
-    the column's infrequent slot (none by default).
+    ``forward`` returns the posterior of the batch (a
+    :class:`~skvae._torch.latent.Posterior`); ``decode`` returns p(x | z);
+    ``prior`` returns N(0, I) and ``top_prior`` the prior of the top-most
+    latent layer (N(0, I) or the VampPrior). With ``missing``, the model is
+    built for rows with missing cells (NaN): the encoder sees which cells
+    are missing and p(x | z) scores the observed cells only. ``n_levels``
+    gives each column's number of categorical levels (0 for a numeric
+    column, the default for all): categorical columns get a softmax
+    likelihood (see ``skvae._torch.columns``), numeric ones ``likelihood``.
+    ``infrequent`` gives, per column, the (code, training count) of each
+    level that shares the column's infrequent slot (none by default).
+    ``prior`` ("normal" or "vamp", with ``n_pseudo_inputs``), ``n_flows``
+    and ``n_top_components`` choose the latent model (see
+    ``skvae._torch.latent``); their defaults are the textbook VAE.
     """
 
     def __init__(
@@ -270,6 +245,10 @@ class VAE(StandardNormalPrior, nn.Module):
         missing: bool = False,
         n_levels: Sequence[int] | None = None,
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
+        prior: str = "normal",
+        n_pseudo_inputs: int = 0,
+        n_flows: int = 0,
+        n_top_components: int = 0,
     ) -> None:
         super().__init__()
         self.n_components = n_components
@@ -286,9 +265,59 @@ class VAE(StandardNormalPrior, nn.Module):
         # missing cells, and at inference for every model (see decode).
         self.observed_only = missing
         self._prior: Independent | None = None
+        # The richer latent model, built after the rest so that the
+        # textbook model draws its initial weights as it always did.
+        width = hidden_layer_sizes[-1]
+        self.n_noise = n_components + n_top_components
+        self.top = (
+            TopLayer(n_components, n_top_components, width, generator)
+            if n_top_components
+            else None
+        )
+        self.flow = (
+            InverseAutoregressiveFlow(n_components, width, n_flows, width, generator)
+            if n_flows
+            else None
+        )
+        self.vamp = (
+            VampPrior(n_pseudo_inputs, self.encoder.n_inputs, generator)
+            if prior == "vamp"
+            else None
+        )
+        # Diagonal Gaussian posterior, prior N(0, I): a closed-form KL.
+        self.textbook = self.top is None and self.flow is None and self.vamp is None
 
-    def forward(self, x: torch.Tensor) -> Independent:
-        return self.encoder(x)
+    def forward(self, x: torch.Tensor) -> Posterior:
+        h = self.encoder.hidden(x)  # (n_samples, width)
+        return Posterior(self, h, self.encoder.gaussian(h))
+
+    def top_prior(self) -> Independent | NormalMixture:
+        """The prior of the top-most latent layer (of z, or of z2 in a
+        two-level model): N(0, I), or the VampPrior's mixture of the
+        posteriors of that layer at the pseudo-inputs."""
+        if self.vamp is None:
+            if self.top is None:
+                return self.prior()
+            weight = self.decoder.out.weight
+            return standard_normal(
+                self.n_noise - self.n_components, weight.device, weight.dtype
+            )
+        h = self.encoder.body(self.vamp.pseudo_inputs)  # (K, width)
+        q = self.encoder.gaussian(h) if self.top is None else self.top.posterior(h)
+        return NormalMixture(q.mean, q.stddev)  # K components
+
+    def sample_codes(self, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+        """``n_samples`` codes (n_samples, n_components) drawn from the
+        model's prior, reparameterized: of z, or of z1 ~ p(z1 | z2) with
+        z2 drawn from the top prior."""
+        prior = self.top_prior()
+        if isinstance(prior, NormalMixture):
+            z = prior.rsample(n_samples, generator)
+        else:
+            z = rsample(prior.expand((n_samples,)), (), generator)
+        if self.top is None:
+            return z
+        return rsample(self.top.prior(z), (), generator)  # (n_samples, d)
 
     def decode(self, z: torch.Tensor) -> Distribution:
         p = self.likelihood(self.decoder(z))
@@ -304,9 +333,13 @@ class VAE(StandardNormalPrior, nn.Module):
     ) -> torch.Tensor:
         """E[features | z] of ``n_samples`` codes drawn from the prior, with
         gradients (the rows an adversarial loss shows its discriminator)."""
-        z = rsample(self.prior().expand((n_samples,)), (), generator)
-        return self.decode_mean(z)  # (n_samples, n_outputs)
+        return self.decode_mean(self.sample_codes(n_samples, generator))
 
     def weight_matrices(self) -> list[nn.Parameter]:
-        """Weights of the encoder and decoder (``dim >= 2``), not biases."""
-        return [p for p in self.parameters() if p.dim() >= 2]
+        """Weight matrices (``dim >= 2``) of every network, not biases, nor
+        the VampPrior's pseudo-inputs (points, not weights)."""
+        return [
+            p
+            for name, p in self.named_parameters()
+            if p.dim() >= 2 and not name.startswith("vamp.")
+        ]

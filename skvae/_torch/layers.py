@@ -1,0 +1,59 @@
+"""The layers every network here is built of, drawing from a given generator.
+
+Every random number of a module (initial weights, dropout masks) comes from
+the ``torch.Generator`` it is built with, never from torch's global
+generator: that one is shared by every thread of the process, so a fit
+drawing from it would not be reproducible while another fit runs.
+"""
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+def linear(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
+    """``nn.Linear`` with PyTorch's default initialization drawn from
+    ``generator``: weights and biases uniform in +-1/sqrt(n_in) (what
+    ``kaiming_uniform_(a=sqrt(5))`` amounts to)."""
+    # Built on the meta device: nn.Linear's own initialization would draw
+    # from the global generator.
+    layer = nn.Linear(n_in, n_out, device="meta", dtype=torch.float32)
+    layer = layer.to_empty(device=generator.device if generator else "cpu")
+    bound = 1.0 / math.sqrt(n_in)
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.uniform_(-bound, bound, generator=generator)
+    return layer
+
+
+class Dropout(nn.Module):
+    """``nn.Dropout`` whose masks are drawn from ``generator``."""
+
+    def __init__(self, p: float, generator: torch.Generator | None) -> None:
+        super().__init__()
+        self.p = p
+        self.generator = generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
+        return x * keep / (1.0 - self.p)
+
+
+def make_mlp(
+    n_in: int,
+    hidden_layer_sizes: Sequence[int],
+    dropout: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> nn.Sequential:
+    """Linear -> SiLU (-> Dropout) for each hidden width."""
+    layers: list[nn.Module] = []
+    for width in hidden_layer_sizes:
+        layers += [linear(n_in, width, generator), nn.SiLU()]
+        if dropout > 0:
+            layers.append(Dropout(dropout, generator))
+        n_in = width
+    return nn.Sequential(*layers)
