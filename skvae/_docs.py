@@ -94,9 +94,10 @@ n_components : int, default=8
         the number of mixture components. More give a more flexible prior
         at a proportional cost per step and per ``score_samples`` draw, and
         can overfit a small table. "auto" is one per 10 training rows of
-        the first fit, at least 1 and at most 500 (the number used on
-        MNIST by Tomczak & Welling). The number used is
-        ``n_pseudo_inputs_``.
+        the first fit, at least 1 and at most 100: every training step
+        encodes every pseudo-input, so 100 cost about what a batch of 100
+        more rows would (Tomczak & Welling used 500 on MNIST). The number
+        used is ``n_pseudo_inputs_``.
 
     n_flows : int, default=0
         Steps of an inverse autoregressive flow (Kingma et al., 2016) after
