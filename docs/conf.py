@@ -165,6 +165,12 @@ BENCHMARK_RESULTS = [
     ("oneclass", "python -m benchmarks oneclass"),
     ("features", "python -m benchmarks features"),
     ("likelihood", "python -m benchmarks likelihood"),
+    (
+        "likelihood_latent",
+        "python -m benchmarks likelihood --name likelihood_latent --contenders "
+        "standard,vamp,flow,hierarchy,vamp_flow_hierarchy --cpu-minutes 6 "
+        "--test-rows 500 --epochs-per-call 2 --check-rows 50 --epochs 1000",
+    ),
     ("speed", "python -m benchmarks speed"),
     ("threads", "python -m benchmarks threads"),
     ("missing", "python -m benchmarks missing"),

@@ -211,6 +211,17 @@ SYNTHESIZERS = {
     "skvae-200ep": lambda seed, quick, metadata: SkvaeSynthesizer(
         seed, max_iter=5 if quick else 200
     ),
+    # The richer latent models (variants on request): sample draws from the
+    # learned prior (VampPrior, or the two-level model's p(z1 | z2) p(z2)).
+    "skvae-vamp": lambda seed, quick, metadata: SkvaeSynthesizer(
+        seed, prior="vamp", **_skvae(quick)
+    ),
+    "skvae-hierarchy": lambda seed, quick, metadata: SkvaeSynthesizer(
+        seed, n_top_components=8, **_skvae(quick)
+    ),
+    "skvae-flow": lambda seed, quick, metadata: SkvaeSynthesizer(
+        seed, n_flows=2, **_skvae(quick)
+    ),
     **{
         name: lambda seed, quick, metadata, name=name: SDV(name, seed, quick, metadata)
         for name in ("GaussianCopula", "TVAE", "CTGAN")
