@@ -120,8 +120,9 @@ class NormalMixture:
 
 class VampPrior(nn.Module):
     """The K learned pseudo-inputs of a VampPrior, (K, n_inputs), where the
-    encoder's body reads a row; :meth:`NormalMixture` of the posteriors at
-    them is built by the VAE (it needs the encoder's layers)."""
+    encoder's body reads a row. The prior itself, the
+    :class:`NormalMixture` of the posteriors at them, is built by the VAE's
+    ``top_prior`` (it needs the encoder's layers)."""
 
     def __init__(
         self, n_pseudo_inputs: int, n_inputs: int, generator: torch.Generator | None
