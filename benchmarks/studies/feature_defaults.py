@@ -150,14 +150,17 @@ def report(path, args):
         table["accuracy"] = table["accuracy"].map("{:.4f}".format)
         table["active"] = table["active"].map("{:.1f}".format)
         table["cpu_seconds"] = table["cpu_seconds"].map("{:.1f}".format)
-        per_seed = rows.pivot_table("accuracy", "contender", "seed").reindex(order)
+        per_seed = rows.pivot_table("accuracy", "contender", "seed")
+        per_seed = per_seed.reindex([c for c in order if c in per_seed.index])
         sections.append(
             f"## {dataset}, {n} features\n\n"
             "Mean accuracy over seeds (`active`: latent dimensions in use; "
             "`cpu_seconds`: CPU time of the whole protocol, all folds):\n\n"
             + markdown_table(table.reset_index().dropna(subset=["seeds"]))
             + "\n\nPer seed:\n\n"
-            + markdown_table(per_seed.map("{:.4f}".format).reset_index())
+            + markdown_table(per_seed.map("{:.4f}".format).reset_index()).replace(
+                "| nan ", "|  "
+            )
         )
     body = protocol(__doc__) + "\n\n" + "\n\n".join(sections)
     write_markdown(path.with_suffix(".md"), TITLE, body, note=args.note)
