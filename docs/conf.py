@@ -203,6 +203,8 @@ BENCHMARK_RESULTS = [
     ),
     ("anomaly_scaling", "python -m benchmarks anomaly_scaling"),
     ("fit_cost", "python -m benchmarks fit_cost"),
+    ("feature_defaults", "python -m benchmarks feature_defaults"),
+    ("loss_diagnosis", "python -m benchmarks loss_diagnosis"),
 ]
 
 

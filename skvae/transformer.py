@@ -77,7 +77,7 @@ class VAETransformer(
         self,
         n_components=8,
         *,
-        hidden_layer_sizes=(64, 32),
+        hidden_layer_sizes="auto",
         likelihood="gaussian",
         categorical_features="from_dtype",
         min_frequency=None,

@@ -79,9 +79,9 @@ def test_html_repr_shows_the_estimator_and_its_parameters(blobs):
     assert "VAETransformer" in html and "n_components" in html
 
 
-def test_transformer_defaults_to_no_trimming_64_32_widths_and_16_samples():
+def test_transformer_defaults_to_no_trimming_auto_widths_and_16_samples():
     est = VAETransformer()
     assert est.max_iter == "auto"  # a budget of steps; the detector has its own
     assert est.trim_fraction == 0.0
-    assert est.hidden_layer_sizes == (64, 32)
+    assert est.hidden_layer_sizes == "auto"  # (256, 128) on digits: issue 25
     assert est.n_mc_samples == 16
