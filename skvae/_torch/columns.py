@@ -553,13 +553,15 @@ def _embedding(
 ) -> nn.Embedding:
     """``nn.Embedding`` with PyTorch's default N(0, 1) initialization drawn
     from ``generator`` (as ``skvae._torch.networks.linear``)."""
-    # On the meta device: nn.Embedding's own initialization would draw from
-    # the global generator.
-    table = nn.Embedding(n_levels, width, device="meta", dtype=torch.float32)
-    table = table.to_empty(device=generator.device if generator else "cpu")
+    # Given its weight, nn.Embedding skips its own initialization, which
+    # would draw from the global generator. Not built on the meta device
+    # as ``linear`` is: initializing a meta embedding imports
+    # torch._dynamo, 1.3 s of the first fit in a process.
+    device = generator.device if generator else "cpu"
+    weight = torch.empty((n_levels, width), device=device, dtype=torch.float32)
     with torch.no_grad():
-        table.weight.normal_(generator=generator)
-    return table
+        weight.normal_(generator=generator)
+    return nn.Embedding(n_levels, width, _weight=weight)
 
 
 class CategoricalColumns(Distribution):
