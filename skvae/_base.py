@@ -209,8 +209,12 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         return self.architecture_.dropout
 
     def __getstate__(self):
-        """Plain data only (see ``skvae._persistence``)."""
-        return to_plain(super().__getstate__())
+        """Plain data only (see ``skvae._persistence``): the float64 copy of
+        the weights is made again on loading."""
+        # A copy: object.__getstate__ returns the live __dict__.
+        state = dict(super().__getstate__())
+        state.pop("_float64_module", None)
+        return to_plain(state)
 
     def __setstate__(self, state):
         state, net_state = from_plain(state, type(self).__name__)
@@ -220,6 +224,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         if self.device_ != "cpu" and not torch.cuda.is_available():
             self.device_ = "cpu"
         self.net_ = net_from_state(net_state, self.architecture_, self.device_)
+        self._refresh_float64_module()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -257,6 +262,11 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             if not continuing:
                 self._clear_fitted_state()
             raise
+        finally:
+            if self.__sklearn_is_fitted__():
+                # The weights changed (or, after a failed continuation,
+                # were put back): so must their inference copy.
+                self._refresh_float64_module()
         try:
             with torch_settings(self.n_jobs):
                 self._fitted_on(X, labels)
@@ -414,3 +424,4 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             k for k in vars(self) if k.endswith("_") and not k.startswith("_")
         ]:
             delattr(self, name)
+        vars(self).pop("_float64_module", None)
