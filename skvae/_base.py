@@ -32,7 +32,7 @@ from skvae import _scaling
 from skvae._architecture import Architecture
 from skvae._budget import StepBudget, resolve_budget
 from skvae._generative import missing_patterns
-from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin
+from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin, bounded_rows
 from skvae._persistence import from_plain, to_plain
 from skvae._runtime import resolve_device, torch_settings
 from skvae._torch.likelihoods import LIKELIHOODS
@@ -414,7 +414,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         previous = self.missing_patterns_ if continuing else None
         self.missing_patterns_ = missing_patterns(X, previous)
         with torch_settings(self.n_jobs):
-            kl, activity = self._inference().latent_diagnostics(X)
+            rows = bounded_rows(X, self.noise_seed_)
+            kl, activity = self._inference().latent_diagnostics(rows)
         self.kl_per_component_ = kl
         self.component_activity_ = activity
         self.n_active_components_ = int((activity > ACTIVITY_THRESHOLD).sum())

@@ -63,6 +63,20 @@ _MIN_CHUNK_ROWS = 256
 # the data of its posterior mean exceeds this.
 ACTIVITY_THRESHOLD = 1e-2
 
+# Training rows read by the work after training (thresholds, latent
+# diagnostics): a random subsample of a larger table, so that this fixed
+# work of a fit does not grow with the table.
+MAX_DERIVED_ROWS = 10_000
+
+
+def bounded_rows(X, seed):
+    """``X``, or a random subsample of ``MAX_DERIVED_ROWS`` of its rows (in
+    their order, drawn from ``seed``) when it has more."""
+    if X.shape[0] <= MAX_DERIVED_ROWS:
+        return X
+    rng = np.random.RandomState(seed)
+    return X[np.sort(rng.choice(X.shape[0], MAX_DERIVED_ROWS, replace=False))]
+
 
 class InferenceMixin:
     """``score_samples``, and the fitted model as inference sees it."""

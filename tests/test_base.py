@@ -847,3 +847,20 @@ def test_latent_diagnostics_show_collapse(blobs):
     assert est.n_active_components_ == 2
     inactive = est.component_activity_ <= 1e-2
     assert np.all(est.kl_per_component_[inactive] < 0.1)
+
+
+def test_latent_diagnostics_read_a_bounded_subsample_of_a_large_table(monkeypatch):
+    from skvae._inference import MAX_DERIVED_ROWS, InferenceModel
+
+    read = []
+    diagnostics = InferenceModel.latent_diagnostics
+
+    def recording(self, X):
+        read.append(len(X))
+        return diagnostics(self, X)
+
+    monkeypatch.setattr(InferenceModel, "latent_diagnostics", recording)
+    X = np.random.RandomState(0).normal(size=(MAX_DERIVED_ROWS + 5_000, 3))
+    est = VAETransformer(**{**FAST, "max_iter": 1}).fit(X)
+    assert read == [MAX_DERIVED_ROWS]
+    assert est.component_activity_.shape == (est.n_components_,)
