@@ -188,14 +188,16 @@ class InferenceModel:
         return torch.tensor(X, device=self.device)
 
     def row_chunks(self, n_rows, n_draws=1):
-        """Slices of rows whose widest intermediate, with ``n_draws``
-        importance samples per row, is about ``_CACHE_BYTES`` (at least
-        ``_MIN_CHUNK_ROWS`` rows), and at most as many rows as
-        ``working_memory`` allows."""
+        """Slices of at most as many rows as ``working_memory`` allows for
+        ``n_draws`` importance samples per row and, on a CPU, of rows whose
+        widest intermediate is about ``_CACHE_BYTES`` (at least
+        ``_MIN_CHUNK_ROWS`` rows)."""
         per_row = n_draws * self.width
-        cached = max(_MIN_CHUNK_ROWS, _CACHE_BYTES // (8 * per_row))
-        bounded = get_chunk_n_rows(_BYTES_PER_ELEMENT * per_row)
-        return gen_batches(n_rows, min(cached, bounded))
+        chunk = get_chunk_n_rows(_BYTES_PER_ELEMENT * per_row)
+        if self.device == "cpu":
+            # A GPU has no such cache, and each chunk costs kernel launches.
+            chunk = min(chunk, max(_MIN_CHUNK_ROWS, _CACHE_BYTES // (8 * per_row)))
+        return gen_batches(n_rows, chunk)
 
     def bound_chunks(self, X):
         """Per chunk of rows of the float64 ``X``: the rows, their
