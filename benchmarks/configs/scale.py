@@ -78,7 +78,7 @@ FIELDS = (
     "tr_fit_ratio tr_ratio tr_ratio_low tr_ratio_high det_ratio_cpu tr_ratio_cpu "
     "finite rss_data_mb "
     "iforest_peak_mb det_peak_mb tr_peak_mb maxrss_mb n_features n_categorical "
-    "max_levels nan_fraction load_before load_after info command"
+    "max_levels nan_fraction load_before load_after tr_max_categories info command"
 ).split()
 SIZES = "10000,30000,100000,full,1000000"
 DATASETS = ("flights", "flights_hard", "diamonds", "ames")
@@ -91,6 +91,8 @@ def add_arguments(parser):
         "--sizes", default=SIZES, help="rows per flights table; 'full' = whole"
     )
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
+    text = "the transformer's max_categories (default: its own default)"
+    parser.add_argument("--transformer-max-categories", type=int, help=text)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
 
@@ -223,7 +225,7 @@ CPU_SECONDS = []
 # ---------------------------------------------------------------- one size
 
 
-def child(dataset, size, rounds, max_iter):
+def child(dataset, size, rounds, max_iter, tr_max_categories=None):
     """Time one (table, size) in this process; print one JSON line."""
     from pyod.models.ecod import ECOD
     from sklearn.ensemble import IsolationForest
@@ -236,6 +238,9 @@ def child(dataset, size, rounds, max_iter):
     X = load(dataset, size)
     codes = ordinal_codes(X)
     kw = {} if max_iter is None else {"max_iter": max_iter}
+    tr_kw = dict(kw)
+    if tr_max_categories is not None:
+        tr_kw["max_categories"] = tr_max_categories
     rss_data = _status_mb("VmRSS")
     times = {k: [] for k in ("iforest", "det_fit", "det_use", "tr_fit", "tr_use")}
     peaks = {k: [] for k in ("iforest", "det", "tr")}
@@ -248,12 +253,13 @@ def child(dataset, size, rounds, max_iter):
         times["iforest"].append(t)
         cpu["iforest"].append(CPU_SECONDS[-1])
         peaks["iforest"].append(peak)
-        for name, estimator, method in (
-            ("det", VAEAnomalyDetector, "score_samples"),
-            ("tr", VAETransformer, "transform"),
+        for name, estimator, method, params in (
+            ("det", VAEAnomalyDetector, "score_samples", kw),
+            ("tr", VAETransformer, "transform", tr_kw),
         ):
             resettable = _reset_peak()
-            model, t_fit, _ = _phase(partial(_fit, estimator(random_state=0, **kw), X))
+            model = estimator(random_state=0, **params)
+            model, t_fit, _ = _phase(partial(_fit, model, X))
             out, t_use, _ = _phase(partial(getattr(model, method), X))
             peaks[name].append(_status_mb("VmHWM") if resettable else float("nan"))
             times[f"{name}_fit"].append(t_fit)
@@ -275,6 +281,7 @@ def child(dataset, size, rounds, max_iter):
     det = (np.asarray(times["det_fit"]) + np.asarray(times["det_use"])) / iforest
     tr = (np.asarray(times["tr_fit"]) + np.asarray(times["tr_use"])) / iforest
     row = dict(dataset=dataset, n_rows=len(X), rounds=rounds)
+    row["tr_max_categories"] = "" if tr_max_categories is None else tr_max_categories
     row |= {
         "iforest_s": float(np.median(iforest)),
         "det_fit_s": float(np.median(times["det_fit"])),
@@ -323,7 +330,9 @@ def run(args, path):
     each; pairs already in the CSV are skipped."""
     if args.child:
         dataset, size = args.child.split(":")
-        child(dataset, size, args.rounds, args.max_iter)
+        child(
+            dataset, size, args.rounds, args.max_iter, args.transformer_max_categories
+        )
         return
     csv_path = path.with_suffix(".csv")
     done = read_results(csv_path)
@@ -344,6 +353,9 @@ def run(args, path):
             cmd += ["--child", f"{dataset}:{size}", "--rounds", str(args.rounds)]
             if args.max_iter is not None:
                 cmd += ["--max-iter", str(args.max_iter)]
+            if args.transformer_max_categories is not None:
+                cmd += ["--transformer-max-categories"]
+                cmd += [str(args.transformer_max_categories)]
             print(f"{dataset} {size}: {time.strftime('%H:%M:%S')}", flush=True)
             out = subprocess.run(
                 cmd, capture_output=True, text=True, cwd=data.REPO_ROOT, env=env
@@ -368,6 +380,14 @@ def _slope(rows, column):
     return float(np.polyfit(np.log(rows["n_rows"]), np.log(rows[column]), 1)[0])
 
 
+def _table_name(r):
+    """The table, and the transformer's max_categories when it was set."""
+    setting = r.get("tr_max_categories", "")
+    if pd.isna(setting) or setting == "":
+        return r["dataset"]
+    return f"{r['dataset']} (transformer max_categories={int(setting)})"
+
+
 def _spread(r, key):
     """The range over rounds of a ratio, when there were several."""
     if int(r["rounds"]) < 2:
@@ -389,7 +409,7 @@ def report(path, args):
         rounds = int(r["rounds"])
         spread = partial(_spread, r)
         rows.append(
-            [r["dataset"], f"{int(r['n_rows']):,}", rounds, f"{r['iforest_s']:.2f}"]
+            [_table_name(r), f"{int(r['n_rows']):,}", rounds, f"{r['iforest_s']:.2f}"]
             + [f"{r['det_fit_s']:.1f} + {r['det_score_s']:.1f}"]
             + [f"**{r['det_ratio']:.1f}**{spread('det_ratio')}"]
             + [f"{r['det_ratio_cpu']:.1f}"]
