@@ -559,8 +559,8 @@ def _embedding(
     from ``generator`` (as ``skvae._torch.networks.linear``)."""
     # Given its weight, nn.Embedding skips its own initialization, which
     # would draw from the global generator. Not built on the meta device
-    # as ``linear`` is: initializing a meta embedding imports
-    # torch._dynamo, 1.3 s of the first fit in a process.
+    # as ``linear`` is: initializing a meta embedding imports torch._dynamo
+    # (which torch.optim's optimizers import on first use anyway).
     device = generator.device if generator else "cpu"
     weight = torch.empty((n_levels, width), device=device, dtype=torch.float32)
     with torch.no_grad():
