@@ -176,6 +176,14 @@ BENCHMARK_RESULTS = [
     ("missing", "python -m benchmarks missing"),
     ("tables", "python -m benchmarks tables"),
     ("flights", "python -m benchmarks flights"),
+    ("scale", "python -m benchmarks scale"),
+    (
+        "scale_headline",
+        "python -m benchmarks scale --datasets flights --sizes full --rounds 3 "
+        "--name scale_headline",
+    ),
+    ("score_floor", "python -m benchmarks score_floor --rows 20000"),
+    ("dask_scale", "python -m benchmarks dask_scale"),
     ("imputation", "python -m benchmarks imputation"),
     ("imputation_defaults", "python -m benchmarks imputation_defaults"),
     ("synthesis", "python -m benchmarks synthesis"),

@@ -32,7 +32,7 @@ from skvae import _scaling
 from skvae._architecture import Architecture
 from skvae._budget import StepBudget, resolve_budget
 from skvae._generative import missing_patterns
-from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin
+from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin, bounded_rows
 from skvae._persistence import from_plain, to_plain
 from skvae._runtime import resolve_device, torch_settings
 from skvae._torch.likelihoods import LIKELIHOODS
@@ -244,8 +244,12 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         return self.architecture_.n_top_components
 
     def __getstate__(self):
-        """Plain data only (see ``skvae._persistence``)."""
-        return to_plain(super().__getstate__())
+        """Plain data only (see ``skvae._persistence``): the float64 copy of
+        the weights is made again on loading."""
+        # A copy: object.__getstate__ returns the live __dict__.
+        state = dict(super().__getstate__())
+        state.pop("_float64_module", None)
+        return to_plain(state)
 
     def __setstate__(self, state):
         state, net_state = from_plain(state, type(self).__name__)
@@ -255,6 +259,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         if self.device_ != "cpu" and not torch.cuda.is_available():
             self.device_ = "cpu"
         self.net_ = net_from_state(net_state, self.architecture_, self.device_)
+        self._refresh_float64_module()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -292,6 +297,11 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             if not continuing:
                 self._clear_fitted_state()
             raise
+        finally:
+            if self.__sklearn_is_fitted__():
+                # The weights changed (or, after a failed continuation,
+                # were put back): so must their inference copy.
+                self._refresh_float64_module()
         try:
             with torch_settings(self.n_jobs):
                 self._fitted_on(X, labels)
@@ -445,7 +455,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         previous = self.missing_patterns_ if continuing else None
         self.missing_patterns_ = missing_patterns(X, previous)
         with torch_settings(self.n_jobs):
-            kl, activity = self._inference().latent_diagnostics(X)
+            rows = bounded_rows(X, self.noise_seed_)
+            kl, activity = self._inference().latent_diagnostics(rows)
         self.kl_per_component_ = kl
         self.component_activity_ = activity
         self.n_active_components_ = int((activity > ACTIVITY_THRESHOLD).sum())
@@ -455,3 +466,4 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             k for k in vars(self) if k.endswith("_") and not k.startswith("_")
         ]:
             delattr(self, name)
+        vars(self).pop("_float64_module", None)

@@ -387,13 +387,16 @@ n_features_in_ : int
 
     kl_per_component_ : ndarray of shape (n_components,)
         Mean KL divergence of each latent dimension on the training data, in
-        nats. Near-zero entries are collapsed dimensions. NaN for a latent
-        model whose KL does not split by dimension (``prior="vamp"``,
-        ``n_flows``, ``n_top_components``): use ``component_activity_``.
+        nats. Near-zero entries are collapsed dimensions. Computed on at most
+        10 000 training rows (a random subsample of a larger table). NaN for
+        a latent model whose KL does not split by dimension
+        (``prior="vamp"``, ``n_flows``, ``n_top_components``): use
+        ``component_activity_``.
 
     component_activity_ : ndarray of shape (n_components,)
         Variance over the training rows of each dimension's posterior mean
-        (Burda et al.'s activity statistic).
+        (Burda et al.'s activity statistic), on the same rows as
+        ``kl_per_component_``.
 
     n_active_components_ : int
         Number of dimensions whose activity exceeds 1e-2."""

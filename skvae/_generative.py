@@ -66,14 +66,51 @@ class GenerativeMixin:
 def missing_patterns(X, previous=None):
     """The distinct patterns of missing cells of the rows of ``X`` and how
     many rows have each, added to the ``previous`` count of earlier
-    training calls (what ``sample(include_missing=True)`` draws from)."""
-    patterns, counts = np.unique(np.isnan(X), axis=0, return_counts=True)
+    training calls (what ``sample(include_missing=True)`` draws from).
+
+    Patterns come in ``np.unique(..., axis=0)``'s order (lexicographic,
+    False before True), found by sorting each row's mask packed into
+    64-bit words: ``np.unique`` along an axis compares rows as raw bytes
+    and took 1.4 s of a 5 s fit of 336 776 rows.
+    """
+    patterns, counts = _unique_rows(np.isnan(X))
     if previous is not None:
         seen, seen_counts = previous
-        patterns, inverse = np.unique(
-            np.concatenate([seen, patterns]), axis=0, return_inverse=True
+        patterns, inverse = _unique_rows(
+            np.concatenate([seen, patterns]), return_inverse=True
         )
         counts = np.bincount(
-            inverse.ravel(), weights=np.concatenate([seen_counts, counts])
+            inverse, weights=np.concatenate([seen_counts, counts])
         ).astype(np.int64)
     return patterns, counts
+
+
+def _unique_rows(mask, return_inverse=False):
+    """``np.unique(mask, axis=0, return_counts=True)`` (or with
+    ``return_inverse`` instead of the counts) of a 2D boolean ``mask``."""
+    n_rows, n_columns = mask.shape
+    # Each row's bits, first column first, in big-endian 64-bit words: the
+    # words compare as the rows do.
+    packed = np.packbits(mask, axis=1, bitorder="big")  # (n_rows, n_bytes)
+    n_words = max(1, -(-packed.shape[1] // 8))
+    words = np.zeros((n_rows, 8 * n_words), dtype=np.uint8)
+    words[:, : packed.shape[1]] = packed
+    words = words.view(">u8").astype(np.uint64)  # (n_rows, n_words)
+    if n_words == 1 and not return_inverse:
+        # Up to 64 columns: a sort of integers, the patterns unpacked back.
+        keys, counts = np.unique(words[:, 0], return_counts=True)
+        unpacked = np.unpackbits(
+            keys.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1, count=n_columns
+        )
+        return unpacked.astype(bool), counts
+    order = np.lexsort(words.T[::-1]) if n_rows else np.zeros(0, dtype=np.intp)
+    ordered = words[order]
+    new = np.ones(n_rows, dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    first = np.flatnonzero(new)
+    patterns = mask[order[first]].reshape(len(first), n_columns)
+    if return_inverse:
+        inverse = np.empty(n_rows, dtype=np.intp)
+        inverse[order] = np.cumsum(new) - 1
+        return patterns, inverse
+    return patterns, np.diff(np.append(first, n_rows))

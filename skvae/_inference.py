@@ -13,9 +13,19 @@ whatever the other rows it is passed with, because
   drawn at fit (``skvae._noise``);
 - no batch statistic is used.
 
-Rows are processed in chunks sized by scikit-learn's ``working_memory``
-(as ``IsolationForest.score_samples`` does), so memory stays bounded
-whatever the number of rows.
+Rows are processed in chunks whose intermediate tensors fit in a CPU's
+cache (about ``_CACHE_BYTES`` for the widest of them), bounded above by
+scikit-learn's ``working_memory`` (as ``IsolationForest.score_samples``
+does), so memory stays bounded whatever the number of rows. Cache-sized
+chunks rather than ``working_memory``-sized ones: the decoder's outputs and
+their log-sum-exp are streamed through memory once each, and on 100 000
+flights rows (394 outputs, 4 importance samples) chunks of 5 322 rows made
+``score_samples`` 1.3 times slower than chunks of 1 024 (2.85 against 2.22
+CPU seconds, one thread).
+
+The float64 copy of the weights is made once per fit (see
+:func:`inference_copy`), not once per call: a service scoring one row at a
+time would otherwise copy the whole network for each row.
 
 Densities here are on the standardized scale: the estimators apply the
 log-Jacobian of the standardization (``skvae._scaling``) once, at the
@@ -41,9 +51,31 @@ from skvae._training import trained_module
 # chunk may take: room for the intermediate tensors of a decoder pass.
 _BYTES_PER_ELEMENT = 8 * 16
 
+# Target size of a chunk's widest intermediate tensor (float64 values of
+# rows x importance samples x width): about a CPU's level-2 or -3 cache.
+_CACHE_BYTES = 8 * 2**20
+
+# Fewest rows in a chunk (unless working_memory says fewer): below a few
+# hundred rows, the Python work of a chunk costs more than its arithmetic.
+_MIN_CHUNK_ROWS = 256
+
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
 ACTIVITY_THRESHOLD = 1e-2
+
+# Training rows read by the work after training (thresholds, latent
+# diagnostics): a random subsample of a larger table, so that this fixed
+# work of a fit does not grow with the table.
+MAX_DERIVED_ROWS = 10_000
+
+
+def bounded_rows(X, seed):
+    """``X``, or a random subsample of ``MAX_DERIVED_ROWS`` of its rows (in
+    their order, drawn from ``seed``) when it has more."""
+    if X.shape[0] <= MAX_DERIVED_ROWS:
+        return X
+    rng = np.random.RandomState(seed)
+    return X[np.sort(rng.choice(X.shape[0], MAX_DERIVED_ROWS, replace=False))]
 
 
 class InferenceMixin:
@@ -91,7 +123,23 @@ class InferenceMixin:
                 *self.hidden_layer_sizes_,
                 self.architecture_.n_pseudo_inputs or 0,
             ),
+            float64_module=getattr(self, "_float64_module", None),
         )
+
+    def _refresh_float64_module(self):
+        """Make the float64 copy of the trained weights that inference on
+        float64 rows uses, after every change of the weights (a fit, a
+        ``partial_fit``, loading). Read-only afterwards, so that threads
+        may share it."""
+        self._float64_module = inference_copy(trained_module(self.net_))
+
+
+def inference_copy(module: VAE) -> VAE:
+    """A float64 copy of the trained ``module`` for inference (eval mode,
+    bounds over the observed cells of a row, whatever the training)."""
+    vae = copy.deepcopy(module).double()
+    vae.observed_only = True
+    return vae.eval()
 
 
 @dataclass(frozen=True)
@@ -112,6 +160,9 @@ class InferenceModel:
         Importance samples per row.
     width : int
         The widest layer, in values per row (sizes the chunks).
+    float64_module : VAE or None
+        The float64 copy of ``module`` made at fit (see
+        :func:`inference_copy`); None makes one per call.
     """
 
     module: VAE
@@ -121,17 +172,17 @@ class InferenceModel:
     noise_seed: int
     n_mc_samples: int
     width: int
+    float64_module: VAE | None = None
 
     def module_for(self, dtype) -> VAE:
         """The trained module in ``dtype``: a float64 copy for float64 input,
         so that inference is exact to float64 precision and does not depend
         on the batch a row is in."""
-        vae = self.module
         if dtype == np.float64:
-            vae = copy.deepcopy(vae).double()
-            # Bounds count the observed cells of a row, whatever the training.
-            vae.observed_only = True
-        return vae.eval()
+            if self.float64_module is not None:
+                return self.float64_module
+            return inference_copy(self.module)
+        return self.module.eval()
 
     def standardized(self, X, dtype) -> torch.Tensor:
         """``X`` standardized, as a new tensor in ``dtype``."""
@@ -143,8 +194,14 @@ class InferenceModel:
 
     def row_chunks(self, n_rows, n_draws=1):
         """Slices of at most as many rows as ``working_memory`` allows for
-        ``n_draws`` importance samples per row."""
-        chunk = get_chunk_n_rows(_BYTES_PER_ELEMENT * n_draws * self.width)
+        ``n_draws`` importance samples per row and, on a CPU, of rows whose
+        widest intermediate is about ``_CACHE_BYTES`` (at least
+        ``_MIN_CHUNK_ROWS`` rows)."""
+        per_row = n_draws * self.width
+        chunk = get_chunk_n_rows(_BYTES_PER_ELEMENT * per_row)
+        if self.device == "cpu":
+            # A GPU has no such cache, and each chunk costs kernel launches.
+            chunk = min(chunk, max(_MIN_CHUNK_ROWS, _CACHE_BYTES // (8 * per_row)))
         return gen_batches(n_rows, chunk)
 
     def bound_chunks(self, X):

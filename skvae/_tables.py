@@ -287,18 +287,46 @@ class TableSchema:
         levels = iter(self.categories)
         unseen = {}
         for j, categorical in enumerate(self.is_categorical):
-            values, missing = self._column(X, j)
             if not categorical:
+                values, missing = self._column(X, j)
                 out[:, j] = self._numbers(values, missing, j)
                 continue
             column_levels = next(levels)
-            _check_finite_levels(values[~missing], self._name(j))
-            codes = pd.Index(column_levels, dtype=object).get_indexer(values)
-            new = (codes < 0) & ~missing
+            codes = self._codes(X, j, column_levels)
+            if codes is None:
+                values, missing = self._column(X, j)
+                codes = pd.Index(column_levels, dtype=object).get_indexer(values)
+                new = (codes < 0) & ~missing
+            else:
+                new = np.zeros(n_samples, dtype=bool)
+            # Every cell is a level seen in fit (whose values are checked
+            # once, not once per cell) or one of the new values.
+            _check_finite_levels(_levels_present(codes, column_levels), self._name(j))
             if new.any():
+                _check_finite_levels(values[new], self._name(j))
                 unseen[self._name(j)] = sorted({str(v) for v in values[new]})[:5]
             out[:, j] = np.where(codes < 0, np.nan, codes)
         return out, unseen
+
+    def _codes(self, X, j, column_levels):
+        """The level codes of column ``j`` of a pandas ``X`` read from its
+        categorical dtype when that declares exactly the fitted levels (a
+        table read the way the training table was); else None. Saves
+        hashing every cell."""
+        if not _is_pandas_df(X):
+            return None
+        dtype = X.dtypes.iloc[j]
+        if not isinstance(dtype, pd.CategoricalDtype) or len(dtype.categories) != len(
+            column_levels
+        ):
+            return None
+        categories = dtype.categories.to_numpy(dtype=object)
+        if not all(
+            type(a) is type(b) and a == b
+            for a, b in zip(categories, column_levels, strict=True)
+        ):
+            return None
+        return X.iloc[:, j].cat.codes.to_numpy().astype(np.intp)
 
     def missing(self, X):
         """The cells that ``X`` leaves missing (NaN, None, ``pd.NA``, polars
@@ -454,7 +482,12 @@ class TableSchema:
         if isinstance(dtype, pd.CategoricalDtype):
             levels = list(dtype.categories)
         else:
-            levels = observed
+            # Each distinct value once (in order of appearance), not each
+            # cell; an unhashable value is found, and named, cell by cell.
+            try:
+                levels = pd.unique(observed)
+            except TypeError:
+                levels = observed
         for value in levels:
             if not _plain_level(value):
                 raise TypeError(
@@ -664,6 +697,11 @@ def _object_array(values):
     for i, value in enumerate(values):
         out[i] = value
     return out
+
+
+def _levels_present(codes, levels):
+    """The levels that ``codes`` (-1 where none) hold."""
+    return levels[np.bincount(codes[codes >= 0], minlength=len(levels)) > 0]
 
 
 def _check_finite_levels(values, name):

@@ -10,11 +10,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skvae._base import BaseVAE
 from skvae._budget import TwoRegimeBudget
 from skvae._docs import fill_doc
+from skvae._inference import MAX_DERIVED_ROWS, bounded_rows
 from skvae._runtime import torch_settings
 
 # Training rows scored for the thresholds (offset_, feature_offset_): a
 # random subsample of a larger table (see VAEAnomalyDetector's Notes).
-MAX_THRESHOLD_ROWS = 10_000
+MAX_THRESHOLD_ROWS = MAX_DERIVED_ROWS
 
 
 @fill_doc
@@ -319,10 +320,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """``score_type_``, ``offset_`` and ``feature_offset_`` from the
         training rows (at most ``MAX_THRESHOLD_ROWS`` of them, see Notes)."""
         self.score_type_ = self.score_type
-        X = X.astype(np.float64, copy=False)
-        if X.shape[0] > MAX_THRESHOLD_ROWS:
-            rng = np.random.RandomState(self.noise_seed_)
-            X = X[np.sort(rng.choice(X.shape[0], MAX_THRESHOLD_ROWS, replace=False))]
+        X = bounded_rows(X, self.noise_seed_).astype(np.float64, copy=False)
         scores, per_feature = self._scores_and_per_feature(X)
         self.feature_offset_ = _observed_medians(per_feature)
         scores = self._extrapolated(scores, X)

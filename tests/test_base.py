@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
-from skvae._inference import _BYTES_PER_ELEMENT
+from skvae._inference import _BYTES_PER_ELEMENT, _CACHE_BYTES, _MIN_CHUNK_ROWS
 from skvae._scaling import standardization as _standardization
 
 ESTIMATORS = [VAETransformer, VAEAnomalyDetector, VAEImputer]
@@ -695,12 +695,12 @@ def test_inference_is_chunked_with_identical_results(fitted, X):
 def test_sample_decodes_in_bounded_chunks(X):
     est = VAETransformer(**FAST).fit(X)
     width = max(est.n_features_in_, *est.hidden_layer_sizes_)
-    decoder = est.net_.module_.decoder
+    # The float64 copy of the module that inference uses, made at fit.
+    decoder = est._inference().module_for(np.float64).decoder
     seen = []
     hook = decoder.register_forward_hook(lambda m, i, o: seen.append(len(o)))
     try:
-        # Room for 4 rows per chunk; the float64 copy of the module keeps
-        # the hook.
+        # Room for 4 rows per chunk.
         with config_context(working_memory=4 * _BYTES_PER_ELEMENT * width / 2**20):
             rows = est.sample(1000, random_state=0)
             again = est.sample(1000, random_state=0)
@@ -709,6 +709,33 @@ def test_sample_decodes_in_bounded_chunks(X):
     assert rows.shape == (1000, est.n_features_in_) and np.isfinite(rows).all()
     assert max(seen) == 4 and sum(seen) == 2000
     np.testing.assert_array_equal(rows, again)
+
+
+def test_the_float64_copy_of_the_weights_follows_training_and_pickling(X):
+    est = VAETransformer(**FAST).fit(X)
+    at_fit = est._inference().module_for(np.float64)
+    # Made once per fit, not per call.
+    assert est._inference().module_for(np.float64) is at_fit
+    est.partial_fit(X)
+    copy = est._inference().module_for(np.float64)
+    assert copy is not at_fit and not copy.training
+    for trained, used in zip(
+        est.net_.module_.parameters(), copy.parameters(), strict=True
+    ):
+        np.testing.assert_array_equal(
+            trained.detach().double().numpy(), used.detach().numpy()
+        )
+    assert "_float64_module" not in est.__getstate__()
+    assert "_float64_module" in vars(est)  # pickling leaves it in place
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.score_samples(X), est.score_samples(X))
+
+
+def test_chunks_are_cache_sized_unless_working_memory_is_smaller(X):
+    model = VAETransformer(**FAST).fit(X)._inference()
+    chunks = list(model.row_chunks(10**6, 4))
+    largest = max(c.stop - c.start for c in chunks)
+    assert largest == max(_MIN_CHUNK_ROWS, _CACHE_BYTES // (8 * 4 * model.width))
 
 
 def test_chunk_memory_does_not_grow_with_rows(X):
@@ -820,3 +847,20 @@ def test_latent_diagnostics_show_collapse(blobs):
     assert est.n_active_components_ == 2
     inactive = est.component_activity_ <= 1e-2
     assert np.all(est.kl_per_component_[inactive] < 0.1)
+
+
+def test_latent_diagnostics_read_a_bounded_subsample_of_a_large_table(monkeypatch):
+    from skvae._inference import MAX_DERIVED_ROWS, InferenceModel
+
+    read = []
+    diagnostics = InferenceModel.latent_diagnostics
+
+    def recording(self, X):
+        read.append(len(X))
+        return diagnostics(self, X)
+
+    monkeypatch.setattr(InferenceModel, "latent_diagnostics", recording)
+    X = np.random.RandomState(0).normal(size=(MAX_DERIVED_ROWS + 5_000, 3))
+    est = VAETransformer(**{**FAST, "max_iter": 1}).fit(X)
+    assert read == [MAX_DERIVED_ROWS]
+    assert est.component_activity_.shape == (est.n_components_,)

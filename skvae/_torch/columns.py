@@ -24,7 +24,10 @@ costs a categorical column about one column, not one per level:
 
 Columns with the same number of slots are computed together, as one
 (..., n_columns, n_slots) block; there are as many blocks as distinct
-slot counts, and none is padded.
+slot counts, and none is padded. Columns and slots are picked with
+``index_select`` rather than advanced indexing (``x[..., index]``): the
+same values and gradients, and on the last dimension three times faster
+(a tenth of ``score_samples`` on flights went to one such pick).
 
 *Infrequent levels* (``min_frequency``, ``max_categories``; none unless
 asked for) share one slot of their column, "the group": the decoder gives
@@ -307,7 +310,7 @@ class ColumnExpansion(nn.Module):
         """The categorical cells of ``x`` (..., n_features) in grouped order:
         their codes, (..., n_categorical) integers (0 where missing), and
         whether each is missing."""
-        codes = x[..., self.categorical_columns]  # (..., n_categorical)
+        codes = x.index_select(-1, self.categorical_columns)  # (..., n_categorical)
         missing = torch.isnan(codes)
         return codes.masked_fill(missing, 0.0).long(), missing
 
@@ -330,7 +333,7 @@ class ColumnExpansion(nn.Module):
         """The inverse of :meth:`levels`: (..., n_outputs) from the numeric
         slots (..., n_numeric) and each group's (..., n_columns, n_levels)."""
         parts = [numeric, *(block.flatten(-2) for block in blocks)]
-        return torch.cat(parts, -1)[..., self.slot_position]
+        return torch.cat(parts, -1).index_select(-1, self.slot_position)
 
     def by_column(self, numeric: torch.Tensor, categorical: torch.Tensor):
         """Per-column values from the numeric columns' (..., n_numeric) and
@@ -344,7 +347,7 @@ class ColumnExpansion(nn.Module):
             ],
             -1,
         )
-        return both[..., self.column_position]
+        return both.index_select(-1, self.column_position)
 
     def collapse(self, features: torch.Tensor) -> torch.Tensor:
         """(..., n_outputs) -> (..., n_features): numeric slots as they are;
@@ -363,7 +366,7 @@ class ColumnExpansion(nn.Module):
             codes.append(self._slot_codes(g, slot))
         codes = torch.cat(codes, -1)
         return self.by_column(
-            features[..., self.numeric_slots], codes.to(features.dtype)
+            features.index_select(-1, self.numeric_slots), codes.to(features.dtype)
         )
 
     def observed_slots(self, codes: torch.Tensor) -> list[tuple]:
@@ -401,7 +404,8 @@ class ColumnExpansion(nn.Module):
         if not self.has_categorical:
             return (x - mean).square()
         numeric = (
-            x[..., self.numeric_columns] - mean[..., self.numeric_slots]
+            x.index_select(-1, self.numeric_columns)
+            - mean.index_select(-1, self.numeric_slots)
         ).square()
         codes, missing = self.codes(x)
         grouped = any(self._grouped)
@@ -498,7 +502,7 @@ class ColumnEmbedding(nn.Module):
         if not expansion.has_categorical:
             return x
         codes, missing = expansion.codes(x)  # (..., n_categorical)
-        parts = [x[..., expansion.numeric_columns]]
+        parts = [x.index_select(-1, expansion.numeric_columns)]
         for r, (first, stop, _) in enumerate(self.runs):
             index = codes[..., first:stop] + getattr(self, f"offsets_{r}")
             vectors = self.tables[r](index)  # (..., stop - first, width)
@@ -514,7 +518,7 @@ class ColumnEmbedding(nn.Module):
         expansion = self.expansion
         if not expansion.has_categorical:
             return mean
-        parts = [mean[..., expansion.numeric_slots]]
+        parts = [mean.index_select(-1, expansion.numeric_slots)]
         starts = self._starts
         for r, (first, stop, _) in enumerate(self.runs):
             table = self.tables[r].weight  # (levels of the run, width)
@@ -541,7 +545,7 @@ class ColumnEmbedding(nn.Module):
         if not expansion.has_categorical:
             return torch.isnan(x)
         _, missing = expansion.codes(x)  # (..., n_categorical)
-        parts = [torch.isnan(x[..., expansion.numeric_columns])]
+        parts = [torch.isnan(x.index_select(-1, expansion.numeric_columns))]
         for first, stop, width in self.runs:
             run = missing[..., first:stop, None]
             parts.append(run.expand(*run.shape[:-1], width).flatten(-2))
@@ -553,13 +557,15 @@ def _embedding(
 ) -> nn.Embedding:
     """``nn.Embedding`` with PyTorch's default N(0, 1) initialization drawn
     from ``generator`` (as ``skvae._torch.networks.linear``)."""
-    # On the meta device: nn.Embedding's own initialization would draw from
-    # the global generator.
-    table = nn.Embedding(n_levels, width, device="meta", dtype=torch.float32)
-    table = table.to_empty(device=generator.device if generator else "cpu")
+    # Given its weight, nn.Embedding skips its own initialization, which
+    # would draw from the global generator. Not built on the meta device
+    # as ``linear`` is: initializing a meta embedding imports torch._dynamo
+    # (which torch.optim's optimizers import on first use anyway).
+    device = generator.device if generator else "cpu"
+    weight = torch.empty((n_levels, width), device=device, dtype=torch.float32)
     with torch.no_grad():
-        table.weight.normal_(generator=generator)
-    return table
+        weight.normal_(generator=generator)
+    return nn.Embedding(n_levels, width, _weight=weight)
 
 
 class CategoricalColumns(Distribution):
@@ -610,7 +616,9 @@ class CategoricalColumns(Distribution):
         if self.numeric is None:
             numeric = categorical[..., :0]
         else:
-            numeric = self.numeric.log_prob(value[..., expansion.numeric_columns])
+            numeric = self.numeric.log_prob(
+                value.index_select(-1, expansion.numeric_columns)
+            )
         return expansion.by_column(numeric, categorical)
 
 
@@ -631,7 +639,9 @@ class MixedLikelihood(nn.Module):
         self.numeric = numeric(expansion.n_numeric) if expansion.n_numeric else None
 
     def _numeric_decoded(self, decoded: torch.Tensor) -> torch.Tensor:
-        return decoded[..., self.expansion.numeric_slots]  # (..., n_numeric)
+        return decoded.index_select(
+            -1, self.expansion.numeric_slots
+        )  # (..., n_numeric)
 
     def forward(self, decoded: torch.Tensor) -> Distribution:
         numeric = None
@@ -664,13 +674,15 @@ class MixedLikelihood(nn.Module):
 
     def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         expansion = self.expansion
-        codes = self._inverse_cdf(decoded, uniform[..., expansion.categorical_columns])
+        codes = self._inverse_cdf(
+            decoded, uniform.index_select(-1, expansion.categorical_columns)
+        )
         if self.numeric is None:
             numeric = codes[..., :0]
         else:
             numeric = self.numeric.draw(
                 self._numeric_decoded(decoded),
-                uniform[..., expansion.numeric_columns],
+                uniform.index_select(-1, expansion.numeric_columns),
             )
         return expansion.by_column(numeric, codes)
 
