@@ -23,6 +23,7 @@ public edge.
 """
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,9 @@ from skvae._training import trained_module
 # Bytes per row, per importance sample and per unit of width that one
 # chunk may take: room for the intermediate tensors of a decoder pass.
 _BYTES_PER_ELEMENT = 8 * 16
+
+# Latent draws per row of a conditional draw (sample_remaining_columns).
+CONDITIONAL_DRAWS = 128
 
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
@@ -191,6 +195,37 @@ class InferenceModel:
             out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
         return out * self.scale + self.mean
 
+    def conditional_draw(self, X, generator: torch.Generator) -> np.ndarray:
+        """One draw of the missing cells of each row of the float64 ``X``
+        from p(x_missing | x_observed), on the user's scale, the observed
+        cells kept as they are.
+
+        Sampling importance resampling with fresh draws from ``generator``
+        (not the per-row noise of scoring: identical rows get independent
+        draws): ``CONDITIONAL_DRAWS`` latent draws, half from q(z |
+        x_observed) and half from the prior (the encoder, trained on rows
+        with few missing cells, may read a row with many poorly; the prior
+        keeps every region of the latent space in reach), one picked with
+        probability its importance weight p(x_observed | z) p(z) over the
+        mixture's density, then x ~ p(x | z).
+        """
+        vae = self.module_for(np.float64)
+        out = np.empty_like(X)
+        for rows in self.row_chunks(X.shape[0], CONDITIONAL_DRAWS):
+            x = self.standardized(X[rows], np.float64)
+            draws = self._conditional_rows(vae, x, generator)
+            out[rows] = draws.cpu().numpy()
+        return np.where(np.isnan(X), out * self.scale + self.mean, X)
+
+    def _conditional_rows(self, vae, x, generator):
+        """Draws of the standardized rows ``x`` given their observed cells
+        (every cell drawn; the caller keeps the observed ones)."""
+        prior = vae.prior().expand((x.shape[0],))
+        z, log_proposal = _defensive_draws(vae(x), prior, generator)  # (k, n, d)
+        log_w = vae.decode(z).log_prob(x) + prior.log_prob(z) - log_proposal
+        z = z[_resampled(log_w, generator), torch.arange(x.shape[0])]  # (n, d)
+        return vae.likelihood.sample(vae.decoder(z), generator)
+
     def latent_diagnostics(self, X):
         """KL per latent dimension and Burda et al.'s activity on ``X``.
 
@@ -211,3 +246,27 @@ class InferenceModel:
         kl_per_component = (kl_sum / X.shape[0]).numpy()
         activity = torch.cat(locs).var(dim=0, unbiased=False).numpy()
         return kl_per_component, activity
+
+
+def _resampled(log_w: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Per row, the index of one of the k draws with log-weights ``log_w``
+    (k, n_rows), picked with probability its normalized weight; equal
+    probabilities for a row that no draw explains (all weights -inf)."""
+    log_w = torch.nan_to_num(log_w, nan=-torch.inf)
+    explained = torch.isfinite(log_w).any(dim=0)  # (n_rows,)
+    log_w = torch.where(explained, log_w, 0.0)
+    probs = torch.softmax(log_w, dim=0).T  # (n_rows, k)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+def _defensive_draws(q, prior, generator: torch.Generator, k=CONDITIONAL_DRAWS):
+    """``k`` draws per row, the first half from ``q`` and the others from
+    ``prior`` (both of batch shape (n_rows,)), and the log-density of the
+    equal mixture of the two at each draw: a defensive importance sampling
+    proposal (Hesterberg, 1995), shape (k, n_rows, n_components) and
+    (k, n_rows)."""
+    half = k // 2
+    from_q = rsample(q, (half,), generator)
+    z = torch.cat([from_q, rsample(prior, (k - half,), generator)])
+    log_mixture = torch.logaddexp(q.log_prob(z), prior.log_prob(z)) - math.log(2.0)
+    return z, log_mixture
