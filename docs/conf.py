@@ -173,6 +173,9 @@ BENCHMARK_RESULTS = [
     ("imputation", "python -m benchmarks imputation"),
     ("imputation_defaults", "python -m benchmarks imputation_defaults"),
     ("synthesis", "python -m benchmarks synthesis"),
+    ("semisupervised", "python -m benchmarks semisupervised"),
+    ("mnist_semisupervised", "python -m benchmarks mnist_semisupervised"),
+    ("conditional", "python -m benchmarks conditional"),
     ("anomaly_defaults", "python -m benchmarks anomaly_defaults"),
     (
         "anomaly_width",
