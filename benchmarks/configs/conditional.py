@@ -167,7 +167,9 @@ def report(path, args):
     results = read_results(path.with_suffix(".csv"))
     if results.empty:
         return
-    order = [*CONTENDERS, *ON_REQUEST]
+    order = [c for c in [*CONTENDERS, *ON_REQUEST] if c != "unconditional"]
+    models = results[results["contender"] != "unconditional"]
+    reference = results[results["contender"] == "unconditional"]
     conditions = list(CONDITIONS)
     tables = []
     for metric, label, digits in (
@@ -185,7 +187,7 @@ def report(path, args):
             return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
 
         table = grid(
-            results,
+            models,
             "condition",
             "contender",
             metric,
@@ -194,6 +196,11 @@ def report(path, args):
             cols=order,
             best="max" if metric != "sample_time" else "min",
         ).reset_index()
+        if metric == "fidelity" and not reference.empty:
+            ref = reference.groupby("condition")["fidelity"].mean()
+            table["unconditional (reference)"] = (
+                table["condition"].map(ref).map("{:.3f}".format).to_numpy()
+            )
         tables += [f"\n## {label}\n", "Mean ± std over seeds.\n", markdown_table(table)]
     fits = results.groupby("contender")["fit_time"].mean().reindex(order).dropna()
     noted = results["info"].fillna("") != ""
