@@ -25,15 +25,16 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skvae._labels import UNLABELLED
 
 
-def updated_linear_part(previous, X, codes, is_categorical, weight):
-    """The linear part after a training call on the encoded rows ``X`` and
-    their class indices ``codes``: None when ``weight`` is 0; else fitted
-    on the call's labelled rows, or the ``previous`` one when they hold a
-    single class (a ``partial_fit`` chunk may)."""
-    if weight == 0:
+def updated_linear_part(estimator, X, codes):
+    """The linear part of ``estimator`` after a training call on the
+    encoded rows ``X`` and their class indices ``codes``: None when its
+    ``linear_weight_`` is 0; else fitted on the call's labelled rows, or
+    the previous one when they hold a single class (a ``partial_fit`` chunk
+    may)."""
+    if estimator.linear_weight_ == 0:
         return None
-    fitted = fit_linear_part(X, codes, is_categorical)
-    return previous if fitted is None else fitted
+    fitted = fit_linear_part(X, codes, estimator.is_categorical_)
+    return vars(estimator).get("linear_part_") if fitted is None else fitted
 
 
 def fit_linear_part(X, codes, is_categorical):

@@ -58,12 +58,12 @@ class VAEClassifier(
     rows). A numeric ``y`` of -1 and one other label only, such as the
     -1/+1 labels of binary problems, is a binary problem (with a warning),
     since rows of one class cannot train a classifier; so is any ``y`` when
-    ``partial_fit``'s ``classes`` include -1. ``predict_proba`` is
-    q(y | x), ``transform`` the posterior mean of z, ``score_samples`` the
-    log-likelihood bound of a row with its class summed out and
-    ``sample(n, y=c)`` draws rows of class ``c``. Tables with categorical
-    columns and missing cells are modelled as by
-    the other estimators.
+    ``partial_fit``'s ``classes`` include -1. ``predict_proba`` averages
+    q(y | x) with a logistic regression of the labelled rows
+    (``linear_weight``), ``transform`` is the posterior mean of z,
+    ``score_samples`` the log-likelihood bound of a row with its class
+    summed out and ``sample(n, y=c)`` draws rows of class ``c``. Tables
+    with categories and missing cells are modelled as by the others.
 
     Parameters
     ----------
@@ -79,7 +79,7 @@ class VAEClassifier(
         leaves it to learn from the bound alone. The value used is
         ``classification_weight_``.
 
-    linear_weight : float in [0, 1], default=0.0
+    linear_weight : float in [0, 1], default=0.5
         ``predict_proba`` is ``(1 - linear_weight) * q(y | x) +
         linear_weight * p(y | x)``, ``p`` a ``LogisticRegression`` of the
         labelled rows (numbers mean-imputed and standardized, categories
@@ -189,7 +189,7 @@ class VAEClassifier(
     def __init__(
         self,
         classification_weight="auto",
-        linear_weight=0.0,
+        linear_weight=0.5,
         *,
         n_components=8,
         hidden_layer_sizes="auto",
@@ -304,7 +304,8 @@ class VAEClassifier(
         return self._fit(X, partial=True, y=y, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities q(y | x) of each row.
+        """Class probabilities of each row: q(y | x), mixed with the
+        linear part's by ``linear_weight``.
 
         Parameters
         ----------
@@ -320,7 +321,7 @@ class VAEClassifier(
         return self._class_probabilities(self._validate_for_inference(X))
 
     def predict(self, X):
-        """The most probable class of each row under q(y | x).
+        """The most probable class of each row under ``predict_proba``.
 
         Parameters
         ----------
@@ -415,11 +416,8 @@ class VAEClassifier(
 
     def _fitted_on(self, X, labels=None):
         """The linear part; ``transduction_``: given labels, else predictions."""
-        previous = getattr(self, "linear_part_", None)
         self.linear_weight_ = self.linear_weight
-        self.linear_part_ = updated_linear_part(
-            previous, X, labels, self.is_categorical_, self.linear_weight_
-        )
+        self.linear_part_ = updated_linear_part(self, X, labels)
         proba = self._class_probabilities
         self.transduction_ = _transduction(labels, X, self.classes_, proba)
 

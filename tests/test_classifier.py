@@ -302,8 +302,12 @@ def clusters_across_the_classes(n_samples=400, seed=0):
     return X, y
 
 
-def test_no_linear_part_by_default(fitted):
-    assert fitted.linear_weight == 0.0 and fitted.linear_part_ is None
+def test_linear_weight_zero_is_m2_alone(separable):
+    X, y = separable
+    clf = VAEClassifier(**FAST, linear_weight=0.0).fit(X, y)
+    assert clf.linear_part_ is None
+    m2 = clf._inference().class_probabilities(X)
+    np.testing.assert_array_equal(clf.predict_proba(X), m2)
 
 
 def test_predict_proba_mixes_m2_with_the_linear_part():
