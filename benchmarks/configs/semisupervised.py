@@ -276,7 +276,7 @@ def report(path, args):
             ]
     for fraction in sorted(res["fraction"].unique()):
         both = complete(res[res["fraction"] == fraction], ["skvae", "skvae-M2"])
-        if both.empty:
+        if both["contender"].nunique() < 2:
             continue
         means = both.groupby("contender")["roc_auc"].mean()
         body.append(
