@@ -11,8 +11,8 @@ The logistic regression reads the validated training matrix (numbers, and
 level codes in the categorical columns, NaN where missing): numeric
 columns mean-imputed and standardized, categorical ones one-hot encoded
 (sparse, so a column of many levels costs no dense block; a missing cell
-and an unseen level are all zeros), the usual scikit-learn pipeline of a
-mixed table.
+is a level of its own, an unseen level all zeros), the usual scikit-learn
+pipeline of a mixed table.
 """
 
 import numpy as np
@@ -74,8 +74,8 @@ def mixed_probabilities(proba, model, X, is_categorical, weight):
 
 def _with_missing_level(X, is_categorical):
     """``X`` as float64 with the missing cells of categorical columns as
-    the code -1, a level never seen: ``OneHotEncoder`` refuses NaN in a
-    numeric array, and ignores unknown levels."""
+    the code -1, a level of its own (``OneHotEncoder`` refuses NaN in a
+    numeric array)."""
     X = np.array(X, dtype=np.float64)
     cells = X[:, is_categorical]
     X[:, is_categorical] = np.where(np.isnan(cells), -1.0, cells)
