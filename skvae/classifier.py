@@ -304,8 +304,10 @@ class VAEClassifier(
         return self._fit(X, partial=True, y=y, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities of each row: q(y | x), mixed with the
-        linear part's by ``linear_weight``.
+        """Class probabilities of each row (M2's, mixed with the linear part's).
+
+        ``(1 - linear_weight) * q(y | x) + linear_weight * p(y | x)``, ``p``
+        the logistic regression of the labelled rows (``linear_part_``).
 
         Parameters
         ----------
