@@ -187,6 +187,13 @@ BENCHMARK_RESULTS = [
     ("imputation", "python -m benchmarks imputation"),
     ("imputation_defaults", "python -m benchmarks imputation_defaults"),
     ("synthesis", "python -m benchmarks synthesis"),
+    ("semisupervised", "python -m benchmarks semisupervised"),
+    (
+        "semisupervised_dev",
+        "the scripts in benchmarks/results/semisupervised_dev/",
+    ),
+    ("mnist_semisupervised", "python -m benchmarks mnist_semisupervised"),
+    ("conditional", "python -m benchmarks conditional"),
     ("anomaly_defaults", "python -m benchmarks anomaly_defaults"),
     (
         "anomaly_width",

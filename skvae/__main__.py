@@ -16,8 +16,8 @@ Run ``python -m skvae [--out DIR] [--quick]``. It
    table and with 30% of its cells missing;
 5. learns the penguins' species from 10% of the labels and the unlabelled
    rest with ``VAEClassifier`` (semi-supervised, Kingma et al.'s M2), beside
-   a classifier of the labelled rows alone, and draws penguins of a chosen
-   species;
+   a classifier of the labelled rows alone, draws penguins of a chosen
+   species and completes rows of which island and sex are given;
 6. prints results as they come and writes its figures as PNG files to
    ``DIR`` (default ``skvae_demo_output``).
 """
@@ -173,6 +173,11 @@ def semi_supervised(rows, penguins, epochs):
         "three of them:"
     )
     print(gentoo.head(3).to_string())
+    # Conditional generation beyond the class: the other columns of rows
+    # whose island and sex are given (one pass of the encoder, no rejection).
+    known = pd.DataFrame({"island": ["Torgersen"] * 3, "sex": ["male"] * 3})
+    print("clf.sample_remaining_columns(island=Torgersen, sex=male):")
+    print(clf.sample_remaining_columns(known, random_state=0).to_string())
 
 
 def _since(start):

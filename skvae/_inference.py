@@ -33,6 +33,7 @@ public edge.
 """
 
 import copy
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,7 @@ from skvae._noise import row_normal_noise
 from skvae._objective import importance_weighted_bound
 from skvae._runtime import torch_settings
 from skvae._scaling import log_jacobian, standardized_tensor
+from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE
 from skvae._training import trained_module
 
@@ -58,6 +60,9 @@ _CACHE_BYTES = 8 * 2**20
 # Fewest rows in a chunk (unless working_memory says fewer): below a few
 # hundred rows, the Python work of a chunk costs more than its arithmetic.
 _MIN_CHUNK_ROWS = 256
+
+# Latent draws per row of a conditional draw (sample_remaining_columns).
+CONDITIONAL_DRAWS = 128
 
 # Burda et al. (2016): a latent dimension is active when the variance over
 # the data of its posterior mean exceeds this.
@@ -255,6 +260,47 @@ class InferenceModel:
             out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
         return out * self.scale + self.mean
 
+    def conditional_draw(self, X, generator: torch.Generator) -> np.ndarray:
+        """One draw of the missing cells of each row of the float64 ``X``
+        from p(x_missing | x_observed), on the user's scale, the observed
+        cells kept as they are.
+
+        Sampling importance resampling with fresh draws from ``generator``
+        (not the per-row noise of scoring: identical rows get independent
+        draws): ``CONDITIONAL_DRAWS`` latent draws, half from q(z |
+        x_observed) and half from the prior (the encoder, trained on rows
+        with few missing cells, may read a row with many poorly; the prior
+        keeps every region of the latent space in reach), one picked with
+        probability its importance weight p(x_observed | z) p(z) over the
+        mixture's density, then x ~ p(x | z). A richer latent model
+        (VampPrior, flow, two levels) proposes from its own posterior
+        alone, weighted by p(x_observed | z) p(z) / q(z | x_observed).
+        """
+        vae = self.module_for(np.float64)
+        out = np.empty_like(X)
+        for rows in self.row_chunks(X.shape[0], CONDITIONAL_DRAWS):
+            x = self.standardized(X[rows], np.float64)
+            draws = self._conditional_rows(vae, x, generator)
+            out[rows] = draws.cpu().numpy()
+        return np.where(np.isnan(X), out * self.scale + self.mean, X)
+
+    def _conditional_rows(self, vae, x, generator):
+        """Draws of the standardized rows ``x`` given their observed cells
+        (every cell drawn; the caller keeps the observed ones)."""
+        posterior = vae(x)
+        if posterior.has_analytic_kl:
+            prior = vae.prior().expand((x.shape[0],))
+            z, log_proposal = _defensive_draws(posterior.q, prior, generator)
+            log_prior = prior.log_prob(z)  # (k, n)
+        else:
+            # A richer latent model (VampPrior, flow, two levels): its own
+            # posterior is the proposal, with the densities of its draws.
+            eps = posterior.noise((CONDITIONAL_DRAWS,), generator)
+            z, log_proposal, log_prior = posterior.draw(eps)
+        log_w = vae.decode(z).log_prob(x) + log_prior - log_proposal
+        z = z[_resampled(log_w, generator), torch.arange(x.shape[0])]  # (n, d)
+        return vae.likelihood.sample(vae.decoder(z), generator)
+
     def latent_diagnostics(self, X):
         """KL per latent dimension and Burda et al.'s activity on ``X``.
 
@@ -279,3 +325,27 @@ class InferenceModel:
         kl_per_component = (kl_sum / X.shape[0]).numpy()
         activity = torch.cat(locs).var(dim=0, unbiased=False).numpy()
         return kl_per_component, activity
+
+
+def _resampled(log_w: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Per row, the index of one of the k draws with log-weights ``log_w``
+    (k, n_rows), picked with probability its normalized weight; equal
+    probabilities for a row that no draw explains (all weights -inf)."""
+    log_w = torch.nan_to_num(log_w, nan=-torch.inf)
+    explained = torch.isfinite(log_w).any(dim=0)  # (n_rows,)
+    log_w = torch.where(explained, log_w, 0.0)
+    probs = torch.softmax(log_w, dim=0).T  # (n_rows, k)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+def _defensive_draws(q, prior, generator: torch.Generator, k=CONDITIONAL_DRAWS):
+    """``k`` draws per row, the first half from ``q`` and the others from
+    ``prior`` (both of batch shape (n_rows,)), and the log-density of the
+    equal mixture of the two at each draw: a defensive importance sampling
+    proposal (Hesterberg, 1995), shape (k, n_rows, n_components) and
+    (k, n_rows)."""
+    half = k // 2
+    from_q = rsample(q, (half,), generator)
+    z = torch.cat([from_q, rsample(prior, (k - half,), generator)])
+    log_mixture = torch.logaddexp(q.log_prob(z), prior.log_prob(z)) - math.log(2.0)
+    return z, log_mixture

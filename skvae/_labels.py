@@ -98,15 +98,15 @@ def _term_weight(setting, codes):
     return float(setting)
 
 
-def _transduction(codes, X, classes, inference):
+def _transduction(codes, X, classes, class_probabilities):
     """The labels of the training rows ``X``: their own (``codes``, -1
     where unlabelled) where they have one, else the most probable class
-    under ``inference()``, the fitted estimator's M2 inference (built only
-    when a row is unlabelled)."""
+    under ``class_probabilities`` (the fitted estimator's ``predict_proba``
+    of validated rows, called only when a row is unlabelled)."""
     codes = codes.copy()
     unlabelled = codes == UNLABELLED
     if unlabelled.any():
-        proba = inference().class_probabilities(X[unlabelled])
+        proba = class_probabilities(X[unlabelled])
         codes[unlabelled] = np.argmax(proba, axis=1)
     return classes[codes]
 

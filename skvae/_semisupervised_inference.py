@@ -8,7 +8,12 @@ import numpy as np
 import torch
 from torch.distributions import kl_divergence
 
-from skvae._inference import InferenceModel
+from skvae._inference import (
+    CONDITIONAL_DRAWS,
+    InferenceModel,
+    _defensive_draws,
+    _resampled,
+)
 from skvae._noise import row_normal_noise
 from skvae._objective import _log_mean_exp
 from skvae._torch.distributions import rsample
@@ -74,6 +79,38 @@ class M2Inference(InferenceModel):
             decoded = m2.decoder(torch.cat([z, y], -1))
             out[rows] = m2.likelihood.sample(decoded, generator).numpy(force=True)
         return out * self.scale + self.mean
+
+    def _conditional_rows(self, m2, x, generator):
+        """Draws of the standardized rows ``x`` given their observed cells:
+        sampling importance resampling of (y, z) pairs, y from the equal
+        mixture of q(y | x) and p(y), z from that of q(z | x, y) and p(z)
+        (see :meth:`InferenceModel.conditional_draw`), weighted by
+        p(x_observed | y, z) p(y) p(z) over their proposal density."""
+        k, n = CONDITIONAL_DRAWS, x.shape[0]
+        q_y = m2.classify(x).probs  # (n, n_classes)
+        p_y = m2.class_prior().probs.expand_as(q_y)
+        proposal_y = (q_y + p_y) / 2
+        y = torch.multinomial(proposal_y, k, replacement=True, generator=generator)
+        y = y.T.reshape(-1)  # (k * n,), draw-major
+        one_hot = m2.one_hot(y)  # (k * n, n_classes)
+        # One draw per (row, class) pair, the pairs laid out as k blocks of
+        # n rows: the draws of a row are spread over the blocks.
+        q = m2.posterior(x.repeat(k, 1), one_hot)
+        prior = m2.prior().expand((k * n,))
+        z, log_proposal = _defensive_draws(q, prior, generator, k=2)  # (2, k * n, d)
+        pick = torch.randint(2, (k * n,), generator=generator, device=x.device)
+        z = z[pick, torch.arange(k * n)]  # (k * n, d)
+        log_proposal = log_proposal[pick, torch.arange(k * n)]
+        log_w = (
+            m2.decode(z, one_hot).log_prob(x.repeat(k, 1))
+            + prior.log_prob(z)
+            - log_proposal
+            + m2.class_log_prior[y]
+            - proposal_y.log().repeat(k, 1).gather(1, y[:, None]).squeeze(1)
+        ).reshape(k, n)
+        pick = _resampled(log_w, generator) * n + torch.arange(n)  # (n,)
+        decoded = m2.decoder(torch.cat([z[pick], one_hot[pick]], -1))
+        return m2.likelihood.sample(decoded, generator)
 
     def latent_diagnostics(self, X):
         """KL per latent dimension (expected under q(y | x)) and the

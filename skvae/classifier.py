@@ -26,6 +26,7 @@ from skvae._labels import (
     _term_weight,
     _transduction,
 )
+from skvae._linear_part import mixed_probabilities, updated_linear_part
 from skvae._runtime import torch_settings
 from skvae._semisupervised_inference import M2Inference
 from skvae._validation import check_n_samples
@@ -57,12 +58,12 @@ class VAEClassifier(
     rows). A numeric ``y`` of -1 and one other label only, such as the
     -1/+1 labels of binary problems, is a binary problem (with a warning),
     since rows of one class cannot train a classifier; so is any ``y`` when
-    ``partial_fit``'s ``classes`` include -1. ``predict_proba`` is
-    q(y | x), ``transform`` the posterior mean of z, ``score_samples`` the
-    log-likelihood bound of a row with its class summed out and
-    ``sample(n, y=c)`` draws rows of class ``c``. Tables with categorical
-    columns and missing cells are modelled as by
-    the other estimators.
+    ``partial_fit``'s ``classes`` include -1. ``predict_proba`` averages
+    q(y | x) with a logistic regression of the labelled rows
+    (``linear_weight``), ``transform`` is the posterior mean of z,
+    ``score_samples`` the log-likelihood bound of a row with its class
+    summed out and ``sample(n, y=c)`` draws rows of class ``c``. Tables
+    with categories and missing cells are modelled as by the others.
 
     Parameters
     ----------
@@ -77,6 +78,13 @@ class VAEClassifier(
         closely and rely less on the structure of the unlabelled ones; 0
         leaves it to learn from the bound alone. The value used is
         ``classification_weight_``.
+
+    linear_weight : float in [0, 1], default=0.5
+        ``predict_proba`` is ``(1 - linear_weight) * q(y | x) +
+        linear_weight * p(y | x)``, ``p`` a ``LogisticRegression`` of the
+        labelled rows (numbers mean-imputed and standardized, categories
+        one-hot). 0 is M2 alone. M2 follows where the rows cluster; when
+        the classes are not there, the linear part holds to the labels.
 
     {shared_parameters}
 
@@ -95,6 +103,10 @@ class VAEClassifier(
     classification_weight_ : float
         The weight of the classification term of the last training call
         ("auto" resolved).
+
+    linear_part_ : Pipeline or None
+        The logistic regression of ``linear_weight`` (None when 0, or when
+        the labelled rows of the training calls had one class only).
 
     transduction_ : ndarray of shape (n_samples,)
         The labels given to the rows of the last training call: a row's own
@@ -125,18 +137,14 @@ class VAEClassifier(
     ``n_importance_samples > 1`` the bound of each row and class is the
     importance-weighted one (IWAE). ``trim_fraction`` leaves the bounds of
     a batch's worst-fitting rows out of the loss (not the classification
-    term of a labelled row). With
-    ``early_stopping``, ``validation_scores_`` are minus this loss with
-    ``beta=1`` on the held-out rows (the classification term of their
-    labelled rows included), so that stopping weighs the classifier as
-    training does.
+    term of a labelled row). ``validation_scores_`` (``early_stopping``)
+    are minus this loss with ``beta=1`` on the held-out rows.
 
-    Each step explains every unlabelled row with every class: a step costs
-    about ``n_classes`` times a ``VAETransformer`` step on unlabelled rows,
-    and so do ``score_samples``, ``transform`` and the diagnostics of fit.
-    ``max_iter="auto"`` is the budget of the other estimators (about 3000
-    steps), in steps of 32 rows. There is no ``decision_function``:
-    ``predict_proba`` is the model's output.
+    A step costs about ``n_classes`` times a ``VAETransformer`` step on
+    unlabelled rows (each is explained with every class), and so do
+    ``score_samples`` and ``transform``. ``max_iter="auto"`` is the budget
+    of the other estimators (about 3000 steps of 32 rows). There is no
+    ``decision_function``: ``predict_proba`` is the model's output.
 
     ``score_samples`` is a lower bound on ``log p(x) = log sum_y p(y) p(x |
     y)``, each ``p(x | y)`` bounded by importance sampling of q(z | x, y)
@@ -175,11 +183,13 @@ class VAEClassifier(
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="left"),
         ],
+        "linear_weight": [Interval(Real, 0, 1, closed="both")],
     }
 
     def __init__(
         self,
         classification_weight="auto",
+        linear_weight=0.5,
         *,
         n_components=8,
         hidden_layer_sizes="auto",
@@ -253,6 +263,7 @@ class VAEClassifier(
             verbose=verbose,
         )
         self.classification_weight = classification_weight
+        self.linear_weight = linear_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -301,7 +312,10 @@ class VAEClassifier(
         return self._fit(X, partial=True, y=y, classes=classes)
 
     def predict_proba(self, X):
-        """Class probabilities q(y | x) of each row.
+        """Class probabilities of each row (M2's, mixed with the linear part's).
+
+        ``(1 - linear_weight) * q(y | x) + linear_weight * p(y | x)``, ``p``
+        the logistic regression of the labelled rows (``linear_part_``).
 
         Parameters
         ----------
@@ -314,12 +328,10 @@ class VAEClassifier(
             Probabilities of the classes in the order of ``classes_``; each
             row sums to 1. In the input's float dtype.
         """
-        X = self._validate_for_inference(X)
-        with torch_settings(self.n_jobs):
-            return self._inference().class_probabilities(X)
+        return self._class_probabilities(self._validate_for_inference(X))
 
     def predict(self, X):
-        """The most probable class of each row under q(y | x).
+        """The most probable class of each row under ``predict_proba``.
 
         Parameters
         ----------
@@ -351,28 +363,6 @@ class VAEClassifier(
         X = self._validate_for_inference(X)
         with torch_settings(self.n_jobs):
             return self._inference().posterior_mean(X)
-
-    def score_samples(self, X):
-        """Log-likelihood lower bound of each row, its class summed out.
-
-        A bound on ``log p(x) = log sum_y p(y) p(x | y)``, each ``p(x | y)``
-        bounded by importance sampling of q(z | x, y) with ``n_mc_samples``
-        draws. The draws are a deterministic function of the row and of a
-        seed drawn at fit, so a row's score does not depend on the rows it
-        is scored with. With the Gaussian likelihood the density is that of
-        the original, unstandardized features.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            The rows to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,), dtype float64
-            In nats; higher means more likely under the model.
-        """
-        return super().score_samples(X)
 
     def sample(self, n_samples=1, y=None, random_state=None):
         """Draw new rows from the model, of given classes or of any.
@@ -435,8 +425,19 @@ class VAEClassifier(
         return super()._training_settings(n_train, partial, seed, **m2, **resolved)
 
     def _fitted_on(self, X, labels=None):
-        """``transduction_``: the given labels, predictions elsewhere."""
-        self.transduction_ = _transduction(labels, X, self.classes_, self._inference)
+        """The linear part; ``transduction_``: given labels, else predictions."""
+        self.linear_weight_ = self.linear_weight
+        self.linear_part_ = updated_linear_part(self, X, labels)
+        proba = self._class_probabilities
+        self.transduction_ = _transduction(labels, X, self.classes_, proba)
+
+    def _class_probabilities(self, X):
+        """``predict_proba`` of the validated rows ``X``."""
+        with torch_settings(self.n_jobs):
+            proba = self._inference().class_probabilities(X)
+        return mixed_probabilities(
+            proba, self.linear_part_, X, self.is_categorical_, self.linear_weight_
+        )
 
     def _inference(self):
         return _as_m2(super()._inference())

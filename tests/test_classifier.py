@@ -10,6 +10,7 @@ import torch
 from configs import FAST
 from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from skvae import VAEClassifier
 from skvae._noise import row_normal_noise
@@ -284,3 +285,64 @@ def test_classification_weight_auto_is_kingmas_alpha(separable):
     assert clf.classification_weight_ == pytest.approx(0.1 * 300 / 15)
     clf.set_params(classification_weight=2.5).fit(X, y)
     assert clf.classification_weight_ == 2.5
+
+
+# ------------------------------------------------------- the linear part
+
+
+def clusters_across_the_classes(n_samples=400, seed=0):
+    """Two far-apart clusters along the first column, and classes set by the
+    sign of the second, across both: the structure that unlabelled rows
+    show is not the class."""
+    rng = np.random.RandomState(seed)
+    cluster = rng.randint(2, size=n_samples)
+    X = rng.normal(size=(n_samples, 4))
+    X[:, 0] += np.where(cluster == 1, 8.0, -8.0)
+    y = (X[:, 1] > 0).astype(int)
+    return X, y
+
+
+def test_linear_weight_zero_is_m2_alone(separable):
+    X, y = separable
+    clf = VAEClassifier(**FAST, linear_weight=0.0).fit(X, y)
+    assert clf.linear_part_ is None
+    m2 = clf._inference().class_probabilities(X)
+    np.testing.assert_array_equal(clf.predict_proba(X), m2)
+
+
+def test_predict_proba_mixes_m2_with_the_linear_part():
+    X, y = clusters_across_the_classes()
+    y_partial = with_few_labels(y, per_class=20)
+    clf = VAEClassifier(**TRAINED, linear_weight=0.25).fit(X, y_partial)
+    m2 = clf._inference().class_probabilities(X)
+    linear = clf.linear_part_.predict_proba(X)
+    np.testing.assert_allclose(clf.predict_proba(X), 0.75 * m2 + 0.25 * linear)
+    assert not np.allclose(m2, linear, atol=0.05)
+    # transduction_ follows the mixed probabilities.
+    unlabelled = y_partial == -1
+    np.testing.assert_array_equal(
+        clf.transduction_[unlabelled], clf.predict(X[unlabelled])
+    )
+
+
+def test_linear_weight_one_predicts_as_a_logistic_regression_of_the_labels():
+    X, y = clusters_across_the_classes()
+    y_partial = with_few_labels(y, per_class=20)
+    clf = VAEClassifier(**FAST, linear_weight=1.0).fit(X, y_partial)
+    labelled = y_partial >= 0
+    scaled = StandardScaler().fit(X[labelled]).transform(X)
+    lr = LogisticRegression(max_iter=1000).fit(scaled[labelled], y[labelled])
+    np.testing.assert_allclose(clf.predict_proba(X), lr.predict_proba(scaled))
+
+
+def test_partial_fit_keeps_the_linear_part_of_a_chunk_with_one_class():
+    X, y = clusters_across_the_classes()
+    y_partial = with_few_labels(y, per_class=20)
+    clf = VAEClassifier(**FAST, linear_weight=0.5)
+    clf.partial_fit(X, y_partial, classes=[0, 1])
+    first = clf.linear_part_
+    one_class = np.where(y_partial == 1, -1, y_partial)  # labelled rows: 0s only
+    clf.partial_fit(X, one_class)
+    assert clf.linear_part_ is first
+    clf.partial_fit(X, y_partial)
+    assert clf.linear_part_ is not first

@@ -40,8 +40,9 @@ def _instances():
     # The imputer's own options.
     yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
     yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
-    # The classifier's own option, and early stopping on its held-out loss.
+    # The classifier's own options, and early stopping on its held-out loss.
     yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
+    yield VAEClassifier(**FAST, linear_weight=0.0)
 
 
 ESTIMATORS = list(_instances())

@@ -187,6 +187,7 @@ def test_sample_draws_codes_from_the_learned_vamp_prior():
     row = torch.tensor((X[X[:, 0] < 0][:1] - est.mean_) / est.scale_)
     with torch.no_grad():
         vae.vamp.pseudo_inputs.copy_(vae.encoder.inputs(row.float()))
+    est._refresh_float64_module()  # inference reads a copy made at fit
     after = est.sample(300, random_state=0)
     assert (after[:, 0] < 0).mean() > 0.8 and after[:, 0].mean() < -3
 
@@ -203,6 +204,7 @@ def test_sample_draws_the_lower_codes_from_the_top_layer():
         top.prior_loc.bias.copy_(torch.tensor(c[0]))
         top.prior_raw_scale.weight.zero_()
         top.prior_raw_scale.bias.fill_(-50.0)  # scale 1e-5
+    est._refresh_float64_module()  # inference reads a copy made at fit
     samples = est.sample(200, random_state=0)
     decoded = est.inverse_transform(c)
     noise = est.net_.module_.likelihood.scale().detach().numpy() * est.scale_
@@ -294,3 +296,16 @@ def test_grid_search_selects_the_latent_model_by_held_out_score():
     ).fit(X)
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores)) and len(set(scores.tolist())) == 4
+
+
+@pytest.mark.parametrize("name", list(RICH))
+def test_sample_remaining_columns_of_a_rich_model_keeps_the_given_cells(name, X):
+    est = VAETransformer(**FAST, **RICH[name]).fit(X)
+    known = X[:20].copy()
+    known[:, 1:] = np.nan
+    out = est.sample_remaining_columns(known, random_state=0)
+    np.testing.assert_array_equal(out[:, 0], X[:20, 0])
+    assert np.all(np.isfinite(out))
+    np.testing.assert_array_equal(
+        out, est.sample_remaining_columns(known, random_state=0)
+    )

@@ -1,0 +1,136 @@
+"""Generation given known columns: ``sample_remaining_columns``."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from configs import FAST
+
+from skvae import VAEClassifier, VAEImputer, VAETransformer
+
+LEARNT = {**FAST, "n_components": 3, "hidden_layer_sizes": (32,), "max_iter": 80}
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VAETransformer(**LEARNT).fit(table)
+
+
+def test_rows_hold_the_given_cells_exactly_in_the_tables_dtypes(fitted, table):
+    known = pd.DataFrame(
+        {
+            "colour": pd.Categorical(["blue", "red", "green"] * 4),
+            "count": [3, 40, 7] * 4,  # 40 is beyond the training range
+            "x": [0.123456789, -3.5, 12.25] * 4,
+        },
+        index=np.arange(100, 112),
+    )
+    rows = fitted.sample_remaining_columns(known, random_state=0)
+    assert list(rows.columns) == list(table.columns)
+    assert rows.dtypes.equals(table.dtypes)
+    assert rows.index.tolist() == known.index.tolist()
+    assert rows["colour"].astype(str).tolist() == known["colour"].astype(str).tolist()
+    assert rows["count"].tolist() == known["count"].tolist()
+    assert rows["x"].tolist() == known["x"].tolist()
+    assert not rows.isna().any().any()
+
+
+def test_the_other_columns_follow_the_models_conditional(fitted):
+    # What rejection sampling from the same model gives: the rows of each
+    # colour among unconditional samples. In the table, colour sets y
+    # (about -100 per level) and flag (blue).
+    samples = fitted.sample(4000, random_state=0)
+    n = 400
+    known = pd.DataFrame({"colour": pd.Categorical(["red"] * n + ["blue"] * n)})
+    rows = fitted.sample_remaining_columns(known, random_state=0)
+    spread = samples["y"].std()
+    for colour, drawn in (("red", rows.iloc[:n]), ("blue", rows.iloc[n:])):
+        rejected = samples[samples["colour"] == colour]
+        assert abs(drawn["y"].mean() - rejected["y"].mean()) < 0.15 * spread
+        assert abs(drawn["flag"].mean() - rejected["flag"].mean()) < 0.1
+    assert rows.iloc[:n]["y"].mean() > rows.iloc[n:]["y"].mean() + 0.5 * spread
+
+
+def test_equal_conditions_get_independent_draws_reproducible_by_seed(fitted):
+    known = pd.DataFrame({"colour": pd.Categorical(["green"] * 50)})
+    rows = fitted.sample_remaining_columns(known, random_state=1)
+    assert rows["y"].nunique() > 40
+    again = fitted.sample_remaining_columns(known, random_state=1)
+    pd.testing.assert_frame_equal(rows, again)
+    other = fitted.sample_remaining_columns(known, random_state=2)
+    assert not rows["y"].equals(other["y"])
+
+
+def test_a_rare_condition_is_drawn_as_easily_as_a_common_one(fitted, table):
+    # Far in the tail of y (a few training rows at most): rejection
+    # sampling would need many draws per row; the conditional draw needs one.
+    rare = table["y"].min() - 20.0
+    known = pd.DataFrame({"y": [rare] * 30, "size": ["L"] * 30})
+    rows = fitted.sample_remaining_columns(known, random_state=0)
+    assert (rows["y"] == rare).all() and (rows["size"] == "L").all()
+    # The colour of the lowest y, as the model has learnt it.
+    assert rows["colour"].value_counts().idxmax() == "blue"
+
+
+def test_missing_cells_of_the_conditions_are_drawn_too(fitted):
+    known = pd.DataFrame({"x": [1.0, np.nan], "size": ["S", None]})
+    rows = fitted.sample_remaining_columns(known, random_state=0)
+    assert rows["x"].iloc[0] == 1.0 and rows["size"].iloc[0] == "S"
+    assert not rows.isna().any().any()
+
+
+def test_arrays_mark_the_cells_to_draw_with_nan():
+    X = np.random.RandomState(0).normal(size=(200, 3))
+    vae = VAETransformer(**FAST).fit(X)
+    known = np.array([[0.5, np.nan, np.nan], [np.nan, -1.0, np.nan]])
+    rows = vae.sample_remaining_columns(known, random_state=0)
+    assert rows.shape == (2, 3) and np.isfinite(rows).all()
+    assert rows[0, 0] == 0.5 and rows[1, 1] == -1.0
+
+
+def test_polars_conditions_give_polars_rows(table):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vae = VAETransformer(**FAST).fit(pl.from_pandas(table))
+    rows = vae.sample_remaining_columns(pl.DataFrame({"count": [4, 5]}))
+    assert isinstance(rows, pl.DataFrame)
+    assert rows["count"].to_list() == [4, 5]
+
+
+def test_the_imputer_and_the_classifier_generate_given_columns_too(table):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        imputer = VAEImputer(**FAST).fit(table)
+        X = table.drop(columns="colour")
+        y = np.where(np.arange(len(table)) % 5 == 0, table["flag"].astype(int), -1)
+        classifier = VAEClassifier(**FAST).fit(X, y)
+    known = pd.DataFrame({"size": ["M"] * 5})
+    assert (imputer.sample_remaining_columns(known)["size"] == "M").all()
+    rows = classifier.sample_remaining_columns(known, random_state=0)
+    assert list(rows.columns) == list(X.columns) and (rows["size"] == "M").all()
+    assert not rows.isna().any().any()
+
+
+@pytest.mark.parametrize(
+    "known, message",
+    [
+        (pd.DataFrame({"colour": ["purple"]}), "levels not seen in fit"),
+        (pd.DataFrame({"weight": [1.0]}), "columns not seen in fit"),
+        (np.zeros((1, 4)), "4 features"),
+    ],
+)
+def test_bad_conditions_are_clear_errors(fitted, known, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=message):
+            fitted.sample_remaining_columns(known)
+
+
+def test_a_model_fitted_on_an_array_asks_for_an_array():
+    vae = VAETransformer(**FAST).fit(np.random.RandomState(0).normal(size=(50, 2)))
+    with pytest.raises(ValueError, match="without feature names"):
+        vae.sample_remaining_columns(pd.DataFrame({"a": [1.0]}))
