@@ -105,8 +105,11 @@ class VAEClassifier(
         ("auto" resolved).
 
     linear_part_ : Pipeline or None
-        The logistic regression of ``linear_weight`` (None when 0, or when
-        the labelled rows of the training calls had one class only).
+        The logistic regression of ``linear_weight``, fitted on the
+        labelled rows of the last training call that held two classes or
+        more (``partial_fit`` refits it on each such chunk's rows; it does
+        not accumulate them); None when ``linear_weight`` is 0 or no call
+        had two classes.
 
     transduction_ : ndarray of shape (n_samples,)
         The labels given to the rows of the last training call: a row's own
