@@ -57,7 +57,13 @@ from benchmarks.harness.report import (
     write_markdown,
 )
 from benchmarks.harness.runner import append_row, read_results
-from benchmarks.harness.timing import limit_threads, load_line, timed
+from benchmarks.harness.timing import (
+    limit_threads,
+    load_line,
+    reset_peak_memory,
+    status_mb,
+    timed,
+)
 from skvae import VAEAnomalyDetector
 
 FIELDS = (
@@ -81,24 +87,6 @@ def subsample(df, n_rows, seed=SEED):
     the table's order."""
     order = np.random.RandomState(seed).permutation(len(df))
     return df.iloc[np.sort(order[:n_rows])].reset_index(drop=True)
-
-
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return -1
-
-
-def _reset_peak():
-    """Reset VmHWM to the current RSS (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def _in_training(frame):
@@ -126,8 +114,8 @@ def child(n_rows, max_iter, train_minutes=None):
     X = df if n_rows == "full" else subsample(df, int(n_rows))
     del df
     gc.collect()
-    resettable = _reset_peak()
-    rss_before = _status_kb("VmRSS")
+    resettable = reset_peak_memory()
+    rss_before = status_mb("VmRSS")
     kw = {} if max_iter is None else {"max_iter": max_iter}
     model = VAEAnomalyDetector(random_state=SEED, verbose=0, **kw)
     with warnings.catch_warnings(record=True) as caught:
@@ -137,10 +125,10 @@ def child(n_rows, max_iter, train_minutes=None):
             signal.setitimer(signal.ITIMER_REAL, 60 * train_minutes)
         _, fit_time = timed(model.fit, X)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        fit_peak = _status_kb("VmHWM")
-        _reset_peak()
+        fit_peak = status_mb("VmHWM")
+        reset_peak_memory()
         scores, score_time = timed(model.score_samples, X)
-        score_peak = _status_kb("VmHWM")
+        score_peak = status_mb("VmHWM")
     n, n_iter = len(X), model.n_iter_
     epoch_time = float(sum(row["dur"] for row in model.net_.history if "dur" in row))
     # What the model finds, as a sanity check: the 1 % least likely rows.
@@ -148,7 +136,8 @@ def child(n_rows, max_iter, train_minutes=None):
     delay = X["arr_delay"].abs()
     categorical = X.columns[model.is_categorical_]
     n_levels = zip(categorical, map(len, model.categories_), strict=True)
-    mb = 1024 if resettable else np.nan  # peaks unknown without the reset
+    if not resettable:  # the peaks are unknown without the reset
+        fit_peak = score_peak = np.nan
     row = dict(n_rows=n, seed=SEED, train_limit_min=train_minutes or "")
     row["interrupted"] = any("interrupted" in str(w.message) for w in caught)
     row["epoch_time"] = epoch_time
@@ -157,8 +146,8 @@ def child(n_rows, max_iter, train_minutes=None):
     row["batch_size"] = int(model.batch_size_)
     row["sec_per_epoch_per_1k"] = fit_time / n_iter / (n / 1000)
     row["score_sec_per_1k"] = score_time / (n / 1000)
-    row |= dict(rss_before_mb=rss_before / 1024, fit_peak_mb=fit_peak / mb)
-    row["score_peak_mb"] = score_peak / mb
+    row |= dict(rss_before_mb=rss_before, fit_peak_mb=fit_peak)
+    row["score_peak_mb"] = score_peak
     row["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     row |= dict(n_features=X.shape[1], n_categorical=len(categorical))
     row["n_levels"] = ";".join(f"{k}={v}" for k, v in n_levels)

@@ -70,7 +70,12 @@ from benchmarks.harness.report import (
     write_markdown,
 )
 from benchmarks.harness.runner import append_row, read_results
-from benchmarks.harness.timing import limit_threads, load_line
+from benchmarks.harness.timing import (
+    limit_threads,
+    load_line,
+    reset_peak_memory,
+    status_mb,
+)
 
 FIELDS = (
     "dataset n_rows rounds iforest_s det_fit_s det_score_s tr_fit_s "
@@ -188,33 +193,15 @@ def ordinal_codes(df):
 # ---------------------------------------------------------------- memory
 
 
-def _status_mb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak():
-    """Reset VmHWM to the current resident set (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def _phase(fn):
     """``(result, wall seconds, peak resident MB during fn)``; the CPU
     seconds of the process go to ``CPU_SECONDS``."""
-    resettable = _reset_peak()
+    resettable = reset_peak_memory()
     start, cpu = time.perf_counter(), time.process_time()
     result = fn()
     seconds = time.perf_counter() - start
     CPU_SECONDS.append(time.process_time() - cpu)
-    return result, seconds, _status_mb("VmHWM") if resettable else float("nan")
+    return result, seconds, status_mb("VmHWM") if resettable else float("nan")
 
 
 # CPU seconds of each phase, in order (one thread: the work this process
@@ -241,7 +228,7 @@ def child(dataset, size, rounds, max_iter, tr_max_categories=None):
     tr_kw = dict(kw)
     if tr_max_categories is not None:
         tr_kw["max_categories"] = tr_max_categories
-    rss_data = _status_mb("VmRSS")
+    rss_data = status_mb("VmRSS")
     times = {k: [] for k in ("iforest", "det_fit", "det_use", "tr_fit", "tr_use")}
     peaks = {k: [] for k in ("iforest", "det", "tr")}
     cpu = {k: [] for k in ("iforest", "det", "tr")}
@@ -257,11 +244,11 @@ def child(dataset, size, rounds, max_iter, tr_max_categories=None):
             ("det", VAEAnomalyDetector, "score_samples", kw),
             ("tr", VAETransformer, "transform", tr_kw),
         ):
-            resettable = _reset_peak()
+            resettable = reset_peak_memory()
             model = estimator(random_state=0, **params)
             model, t_fit, _ = _phase(partial(_fit, model, X))
             out, t_use, _ = _phase(partial(getattr(model, method), X))
-            peaks[name].append(_status_mb("VmHWM") if resettable else float("nan"))
+            peaks[name].append(status_mb("VmHWM") if resettable else float("nan"))
             times[f"{name}_fit"].append(t_fit)
             times[f"{name}_use"].append(t_use)
             cpu[name].append(CPU_SECONDS[-2] + CPU_SECONDS[-1])
