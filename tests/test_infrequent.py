@@ -200,11 +200,36 @@ def test_brier_score_and_expected_embedding_count_every_level():
             p = _level_log_probs(likelihood, decoded, j).exp()  # (30, k)
             one_hot = torch.nn.functional.one_hot(x[:, j].long(), k).double()
             torch.testing.assert_close(error[:, j], (one_hot - p).square().sum(-1))
-            vectors = table.weight[row : row + k]
+            # Each level's vector is its slot's: an infrequent level's is
+            # its column's group's.
+            group = expansion.infrequent[i]
+            slot_of = torch.arange(k) if group is None else group.slot_of
+            vectors = table.weight[row + slot_of]  # (k, width)
             width = vectors.shape[1]
             features[:, offset : offset + width] = p @ vectors
-            offset, row = offset + width, row + k
+            offset, row = offset + width, row + expansion.n_output_levels[j]
     torch.testing.assert_close(expected, features)
+    # What the encoder reads for a row is the expectation at its one-hot
+    # levels: a grouped level's vector is the group's.
+    torch.testing.assert_close(
+        embedding(x), embedding.expected(_one_hot_slots(expansion, x))
+    )
+
+
+def _one_hot_slots(expansion, x):
+    """(n, n_outputs): numeric cells as they are, 1 in each categorical
+    cell's slot."""
+    out = torch.zeros(len(x), expansion.n_outputs, dtype=x.dtype)
+    for j, k in enumerate(expansion.n_output_levels):
+        start = sum(max(m, 1) for m in expansion.n_output_levels[:j])
+        if expansion.n_levels[j] == 0:
+            out[:, start] = x[:, j]
+            continue
+        i = expansion.categorical_columns.tolist().index(j)
+        group = expansion.infrequent[i]
+        slot = x[:, j].long() if group is None else group.slot_of[x[:, j].long()]
+        out[torch.arange(len(x)), start + slot] = 1.0
+    return out
 
 
 def test_without_infrequent_levels_the_expansion_is_unchanged():

@@ -27,7 +27,10 @@ Columns with the same number of slots are computed together, as one
 slot counts, and none is padded. Columns and slots are picked with
 ``index_select`` rather than advanced indexing (``x[..., index]``): the
 same values and gradients, and on the last dimension three times faster
-(a tenth of ``score_samples`` on flights went to one such pick).
+(a tenth of ``score_samples`` on flights went to one such pick); a wide
+pick from a tensor of draws goes through a 2-D view (``_select_last``),
+and the decoder's output is cut into its blocks by one gather
+(:meth:`ColumnExpansion.split`).
 
 *Infrequent levels* (``min_frequency``, ``max_categories``; none unless
 asked for) share one slot of their column, "the group": the decoder gives
@@ -42,9 +45,10 @@ training rows: an outlier detector still finds it unlikely. ``sample`` and
 uniform rescaled to the group's stretch of the CDF, a level by the
 training frequencies; ``mean`` gives the group's probability in its slot
 and ``collapse`` weighs it by its most frequent level's share, so it
-names the most probable level. The encoder keeps one embedding per level,
-which costs nothing per row. Scoring a column then costs its frequent
-levels plus one, whatever its number of levels. Rejected: mapping the
+names the most probable level. The encoder embeds the slot too (one
+vector for the group: see :class:`ColumnEmbedding` for why). Training and
+scoring a column then cost its frequent levels plus one, whatever its
+number of levels. Rejected: mapping the
 infrequent levels onto one "other" level, as a ``OneHotEncoder`` in front
 would. The likelihood would then be that of "other", not of the level,
 which makes a rare level look as likely as all rare levels together
@@ -78,6 +82,18 @@ from torch.nn import functional as F
 
 # Widest embedding of a categorical column (see embedding_width).
 MAX_EMBEDDING_WIDTH = 16
+
+
+def _select_last(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x[..., index]``, for a wide ``index``: ``index_select`` on a 2-D
+    view. On a tensor of more dimensions, ``index_select``'s last-dimension
+    path is about ten times slower when it picks hundreds of slots (15 ms
+    against 1.7 ms for (4, 400, 650) float64 here, one thread); for a few
+    slots it is the fastest, so the narrow picks call it directly."""
+    if x.dim() <= 2:
+        return x.index_select(-1, index)
+    rows = x.reshape(-1, x.shape[-1]).index_select(1, index)
+    return rows.unflatten(0, x.shape[:-1])
 
 
 def embedding_width(n_levels: int, max_width: int = MAX_EMBEDDING_WIDTH) -> int:
@@ -155,9 +171,14 @@ class ColumnExpansion(nn.Module):
         categorical_columns = torch.tensor(categorical_order, dtype=torch.long)
         categorical_starts = starts[categorical_columns]  # (n_categorical,)
         group_slots = self._group_slots(categorical_starts)
-        column_position, slot_position = self._positions(
+        column_position, slot_position, slot_order = self._positions(
             starts, numeric_columns, categorical_columns, group_slots
         )
+        self._in_order = torch.equal(slot_order, torch.arange(self.n_outputs))
+        self._split_sizes = [
+            len(numeric_columns),
+            *((stop - first) * k for first, stop, k in self.groups),
+        ]
         self._grouped = [
             any(self.infrequent[i] is not None for i in range(first, stop))
             for first, stop, _ in self.groups
@@ -170,7 +191,7 @@ class ColumnExpansion(nn.Module):
             "numeric_slots": starts[numeric_columns],
             "column_position": column_position,
             "slot_position": slot_position,
-            **{f"group_slots_{g}": slots for g, slots in enumerate(group_slots)},
+            "slot_order": slot_order,
         }
 
     def _columns(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
@@ -206,19 +227,10 @@ class ColumnExpansion(nn.Module):
 
     def _group_slots(self, categorical_starts: torch.Tensor) -> list[torch.Tensor]:
         """The (n_columns, n_slots) output slots of each block."""
-        # Also sets each block's first slot if its slots are contiguous.
-        # A group whose slots are contiguous is read as a view of the
-        # output; another one through its (n_columns, n_slots) slots.
-        self._group_start: list[int | None] = []
-        group_slots = []
-        for first, stop, k in self.groups:
-            slots = categorical_starts[first:stop, None] + torch.arange(k)
-            contiguous = torch.equal(
-                slots.flatten(), slots[0, 0] + torch.arange(k * (stop - first))
-            )
-            self._group_start.append(int(slots[0, 0]) if contiguous else None)
-            group_slots.append(slots)
-        return group_slots
+        return [
+            categorical_starts[first:stop, None] + torch.arange(k)
+            for first, stop, k in self.groups
+        ]
 
     def _positions(
         self,
@@ -226,8 +238,9 @@ class ColumnExpansion(nn.Module):
         numeric_columns: torch.Tensor,
         categorical_columns: torch.Tensor,
         group_slots: list[torch.Tensor],
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Where each column and each slot goes in the numeric-first order."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Where each column and each slot goes in the numeric-first order,
+        and the slots in that order."""
         # Position of each column in cat([numeric columns, categorical ones]),
         # (n_features,), and of each slot in cat([numeric slots, each group's
         # slots]), (n_outputs,).
@@ -239,7 +252,7 @@ class ColumnExpansion(nn.Module):
         )
         slot_position = torch.empty_like(slot_order)
         slot_position[slot_order] = torch.arange(self.n_outputs)
-        return column_position, slot_position
+        return column_position, slot_position, slot_order
 
     def _group_maps(self, categorical_columns: torch.Tensor) -> dict[str, torch.Tensor]:
         """The maps of the blocks that hold a grouped column, by buffer name."""
@@ -280,8 +293,6 @@ class ColumnExpansion(nn.Module):
         for i, group in enumerate(self.infrequent):
             if group is not None:
                 buffers |= {
-                    f"slot_of_c{i}": group.slot_of,
-                    f"share_c{i}": group.log_share.exp(),
                     f"group_cdf_c{i}": group.cdf,
                     f"group_codes_c{i}": group.codes,
                 }
@@ -314,18 +325,32 @@ class ColumnExpansion(nn.Module):
         missing = torch.isnan(codes)
         return codes.masked_fill(missing, 0.0).long(), missing
 
+    def split(
+        self, outputs: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(..., n_outputs) -> the numeric slots (..., n_numeric) and the
+        categorical ones, one (..., n_columns, n_slots) block per group of
+        columns with equal slot counts.
+
+        One gather puts the slots in numeric-first grouped order and
+        ``split`` cuts it into views. Rejected: a slice or an index per
+        block. Each slice's gradient is a zero-filled tensor as wide as the
+        output, summed into the rest; with five blocks (flights with a
+        text column) that zero-filling was a fifth of a training step, and
+        ``index_select`` on the last dimension of a tensor of draws is slow
+        (see ``_select_last``).
+        """
+        grouped = outputs if self._in_order else _select_last(outputs, self.slot_order)
+        numeric, *blocks = grouped.split(self._split_sizes, -1)
+        return numeric, [
+            block.unflatten(-1, (stop - first, k))
+            for block, (first, stop, k) in zip(blocks, self.groups, strict=True)
+        ]
+
     def levels(self, outputs: torch.Tensor) -> list[torch.Tensor]:
         """(..., n_outputs) -> the categorical slots, one (..., n_columns,
-        n_levels) block per group of columns with equal level counts."""
-        blocks = []
-        for g, (first, stop, k) in enumerate(self.groups):
-            start = self._group_start[g]
-            if start is None:
-                blocks.append(outputs[..., getattr(self, f"group_slots_{g}")])
-            else:
-                block = outputs[..., start : start + (stop - first) * k]
-                blocks.append(block.unflatten(-1, (stop - first, k)))
-        return blocks
+        n_slots) block per group of columns with equal slot counts."""
+        return self.split(outputs)[1]
 
     def from_levels(
         self, numeric: torch.Tensor, blocks: Sequence[torch.Tensor]
@@ -333,7 +358,7 @@ class ColumnExpansion(nn.Module):
         """The inverse of :meth:`levels`: (..., n_outputs) from the numeric
         slots (..., n_numeric) and each group's (..., n_columns, n_levels)."""
         parts = [numeric, *(block.flatten(-2) for block in blocks)]
-        return torch.cat(parts, -1).index_select(-1, self.slot_position)
+        return _select_last(torch.cat(parts, -1), self.slot_position)
 
     def by_column(self, numeric: torch.Tensor, categorical: torch.Tensor):
         """Per-column values from the numeric columns' (..., n_numeric) and
@@ -449,23 +474,36 @@ class ColumnEmbedding(nn.Module):
     cells -> (..., out_features) features.
 
     A numeric cell passes as it is (NaN when missing, for the caller to
-    fill); a categorical cell becomes the learned vector of its level,
-    ``embedding_width(n_levels)`` wide, and a missing categorical cell the
-    zero vector. Zeros rather than a learned "missing" vector: the encoder
-    told which cells are missing (``missing_inputs``) adds its own learned
-    vector for them through the indicator's weights, and one that never saw
-    a missing cell in training is best given the neutral input, as a
-    missing numeric cell gets 0 (the column's mean). Output order: the
-    numeric columns, then the categorical ones in grouped order (see
-    ``ColumnExpansion``). With no categorical column it is the identity.
+    fill); a categorical cell becomes the learned vector of its *slot* (its
+    level's, or for an infrequent level its column's group's, see
+    ``ColumnExpansion``), ``embedding_width(n_slots)`` wide, and a missing
+    categorical cell the zero vector. Zeros rather than a learned "missing"
+    vector: the encoder told which cells are missing (``missing_inputs``)
+    adds its own learned vector for them through the indicator's weights,
+    and one that never saw a missing cell in training is best given the
+    neutral input, as a missing numeric cell gets 0 (the column's mean).
+    Output order: the numeric columns, then the categorical ones in grouped
+    order (see ``ColumnExpansion``). With no categorical column it is the
+    identity.
 
-    Columns of equal width share one table (their levels stacked, each
+    Columns of equal width share one table (their slots stacked, each
     column's codes offset to its block), so a forward pass makes one lookup
     per distinct width, whatever the number of columns. Initial vectors are
     N(0, 1), PyTorch's default for ``nn.Embedding`` (the scale of
     standardized numeric inputs), drawn from ``generator``. The tables are
     weight matrices: ``weight_decay`` and ``l1_penalty`` apply to them, as
     nanoGPT decays its token embeddings.
+
+    Rejected: a vector per level of a grouped column as well. A lookup
+    costs nothing per row, but every training step pays for the whole
+    table: its dense gradient is zeroed and filled, and Adam updates every
+    row of it. Measured on one thread (a step of 128 rows, embedding and
+    one linear layer): 1.2-1.6 ms with the 9 881 levels of flights' two
+    high-cardinality columns, 0.35 ms with 600, about a third of a default
+    detector's whole step on that table. And the vectors bought were those
+    of levels seen a few times each, which training barely moves from their
+    random start; the likelihood still tells the infrequent levels apart
+    (by their shares of the group).
     """
 
     def __init__(
@@ -473,14 +511,12 @@ class ColumnEmbedding(nn.Module):
     ) -> None:
         super().__init__()
         self.expansion = expansion
-        levels = [expansion.n_levels[j] for j in expansion.categorical_columns.tolist()]
-        self._levels = levels
-        self._slots = [
-            expansion.n_output_levels[j] for j in expansion.categorical_columns.tolist()
-        ]
-        widths = [embedding_width(k) for k in levels]
+        columns = expansion.categorical_columns.tolist()
+        slots = [expansion.n_output_levels[j] for j in columns]
+        self._slots = slots
+        widths = [embedding_width(m) for m in slots]
         # Runs of categorical columns (grouped order) of equal width; the
-        # width grows with the level count, so each width is one run.
+        # width grows with the slot count, so each width is one run.
         self.runs: list[tuple[int, int, int]] = []
         for i, width in enumerate(widths):
             if self.runs and self.runs[-1][2] == width:
@@ -488,14 +524,37 @@ class ColumnEmbedding(nn.Module):
             else:
                 self.runs.append((i, i + 1, width))
         self.tables = nn.ModuleList()
+        self._mapped = []
         for r, (first, stop, width) in enumerate(self.runs):
-            run_levels = torch.tensor(levels[first:stop])
-            self.tables.append(_embedding(int(run_levels.sum()), width, generator))
-            offsets = torch.cumsum(run_levels, 0) - run_levels
+            run_slots = torch.tensor(slots[first:stop])
+            self.tables.append(_embedding(int(run_slots.sum()), width, generator))
+            offsets = torch.cumsum(run_slots, 0) - run_slots
             self.register_buffer(f"offsets_{r}", offsets, persistent=False)
+            self._mapped.append(self._register_rows(r, first, stop, offsets))
         self._starts = expansion.categorical_starts.tolist()  # first slots
         self.in_features = expansion.n_features
         self.out_features = expansion.n_numeric + sum(widths)
+
+    def _register_rows(self, r: int, first: int, stop: int, offsets) -> bool:
+        """For a run that holds a grouped column, register the table row of
+        each of its columns' levels (``rows_{r}``, indexed by code plus the
+        column's ``level_offsets_{r}``); whether the run needs them."""
+        expansion = self.expansion
+        if all(expansion.infrequent[i] is None for i in range(first, stop)):
+            return False  # every code is its slot
+        columns = expansion.categorical_columns.tolist()
+        rows = []
+        for i, offset in zip(range(first, stop), offsets.tolist(), strict=True):
+            k = expansion.n_levels[columns[i]]
+            group = expansion.infrequent[i]
+            slot_of = torch.arange(k) if group is None else group.slot_of
+            rows.append(slot_of + offset)
+        levels = torch.tensor([len(column) for column in rows])
+        self.register_buffer(f"rows_{r}", torch.cat(rows), persistent=False)
+        self.register_buffer(
+            f"level_offsets_{r}", torch.cumsum(levels, 0) - levels, persistent=False
+        )
+        return True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         expansion = self.expansion
@@ -504,16 +563,20 @@ class ColumnEmbedding(nn.Module):
         codes, missing = expansion.codes(x)  # (..., n_categorical)
         parts = [x.index_select(-1, expansion.numeric_columns)]
         for r, (first, stop, _) in enumerate(self.runs):
-            index = codes[..., first:stop] + getattr(self, f"offsets_{r}")
+            if self._mapped[r]:
+                level = codes[..., first:stop] + getattr(self, f"level_offsets_{r}")
+                index = getattr(self, f"rows_{r}")[level]
+            else:
+                index = codes[..., first:stop] + getattr(self, f"offsets_{r}")
             vectors = self.tables[r](index)  # (..., stop - first, width)
             vectors = vectors.masked_fill(missing[..., first:stop, None], 0.0)
             parts.append(vectors.flatten(-2))
         return torch.cat(parts, -1)  # (..., out_features)
 
     def expected(self, mean: torch.Tensor) -> torch.Tensor:
-        """Decoded means (..., n_outputs), level probabilities in the
+        """Decoded means (..., n_outputs), slot probabilities in the
         categorical slots -> (..., out_features): numeric means as they are,
-        each categorical column's probability-weighted mean of its level
+        each categorical column's probability-weighted mean of its slot
         vectors (what its embedding is in expectation)."""
         expansion = self.expansion
         if not expansion.has_categorical:
@@ -521,22 +584,13 @@ class ColumnEmbedding(nn.Module):
         parts = [mean.index_select(-1, expansion.numeric_slots)]
         starts = self._starts
         for r, (first, stop, _) in enumerate(self.runs):
-            table = self.tables[r].weight  # (levels of the run, width)
+            table = self.tables[r].weight  # (slots of the run, width)
             offset = 0
             for i in range(first, stop):
-                k, m = self._levels[i], self._slots[i]
+                m = self._slots[i]
                 probabilities = mean[..., starts[i] : starts[i] + m]
-                vectors = table[offset : offset + k]  # (k, width)
-                if expansion.infrequent[i] is not None:
-                    # The group's slot: its levels' vectors weighed by their
-                    # shares (a frequent level's share is 1).
-                    slot_of = getattr(expansion, f"slot_of_c{i}")
-                    share = getattr(expansion, f"share_c{i}")
-                    vectors = vectors.new_zeros(m, vectors.shape[1]).index_add(
-                        0, slot_of, share[:, None] * vectors
-                    )  # (m, width)
-                parts.append(probabilities @ vectors)
-                offset += k
+                parts.append(probabilities @ table[offset : offset + m])
+                offset += m
         return torch.cat(parts, -1)  # (..., out_features)
 
     def missing(self, x: torch.Tensor) -> torch.Tensor:
@@ -644,18 +698,15 @@ class MixedLikelihood(nn.Module):
         )  # (..., n_numeric)
 
     def forward(self, decoded: torch.Tensor) -> Distribution:
-        numeric = None
-        if self.numeric is not None:
-            numeric = self.numeric(self._numeric_decoded(decoded)).base_dist
-        logits = self.expansion.levels(decoded)
+        numeric, logits = self.expansion.split(decoded)
+        numeric = None if self.numeric is None else self.numeric(numeric).base_dist
         return Independent(CategoricalColumns(numeric, logits, self.expansion), 1)
 
     def mean(self, decoded: torch.Tensor) -> torch.Tensor:
-        if self.numeric is None:
-            numeric = self._numeric_decoded(decoded)  # (..., 0)
-        else:
-            numeric = self.numeric.mean(self._numeric_decoded(decoded))
-        probabilities = [F.softmax(b, -1) for b in self.expansion.levels(decoded)]
+        numeric, logits = self.expansion.split(decoded)  # numeric (..., n_numeric)
+        if self.numeric is not None:
+            numeric = self.numeric.mean(numeric)
+        probabilities = [F.softmax(b, -1) for b in logits]
         return self.expansion.from_levels(numeric, probabilities)
 
     def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
