@@ -140,7 +140,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         likelihood="gaussian",
         categorical_features="from_dtype",
         min_frequency=None,
-        max_categories=256,
+        max_categories=64,
         prior="normal",
         n_pseudo_inputs="auto",
         n_flows=0,

@@ -125,8 +125,8 @@ def test_detector_defaults_to_trimming_auto_widths_and_four_samples():
     assert det.hidden_layer_sizes == "auto"
     assert det.n_mc_samples == 4
     assert det.score_type == "likelihood" and det.contamination == 0.1
-    # A column of thousands of levels costs at most 256 decoder outputs.
-    assert det.max_categories == 256 and det.min_frequency is None
+    # A column of thousands of levels costs at most 64 decoder outputs.
+    assert det.max_categories == 64 and det.min_frequency is None
 
 
 def test_the_detector_groups_the_rare_levels_of_a_many_level_column():
@@ -139,10 +139,13 @@ def test_the_detector_groups_the_rare_levels_of_a_many_level_column():
         }
     )
     detector = VAEAnomalyDetector(**FAST).fit(frame)
-    # 255 frequent levels and one group: 1 numeric output + 256.
-    assert detector.net_.module_.expansion.n_outputs == 1 + 256
+    # 63 frequent levels and one group: 1 numeric output + 64; the encoder
+    # too has one vector per slot, not per level.
+    module = detector.net_.module_
+    assert module.expansion.n_outputs == 1 + 64
+    assert module.encoder.embedding.tables[0].num_embeddings == 64
     n_levels = len(detector.categories_[0])
-    assert len(detector.infrequent_categories_[0]) == n_levels - 255
+    assert len(detector.infrequent_categories_[0]) == n_levels - 63
     assert np.isfinite(detector.score_samples(frame)).all()
 
 

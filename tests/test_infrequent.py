@@ -363,5 +363,5 @@ def test_every_estimator_stores_the_parameters():
         defaults = Estimator().get_params()
         assert defaults["min_frequency"] is None
         # The detector bounds a column's outputs; the others model every level.
-        expected = 256 if Estimator is VAEAnomalyDetector else None
+        expected = 64 if Estimator is VAEAnomalyDetector else None
         assert defaults["max_categories"] == expected
