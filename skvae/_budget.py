@@ -54,16 +54,16 @@ class Budget:
 class StepBudget:
     """About ``steps`` gradient steps, in at most ``max_epochs`` epochs (a
     table of a few rows would otherwise run thousands of one-step epochs),
-    at ``learning_rate_init``; a table of more than twice ``steps``
-    mini-batches trains one epoch of ``steps`` of them."""
+    at ``learning_rate_init``; a table of more than ``steps`` mini-batches
+    trains one epoch of ``steps`` of them."""
 
     steps: int = 3000
     max_epochs: int = 1000
 
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
-        epochs = round(self.steps / steps_per_epoch)
-        if epochs == 0:  # more than twice the budget in one pass
+        if steps_per_epoch > self.steps:  # more than the budget in one pass
             return Budget(1, learning_rate_init, False, max_steps_per_epoch=self.steps)
+        epochs = round(self.steps / steps_per_epoch)
         return Budget(min(self.max_epochs, epochs), learning_rate_init, False)
 
 
@@ -87,11 +87,11 @@ class TwoRegimeBudget:
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
         if steps_per_epoch <= self.small_table_batches:
             return Budget(self.small_table_epochs, learning_rate_init, True)
-        epochs = round(self.large_table_steps / steps_per_epoch)
         learning_rate = self.large_table_lr_factor * learning_rate_init
-        if epochs == 0:  # more than twice the budget in one pass
+        if steps_per_epoch > self.large_table_steps:  # more than the budget
             steps = self.large_table_steps
             return Budget(1, learning_rate, False, max_steps_per_epoch=steps)
+        epochs = round(self.large_table_steps / steps_per_epoch)
         return Budget(epochs, learning_rate, False)
 
 

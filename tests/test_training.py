@@ -191,10 +191,10 @@ def test_auto_max_iter_takes_one_epoch_at_least_and_caps_the_epochs(X):
     assert Transformer(**{**FAST, "max_iter": "auto"}).fit(X).n_iter_ == 4
 
 
-def test_a_budget_smaller_than_half_a_pass_trains_that_many_steps(X):
-    # 60 rows in batches of 4: 15 steps per epoch, more than twice a budget
-    # of 6 steps, which then trains one epoch of 6 steps, not of 15: the
-    # cost of a fit stops growing with the rows.
+def test_a_budget_smaller_than_a_pass_trains_that_many_steps(X):
+    # 60 rows in batches of 4: 15 steps per epoch, more than a budget of 6
+    # steps, which then trains one epoch of 6 steps, not of 15: the cost of
+    # a fit stops growing with the rows.
     steps = []
     train_step = VAENet.train_step
 
@@ -213,9 +213,14 @@ def test_a_budget_smaller_than_half_a_pass_trains_that_many_steps(X):
             est = Estimator(**{**FAST, "max_iter": "auto", "batch_size": 4}).fit(X)
             assert est.n_iter_ == 1
             assert steps == [4] * 6  # six full batches of a random part
-    # A budget of half a pass or more still trains whole epochs.
-    assert StepBudget(steps=8)(15, 1e-3).max_steps_per_epoch is None
-    assert StepBudget(steps=7)(15, 1e-3).max_steps_per_epoch == 7
+    # A budget of a pass or more still trains whole epochs; a pass of one
+    # step more than the budget trains the budget (not a whole pass, up to
+    # twice the budget, as it once did).
+    assert StepBudget(steps=15)(15, 1e-3).max_steps_per_epoch is None
+    assert StepBudget(steps=14)(15, 1e-3).max_steps_per_epoch == 14
+    detector = TwoRegimeBudget(small_table_batches=1, large_table_steps=14)
+    assert detector(15, 1e-3).max_steps_per_epoch == 14
+    assert detector(14, 1e-3).max_steps_per_epoch is None
 
 
 def test_auto_max_iter_still_stops_on_the_held_out_bound(X):
