@@ -70,11 +70,12 @@ n_components : int, default=8
         ``sample`` and training (e.g. the 4043 aircraft of a flights table
         become 63 outputs and a group), at the price of modelling the rare
         levels by their frequencies only; None sets no bound.
-        ``VAEAnomalyDetector`` defaults to 64, which keeps a column of
-        thousands of levels from multiplying the cost of a fit and of
-        scoring, while the other estimators keep the exact model (see the
-        user guide, "How the defaults were chosen"). The infrequent levels
-        found are ``infrequent_categories_``.
+        ``VAEAnomalyDetector`` and ``VAETransformer`` default to 64, which
+        keeps a column of thousands of levels from multiplying the cost of a
+        fit and of scoring; ``VAEImputer`` and ``VAEClassifier``, whose
+        outputs are levels, keep the exact model (see the user guide, "How
+        the defaults were chosen"). The infrequent levels found are
+        ``infrequent_categories_``.
 
     prior : {"normal", "vamp"}, default="normal"
         Prior over the latent codes (of the top layer with

@@ -81,7 +81,7 @@ class VAETransformer(
         likelihood="gaussian",
         categorical_features="from_dtype",
         min_frequency=None,
-        max_categories=None,
+        max_categories=64,
         prior="normal",
         n_pseudo_inputs="auto",
         n_flows=0,

@@ -362,6 +362,7 @@ def test_every_estimator_stores_the_parameters():
         assert params["min_frequency"] == 0.01 and params["max_categories"] == 7
         defaults = Estimator().get_params()
         assert defaults["min_frequency"] is None
-        # The detector bounds a column's outputs; the others model every level.
-        expected = 64 if Estimator is VAEAnomalyDetector else None
+        # The detector and the transformer bound a column's outputs; the
+        # imputer, whose outputs are levels, models every level.
+        expected = None if Estimator is VAEImputer else 64
         assert defaults["max_categories"] == expected
