@@ -178,15 +178,22 @@ BENCHMARK_RESULTS = [
     ("flights", "python -m benchmarks flights"),
     ("scale", "python -m benchmarks scale"),
     (
-        "scale_headline",
-        "python -m benchmarks scale --datasets flights --sizes full --rounds 3 "
-        "--name scale_headline",
+        "scale_quiet",
+        "python -m benchmarks scale --datasets flights_hard,flights,diamonds,ames "
+        "--sizes 50000,100000,full --rounds 3 --name scale_quiet",
     ),
+    ("detector_max_categories", "python -m benchmarks detector_max_categories"),
+    ("transformer_max_categories", "python -m benchmarks transformer_max_categories"),
     ("score_floor", "python -m benchmarks score_floor --rows 20000"),
     ("dask_scale", "python -m benchmarks dask_scale"),
     ("imputation", "python -m benchmarks imputation"),
     ("imputation_defaults", "python -m benchmarks imputation_defaults"),
     ("synthesis", "python -m benchmarks synthesis"),
+    (
+        "synthesis_latent",
+        "python -m benchmarks synthesis --contenders skvae,skvae-vamp,"
+        "skvae-hierarchy --seeds 1,2,3 --name synthesis_latent",
+    ),
     ("semisupervised", "python -m benchmarks semisupervised"),
     (
         "semisupervised_dev",

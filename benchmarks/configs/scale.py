@@ -42,8 +42,8 @@ Usage::
 
     python -m benchmarks scale --quick
     python -m benchmarks scale                      # the default grid
-    python -m benchmarks scale --datasets flights --sizes full --rounds 3 \\
-        --name scale_headline                       # the headline ratio
+    python -m benchmarks scale --datasets flights_hard,flights,diamonds,ames \\
+        --sizes 50000,100000,full --rounds 3 --name scale_quiet  # the goals
 
 A rerun skips the (table, size) pairs already in the CSV, so a long run
 resumes where it stopped.
