@@ -220,7 +220,7 @@ def _one_hot_slots(expansion, x):
     """(n, n_outputs): numeric cells as they are, 1 in each categorical
     cell's slot."""
     out = torch.zeros(len(x), expansion.n_outputs, dtype=x.dtype)
-    for j, k in enumerate(expansion.n_output_levels):
+    for j in range(expansion.n_features):
         start = sum(max(m, 1) for m in expansion.n_output_levels[:j])
         if expansion.n_levels[j] == 0:
             out[:, start] = x[:, j]

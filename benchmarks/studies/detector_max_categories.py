@@ -43,8 +43,7 @@ from skvae import VAEAnomalyDetector
 
 TITLE = "The detector's max_categories: detection and cost on flights"
 FIELDS = (
-    "seed contender n_outputs roc_auc tailnum_auc dest_auc cpu_s seconds "
-    "info command"
+    "seed contender n_outputs roc_auc tailnum_auc dest_auc cpu_s seconds info command"
 ).split()
 KEY = ["seed", "contender"]
 SETTINGS = {"None": None, "256": 256, "64": 64, "16": 16}

@@ -39,8 +39,7 @@ from skvae import VAETransformer
 
 TITLE = "The transformer's max_categories: features, likelihood and cost on flights"
 FIELDS = (
-    "seed contender n_outputs heldout_loglik late_auc fit_cpu_s seconds "
-    "info command"
+    "seed contender n_outputs heldout_loglik late_auc fit_cpu_s seconds info command"
 ).split()
 KEY = ["seed", "contender"]
 SETTINGS = {"None": None, "256": 256, "64": 64}

@@ -325,9 +325,7 @@ class ColumnExpansion(nn.Module):
         missing = torch.isnan(codes)
         return codes.masked_fill(missing, 0.0).long(), missing
 
-    def split(
-        self, outputs: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def split(self, outputs: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(..., n_outputs) -> the numeric slots (..., n_numeric) and the
         categorical ones, one (..., n_columns, n_slots) block per group of
         columns with equal slot counts.
