@@ -218,6 +218,11 @@ BENCHMARK_RESULTS = [
         "--seeds 1 --name anomaly_cost",
     ),
     (
+        "anomaly_cost_quiet",
+        "python -m benchmarks anomaly --contenders skvae,IForest,ECOD "
+        "--seeds 1 --name anomaly_cost_quiet",
+    ),
+    (
         "anomaly_small_budget",
         "python -m benchmarks anomaly_defaults --contenders default,"
         "small-epochs100,small-epochs50 --datasets <the 19 smallest> --seeds 1,2,3 "

@@ -27,7 +27,13 @@ import pandas as pd
 from sklearn.datasets import load_digits, load_iris, load_wine
 
 from benchmarks.harness import data
-from benchmarks.harness.contenders import DETECTOR_FIELDS, DETECTORS, detect, make
+from benchmarks.harness.contenders import (
+    DETECTOR_FIELDS,
+    DETECTORS,
+    LATENT_DETECTORS,
+    detect,
+    make,
+)
 from benchmarks.harness.report import (
     auc_table,
     markdown_table,
@@ -44,7 +50,10 @@ from benchmarks.harness.runner import read_results
 TITLE = "Held-out one-class anomaly detection: skvae beside its peers"
 FIELDS, KEY, CONTENDER = DETECTOR_FIELDS, ["dataset", "seed", "detector"], "detector"
 # Every detector of the anomaly study but the slow label-free tuning.
-CONTENDERS = [d for d in DETECTORS if d not in ("skvae-tuned", "HBOS")]
+CONTENDERS = [
+    d for d in DETECTORS if d not in ("skvae-tuned", "HBOS", *LATENT_DETECTORS)
+]
+ON_REQUEST = list(LATENT_DETECTORS)
 SEEDS = (1, 2, 3)
 QUICK = {"datasets": ["wine-0", "digits-1"], "seeds": [1]}
 SOURCES = ["digits", "wine", "iris", "mnist"]

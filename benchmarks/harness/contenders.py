@@ -180,6 +180,12 @@ DETECTORS = {
     # The default before trim_fraction=0.2: every training row in the loss.
     "skvae-notrim": lambda seed, quick: _skvae_detector(seed, quick, trim_fraction=0.0),
     "skvae-tuned": lambda seed, quick: TunedSkvae(seed, **_skvae(quick)),
+    # The richer latent models as the detector's model (on request: see
+    # LATENT_DETECTORS): does a better density rank anomalies better?
+    "skvae-vamp": lambda seed, quick: _skvae_detector(seed, quick, prior="vamp"),
+    "skvae-hierarchy": lambda seed, quick: _skvae_detector(
+        seed, quick, n_top_components=8
+    ),
     # PyOD 3's default capacity=0 clamps the KL term to 0: the default "VAE"
     # trains as an autoencoder with a noisy bottleneck.
     "pyod-VAE": lambda seed, quick: _pyod("VAE", seed, quick),
@@ -193,6 +199,9 @@ DETECTORS = {
     "LOF": lambda seed, quick: Adapter(LocalOutlierFactor(novelty=True)),
     "OCSVM": lambda seed, quick: Adapter(OneClassSVM()),
 }
+# The detectors above that the anomaly and one-class studies run only when
+# ``--contenders`` names them.
+LATENT_DETECTORS = ("skvae-vamp", "skvae-hierarchy")
 IMPUTERS = {
     "mean": lambda seed, quick: Adapter(SimpleImputer()),
     "KNN": lambda seed, quick: Adapter(KNNImputer()),
