@@ -192,7 +192,7 @@ BENCHMARK_RESULTS = [
     (
         "synthesis_latent",
         "python -m benchmarks synthesis --contenders skvae,skvae-vamp,"
-        "skvae-hierarchy --seeds 1,2,3 --name synthesis_latent",
+        "skvae-hierarchy --seeds 1,2,3 --datasets all --name synthesis_latent",
     ),
     ("semisupervised", "python -m benchmarks semisupervised"),
     (
@@ -227,6 +227,16 @@ BENCHMARK_RESULTS = [
         "python -m benchmarks anomaly_defaults --contenders default,"
         "small-epochs100,small-epochs50 --datasets <the 19 smallest> --seeds 1,2,3 "
         "--name anomaly_small_budget",
+    ),
+    (
+        "anomaly_latent",
+        "python -m benchmarks anomaly --contenders skvae,skvae-vamp,"
+        "skvae-hierarchy,IForest --seeds 1 --name anomaly_latent",
+    ),
+    (
+        "oneclass_latent",
+        "python -m benchmarks oneclass --contenders skvae,skvae-vamp,"
+        "skvae-hierarchy,KNN,LOF,IForest --seeds 1 --name oneclass_latent",
     ),
     ("anomaly_scaling", "python -m benchmarks anomaly_scaling"),
     ("fit_cost", "python -m benchmarks fit_cost"),
