@@ -182,6 +182,11 @@ BENCHMARK_RESULTS = [
         "python -m benchmarks scale --datasets flights_hard,flights,diamonds,ames "
         "--sizes 50000,100000,full --rounds 3 --name scale_quiet",
     ),
+    (
+        "scale_large",
+        "python -m benchmarks scale --datasets flights_hard --sizes 1400000 "
+        "--rounds 1 --name scale_large",
+    ),
     ("detector_max_categories", "python -m benchmarks detector_max_categories"),
     ("transformer_max_categories", "python -m benchmarks transformer_max_categories"),
     ("score_floor", "python -m benchmarks score_floor --rows 20000"),
