@@ -34,7 +34,7 @@ from sklearn.model_selection import cross_val_score
 from benchmarks.harness.report import markdown_table, write_markdown
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import clocked
-from benchmarks.studies.detector_max_categories import _flights
+from benchmarks.studies import detector_max_categories
 from skvae import VAETransformer
 
 TITLE = "The transformer's max_categories: features, likelihood and cost on flights"
@@ -46,11 +46,9 @@ SETTINGS = {"None": None, "256": 256, "64": 64}
 CONTENDERS = [f"max_categories={k}" for k in SETTINGS]
 SEEDS = (0, 1)
 QUICK = {"seeds": [0]}
-
-
-def cases(args):
-    for seed in args.seeds:
-        yield {"seed": seed}
+# One case per seed, on the detector study's table.
+cases = detector_max_categories.cases
+_flights = detector_max_categories._flights
 
 
 def prepare(case, args):
