@@ -247,6 +247,7 @@ BENCHMARK_RESULTS = [
     ("fit_cost", "python -m benchmarks fit_cost"),
     ("feature_defaults", "python -m benchmarks feature_defaults"),
     ("loss_diagnosis", "python -m benchmarks loss_diagnosis"),
+    ("trimmed_scale", "the script in benchmarks/results/trimmed_scale.md"),
 ]
 
 
