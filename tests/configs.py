@@ -18,6 +18,10 @@ FAST = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0
 # the KL terms have room to differ.
 TRAINED = {**FAST, "n_components": 4, "max_iter": 40}
 
+# For claims about what a model learnt of the mixed ``table`` fixture (its
+# levels, their relations to the numbers, the cells it fills or draws).
+LEARNT = {**FAST, "n_components": 3, "hidden_layer_sizes": (32,), "max_iter": 80}
+
 # The hyperparameter mixes that scikit-learn's estimator checks run over
 # (test_common.py): every objective term and regularizer is switched on in
 # at least one of them.

@@ -1,8 +1,11 @@
 """Shared data sets of the test suite, as session fixtures (the estimator
 configurations are in ``configs.py``)."""
 
+import warnings
+
 import numpy as np
 import pytest
+from configs import LEARNT
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +59,14 @@ def table():
         frame.loc[gaps[:, j], column] = np.nan
     frame.loc[gaps[:, 3], "colour"] = np.nan
     return frame
+
+
+@pytest.fixture(scope="session")
+def fitted(table):
+    """``VAETransformer(**LEARNT)`` fitted on ``table`` (read only: a test
+    that changes a model fits its own)."""
+    from skvae import VAETransformer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return VAETransformer(**LEARNT).fit(table)

@@ -10,15 +10,6 @@ from configs import FAST
 
 from skvae import VAEClassifier, VAEImputer, VAETransformer
 
-LEARNT = {**FAST, "n_components": 3, "hidden_layer_sizes": (32,), "max_iter": 80}
-
-
-@pytest.fixture(scope="module")
-def fitted(table):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return VAETransformer(**LEARNT).fit(table)
-
 
 def test_rows_hold_the_given_cells_exactly_in_the_tables_dtypes(fitted, table):
     known = pd.DataFrame(

@@ -6,15 +6,13 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from configs import FAST, to_polars
+from configs import FAST, LEARNT, to_polars
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skvae import VAEImputer
-
-LEARNT = {**FAST, "n_components": 3, "hidden_layer_sizes": (32,), "max_iter": 80}
 
 
 def remove_cells(X, rate, seed=0):

@@ -8,7 +8,7 @@ import pandas as pd
 import polars as pl
 import pytest
 import torch
-from configs import FAST, seeded, to_polars
+from configs import FAST, LEARNT, seeded, to_polars
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -18,17 +18,6 @@ from skvae._base import BaseVAE
 from skvae._torch.columns import ColumnEmbedding, ColumnExpansion
 from skvae._torch.networks import VAE
 from skvae.datasets import load_penguins
-
-# Enough training for the claims about what the model learnt.
-LEARNT = {**FAST, "n_components": 3, "hidden_layer_sizes": (32,), "max_iter": 80}
-
-
-@pytest.fixture(scope="module")
-def fitted(table):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return VAETransformer(**LEARNT).fit(table)
-
 
 # --------------------------------------------------------------- columns
 
