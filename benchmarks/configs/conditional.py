@@ -48,6 +48,7 @@ from benchmarks.harness.contenders import make
 from benchmarks.harness.report import (
     grid,
     markdown_table,
+    mean_std,
     protocol,
     runs_section,
     write_markdown,
@@ -179,12 +180,7 @@ def report(path, args):
     ):
 
         def cell(values, digits=digits):
-            values = values.dropna()
-            if values.empty:
-                return "failed"
-            if len(values) == 1:
-                return f"{values.iloc[0]:.{digits}f}"
-            return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+            return mean_std(values, digits) or "failed"
 
         table = grid(
             models,
