@@ -178,6 +178,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
     # The policy of max_iter="auto" (see skvae._budget).
     _auto_budget = StepBudget()
 
+    # Whether the encoder reads a missing-cell mask even when the training
+    # rows are complete (otherwise only when they have missing cells).
+    _missing_inputs = False
+
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch on ``X``, continuing from the current model.
@@ -378,7 +382,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             n_levels=None if schema is None else schema.n_levels,
             level_counts=None if schema is None else schema.level_counts,
             n_rows=None if schema is None else schema.n_rows,
-            missing=bool(np.isnan(X).any()),
+            missing=self._missing_inputs or bool(np.isnan(X).any()),
             n_classes=0 if labels is None else len(self.classes_),
             n_train=X.shape[0],
         )

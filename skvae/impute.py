@@ -24,6 +24,20 @@ from skvae._generative import GenerativeMixin
 from skvae._noise import row_uniform_noise
 from skvae._runtime import torch_settings
 from skvae._tables import _is_pandas_df, _is_polars_df
+from skvae._torch.likelihoods import LIKELIHOODS
+
+# The calibration of the draws' spread (see _held_out_cells): the share of
+# the observed numeric cells held out of training, and the most cells.
+_SPREAD_SHARE = 0.05
+_SPREAD_CELLS = 2000
+# Fewer held-out cells than this say too little: the draws keep the
+# decoder's own spread.
+_MIN_SPREAD_CELLS = 20
+# The interval the spread is calibrated on: the central 90 %.
+_SPREAD_LEVEL = 0.9
+_Z_INTERVAL = 1.6448536269514722  # Phi^-1(0.95)
+# Phi(1): the uniform at which a Gaussian draw is one standard deviation up.
+_ONE_SIGMA_UP = 0.8413447460685429
 
 
 @fill_doc
@@ -91,6 +105,13 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     empty_features_ : ndarray of bool of shape (`n_features_in_`,)
         The columns with no observed cell in fit.
 
+    draw_spread_ : ndarray of shape (`n_features_in_`,)
+        The factor on the decoder's noise in the draws of
+        ``sample_posterior=True``, calibrated at fit on observed cells held
+        out of training so that the draws' central 90 % interval holds 90 %
+        of them (see Notes); 1 for categorical columns and under the
+        Bernoulli likelihood.
+
     {shared_attributes}
 
     See Also
@@ -108,6 +129,15 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     guide, "Imputing missing values", has the measurements). Free
     bits apply to the ELBO: set ``free_bits=0`` to train on the
     importance-weighted bound (``n_importance_samples > 1``).
+
+    Multiple imputation: the decoder's noise is learned on cells the
+    encoder saw, so its spread is that of a reconstruction, narrower than
+    the error of a guess. Fit holds 5 % of the observed numeric cells (at
+    most 2000) out of training, imputes them after training and scales the
+    noise of ``sample_posterior`` draws by ``draw_spread_``, so that the
+    draws' central 90 % interval holds 90 % of those cells (a quantile
+    recalibration); the imputed means are those of a model trained without
+    those cells.
 
     Imputation is only as good as the model: train long enough for the
     table's size (``loss_curve_``), and check the error on cells you hide
@@ -368,17 +398,39 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         self.sample_posterior_ = self.sample_posterior
         patterns, _ = self.missing_patterns_
         self.empty_features_ = patterns.all(axis=0)
+        rows, cells, truth = self.__dict__.pop("_held_out", (X[:0], (), ()))
+        self.draw_spread_ = _draw_spread(
+            self._inference(), rows, cells, truth, self._spread_columns()
+        )
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(error_on_new=False).fit(
                 _nan_where(patterns)
             )
 
+    # Training always has missing cells (those held out for the draws'
+    # spread), and the rows to impute have them.
+    _missing_inputs = True
+
+    def _training_data(self, X, labels, rng):
+        """The base class's training data, less the cells held out of
+        training to calibrate the draws' spread (see :func:`_draw_spread`)."""
+        X, self._held_out = _held_out_cells(X, self._spread_columns(), rng)
+        return super()._training_data(X, labels, rng)
+
+    def _spread_columns(self):
+        """The columns whose draws' spread is calibrated: numeric ones under
+        a location-scale likelihood, whose noise can be scaled."""
+        return ~self.is_categorical_ & LIKELIHOODS[self.likelihood].standardize
+
     def _impute(self, X):
         """Imputed rows of the float64 rows ``X`` (every cell, on the user's
         scale, categorical cells as level codes)."""
-        seed = self.noise_seed_ + 1 if self.sample_posterior_ else None
-        return _imputed_rows(self._inference(), X, seed) * self.scale_ + self.mean_
+        model = self._inference()
+        if not self.sample_posterior_:
+            return _imputed_rows(model, X) * self.scale_ + self.mean_
+        rows = _imputed_rows(model, X, self.noise_seed_ + 1, self.draw_spread_)
+        return rows * self.scale_ + self.mean_
 
     def _mark_missing(self, X):
         """Cells of numeric columns equal to ``missing_values`` become NaN
@@ -411,12 +463,14 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         return out
 
 
-def _imputed_rows(model, X, seed=None):
+def _imputed_rows(model, X, seed=None, spread=None):
     """Imputed rows of the float64 rows ``X`` by the fitted estimator's
     inference ``model``, every cell on the standardized scale (categorical
     cells as level codes): the importance-weighted posterior mean (a mode
     for categorical cells), or with a ``seed`` one draw from the posterior
-    by sampling importance resampling, a function of the row and ``seed``."""
+    by sampling importance resampling, a function of the row and ``seed``,
+    its numeric cells' decoder noise multiplied by ``spread`` (one factor
+    per column, see :func:`_draw_spread`)."""
     out = np.empty_like(X)
     vae = model.module_for(np.float64)
     for rows, _, samples in model.bound_chunks(X):
@@ -431,13 +485,106 @@ def _imputed_rows(model, X, seed=None):
             # cumulative weight passes a uniform draw.
             pick = (uniform[:, 0] > weights.cumsum(0)).sum(0).clamp(max=k - 1)
             z = samples.z[pick, torch.arange(len(pick))]  # (n_rows, d)
-            values = vae.likelihood.draw(vae.decoder(z), uniform[:, 1:])
+            decoded = vae.decoder(z)
+            values = vae.likelihood.draw(decoded, uniform[:, 1:])
+            if spread is not None:
+                mean = vae.expansion.collapse(vae.likelihood.mean(decoded))
+                noise = model.tensor(spread) * (values - mean)
+                values = torch.where(model.tensor(spread != 1.0), mean + noise, values)
         else:
             means = vae.decode_mean(samples.z)  # (k, n_rows, n_outputs)
             mean = (weights[..., None] * means).sum(0)
             values = vae.expansion.collapse(mean)  # (n_rows, n_features)
         out[rows] = values.cpu().numpy()
     return out
+
+
+def _held_out_cells(X, columns, rng):
+    """``X`` (a copy) less a random ``_SPREAD_SHARE`` of its observed cells
+    in ``columns`` (at most ``_SPREAD_CELLS``), drawn from ``rng``, and the
+    held-out cells as ``(rows, (row, column), truth)``: the rows of ``X``
+    that lost a cell, as training sees them, each cell's position in
+    ``rows`` and its value."""
+    eligible = ~np.isnan(X) & columns
+    share = min(_SPREAD_SHARE, _SPREAD_CELLS / max(eligible.sum(), 1))
+    held = eligible & (
+        np.random.RandomState(rng.randint(2**31 - 1)).rand(*X.shape) < share
+    )
+    X = X.copy()
+    truth = X[held]
+    X[held] = np.nan
+    lost = held.any(axis=1)
+    row, column = np.nonzero(held[lost])
+    return X, (X[lost], (row, column), truth)
+
+
+def _draw_spread(model, rows, cells, truth, columns):
+    """Per column, the factor by which the decoder's noise is multiplied in
+    the draws of ``sample_posterior=True``: one factor for the ``columns``
+    (numeric ones under a location-scale likelihood), calibrated on the
+    ``cells`` of ``rows`` held out of training, whose values are
+    ``truth``; 1 for the other columns, and for all with fewer than
+    ``_MIN_SPREAD_CELLS`` held-out cells.
+
+    A draw is the decoder's mean at a latent draw plus the decoder's noise.
+    That noise is learned from cells the encoder saw, so it is the spread of
+    a reconstruction, not of a guess: at 50 % missing the learned standard
+    deviation was about half the real error of the imputed means, and the
+    90 % intervals of 20 imputations covered 87 % of the removed cells
+    (user guide, "Where the defaults lose, and why"). So training leaves out
+    a share (``_SPREAD_SHARE``, at most ``_SPREAD_CELLS``) of the observed
+    numeric cells, which are imputed after training as ``transform``
+    would: cells the model never saw, in rows it did, as a missing cell is.
+    A draw has variance ``v + c^2 s^2``, with ``v`` the weighted variance
+    of the decoder's means over the latent draws, ``s`` the decoder's
+    standard deviation and ``c`` the factor: ``c`` is the smallest for which
+    the central ``_SPREAD_LEVEL`` interval of a Gaussian of that variance
+    around the imputed mean holds that share of the held-out cells, a
+    quantile recalibration (Kuleshov et al., 2018) of the noise's scale. The
+    imputed means, ``score`` and every other output are unchanged.
+
+    Rejected: hiding cells that training saw, which needs no held-out
+    cells: the model had learned them, most on small, wide tables, and the
+    intervals stayed too narrow there (coverage 0.833 on ``Ionosphere``,
+    0.851 on ``wine`` for a nominal 0.905); matching the variance to the mean
+    squared error instead of the interval to the quantile (variance scaling,
+    Levi et al., 2022), which heavy-tailed errors made too wide (0.93 to 0.94
+    on 3 of the 6 tables of ``imputation.md``); and training with extra
+    masked cells so that the noise is learned on unseen cells (MIWAE-style),
+    which raised the ratio of the learned to the real spread on
+    ``concrete`` only from 0.52 to 0.68 and worsened the imputed means.
+    """
+    spread = np.ones(len(columns))
+    if len(truth) < _MIN_SPREAD_CELLS:
+        return spread
+    row, column = cells
+    rows = rows.astype(np.float64, copy=False)
+    truth = (truth - model.mean[column]) / model.scale[column]
+    vae = model.module_for(np.float64)
+    needed = np.empty(len(truth))
+    for chunk, _, samples in model.bound_chunks(rows):
+        k = samples.weights.shape[0]
+        weights = torch.where(torch.isfinite(samples.bound), samples.weights, 1.0 / k)
+        weights = weights[..., None]  # (k, n_rows, 1)
+        decoded = vae.decoder(samples.z)  # (k, n_rows, n_outputs)
+        means = vae.expansion.collapse(vae.likelihood.mean(decoded))
+        mean = (weights * means).sum(0)  # (n_rows, n_features)
+        variance = (weights * (means - mean) ** 2).sum(0)
+        # The decoder's standard deviation, whatever its location-scale
+        # family: the draw one standard deviation up minus the median.
+        up = torch.full_like(means, _ONE_SIGMA_UP)
+        half = torch.full_like(means, 0.5)
+        sd = vae.likelihood.draw(decoded, up) - vae.likelihood.draw(decoded, half)
+        noise = (weights * sd**2).sum(0)
+        here = (row >= chunk.start) & (row < chunk.stop)
+        at = torch.as_tensor(row[here] - chunk.start), torch.as_tensor(column[here])
+        mean, variance, noise = (t[at].cpu().numpy() for t in (mean, variance, noise))
+        # The c^2 at which the cell is on the edge of its interval.
+        edge = ((truth[here] - mean) / _Z_INTERVAL) ** 2
+        needed[here] = (edge - variance) / noise
+    c2 = np.quantile(needed, _SPREAD_LEVEL)
+    spread[columns] = np.sqrt(max(c2, 0.0))
+    return spread
 
 
 def _marked_missing(X, missing_values, is_categorical):

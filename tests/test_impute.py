@@ -84,6 +84,35 @@ def test_posterior_draws_spread_around_the_conditional_mean(imputer, gappy):
     assert abs(np.median(spread)) < spread.std()
 
 
+def test_posterior_draws_spread_as_far_as_the_imputed_means_err(blobs, gappy):
+    # The decoder's noise is calibrated at fit on observed cells hidden from
+    # the model: the draws' spread around the imputed means then matches
+    # those means' error on the cells that are really missing. Uncalibrated,
+    # this short fit's decoder spreads its draws more than twice as far.
+    drawn = VAEImputer(**LEARNT, sample_posterior=True).fit(gappy)
+    mean = VAEImputer(**LEARNT).fit(gappy).transform(gappy)
+    missing, scale = np.isnan(gappy), blobs.std(axis=0)
+
+    def spread(X):
+        return np.mean(((X - mean) / scale)[missing] ** 2)
+
+    ratio = spread(drawn.transform(gappy)) / spread(blobs)
+    assert 0.7 < ratio < 1.4
+    assert drawn.draw_spread_.shape == (6,)
+    assert np.all(drawn.draw_spread_ < 1.0)
+
+
+def test_the_draws_of_levels_and_of_bernoulli_cells_are_not_rescaled(table):
+    imputer = VAEImputer(**FAST).fit(table)
+    categorical = imputer.is_categorical_
+    assert np.all(imputer.draw_spread_[categorical] == 1.0)
+    assert not np.all(imputer.draw_spread_[~categorical] == 1.0)
+    binary = (np.random.RandomState(0).uniform(size=(50, 3)) < 0.5).astype(float)
+    binary[::7, 1] = np.nan
+    imputer = VAEImputer(**FAST, likelihood="bernoulli").fit(binary)
+    np.testing.assert_array_equal(imputer.draw_spread_, np.ones(3))
+
+
 def test_a_mixed_table_comes_back_in_its_own_types(table):
     imputer = VAEImputer(**LEARNT).set_output(transform="pandas").fit(table)
     out = imputer.transform(table)
