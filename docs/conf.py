@@ -174,6 +174,11 @@ BENCHMARK_RESULTS = [
     ("speed", "python -m benchmarks speed"),
     ("threads", "python -m benchmarks threads"),
     ("missing", "python -m benchmarks missing"),
+    (
+        "missing_default",
+        "python -m benchmarks missing --name missing_default --rates 0.3 "
+        "--seeds 1,2,3",
+    ),
     ("tables", "python -m benchmarks tables"),
     ("flights", "python -m benchmarks flights"),
     ("scale", "python -m benchmarks scale"),
