@@ -85,8 +85,8 @@ def test_posterior_draws_spread_around_the_conditional_mean(imputer, gappy):
 
 
 def test_posterior_draws_spread_as_far_as_the_imputed_means_err(blobs, gappy):
-    # The decoder's noise is calibrated at fit on observed cells hidden from
-    # the model: the draws' spread around the imputed means then matches
+    # The decoder's noise is calibrated at fit on observed cells held out of
+    # training: the draws' spread around the imputed means then matches
     # those means' error on the cells that are really missing. Uncalibrated,
     # this short fit's decoder spreads its draws more than twice as far.
     drawn = VAEImputer(**LEARNT, sample_posterior=True).fit(gappy)
@@ -111,6 +111,16 @@ def test_the_draws_of_levels_and_of_bernoulli_cells_are_not_rescaled(table):
     binary[::7, 1] = np.nan
     imputer = VAEImputer(**FAST, likelihood="bernoulli").fit(binary)
     np.testing.assert_array_equal(imputer.draw_spread_, np.ones(3))
+
+
+def test_a_model_fitted_on_complete_rows_continues_on_rows_with_gaps(blobs, gappy):
+    # The imputer's encoder always reads the missing-cell mask (its training
+    # rows always lack the held-out cells), so the continuation is allowed
+    # and its draws are calibrated on the gappy rows' held-out cells too.
+    imputer = VAEImputer(**FAST).fit(blobs)
+    imputer.partial_fit(gappy)
+    assert not np.isnan(imputer.transform(gappy)).any()
+    assert imputer.draw_spread_.shape == (6,)
 
 
 def test_a_mixed_table_comes_back_in_its_own_types(table):
