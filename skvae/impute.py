@@ -6,6 +6,7 @@ import functools
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import ndtr, ndtri
 from sklearn.base import TransformerMixin, _fit_context
 from sklearn.impute import MissingIndicator
 from sklearn.utils._param_validation import MissingValues
@@ -33,11 +34,12 @@ _SPREAD_CELLS = 2000
 # Fewer held-out cells than this say too little: the draws keep the
 # decoder's own spread.
 _MIN_SPREAD_CELLS = 20
-# The interval the spread is calibrated on: the central 90 %.
+# The interval the spread is calibrated on: the central 90 %, which a
+# Gaussian's mean +- _Z_INTERVAL standard deviations holds.
 _SPREAD_LEVEL = 0.9
-_Z_INTERVAL = 1.6448536269514722  # Phi^-1(0.95)
-# Phi(1): the uniform at which a Gaussian draw is one standard deviation up.
-_ONE_SIGMA_UP = 0.8413447460685429
+_Z_INTERVAL = float(ndtri(0.5 + _SPREAD_LEVEL / 2))
+# The uniform at which a Gaussian draw is one standard deviation up.
+_ONE_SIGMA_UP = float(ndtr(1.0))
 
 
 @fill_doc
@@ -473,11 +475,12 @@ def _imputed_rows(model, X, seed=None, spread=None):
     per column, see :func:`_draw_spread`)."""
     out = np.empty_like(X)
     vae = model.module_for(np.float64)
+    if spread is not None:
+        scaled = model.tensor(spread != 1.0)
+        spread = model.tensor(spread)
     for rows, _, samples in model.bound_chunks(X):
-        k = samples.weights.shape[0]
-        # A row no latent draw explains (bound -inf) has no weights:
-        # weigh its draws equally.
-        weights = torch.where(torch.isfinite(samples.bound), samples.weights, 1.0 / k)
+        weights = _posterior_weights(samples)
+        k = weights.shape[0]
         if seed is not None:
             noise = row_uniform_noise(X[rows], seed, 1, X.shape[1] + 1)
             uniform = model.tensor(noise[0])  # (n_rows, 1 + n_features)
@@ -489,14 +492,21 @@ def _imputed_rows(model, X, seed=None, spread=None):
             values = vae.likelihood.draw(decoded, uniform[:, 1:])
             if spread is not None:
                 mean = vae.expansion.collapse(vae.likelihood.mean(decoded))
-                noise = model.tensor(spread) * (values - mean)
-                values = torch.where(model.tensor(spread != 1.0), mean + noise, values)
+                values = torch.where(scaled, mean + spread * (values - mean), values)
         else:
             means = vae.decode_mean(samples.z)  # (k, n_rows, n_outputs)
             mean = (weights[..., None] * means).sum(0)
             values = vae.expansion.collapse(mean)  # (n_rows, n_features)
         out[rows] = values.cpu().numpy()
     return out
+
+
+def _posterior_weights(samples):
+    """The self-normalized importance weights of the latent draws of
+    ``samples`` (k, n_rows): a row no draw explains (bound -inf) has none,
+    and its draws weigh equally."""
+    k = samples.weights.shape[0]
+    return torch.where(torch.isfinite(samples.bound), samples.weights, 1.0 / k)
 
 
 def _held_out_cells(X, columns, rng):
@@ -563,9 +573,7 @@ def _draw_spread(model, rows, cells, truth, columns):
     vae = model.module_for(np.float64)
     needed = np.empty(len(truth))
     for chunk, _, samples in model.bound_chunks(rows):
-        k = samples.weights.shape[0]
-        weights = torch.where(torch.isfinite(samples.bound), samples.weights, 1.0 / k)
-        weights = weights[..., None]  # (k, n_rows, 1)
+        weights = _posterior_weights(samples)[..., None]  # (k, n_rows, 1)
         decoded = vae.decoder(samples.z)  # (k, n_rows, n_outputs)
         means = vae.expansion.collapse(vae.likelihood.mean(decoded))
         mean = (weights * means).sum(0)  # (n_rows, n_features)
