@@ -25,6 +25,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from skvae._families import numeric_likelihood
+
 # The hyperparameters whose value is the fitted architecture's, and which a
 # continuation therefore cannot change.
 CONTINUATION_FIXED = (
@@ -83,6 +85,14 @@ class Architecture:
         The prior of the top-most latent layer: "normal" or "vamp".
     n_pseudo_inputs : int or None
         Pseudo-inputs of the VampPrior ("auto" resolved); None without one.
+    families : tuple of str or None
+        The likelihood family of each column (see
+        ``skvae._families.column_families``); None for a model saved before
+        families existed (every column categorical or ``likelihood``).
+    numeric_levels : tuple or None
+        Per column, the ``(points, edges, scale)`` of a numeric column
+        modelled over levels (see ``skvae._families.level_spec``), None for
+        other columns; None when no column is.
     n_flows : int
         Inverse autoregressive flow steps of the posterior.
     n_top_components : int or None
@@ -104,6 +114,8 @@ class Architecture:
     n_pseudo_inputs: int | None = None
     n_flows: int = 0
     n_top_components: int | None = None
+    families: tuple[str, ...] | None = None
+    numeric_levels: tuple | None = None
 
     @classmethod
     def resolve(
@@ -113,6 +125,8 @@ class Architecture:
         n_features,
         n_levels,
         missing,
+        families=None,
+        numeric_levels=None,
         level_counts=None,
         n_rows=None,
         n_classes=0,
@@ -135,13 +149,22 @@ class Architecture:
                 "hidden_layer_sizes must be a non-empty sequence of positive "
                 f"integers, got {params['hidden_layer_sizes']!r}."
             )
+        if numeric_levels is not None:
+            # A numeric column over levels is categorical to the network.
+            n_levels = list(n_levels or (0,) * n_features)
+            for j, spec in enumerate(numeric_levels):
+                if spec is not None:
+                    n_levels[j] = len(spec[0]) + max(len(spec[1]) - 1, 0)
+            n_levels = tuple(n_levels)
         return cls(
             n_features=n_features,
             n_components=params["n_components"],
             hidden_layer_sizes=tuple(int(s) for s in sizes),
-            likelihood=params["likelihood"],
+            likelihood=numeric_likelihood(params["likelihood"]),
             dropout=params["dropout"],
             n_levels=n_levels,
+            families=families,
+            numeric_levels=numeric_levels,
             infrequent=_grouping(params, level_counts, n_rows),
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
@@ -159,6 +182,8 @@ class Architecture:
             (name, getattr(requested, name), getattr(self, name))
             for name in CONTINUATION_FIXED
         ]
+        if self.families is not None and requested.families != self.families:
+            changes.append(("likelihood", requested.families, self.families))
         for name, value, fitted in [*changes, ("device", device, fitted_device)]:
             if value != fitted:
                 raise ValueError(
@@ -199,6 +224,15 @@ class Architecture:
         state["hidden_layer_sizes"] = tuple(state["hidden_layer_sizes"])
         if state["n_levels"] is not None:
             state["n_levels"] = tuple(state["n_levels"])
+        if state.get("families") is not None:
+            state["families"] = tuple(state["families"])
+        if state.get("numeric_levels") is not None:
+            state["numeric_levels"] = tuple(
+                None
+                if spec is None
+                else (tuple(spec[0]), tuple(spec[1]), float(spec[2]), float(spec[3]))
+                for spec in state["numeric_levels"]
+            )
         if state.get("infrequent") is not None:
             state["infrequent"] = tuple(
                 tuple((int(code), int(count)) for code, count in column)

@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from skvae import _scaling
 from skvae._architecture import Architecture
 from skvae._budget import StepBudget, resolve_budget
+from skvae._families import column_families, numeric_levels, numeric_likelihood
 from skvae._generative import missing_patterns
 from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin, bounded_rows
 from skvae._persistence import from_plain, to_plain
@@ -56,7 +57,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": [StrOptions(set(LIKELIHOODS) | {"auto"}), dict],
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         # OneHotEncoder's declarations of the same names.
         "min_frequency": [
@@ -219,8 +220,28 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
 
     @property
     def likelihood_(self):
-        """Likelihood of the fitted model's numeric columns."""
+        """Likelihood of the fitted model's numeric columns that are not
+        modelled over levels (see `column_likelihoods_`)."""
         return self.architecture_.likelihood
+
+    @property
+    def column_likelihoods_(self):
+        """The likelihood family of each column, ndarray of str of shape
+        (n_features_in_,): "categorical", "gaussian", "bernoulli",
+        "discrete" (a probability per value seen in fit) or "histogram"
+        (point masses at frequent values, a piecewise-uniform density
+        elsewhere). See the user guide, "Column likelihoods"."""
+        families = self.architecture_.families or [
+            "categorical" if categorical else self.likelihood_
+            for categorical in self.is_categorical_
+        ]
+        return np.array(families, dtype=object)
+
+    @property
+    def _over_levels(self):
+        """Which columns the network models over levels: categorical ones
+        and numeric ones of a "discrete" or "histogram" likelihood."""
+        return np.array([f not in LIKELIHOODS for f in self.column_likelihoods_])
 
     @property
     def dropout_(self):
@@ -335,7 +356,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         architecture = self._architecture(X, continuing, labels)
         rng = check_random_state(self.random_state)
         init_seed, train_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-        X_train, X_valid, y_train, y_valid = self._training_data(X, labels, rng)
+        X_train, X_valid, y_train, y_valid = self._training_data(
+            X, labels, rng, architecture
+        )
         settings = self._training_settings(len(X_train), partial, seed=int(train_seed))
         if continuing:
             net = self.net_
@@ -376,8 +399,24 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             # "auto" stands for what the first fit resolved it to, whatever
             # the rows of a later call.
             params["n_pseudo_inputs"] = self.architecture_.n_pseudo_inputs or "auto"
+        if continuing and numeric_likelihood(params["likelihood"]) == "gaussian":
+            # "auto" and dicts stand for what the first fit resolved them to.
+            families = self.architecture_.families
+        else:
+            families = column_families(
+                X,
+                params["likelihood"],
+                self.is_categorical_,
+                getattr(self, "feature_names_in_", None),
+            )
         architecture = Architecture.resolve(
             params,
+            families=tuple(families),
+            numeric_levels=(
+                self.architecture_.numeric_levels
+                if continuing
+                else numeric_levels(X, families)
+            ),
             n_features=X.shape[1],
             n_levels=None if schema is None else schema.n_levels,
             level_counts=None if schema is None else schema.level_counts,
@@ -392,11 +431,13 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             return self.architecture_
         self.device_ = resolve_device(self.device)
         self.mean_, self.scale_ = _scaling.standardization(
-            X, architecture.likelihood, self.is_categorical_
+            X,
+            architecture.likelihood,
+            np.array([f not in LIKELIHOODS for f in architecture.families]),
         )
         return architecture
 
-    def _training_data(self, X, labels, rng):
+    def _training_data(self, X, labels, rng, architecture):
         """``(X_train, X_valid, y_train, y_valid)``: the standardized float32
         rows (and label codes) on the device, with ``validation_fraction``
         of them held out (drawn from ``rng``) for early stopping."""

@@ -367,6 +367,7 @@ def make_net(
         module__missing=a.missing,
         module__n_levels=a.n_levels,
         module__infrequent=a.infrequent,
+        module__numeric_levels=a.numeric_levels,
         generator=generator,
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None

@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import skvae
 from skvae._cardinality import warn_identifier_columns
+from skvae._families import numeric_likelihood
 from skvae._tables import TableSchema, is_dataframe, resolve_categorical
 from skvae._torch.likelihoods import LIKELIHOODS
 
@@ -67,7 +68,7 @@ class ValidationMixin:
         X = self._mark_missing(X)
         if reset and schema is not None:
             schema.fit_ranges(X)
-        check_support(X, self.likelihood, self.is_categorical_)
+        check_support(X, numeric_likelihood(self.likelihood), self.is_categorical_)
         return X
 
     def _validate_for_inference(
@@ -81,7 +82,7 @@ class ValidationMixin:
         X, _, table = validate_rows(
             self, X, reset=False, schema=self.schema_, dtype=dtype, return_table=True
         )
-        X = self._mark_missing(X)
+        X = _unseen_values_missing(self._mark_missing(X), self)
         check_support(X, self.likelihood_, self.is_categorical_)
         return (X, table) if return_table else X
 
@@ -154,6 +155,38 @@ def validate_rows(
         input_name="X",
     )
     return (X_encoded, schema, X) if return_table else (X_encoded, schema)
+
+
+def _unseen_values_missing(X, estimator):
+    """``X`` with the values that a "discrete" column never took in fit as
+    missing cells (a copy if any), with a warning that names them, as
+    unseen levels of a categorical column are."""
+    specs = estimator.architecture_.numeric_levels or ()
+    unseen = {}
+    for j, spec in enumerate(specs):
+        if spec is None or spec[1]:  # not over levels, or a histogram
+            continue
+        new = ~np.isnan(X[:, j]) & ~np.isin(X[:, j], spec[0])
+        if new.any():
+            if not unseen:
+                X = X.copy()
+            name = _column_name(estimator, j)
+            unseen[name] = sorted(set(X[new, j].tolist()))[:5]
+            X[new, j] = np.nan
+    if unseen:
+        warnings.warn(
+            f"Found values not seen in fit in discrete columns {unseen}; they "
+            "are treated as missing cells (set likelihood to 'histogram' for "
+            "these columns to give every value a density).",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return X
+
+
+def _column_name(estimator, j):
+    names = getattr(estimator, "feature_names_in_", None)
+    return str(names[j]) if names is not None else int(j)
 
 
 def _learn_schema(estimator, X):

@@ -402,7 +402,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         self.empty_features_ = patterns.all(axis=0)
         rows, cells, truth = self.__dict__.pop("_held_out", (X[:0], (), ()))
         self.draw_spread_ = _draw_spread(
-            self._inference(), rows, cells, truth, self._spread_columns()
+            self._inference(), rows, cells, truth, _spread_columns(self.architecture_)
         )
         self.indicator_ = None
         if self.add_indicator:
@@ -414,16 +414,12 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     # spread), and the rows to impute have them.
     _missing_inputs = True
 
-    def _training_data(self, X, labels, rng):
+    def _training_data(self, X, labels, rng, architecture):
         """The base class's training data, less the cells held out of
         training to calibrate the draws' spread (see :func:`_draw_spread`)."""
-        X, self._held_out = _held_out_cells(X, self._spread_columns(), rng)
-        return super()._training_data(X, labels, rng)
-
-    def _spread_columns(self):
-        """The columns whose draws' spread is calibrated: numeric ones under
-        a location-scale likelihood, whose noise can be scaled."""
-        return ~self.is_categorical_ & LIKELIHOODS[self.likelihood].standardize
+        columns = _spread_columns(architecture)
+        X, self._held_out = _held_out_cells(X, columns, rng)
+        return super()._training_data(X, labels, rng, architecture)
 
     def _impute(self, X):
         """Imputed rows of the float64 rows ``X`` (every cell, on the user's
@@ -637,3 +633,10 @@ def _is_nan(value):
     (which the constraint accepts, and which a validated table holds as
     NaN)."""
     return value is pd.NA or (isinstance(value, float) and bool(np.isnan(value)))
+
+
+def _spread_columns(architecture):
+    """The columns whose draws' spread is calibrated: numeric ones under a
+    location-scale likelihood (not over levels), whose noise can be scaled."""
+    numeric = np.array([f in LIKELIHOODS for f in architecture.families])
+    return numeric & LIKELIHOODS[architecture.likelihood].standardize

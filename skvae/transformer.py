@@ -78,7 +78,7 @@ class VAETransformer(
         n_components=8,
         *,
         hidden_layer_sizes="auto",
-        likelihood="gaussian",
+        likelihood="auto",
         categorical_features="from_dtype",
         min_frequency=None,
         max_categories=64,

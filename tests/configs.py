@@ -44,6 +44,11 @@ CONFIGS = {
     # The first column's rarest levels share one output (all but two of
     # the checks' levels, which are often distinct values).
     "categorical_infrequent": dict(categorical_features=[0], max_categories=3),
+    # Column likelihoods: the checks' first column over quantile
+    # intervals, the second over the values it takes (new values at
+    # inference are unseen values), the rest as "auto" chooses.
+    "histogram_discrete": dict(likelihood={0: "histogram", 1: "discrete"}),
+    "auto": dict(likelihood="auto"),
     # The richer latent models (VAEClassifier refuses them: test_common.py),
     # each with an objective term whose KL is now a Monte Carlo one.
     "vamp": dict(prior="vamp"),

@@ -15,7 +15,7 @@ def test_rows_hold_the_given_cells_exactly_in_the_tables_dtypes(fitted, table):
     known = pd.DataFrame(
         {
             "colour": pd.Categorical(["blue", "red", "green"] * 4),
-            "count": [3, 40, 7] * 4,  # 40 is beyond the training range
+            "count": [3, 1, 7] * 4,
             "x": [0.123456789, -3.5, 12.25] * 4,
         },
         index=np.arange(100, 112),
@@ -28,6 +28,15 @@ def test_rows_hold_the_given_cells_exactly_in_the_tables_dtypes(fitted, table):
     assert rows["count"].tolist() == known["count"].tolist()
     assert rows["x"].tolist() == known["x"].tolist()
     assert not rows.isna().any().any()
+
+
+def test_a_value_that_a_discrete_column_never_took_cannot_be_given(fitted):
+    assert fitted.column_likelihoods_[
+        list(fitted.feature_names_in_).index("count")
+    ] == ("discrete")
+    known = pd.DataFrame({"count": [3, 400]})
+    with pytest.raises(ValueError, match="not seen in fit.*'count'"):
+        fitted.sample_remaining_columns(known, random_state=0)
 
 
 def test_the_other_columns_follow_the_models_conditional(fitted):

@@ -75,7 +75,13 @@ TABLES = {
 CONTENDERS = ["skvae", "GaussianCopula", "TVAE", "CTGAN"]
 # Not a default: VAETransformer's budget before max_iter="auto", 200 epochs
 # with the tol rule on the training loss.
-ON_REQUEST = ["skvae-200ep", "skvae-vamp", "skvae-hierarchy", "skvae-flow"]
+ON_REQUEST = [
+    "skvae-gaussian",
+    "skvae-200ep",
+    "skvae-vamp",
+    "skvae-hierarchy",
+    "skvae-flow",
+]
 MAX_TRAIN_ROWS = 10_000
 TEST_SIZE = 0.2
 FIELDS = (

@@ -216,6 +216,10 @@ IMPUTERS = {
 }
 SYNTHESIZERS = {
     "skvae": lambda seed, quick, metadata: SkvaeSynthesizer(seed, **_skvae(quick)),
+    # The numeric likelihood before likelihood="auto" (a variant on request).
+    "skvae-gaussian": lambda seed, quick, metadata: SkvaeSynthesizer(
+        seed, likelihood="gaussian", **_skvae(quick)
+    ),
     # VAETransformer's budget before max_iter="auto" (a variant on request).
     "skvae-200ep": lambda seed, quick, metadata: SkvaeSynthesizer(
         seed, max_iter=5 if quick else 200

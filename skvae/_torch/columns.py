@@ -80,6 +80,8 @@ from torch import nn
 from torch.distributions import Distribution, Independent
 from torch.nn import functional as F
 
+from skvae._torch.levels import NumericLevels
+
 # Widest embedding of a categorical column (see embedding_width).
 MAX_EMBEDDING_WIDTH = 16
 
@@ -141,6 +143,7 @@ class ColumnExpansion(nn.Module):
         self,
         n_levels: Sequence[int],
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
+        numeric_levels: Sequence[tuple | None] | None = None,
     ) -> None:
         super().__init__()
         self.n_levels = tuple(int(k) for k in n_levels)
@@ -158,6 +161,7 @@ class ColumnExpansion(nn.Module):
             for k, group in zip(self.n_levels, infrequent, strict=True)
         )
         self._register_maps(self._slot_layout(infrequent))
+        self._register_numeric_levels(numeric_levels)
 
     def _slot_layout(
         self, infrequent: list["_InfrequentGroup | None"]
@@ -309,6 +313,61 @@ class ColumnExpansion(nn.Module):
             # Derived from n_levels and the grouping, so not saved state.
             self.register_buffer(name, value, persistent=False)
 
+    def _register_numeric_levels(self, numeric_levels) -> None:
+        """The numeric columns modelled over levels (see
+        ``skvae._torch.levels``): their positions among the categorical
+        columns (grouped order) and their levels."""
+        order = self.categorical_columns.tolist()
+        leveled = [
+            i for i, j in enumerate(order) if numeric_levels and numeric_levels[j]
+        ]
+        self.numeric_levels = (
+            NumericLevels([numeric_levels[order[i]][:2] for i in leveled])
+            if leveled
+            else None
+        )
+        scales = [float(numeric_levels[order[i]][2]) for i in leveled]
+        centers = [float(numeric_levels[order[i]][3]) for i in leveled]
+        for name, value in {
+            "leveled_position": torch.tensor(leveled, dtype=torch.long),
+            "leveled_scale": torch.tensor(scales, dtype=torch.float32),
+            "leveled_center": torch.tensor(centers, dtype=torch.float32),
+        }.items():
+            self.register_buffer(name, value, persistent=False)
+
+    def leveled_values(self, x: torch.Tensor) -> torch.Tensor:
+        """The cells of the numeric columns modelled over levels, (...,
+        n_leveled), NaN where missing."""
+        cells = x.index_select(-1, self.categorical_columns)
+        return cells.index_select(-1, self.leveled_position)
+
+    @property
+    def n_leveled(self) -> int:
+        return len(self.leveled_position)
+
+    def leveled_standardized(self, x: torch.Tensor, leveled=False) -> torch.Tensor:
+        """The cells of the numeric columns over levels (of the row ``x``, or
+        ``x`` itself with ``leveled``) centred and scaled by their training
+        mean and standard deviation, (..., n_leveled)."""
+        values = x if leveled else self.leveled_values(x)
+        dtype = values.dtype
+        return (values - self.leveled_center.to(dtype)) / self.leveled_scale.to(dtype)
+
+    def leveled_mean(self, features: torch.Tensor) -> torch.Tensor:
+        """(..., n_outputs) slot probabilities -> E[x] of each numeric column
+        modelled over levels (..., n_leveled)."""
+        starts = self.categorical_starts[self.leveled_position].tolist()
+        means = self.numeric_levels.level_mean.to(features.dtype)
+        return torch.stack(
+            [
+                features[..., s : s + k] @ means[i, :k]
+                for i, (s, k) in enumerate(
+                    zip(starts, self.numeric_levels.n_levels, strict=True)
+                )
+            ],
+            -1,
+        )
+
     @property
     def n_numeric(self) -> int:
         return len(self.numeric_columns)
@@ -323,7 +382,17 @@ class ColumnExpansion(nn.Module):
         whether each is missing."""
         codes = x.index_select(-1, self.categorical_columns)  # (..., n_categorical)
         missing = torch.isnan(codes)
-        return codes.masked_fill(missing, 0.0).long(), missing
+        codes = codes.masked_fill(missing, 0.0)
+        if self.numeric_levels is None:
+            return codes.long(), missing
+        # Numeric columns over levels hold values: their levels are found.
+        position = self.leveled_position
+        level, known = self.numeric_levels.locate(codes.index_select(-1, position))
+        codes = codes.long().index_copy(-1, position, level)
+        missing = missing.index_copy(
+            -1, position, missing.index_select(-1, position) | ~known
+        )
+        return codes, missing
 
     def split(self, outputs: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """(..., n_outputs) -> the numeric slots (..., n_numeric) and the
@@ -387,10 +456,13 @@ class ColumnExpansion(nn.Module):
             # probability is the group's times that level's share.
             slot = (block * getattr(self, f"slot_share_{g}")).argmax(-1)
             codes.append(self._slot_codes(g, slot))
-        codes = torch.cat(codes, -1)
-        return self.by_column(
-            features.index_select(-1, self.numeric_slots), codes.to(features.dtype)
-        )
+        codes = torch.cat(codes, -1).to(features.dtype)
+        if self.numeric_levels is not None:
+            # A numeric column over levels: its expected value.
+            codes = codes.index_copy(
+                -1, self.leveled_position, self.leveled_mean(features)
+            )
+        return self.by_column(features.index_select(-1, self.numeric_slots), codes)
 
     def observed_slots(self, codes: torch.Tensor) -> list[tuple]:
         """Per block of :meth:`levels`, the slot of each categorical cell's
@@ -463,7 +535,16 @@ class ColumnExpansion(nn.Module):
                 for g, b in enumerate(blocks)
             ]
         sum_squares = torch.cat([b.square().sum(-1) for b in blocks], -1)
-        brier = (1.0 - 2.0 * observed + sum_squares).masked_fill(missing, torch.nan)
+        brier = 1.0 - 2.0 * observed + sum_squares
+        if self.numeric_levels is not None:
+            # A numeric column over levels: the squared error of its
+            # expected value, in units of the column's spread.
+            error = (self.leveled_values(x) - self.leveled_mean(mean)) / (
+                self.leveled_scale.to(mean.dtype)
+            )
+            error = error.expand(*brier.shape[:-1], error.shape[-1])
+            brier = brier.index_copy(-1, self.leveled_position, error.square())
+        brier = brier.masked_fill(missing, torch.nan)
         return self.by_column(numeric, brier)
 
 
@@ -531,7 +612,7 @@ class ColumnEmbedding(nn.Module):
             self._mapped.append(self._register_rows(r, first, stop, offsets))
         self._starts = expansion.categorical_starts.tolist()  # first slots
         self.in_features = expansion.n_features
-        self.out_features = expansion.n_numeric + sum(widths)
+        self.out_features = expansion.n_numeric + sum(widths) + expansion.n_leveled
 
     def _register_rows(self, r: int, first: int, stop: int, offsets) -> bool:
         """For a run that holds a grouped column, register the table row of
@@ -569,6 +650,11 @@ class ColumnEmbedding(nn.Module):
             vectors = self.tables[r](index)  # (..., stop - first, width)
             vectors = vectors.masked_fill(missing[..., first:stop, None], 0.0)
             parts.append(vectors.flatten(-2))
+        if expansion.numeric_levels is not None:
+            # A numeric column over levels also passes its value,
+            # standardized: the order and position that a level's vector
+            # alone does not give.
+            parts.append(expansion.leveled_standardized(x))
         return torch.cat(parts, -1)  # (..., out_features)
 
     def expected(self, mean: torch.Tensor) -> torch.Tensor:
@@ -589,6 +675,9 @@ class ColumnEmbedding(nn.Module):
                 probabilities = mean[..., starts[i] : starts[i] + m]
                 parts.append(probabilities @ table[offset : offset + m])
                 offset += m
+        if expansion.numeric_levels is not None:
+            values = expansion.leveled_mean(mean)
+            parts.append(expansion.leveled_standardized(values, leveled=True))
         return torch.cat(parts, -1)  # (..., out_features)
 
     def missing(self, x: torch.Tensor) -> torch.Tensor:
@@ -601,6 +690,8 @@ class ColumnEmbedding(nn.Module):
         for first, stop, width in self.runs:
             run = missing[..., first:stop, None]
             parts.append(run.expand(*run.shape[:-1], width).flatten(-2))
+        if expansion.numeric_levels is not None:
+            parts.append(missing.index_select(-1, expansion.leveled_position))
         return torch.cat(parts, -1)
 
 
@@ -664,7 +755,18 @@ class CategoricalColumns(Distribution):
                 # level's share of the group's training rows.
                 log_prob = log_prob + grouping[1]
             categorical.append(log_prob)
-        categorical = torch.cat(categorical, -1).masked_fill(missing, torch.nan)
+        categorical = torch.cat(categorical, -1)
+        if expansion.numeric_levels is not None:
+            # A value's density within its level (0 at a point mass).
+            cells = expansion.leveled_values(value).nan_to_num(0.0)
+            density = expansion.numeric_levels.log_density(cells)
+            density = density.to(categorical.dtype)
+            categorical = categorical.index_add(
+                -1,
+                expansion.leveled_position,
+                density.expand(*categorical.shape[:-1], density.shape[-1]),
+            )
+        categorical = categorical.masked_fill(missing, torch.nan)
         if self.numeric is None:
             numeric = categorical[..., :0]
         else:
@@ -743,7 +845,7 @@ class MixedLikelihood(nn.Module):
         cumulative probability the draw exceeds, as a code (the slots'
         CDF, then the infrequent group's by training frequencies)."""
         expansion = self.expansion
-        codes = []
+        codes, withins = [], []
         for g, (logits, (first, stop, k)) in enumerate(
             zip(expansion.levels(decoded), expansion.groups, strict=True)
         ):
@@ -751,6 +853,13 @@ class MixedLikelihood(nn.Module):
             cdf = probabilities.cumsum(-1)
             exceeded = (uniform[..., first:stop, None] > cdf).sum(-1)
             slot = exceeded.clamp(max=k - 1)  # rounding can leave cdf < 1
+            if expansion.numeric_levels is not None:
+                # Where the draw fell within its slot's stretch of the CDF:
+                # uniform on [0, 1], the position within a numeric level.
+                p = probabilities.gather(-1, slot[..., None]).squeeze(-1)
+                above = cdf.gather(-1, slot[..., None]).squeeze(-1) - p
+                within = (uniform[..., first:stop] - above) / p
+                withins.append(within.nan_to_num(0.5).clamp(0.0, 1.0))
             if not expansion._grouped[g]:
                 codes.append(slot)
                 continue
@@ -773,7 +882,16 @@ class MixedLikelihood(nn.Module):
                 ]
                 code[..., c] = torch.where(slot[..., c] == k - 1, level, code[..., c])
             codes.append(code)
-        return torch.cat(codes, -1).to(decoded.dtype)
+        codes = torch.cat(codes, -1)
+        if expansion.numeric_levels is None:
+            return codes.to(decoded.dtype)
+        # Numeric columns over levels: the value at that position.
+        position = expansion.leveled_position
+        values = expansion.numeric_levels.values(
+            codes.index_select(-1, position),
+            torch.cat(withins, -1).index_select(-1, position),
+        )
+        return codes.to(decoded.dtype).index_copy(-1, position, values)
 
 
 class _InfrequentGroup:

@@ -229,6 +229,8 @@ class VAE(StandardNormalPrior, nn.Module):
     likelihood (see ``skvae._torch.columns``), numeric ones ``likelihood``.
     ``infrequent`` gives, per column, the (code, training count) of each
     level that shares the column's infrequent slot (none by default).
+    ``numeric_levels`` gives, per column, the levels of a numeric column
+    modelled over levels (see ``skvae._torch.levels``), None for others.
     ``prior`` ("normal" or "vamp", with ``n_pseudo_inputs``), ``n_flows``
     and ``n_top_components`` choose the latent model (see
     ``skvae._torch.latent``); their defaults are the textbook VAE.
@@ -245,6 +247,7 @@ class VAE(StandardNormalPrior, nn.Module):
         missing: bool = False,
         n_levels: Sequence[int] | None = None,
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
+        numeric_levels: Sequence[tuple | None] | None = None,
         prior: str = "normal",
         n_pseudo_inputs: int = 0,
         n_flows: int = 0,
@@ -252,7 +255,9 @@ class VAE(StandardNormalPrior, nn.Module):
     ) -> None:
         super().__init__()
         self.n_components = n_components
-        expansion = ColumnExpansion(n_levels or (0,) * n_features, infrequent)
+        expansion = ColumnExpansion(
+            n_levels or (0,) * n_features, infrequent, numeric_levels
+        )
         self.expansion = expansion
         self.encoder = Encoder(
             expansion, hidden_layer_sizes, n_components, dropout, generator, missing

@@ -75,11 +75,14 @@ class M2(StandardNormalPrior, nn.Module):
         missing: bool = False,
         n_levels: Sequence[int] | None = None,
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
+        numeric_levels: Sequence[tuple | None] | None = None,
     ) -> None:
         super().__init__()
         self.n_components = n_components
         self.n_classes = n_classes
-        expansion = ColumnExpansion(n_levels or (0,) * n_features, infrequent)
+        expansion = ColumnExpansion(
+            n_levels or (0,) * n_features, infrequent, numeric_levels
+        )
         self.expansion = expansion
         self.encoder = Encoder(
             expansion,

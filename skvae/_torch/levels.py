@@ -1,0 +1,164 @@
+"""Numeric columns modelled over levels: discrete values and histograms.
+
+A numeric column of the "discrete" or "histogram" family is a categorical
+column inside the network (the decoder gives a logit per level, the encoder
+embeds the cell's level) whose levels are *point masses* (single values)
+and, for a histogram, *intervals* between quantiles of the other values.
+A cell's log-likelihood is its level's log-probability plus the
+log-density of the value within the level, :meth:`NumericLevels.locate`'s
+``log_density``: 0 at a point mass (a probability), minus the log of the
+width for an interval (uniform inside), and a small exponential tail past
+the training range on the outer intervals, so that every real value has a
+density and the row's bound stays in nats of the data as given.
+"""
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+# Probability mass of each outer interval that lies past the training range.
+TAIL_MASS = 1e-3
+
+
+class NumericLevels(nn.Module):
+    """The levels of ``len(specs)`` numeric columns, in their given order.
+
+    ``specs[i]`` is ``(points, edges)``: the column's point-mass values
+    (levels ``0 .. len(points) - 1``) and the ascending edges of its
+    intervals (levels ``len(points) ..``, one per pair of neighbouring
+    edges; no edges for a discrete column). Tables are padded to the
+    widest column: points with NaN, edges with +inf.
+    """
+
+    def __init__(self, specs: Sequence[tuple[Sequence[float], Sequence[float]]]):
+        super().__init__()
+        n = len(specs)
+        n_points = [len(points) for points, _ in specs]
+        n_intervals = [max(len(edges) - 1, 0) for _, edges in specs]
+        width = max(1, *n_points)
+        n_edges = max(2, *(len(edges) for _, edges in specs))
+        points = torch.full((n, width), math.nan, dtype=torch.float64)
+        edges = torch.full((n, n_edges), math.inf, dtype=torch.float64)
+        for i, (p, e) in enumerate(specs):
+            points[i, : len(p)] = torch.tensor(p, dtype=torch.float64)
+            edges[i, : len(e)] = torch.tensor(e, dtype=torch.float64)
+        self.n_levels = tuple(p + b for p, b in zip(n_points, n_intervals, strict=True))
+        n_points = torch.tensor(n_points)
+        n_intervals = torch.tensor(n_intervals)
+        widths = edges.diff(dim=1)  # (n, n_edges - 1); inf or NaN past the end
+        real = torch.arange(n_edges - 1) < n_intervals[:, None]
+        widths = torch.where(real, widths, torch.ones_like(widths))
+        last = (n_intervals - 1).clamp(min=0)[:, None]  # (n, 1)
+        index = torch.arange(n_edges - 1)
+        tail_low = torch.where(index == 0, TAIL_MASS, 0.0)
+        tail_high = torch.where(index == last, TAIL_MASS, 0.0)
+        inner = 1.0 - tail_low - tail_high  # (n, n_intervals): mass inside
+        centre = edges[:, :-1] + widths / 2
+        first_width, last_width = widths[:, :1], widths.gather(1, last)
+        top = edges.gather(1, n_intervals[:, None])
+        # An outer interval's tail past e is e -/+ Exp(width): mean e -/+ width.
+        interval_mean = (
+            inner * centre
+            + tail_low * (edges[:, :1] - first_width)
+            + tail_high * (top + last_width)
+        )
+        level_mean = torch.zeros((n, max(self.n_levels)), dtype=torch.float64)
+        sizes = zip(n_points.tolist(), n_intervals.tolist(), strict=True)
+        for i, (p, b) in enumerate(sizes):
+            level_mean[i, :p] = points[i, :p]
+            level_mean[i, p : p + b] = torch.where(
+                real[i, :b], interval_mean[i, :b], 0.0
+            )
+        buffers = {
+            "points": points,
+            "edges": edges,
+            "widths": widths,
+            "n_points": n_points,
+            "n_intervals": n_intervals,
+            "inner_log_density": inner.log() - widths.log(),
+            "level_mean": level_mean,
+        }
+        for name, value in buffers.items():
+            # Derived from the architecture, so not saved state.
+            self.register_buffer(name, value, persistent=False)
+
+    def _flat(self, x: torch.Tensor) -> torch.Tensor:
+        return x.movedim(-1, 0).reshape(x.shape[-1], -1)  # (n, m)
+
+    def _unflat(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return y.reshape(like.shape[-1], *like.shape[:-1]).movedim(0, -1)
+
+    def locate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Values ``x`` (..., n), no NaN -> the level of each (..., n), as
+        codes, and whether a level holds it (False for a value that a
+        discrete column never took)."""
+        flat = self._flat(x)
+        code, known, _ = self._levels_of(flat)
+        return self._unflat(code, x), self._unflat(known, x)
+
+    def log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """Values ``x`` (..., n), no NaN -> the log-density of each within
+        its level (..., n): 0 at a point mass, else the interval's uniform
+        density, or its exponential tail past the training range."""
+        flat = self._flat(x)
+        _, _, interval = self._levels_of(flat)
+        on_point = (flat[..., None] == self.points.to(flat.dtype)[:, None, :]).any(-1)
+        edges = self.edges.to(flat.dtype)
+        widths = self.widths.to(flat.dtype)
+        density = self.inner_log_density.to(flat.dtype).gather(1, interval)
+        low, first = edges[:, :1], widths[:, :1]
+        last = (self.n_intervals - 1).clamp(min=0)[:, None]
+        high, last_width = (
+            edges.gather(1, self.n_intervals[:, None]),
+            widths.gather(1, last),
+        )
+        log_tail = math.log(TAIL_MASS)
+        below = log_tail - first.log() - (low - flat) / first
+        above = log_tail - last_width.log() - (flat - high) / last_width
+        density = torch.where(flat < low, below, density)
+        density = torch.where(flat > high, above, density)
+        density = torch.where(on_point, torch.zeros_like(density), density)
+        return self._unflat(density, x)
+
+    def _levels_of(self, flat):
+        """(n, m) values -> codes, known, and the interval index (n, m)."""
+        on_point = (
+            flat[..., None] == self.points.to(flat.dtype)[:, None, :]
+        )  # (n, m, width)
+        hit = on_point.any(-1)
+        point = on_point.to(torch.uint8).argmax(-1)
+        edges = self.edges.to(flat.dtype)
+        interval = torch.searchsorted(edges, flat.contiguous(), right=True) - 1
+        last = (self.n_intervals - 1).clamp(min=0)[:, None]
+        interval = torch.minimum(interval.clamp(min=0), last)
+        known = hit | (self.n_intervals > 0)[:, None]
+        code = torch.where(hit, point, self.n_points[:, None] + interval)
+        code = torch.where(known, code, torch.zeros_like(code))
+        return code, known, interval
+
+    def values(self, code: torch.Tensor, within: torch.Tensor) -> torch.Tensor:
+        """Levels ``code`` (..., n) and a uniform ``within`` (..., n) in
+        [0, 1] -> values: a point mass's own, or the value at quantile
+        ``within`` of the interval's distribution (tails included)."""
+        dtype = within.dtype
+        code, u = self._flat(code), self._flat(within).clamp(1e-12, 1 - 1e-12)
+        is_point = code < self.n_points[:, None]
+        point = self.points.to(dtype).gather(
+            1, code.clamp(max=self.points.shape[1] - 1)
+        )
+        last = (self.n_intervals - 1).clamp(min=0)[:, None]
+        interval = torch.minimum((code - self.n_points[:, None]).clamp(min=0), last)
+        edges, widths = self.edges.to(dtype), self.widths.to(dtype)
+        left, width = edges.gather(1, interval), widths.gather(1, interval)
+        tail_low = torch.where(interval == 0, TAIL_MASS, 0.0).to(dtype)
+        tail_high = torch.where(interval == last, TAIL_MASS, 0.0).to(dtype)
+        inner = left + width * ((u - tail_low) / (1 - tail_low - tail_high)).clamp(0, 1)
+        below = edges[:, :1] - width * torch.log(tail_low / u)
+        high = edges.gather(1, self.n_intervals[:, None])
+        above = high + width * torch.log(tail_high / (1 - u))
+        value = torch.where(u < tail_low, below, inner)
+        value = torch.where(u > 1 - tail_high, above, value)
+        value = torch.where(is_point, point, value)
+        return self._unflat(value, within)
