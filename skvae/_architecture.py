@@ -90,7 +90,8 @@ class Architecture:
         ``skvae._families.column_families``); None for a model saved before
         families existed (every column categorical or ``likelihood``).
     numeric_levels : tuple or None
-        Per column, the ``(points, edges, scale)`` of a numeric column
+        Per column, the ``(points, edges, scale, center, counts)`` of a
+        numeric column
         modelled over levels (see ``skvae._families.level_spec``), None for
         other columns; None when no column is.
     n_flows : int
@@ -230,7 +231,13 @@ class Architecture:
             state["numeric_levels"] = tuple(
                 None
                 if spec is None
-                else (tuple(spec[0]), tuple(spec[1]), float(spec[2]), float(spec[3]))
+                else (
+                    tuple(spec[0]),
+                    tuple(spec[1]),
+                    float(spec[2]),
+                    float(spec[3]),
+                    tuple(int(c) for c in spec[4]),
+                )
                 for spec in state["numeric_levels"]
             )
         if state.get("infrequent") is not None:

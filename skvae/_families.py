@@ -96,26 +96,21 @@ def _point_masses(counts, n_observed):
 
 
 def level_spec(values, family):
-    """``(points, edges, scale, center)`` of a numeric column of ``values``
-    (NaN where missing) of a family over levels: its point masses, the
-    edges of its intervals (see ``skvae._torch.levels.NumericLevels``), its
-    standard deviation and mean (which standardize its value as the
-    encoder reads it, and its reconstruction error)."""
+    """``(points, edges, scale, center, counts)`` of a numeric column of
+    ``values`` (NaN where missing) of a family over levels: its point
+    masses, the edges of its intervals (see
+    ``skvae._torch.levels.NumericLevels``), its standard deviation and mean
+    (which standardize its value as the encoder reads it, and its
+    reconstruction error), and the training cells of each level (where the
+    ordinal cut-points start)."""
     observed = values[~np.isnan(values)]
     center = float(observed.mean()) if observed.size else 0.0
     scale = float(observed.std()) if observed.size else 1.0
     scale = scale if scale > 0 else 1.0
     distinct, counts = np.unique(observed, return_counts=True)
     if family == "discrete":
-        if (
-            distinct.size
-            and np.all(distinct == np.round(distinct))
-            and distinct[-1] - distinct[0] < MAX_DISCRETE_VALUES
-        ):
-            # Integers: every one of their range, so that a value between
-            # two seen ones keeps a (learned, small) probability.
-            distinct = np.arange(distinct[0], distinct[-1] + 1)
-        return tuple(distinct.tolist()), (), scale, center
+        counts = _counts(observed, distinct, ())
+        return tuple(distinct.tolist()), (), scale, center, counts
     frequent = _point_masses(counts, observed.size)
     if frequent.sum() > MAX_POINT_MASSES:
         keep = np.argsort(-counts, kind="stable")[:MAX_POINT_MASSES]
@@ -124,13 +119,28 @@ def level_spec(values, family):
     points = distinct[frequent]
     rest = observed[~np.isin(observed, points)]
     if not rest.size:
-        return tuple(points.tolist()), (), scale, center
+        counts = _counts(observed, points, ())
+        return tuple(points.tolist()), (), scale, center, counts
     n_intervals = int(np.clip(rest.size // ROWS_PER_INTERVAL, 1, MAX_INTERVALS))
     edges = np.unique(np.quantile(rest, np.linspace(0, 1, n_intervals + 1)))
     if edges.size < 2:
         # The other cells hold one value: a point mass of its own.
         points, edges = np.sort(np.r_[points, edges]), np.array([])
-    return tuple(points.tolist()), tuple(edges.tolist()), scale, center
+    counts = _counts(observed, points, edges)
+    return tuple(points.tolist()), tuple(edges.tolist()), scale, center, counts
+
+
+def _counts(observed, points, edges):
+    """Training cells per level (point masses, then intervals), as ints."""
+    on_point = np.isin(observed, points)
+    at = np.searchsorted(points, observed[on_point])
+    counts = np.bincount(at, minlength=len(points)).tolist()
+    if len(edges):
+        rest = observed[~on_point]
+        interval = np.searchsorted(edges, rest, side="right") - 1
+        interval = np.clip(interval, 0, len(edges) - 2)
+        counts += np.bincount(interval, minlength=len(edges) - 1).tolist()
+    return tuple(int(c) for c in counts)
 
 
 def _resolve_dict(likelihood, is_categorical, feature_names, n_features):

@@ -96,8 +96,9 @@ class GenerativeMixin:
             Complete rows that hold the given cells exactly, in the
             training table's columns and dtypes when fitted on a DataFrame
             (with the index of ``known_columns`` when it is a pandas one).
-            Drawn cells are clipped to the training range and rounded in
-            integer columns, as by :meth:`sample`.
+            Drawn cells are clipped to the training range and rounded to
+            the training column's decimal places (to integers in integer
+            columns), as by :meth:`sample`.
 
         Examples
         --------

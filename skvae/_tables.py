@@ -271,11 +271,16 @@ class TableSchema:
 
     def fit_ranges(self, X_encoded):
         """The range of each numeric column in the encoded training table,
-        which DataFrame outputs are clipped to."""
+        which DataFrame outputs are clipped to, and its resolution (see
+        :func:`_decimals`), which they are rounded to."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             self.low = np.nanmin(X_encoded, axis=0)
             self.high = np.nanmax(X_encoded, axis=0)
+        self.decimals = [
+            None if categorical else _decimals(X_encoded[:, j])
+            for j, categorical in enumerate(self.is_categorical)
+        ]
         return self
 
     def encode(self, X):
@@ -350,8 +355,9 @@ class TableSchema:
         column is numeric or has numeric levels, else object).
 
         In a DataFrame, numeric values are clipped to the range seen in fit
-        (as SDV's ``enforce_min_max_values``) and integer columns rounded
-        (see :func:`_integers`).
+        (as SDV's ``enforce_min_max_values``), rounded to the decimal places
+        that the training column needed (see :func:`_decimals`), and integer
+        columns rounded (see :func:`_integers`).
         """
         columns = []
         levels = iter(self.categories)
@@ -361,6 +367,11 @@ class TableSchema:
                 column = _levels_of(column, next(levels))
             elif self.kind:
                 column = np.clip(column, self.low[j], self.high[j])
+                decimals = getattr(self, "decimals", None)
+                if decimals and decimals[j] is not None and not self.is_integer[j]:
+                    # Values as precise as the training column's (prices in
+                    # cents, lengths in millimetres), not more.
+                    column = np.round(column, decimals[j])
                 if self.is_integer[j]:
                     column = _integers(
                         np.round(column), self.low[j], self.high[j], self._iinfo(j)
@@ -538,6 +549,26 @@ class TableSchema:
                 values = pl.Series(name, column, nan_to_null=True)
             series.append(values.cast(dtype))
         return pl.DataFrame(series)
+
+
+# The finest resolution that outputs are rounded to, in decimal places.
+MAX_DECIMALS = 6
+
+
+def _decimals(values):
+    """The fewest decimal places that write every observed value of a
+    numeric column exactly (up to float64 rounding), at most
+    ``MAX_DECIMALS``; None for a column that needs more, or has none."""
+    observed = values[~np.isnan(values)]
+    if not observed.size:
+        return None
+    for decimals in range(MAX_DECIMALS + 1):
+        scaled = observed * 10.0**decimals
+        if np.all(
+            np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1, np.abs(scaled))
+        ):
+            return decimals
+    return None
 
 
 def _dtype_spec(dtype, kind):

@@ -80,7 +80,7 @@ from torch import nn
 from torch.distributions import Distribution, Independent
 from torch.nn import functional as F
 
-from skvae._torch.levels import NumericLevels
+from skvae._torch.levels import NumericLevels, OrdinalLevels
 
 # Widest embedding of a categorical column (see embedding_width).
 MAX_EMBEDDING_WIDTH = 16
@@ -326,6 +326,7 @@ class ColumnExpansion(nn.Module):
             if leveled
             else None
         )
+        self.leveled_counts = [numeric_levels[order[i]][4] for i in leveled]
         scales = [float(numeric_levels[order[i]][2]) for i in leveled]
         centers = [float(numeric_levels[order[i]][3]) for i in leveled]
         for name, value in {
@@ -791,6 +792,17 @@ class MixedLikelihood(nn.Module):
         super().__init__()
         self.expansion = expansion
         self.numeric = numeric(expansion.n_numeric) if expansion.n_numeric else None
+        self.ordinal = (
+            None if expansion.numeric_levels is None else _ordinal_levels(expansion)
+        )
+
+    def _blocks(self, decoded: torch.Tensor):
+        """The numeric slots and the categorical blocks of ``decoded``, the
+        numeric columns over levels as their levels' log-probabilities."""
+        numeric, blocks = self.expansion.split(decoded)
+        if self.ordinal is not None:
+            blocks = self.ordinal(blocks)
+        return numeric, blocks
 
     def _numeric_decoded(self, decoded: torch.Tensor) -> torch.Tensor:
         return decoded.index_select(
@@ -798,12 +810,12 @@ class MixedLikelihood(nn.Module):
         )  # (..., n_numeric)
 
     def forward(self, decoded: torch.Tensor) -> Distribution:
-        numeric, logits = self.expansion.split(decoded)
+        numeric, logits = self._blocks(decoded)
         numeric = None if self.numeric is None else self.numeric(numeric).base_dist
         return Independent(CategoricalColumns(numeric, logits, self.expansion), 1)
 
     def mean(self, decoded: torch.Tensor) -> torch.Tensor:
-        numeric, logits = self.expansion.split(decoded)  # numeric (..., n_numeric)
+        numeric, logits = self._blocks(decoded)  # numeric (..., n_numeric)
         if self.numeric is not None:
             numeric = self.numeric.mean(numeric)
         probabilities = [F.softmax(b, -1) for b in logits]
@@ -847,7 +859,7 @@ class MixedLikelihood(nn.Module):
         expansion = self.expansion
         codes, withins = [], []
         for g, (logits, (first, stop, k)) in enumerate(
-            zip(expansion.levels(decoded), expansion.groups, strict=True)
+            zip(self._blocks(decoded)[1], expansion.groups, strict=True)
         ):
             probabilities = F.softmax(logits, -1)  # (..., n_columns, n_slots)
             cdf = probabilities.cumsum(-1)
@@ -892,6 +904,25 @@ class MixedLikelihood(nn.Module):
             torch.cat(withins, -1).index_select(-1, position),
         )
         return codes.to(decoded.dtype).index_copy(-1, position, values)
+
+
+def _ordinal_levels(expansion: ColumnExpansion) -> OrdinalLevels:
+    """The ordinal model of the numeric columns over levels of
+    ``expansion``, block by block."""
+    position = expansion.leveled_position.tolist()
+    blocks = []
+    for first, stop, k in expansion.groups:
+        inside = [i for i, p in enumerate(position) if first <= p < stop]
+        if not inside:
+            blocks.append(None)
+            continue
+        columns = torch.tensor([position[i] - first for i in inside])
+        rank = expansion.numeric_levels.rank[inside, :k]
+        counts = torch.tensor(
+            [expansion.leveled_counts[i] for i in inside], dtype=torch.float64
+        )
+        blocks.append((columns, rank, counts))
+    return OrdinalLevels(blocks)
 
 
 class _InfrequentGroup:

@@ -71,6 +71,14 @@ class NumericLevels(nn.Module):
             level_mean[i, p : p + b] = torch.where(
                 real[i, :b], interval_mean[i, :b], 0.0
             )
+        # The place of each level in order of value (a point mass before
+        # an interval that starts at it).
+        rank = torch.zeros((n, max(self.n_levels)), dtype=torch.long)
+        for i, (p, e) in enumerate(specs):
+            keys = [(float(v), 0) for v in p] + [(float(v), 1) for v in e[:-1]]
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            rank[i, torch.tensor(order, dtype=torch.long)] = torch.arange(len(keys))
+        self.rank = rank
         buffers = {
             "points": points,
             "edges": edges,
@@ -162,3 +170,76 @@ class NumericLevels(nn.Module):
         value = torch.where(u > 1 - tail_high, above, value)
         value = torch.where(is_point, point, value)
         return self._unflat(value, within)
+
+
+class OrdinalLevels(nn.Module):
+    """Ordinal probabilities for the numeric columns over levels of each
+    block of categorical columns (HI-VAE's ordinal likelihood, McCullagh's
+    cumulative logit model): the decoder's first two slots of such a column
+    are a location ``eta`` and a scale ``s``, and with learned cut-points
+    ``c_1 < ... < c_{K-1}``,
+
+        P(level <= k | z) = sigmoid((c_k - eta) / s),
+
+    over the levels in order of value. One smooth location per column is
+    what the decoder has to move with ``z``, instead of a logit per level.
+    The cut-points start at the logits of the training rows' cumulative
+    level frequencies, so that ``eta = 0, s = 1`` gives the marginal.
+
+    ``blocks`` lists, per block of ``ColumnExpansion.groups``, the
+    in-block positions of its numeric columns over levels, with their
+    ranks (``rank[i, code]``: the place of level ``code`` in order of
+    value) and training counts per level, (m, K) each; None for a block
+    without one.
+    """
+
+    def __init__(self, blocks: Sequence[tuple | None]) -> None:
+        super().__init__()
+        self.firsts = nn.ParameterList()
+        self.gaps = nn.ParameterList()
+        self._blocks = []
+        for b, block in enumerate(blocks):
+            if block is None or block[1].shape[1] < 2:
+                self._blocks.append(None)
+                continue
+            columns, rank, counts = block
+            k = rank.shape[1]
+            by_rank = torch.zeros_like(counts).scatter_(1, rank, counts)
+            share = (by_rank.cumsum(1)[:, :-1] + 0.5) / (by_rank.sum(1, True) + 1.0)
+            cuts = torch.logit(share)  # (m, K - 1), ascending
+            gaps = cuts.diff(dim=1).clamp(min=1e-3)
+            self.firsts.append(nn.Parameter(cuts[:, :1].float()))
+            # softplus^-1 of the gaps, so that softplus gives them back.
+            self.gaps.append(
+                nn.Parameter((gaps + torch.log(-torch.expm1(-gaps))).float())
+            )
+            self.register_buffer(f"columns_{b}", columns, persistent=False)
+            self.register_buffer(f"rank_{b}", rank, persistent=False)
+            self._blocks.append((len(self.firsts) - 1, k))
+
+    def forward(self, blocks: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Per block (..., n_columns, K) of decoder outputs -> the same with
+        the numeric columns over levels as their levels' log-probabilities."""
+        out = list(blocks)
+        for b, spec in enumerate(self._blocks):
+            if spec is None:
+                continue
+            p, k = spec
+            columns = getattr(self, f"columns_{b}")
+            outputs = blocks[b].index_select(-2, columns)  # (..., m, K)
+            eta = outputs[..., 0:1]
+            scale = nn.functional.softplus(outputs[..., 1:2] + _SOFTPLUS_ONE) + 1e-3
+            gaps = nn.functional.softplus(self.gaps[p])
+            cuts = torch.cat([self.firsts[p], self.firsts[p] + gaps.cumsum(1)], 1)
+            below = torch.sigmoid((cuts.to(eta.dtype) - eta) / scale)  # (..., m, K-1)
+            zeros = torch.zeros_like(below[..., :1])
+            cdf = torch.cat([zeros, below, zeros + 1.0], -1)  # (..., m, K + 1)
+            by_rank = cdf.diff(dim=-1).clamp(min=torch.finfo(cdf.dtype).tiny).log()
+            rank = getattr(self, f"rank_{b}")
+            log_p = by_rank.gather(-1, rank.expand(*by_rank.shape[:-1], k))
+            out[b] = blocks[b].index_copy(-2, columns, log_p)
+        return out
+
+
+# softplus(_SOFTPLUS_ONE) = 1: a decoder output of 0 is a scale of 1.
+_SOFTPLUS_ONE = math.log(math.e - 1.0)
