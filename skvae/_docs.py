@@ -16,14 +16,28 @@ n_components : int, default=8
         from 30 features on (see the user guide, "How the defaults were
         chosen"). The widths used are ``hidden_layer_sizes_`` after fit.
 
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Distribution of a row given its latent code. ``"gaussian"`` has a
-        learned per-feature variance and works on raw, unscaled columns: the
+    likelihood : {"auto", "gaussian", "bernoulli"} or dict, \
+            default=LIKELIHOOD_DEFAULT
+        Distribution of each numeric cell given the latent code (categorical
+        columns are set by ``categorical_features``). ``"gaussian"`` has a
+        learned per-column variance and works on raw, unscaled columns: the
         data are standardized internally and every output is reported on the
-        original scale. ``"bernoulli"`` is for data in [0, 1] (binary or grey
-        levels, e.g. pixels); values outside raise a ``ValueError``. It applies
-        to the numeric columns; categorical ones are set by
-        ``categorical_features``.
+        original scale. ``"bernoulli"`` is for data in [0, 1] (binary or
+        grey levels, e.g. pixels); values outside raise a ``ValueError``.
+        ``"auto"`` chooses a family per column from the training rows:
+        ``"discrete"`` for a column of at most 64 values that repeat (a
+        probability per value seen in fit; ``sample`` draws only those
+        values, and a new value is read as a missing cell with a warning),
+        ``"histogram"`` for a column with a point mass (a value held by 1 %
+        of the cells, such as exact zeros) or a skewed one (point masses
+        plus quantile intervals with a uniform density inside), else
+        ``"gaussian"``. Both families over levels use an ordinal model of
+        the levels in order of value, and score a value in nats of the data
+        as given (a probability at a point mass, a density elsewhere). A
+        dict maps columns (names or indices) to ``"gaussian"``,
+        ``"discrete"`` or ``"histogram"``; the other columns get
+        ``"auto"``'s choice. The family each column got is
+        ``column_likelihoods_``.
 
     categorical_features : "from_dtype", array-like of int, bool or str, or None, \
             default="from_dtype"
@@ -400,7 +414,11 @@ n_features_in_ : int
         ``kl_per_component_``.
 
     n_active_components_ : int
-        Number of dimensions whose activity exceeds 1e-2."""
+        Number of dimensions whose activity exceeds 1e-2.
+
+    column_likelihoods_ : ndarray of str of shape (n_features_in_,)
+        The likelihood family of each column: "categorical", "gaussian",
+        "bernoulli", "discrete" or "histogram" (see ``likelihood``)."""
 
 
 def fill_doc(cls):
@@ -416,6 +434,7 @@ def fill_doc(cls):
         ("MAX_ITER_DEFAULT", "max_iter"),
         ("LR_DEFAULT", "learning_rate_init"),
         ("MAX_CATEGORIES_DEFAULT", "max_categories"),
+        ("LIKELIHOOD_DEFAULT", "likelihood"),
     ]:
         default = defaults[name].default
         shared_parameters = shared_parameters.replace(
