@@ -84,6 +84,8 @@ from skvae._torch.levels import NumericLevels, OrdinalLevels
 
 # Widest embedding of a categorical column (see embedding_width).
 MAX_EMBEDDING_WIDTH = 16
+# Temperature of the relaxed draws of levels that an adversary is shown.
+RELAXED_TEMPERATURE = 0.5
 
 
 def _select_last(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -820,6 +822,27 @@ class MixedLikelihood(nn.Module):
             numeric = self.numeric.mean(numeric)
         probabilities = [F.softmax(b, -1) for b in logits]
         return self.expansion.from_levels(numeric, probabilities)
+
+    def relaxed(
+        self, decoded: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Reparameterized numeric draws and Gumbel-softmax draws of each
+        categorical column's slots (Jang et al., 2017; temperature
+        ``RELAXED_TEMPERATURE``), in the layout of :meth:`mean`."""
+        numeric, blocks = self._blocks(decoded)
+        if self.numeric is not None:
+            numeric = self.numeric.relaxed(numeric, generator)
+        relaxed = []
+        for logits in blocks:
+            uniform = torch.rand(
+                logits.shape,
+                generator=generator,
+                dtype=logits.dtype,
+                device=logits.device,
+            )
+            gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
+            relaxed.append(F.softmax((logits + gumbel) / RELAXED_TEMPERATURE, -1))
+        return self.expansion.from_levels(numeric, relaxed)
 
     def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         uniform = torch.rand(

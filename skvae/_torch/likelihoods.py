@@ -44,6 +44,14 @@ class Likelihood(nn.Module):
         """One draw of x ~ p(x | z) per row, from ``generator``."""
         raise NotImplementedError
 
+    def relaxed(
+        self, decoded: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """A draw of x ~ p(x | z) per row that gradients flow through (a
+        reparameterized or relaxed one), in the layout of :meth:`mean`: what
+        an adversary of generated rows is shown. E[x | z] by default."""
+        return self.mean(decoded)
+
     def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         """x ~ p(x | z) by the inverse CDF of each cell at ``uniform``
         (..., n_features), draws in (0, 1) that the caller owns: what
@@ -92,6 +100,11 @@ class GaussianLikelihood(Likelihood):
             device=decoded.device,
         )
         return decoded + self.scale() * noise
+
+    def relaxed(
+        self, decoded: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        return self.sample(decoded, generator)  # reparameterized
 
     def draw(self, decoded: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
         return decoded + self.scale() * torch.special.ndtri(uniform)

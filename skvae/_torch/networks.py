@@ -336,9 +336,13 @@ class VAE(StandardNormalPrior, nn.Module):
     def generated_features(
         self, n_samples: int, generator: torch.Generator
     ) -> torch.Tensor:
-        """E[features | z] of ``n_samples`` codes drawn from the prior, with
-        gradients (the rows an adversarial loss shows its discriminator)."""
-        return self.decode_mean(self.sample_codes(n_samples, generator))
+        """Rows drawn through the likelihood from ``n_samples`` codes drawn
+        from the prior, with gradients (reparameterized numbers, relaxed
+        levels: see ``Likelihood.relaxed``), in the layout of
+        ``decode_mean``: what an adversarial loss shows its discriminator,
+        as near as gradients allow to what ``sample`` returns."""
+        decoded = self.decoder(self.sample_codes(n_samples, generator))
+        return self.likelihood.relaxed(decoded, generator)
 
     def weight_matrices(self) -> list[nn.Parameter]:
         """Weight matrices (``dim >= 2``) of every network, not biases, nor
