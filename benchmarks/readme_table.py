@@ -29,7 +29,7 @@ NAMES = {
     "IForest": "IsolationForest",
     "IForest+iterative": "IterativeImputer + IsolationForest",
     "iterative": "IterativeImputer",
-    "LogisticRegression": "LogisticRegression (labelled rows)",
+    "LogisticRegression": "LogisticRegression on the labelled rows",
 }
 
 
