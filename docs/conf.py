@@ -207,7 +207,7 @@ BENCHMARK_RESULTS = [
     ("semisupervised", "python -m benchmarks semisupervised"),
     (
         "semisupervised_dev",
-        "the scripts in benchmarks/results/semisupervised_dev/",
+        "the scripts of benchmarks/results/semisupervised_dev/ at commit cfbb4cc",
     ),
     ("mnist_semisupervised", "python -m benchmarks mnist_semisupervised"),
     ("conditional", "python -m benchmarks conditional"),

@@ -20,6 +20,9 @@ Run ``python -m skvae [--out DIR] [--quick]``. It
    species and completes rows of which island and sex are given;
 6. prints results as they come and writes its figures as PNG files to
    ``DIR`` (default ``skvae_demo_output``).
+
+The figures need matplotlib (``pip install "skvae[demo]"``); without it the
+demo prints its results, says that it skipped the figures, and exits normally.
 """
 
 import argparse
@@ -27,36 +30,46 @@ import time
 import warnings
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.decomposition import PCA
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.datasets import load_breast_cancer, load_digits  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.ensemble import (  # noqa: E402
-    HistGradientBoostingClassifier,
-    IsolationForest,
-)
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.experimental import enable_iterative_imputer  # noqa: E402, F401
-from sklearn.impute import IterativeImputer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
-
-from skvae import (  # noqa: E402
+from skvae import (
     VAEAnomalyDetector,
     VAEClassifier,
     VAEImputer,
     VAETransformer,
 )
-from skvae.datasets import load_penguins  # noqa: E402
+from skvae.datasets import load_penguins
+
+NO_MATPLOTLIB = (
+    "matplotlib is not installed: the demo prints its results but skips its "
+    'figures (pip install "skvae[demo]", or pip install matplotlib, for them).'
+)
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend, or None
+    when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 class Results(list):
@@ -291,6 +304,7 @@ def outlier_detection(rows, epochs):
 
 
 def make_figures(
+    plt,
     out,
     penguins,
     Z_penguins,
@@ -305,20 +319,20 @@ def make_figures(
     """The demo's four figures, written to ``out``; their paths."""
     out.mkdir(parents=True, exist_ok=True)
     return [
-        _penguins_figure(out, penguins, Z_penguins),
-        _digits_figure(out, X_digits, y_digits, epochs),
-        _beta_figure(out, search),
-        _scores_figure(out, detector, X_bc, malignant),
+        _penguins_figure(plt, out, penguins, Z_penguins),
+        _digits_figure(plt, out, X_digits, y_digits, epochs),
+        _beta_figure(plt, out, search),
+        _scores_figure(plt, out, detector, X_bc, malignant),
     ]
 
 
-def _save(fig, path):
+def _save(plt, fig, path):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def _penguins_figure(out, penguins, Z_penguins):
+def _penguins_figure(plt, out, penguins, Z_penguins):
     fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
     for species, marker in zip(penguins["species"].cat.categories, "o^s", strict=True):
         rows = (penguins["species"] == species).to_numpy()
@@ -330,10 +344,10 @@ def _penguins_figure(out, penguins, Z_penguins):
         "VAETransformer(n_components=2)",
     )
     ax.legend(title="species")
-    return _save(fig, out / "penguins_latent.png")
+    return _save(plt, fig, out / "penguins_latent.png")
 
 
-def _digits_figure(out, X_digits, y_digits, epochs):
+def _digits_figure(plt, out, X_digits, y_digits, epochs):
     # Half the epochs of the comparison above: a picture, not a measurement.
     vae = VAETransformer(n_components=2, max_iter=max(epochs // 2, 1), random_state=0)
     embeddings = {
@@ -352,10 +366,10 @@ def _digits_figure(out, X_digits, y_digits, epochs):
             ylabel=f"{axis_names[name]} 2",
         )
     fig.colorbar(points, ax=axes, label="digit", ticks=range(10))
-    return _save(fig, out / "latent_space.png")
+    return _save(plt, fig, out / "latent_space.png")
 
 
-def _beta_figure(out, search):
+def _beta_figure(plt, out, search):
     fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
     betas = np.asarray(search.cv_results_["param_beta"], dtype=float)
     ax.errorbar(
@@ -375,10 +389,10 @@ def _beta_figure(out, search):
         title="GridSearchCV(VAETransformer(), {'beta': ...})",
     )
     ax.legend(loc="lower left", fontsize="small")
-    return _save(fig, out / "beta_search.png")
+    return _save(plt, fig, out / "beta_search.png")
 
 
-def _scores_figure(out, detector, X_bc, malignant):
+def _scores_figure(plt, out, detector, X_bc, malignant):
     scores = detector.score_samples(X_bc)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     bins = np.linspace(np.percentile(scores, 1), scores.max(), 40)
@@ -392,7 +406,7 @@ def _scores_figure(out, detector, X_bc, malignant):
     )
     ax.legend()
     fig.tight_layout()
-    return _save(fig, out / "anomaly_scores.png")
+    return _save(plt, fig, out / "anomaly_scores.png")
 
 
 def main(argv=None):
@@ -408,6 +422,9 @@ def main(argv=None):
         "--quick", action="store_true", help="few epochs: a fast smoke run"
     )
     args = parser.parse_args(argv)
+    plt = pyplot()
+    if plt is None:
+        print(NO_MATPLOTLIB, flush=True)
     epochs = 5 if args.quick else 100
     budget = {"max_iter": 5} if args.quick else {}  # else the default "auto"
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
@@ -427,7 +444,11 @@ def main(argv=None):
         "\nMNIST VAE features beat PCA's: see benchmarks/results/ (anomaly.md,"
         "\nmissing.md, features.md)."
     )
+    if plt is None:
+        print(f"\n{NO_MATPLOTLIB}")
+        return
     paths = make_figures(
+        plt,
         Path(args.out),
         penguins,
         Z_penguins,

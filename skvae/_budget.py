@@ -2,17 +2,10 @@
 whether ``tol`` may stop it sooner.
 
 An integer ``max_iter`` is a number of epochs at ``learning_rate_init`` with
-the ``tol`` rule, for every estimator. ``max_iter="auto"`` is a *policy* of
-the estimator: each class names its own in its ``_auto_budget`` class
-attribute, and a test or a study injects another one by subclassing (no
-module constant to patch). A policy maps the number of mini-batches per
-epoch to a :class:`Budget`.
-
-Rejected: a budget of epochs for "auto". An epoch of a table of 100 rows is
-one gradient step and one of a million rows eight thousand: a fixed number
-of epochs leaves a small table after a few hundred noisy steps and lets a
-large one train for hours. A budget of gradient steps costs about the same
-on any table.
+the ``tol`` rule, for every estimator. ``max_iter="auto"`` is a policy of
+the estimator class (its ``_auto_budget`` attribute, replaced by
+subclassing) that maps the number of mini-batches per epoch to a
+:class:`Budget`.
 """
 
 from dataclasses import dataclass

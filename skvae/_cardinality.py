@@ -1,17 +1,10 @@
 """Categorical columns with nearly one level per row: identifiers.
 
 A categorical column whose levels are about as many as the training rows
-(a customer id, a timestamp read as text, a free-text field) is an
-identifier rather than a category: each level is seen once or twice, so
-its likelihood term learns nothing that carries to new rows (an unseen
-level is a missing cell), and its decoder output costs one logit per level,
-so the model grows with the number of rows. The estimators warn at fit,
-naming the column, where the levels are learned (``skvae._tables``).
-
-Rejected: dropping such columns silently, or grouping their levels into
-"infrequent" by default. The user knows whether a column identifies rows
-(drop it) or is a real category with many levels (keep it, or group its
-rare levels); a warning tells them which column to decide on.
+(a customer id, a timestamp read as text) is an identifier rather than a
+category: its likelihood term learns nothing that carries to new rows, and
+its decoder output grows with the number of rows. The estimators warn at
+fit, naming the column, where the levels are learned (``skvae._tables``).
 """
 
 import warnings

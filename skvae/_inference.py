@@ -1,35 +1,13 @@
 """Inference with a fitted VAE: bounds, posterior means and decodings of
-rows in bounded chunks.
+rows, in bounded chunks.
 
-:class:`InferenceModel` is the fitted model as inference sees it: the
-trained module, the standardization, the seed and number of the per-row
-Monte Carlo draws. Everything here is a deterministic function of a row,
-whatever the other rows it is passed with, because
-
-- float64 input is computed with a float64 copy of the weights (float32
-  drifts ~2e-7 between batched and single-row results, and the checks
-  allow 1e-7 for float64 output);
-- each row's Monte Carlo noise is derived from the row itself and the seed
-  drawn at fit (``skvae._noise``);
-- no batch statistic is used.
-
-Rows are processed in chunks whose intermediate tensors fit in a CPU's
-cache (about ``_CACHE_BYTES`` for the widest of them), bounded above by
-scikit-learn's ``working_memory`` (as ``IsolationForest.score_samples``
-does), so memory stays bounded whatever the number of rows. Cache-sized
-chunks rather than ``working_memory``-sized ones: the decoder's outputs and
-their log-sum-exp are streamed through memory once each, and on 100 000
-flights rows (394 outputs, 4 importance samples) chunks of 5 322 rows made
-``score_samples`` 1.3 times slower than chunks of 1 024 (2.85 against 2.22
-CPU seconds, one thread).
-
-The float64 copy of the weights is made once per fit (see
-:func:`inference_copy`), not once per call: a service scoring one row at a
-time would otherwise copy the whole network for each row.
-
-Densities here are on the standardized scale: the estimators apply the
-log-Jacobian of the standardization (``skvae._scaling``) once, at the
-public edge.
+:class:`InferenceModel` is the fitted model as inference sees it. Every
+output of a row is a deterministic function of that row alone: float64 input
+runs through a float64 copy of the weights made once per fit, each row's
+Monte Carlo noise derives from the row and a seed drawn at fit
+(``skvae._noise``), and no batch statistic is used. Rows go through in
+chunks sized for the CPU's cache. Densities are on the standardized scale:
+the estimators apply the standardization's log-Jacobian at the public edge.
 """
 
 import copy

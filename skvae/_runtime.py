@@ -1,28 +1,12 @@
 """How the estimators use torch's process-wide state: threads, grad mode,
 and which device a model lives on.
 
-skvae runs inside other people's processes: notebooks, web services,
-joblib and Dask workers, parallel grid searches. Three pieces of torch's
-state are shared there, and each once broke a fit:
-
-- **Intra-op threads.** torch's default is one OpenMP thread per core, and
-  OpenMP threads spin while they wait for each other: when other work keeps
-  the cores busy, a small model's epoch took 10 to 77 times longer than with
-  one thread (scikit-learn's ``MLPRegressor`` was unaffected). Each call of
-  an estimator therefore runs with ``n_jobs`` threads, one by default as in
-  scikit-learn, set for the calling thread only (OpenMP's thread count is a
-  per-thread setting) and restored afterwards.
-- **fork.** GNU OpenMP's thread pool does not survive ``fork()``: a child
-  that starts a parallel region the parent had used hangs. In a forked child
-  the estimators run single-threaded whatever ``n_jobs`` says.
-- **Grad mode.** ``fit`` runs with gradients enabled and outside inference
-  mode, so that it works inside the caller's ``torch.no_grad()`` or
-  ``torch.inference_mode()`` blocks, and leaves them as they were.
-
-The random state is not among them: each fit draws from a
-``torch.Generator`` of its own (see ``skvae._torch.networks``), and the
-modules' dtypes are explicit, so ``torch.set_default_dtype`` does not
-reach them.
+Each call of an estimator runs with ``n_jobs`` intra-op threads (one by
+default), set for the calling thread only and restored afterwards, and
+single-threaded in a forked child; ``fit`` runs with gradients enabled
+whatever the caller's grad mode. Random draws come from each fit's own
+``torch.Generator`` (``skvae._torch.networks``), so torch's global random
+state is not touched either.
 """
 
 import os

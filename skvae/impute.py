@@ -532,33 +532,14 @@ def _draw_spread(model, rows, cells, truth, columns):
     ``truth``; 1 for the other columns, and for all with fewer than
     ``_MIN_SPREAD_CELLS`` held-out cells.
 
-    A draw is the decoder's mean at a latent draw plus the decoder's noise.
-    That noise is learned from cells the encoder saw, so it is the spread of
-    a reconstruction, not of a guess: at 50 % missing the learned standard
-    deviation was about half the real error of the imputed means, and the
-    90 % intervals of 20 imputations covered 87 % of the removed cells
-    (user guide, "Where the defaults lose, and why"). So training leaves out
-    a share (``_SPREAD_SHARE``, at most ``_SPREAD_CELLS``) of the observed
-    numeric cells, which are imputed after training as ``transform``
-    would: cells the model never saw, in rows it did, as a missing cell is.
     A draw has variance ``v + c^2 s^2``, with ``v`` the weighted variance
     of the decoder's means over the latent draws, ``s`` the decoder's
     standard deviation and ``c`` the factor: ``c`` is the smallest for which
     the central ``_SPREAD_LEVEL`` interval of a Gaussian of that variance
-    around the imputed mean holds that share of the held-out cells, a
-    quantile recalibration (Kuleshov et al., 2018) of the noise's scale. The
-    imputed means, ``score`` and every other output are unchanged.
-
-    Rejected: hiding cells that training saw, which needs no held-out
-    cells: the model had learned them, most on small, wide tables, and the
-    intervals stayed too narrow there (coverage 0.833 on ``Ionosphere``,
-    0.851 on ``wine`` for a nominal 0.905); matching the variance to the mean
-    squared error instead of the interval to the quantile (variance scaling,
-    Levi et al., 2022), which heavy-tailed errors made too wide (0.93 to 0.94
-    on 3 of the 6 tables of ``imputation.md``); and training with extra
-    masked cells so that the noise is learned on unseen cells (MIWAE-style),
-    which raised the ratio of the learned to the real spread on
-    ``concrete`` only from 0.52 to 0.68 and worsened the imputed means.
+    around the imputed mean holds that share of the held-out cells (a
+    quantile recalibration, Kuleshov et al., 2018). The imputed means,
+    ``score`` and every other output are unchanged. Why and
+    what was rejected: the design notes of the documentation.
     """
     spread = np.ones(len(columns))
     if len(truth) < _MIN_SPREAD_CELLS:

@@ -47,8 +47,8 @@ def realism_score(estimator, X, y=None, *, n_jobs=None):
         Ignored.
     n_jobs : int or None, default=None
         Threads of the classifier, as the estimators' ``n_jobs``: one by
-        default, since threads that spin while others keep the cores busy
-        made a call 10 to 20 times slower.
+        default, since threads that spin while other work keeps the cores
+        busy slow a call down.
 
     Returns
     -------

@@ -1,23 +1,11 @@
 """The distributions of the model: posterior, prior and reparameterized draws.
 
-Everything here is a ``torch.distributions`` object that behaves like one
-(``expand``, ``log_prob``, ``kl_divergence``), with two changes that the
-estimators need:
-
-- **Cheap construction.** ``Normal.__init__`` runs ``broadcast_all`` and
-  argument validation, which cost more than an elementwise op of a small
-  batch. :class:`DiagonalNormal` takes a ``loc`` and a ``scale`` that the
-  networks made valid and skips both.
-- **Draws from a given generator.** ``rsample`` draws from torch's global
-  generator, which every thread of the process shares: two fits running in
-  two threads would interleave their draws and neither would be
-  reproducible. :func:`rsample` makes the same reparameterized draw from the
-  generator of one fit.
-
-The prior is :class:`StandardNormal`, whose KL from a diagonal Normal is
-registered with ``torch.distributions.kl`` in closed form: a third of the
-cost of the general Normal-to-Normal formula, through the ordinary
-``kl_divergence`` call.
+``torch.distributions`` objects with two changes: :class:`DiagonalNormal`
+skips ``Normal``'s broadcasting and argument validation (the networks make
+its ``loc`` and ``scale`` valid), and :func:`rsample` draws from one fit's
+generator rather than torch's global one, which every thread shares. The
+prior is :class:`StandardNormal`, whose KL from a diagonal Normal is
+registered with ``torch.distributions.kl`` in closed form.
 """
 
 import math

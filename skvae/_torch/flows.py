@@ -1,36 +1,12 @@
-"""A flow posterior: inverse autoregressive flow steps after the encoder.
+"""A flow posterior: inverse autoregressive flow (IAF, Kingma et al., 2016)
+steps after the Gaussian encoder.
 
-The Gaussian encoder's q(z | x) has a diagonal covariance: the codes that
-could have produced a row are modelled as an axis-aligned ellipsoid, and
-the bound pays, for every row, the KL between that and the true posterior
-(the "inference gap"). A flow turns a draw z0 ~ q0(z | x) into
-z = f_T(...f_1(z0)) through invertible steps whose log-determinants are
-known, so log q(z | x) = log q0(z0 | x) - sum of the log-determinants
-stays exact and the bound stays a bound, with a posterior of correlated,
-skewed shape.
-
-Chosen: the *inverse autoregressive flow* (IAF, Kingma et al., 2016).
 Each step is z <- sigma * z + (1 - sigma) * m, with (m, logit sigma) the
 outputs of a MADE (Germain et al., 2015) that reads z and the encoder's
-hidden features h of the row: output i depends on z_1..z_{i-1} only, so
-the Jacobian is triangular and its log-determinant is sum(log sigma), one
-pass per step, however many latent dimensions. The steps reverse the
-order of the dimensions between them, so every dimension comes to depend
-on every other. The "LSTM-type" update with a positive gate bias starts
-each step near the identity, as in the paper, so that a model with flows
-trains like one without at first.
-
-Rejected: planar and Sylvester flows (Rezende & Mohamed, 2015; van den
-Berg et al., 2018). A planar step is a rank-one update: it bends the
-posterior along one direction per step and needs tens of steps to do what
-one IAF step does in a 50-dimensional latent space (Kingma et al.'s
-comparison). Sylvester flows lift that limit, but amortize whole matrices
-per row (orthogonal Q through Householder reflections or iterative
-orthogonalization, triangular R) from the encoder: more parameters per row
-than an IAF step's MADE, which is shared across rows and conditioned on h.
-An IAF's one cost is its inverse (density of an arbitrary z), sequential
-over the dimensions; the bound never needs it, since every z it scores is
-one the flow drew, with its log-determinant.
+hidden features h of the row: the Jacobian is triangular and its
+log-determinant sum(log sigma), so log q(z | x) stays exact and the bound a
+bound. The steps reverse the order of the dimensions between them, and a
+positive gate bias starts each step near the identity.
 """
 
 from collections.abc import Sequence

@@ -1,38 +1,14 @@
 """The latent model: the posterior over the codes of a batch, and the priors.
 
-The textbook VAE has a diagonal Gaussian posterior q(z | x) and the prior
-N(0, I), and its KL term is a closed form per dimension. Three richer
-latent models, each a hyperparameter and freely combined, change that:
-
-- a *VampPrior* (``prior="vamp"``, Tomczak & Welling, 2018): p(z) is the
-  mixture (1/K) sum_k q(z | u_k) of the encoder's Gaussian posteriors at K
-  learned *pseudo-inputs* u_k (:class:`VampPrior`, :class:`NormalMixture`);
-- a *flow posterior* (``n_flows``): inverse autoregressive flow steps after
-  the Gaussian encoder (``skvae._torch.flows``);
-- a *two-level hierarchy* (``n_top_components``, :class:`TopLayer`): a top
-  code z2 over the code z1 that the decoder reads, p(z2) p(z1 | z2), with
-  q(z2 | x) q(z1 | x, z2) (the inference order of Tomczak & Welling's
-  two-level model; the decoder reads z1 only, so ``inverse_transform`` and
-  ``n_components`` keep their meaning). The prior (normal or VampPrior) is
-  then the top layer's.
-
-:class:`Posterior` is what the VAE's ``forward`` returns for every model,
-and all that the objective and inference use: ``draw(eps)`` turns standard
-normal noise of ``n_noise`` dimensions per row into codes with log q and
-log p (the KL becomes the Monte Carlo term log q - log p),
-``analytic_kl()`` the closed-form KL per dimension where there is one (the
-textbook model, whose numerics are then those of the closed form), and
-``code()`` the deterministic code of ``transform``: every noise at zero,
-i.e. the posterior mean of each Gaussian layer carried through the flow.
-
-A pseudo-input lives where the encoder's first layer reads a row (the
-output of ``Encoder.inputs``): numeric cells as standardized values, a
-categorical cell as a point in its embedding space and, for a model of
-rows with missing cells, the missing-cell mask as K learned numbers per
-column. A pseudo-input is thus not a row of the table (a categorical
-coordinate need not be any level's vector, a mask coordinate need not be
-0 or 1), as Tomczak & Welling's are not images: it is a point at which the
-encoder's body is evaluated, which is all the prior needs.
+Besides the textbook model (a diagonal Gaussian posterior, the prior
+N(0, I), a closed-form KL), three latent models that combine freely: a
+VampPrior (``prior="vamp"``, :class:`VampPrior`), a flow posterior
+(``n_flows``, ``skvae._torch.flows``) and a two-level hierarchy
+(``n_top_components``, :class:`TopLayer`). :class:`Posterior` is what the
+VAE's ``forward`` returns for each of them, and all that the objective and
+inference use: ``draw(eps)`` turns standard normal noise into codes with
+log q and log p, ``analytic_kl()`` is the closed-form KL where there is one,
+and ``code()`` the deterministic code of ``transform``.
 """
 
 import math
