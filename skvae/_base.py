@@ -220,17 +220,22 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
 
     @property
     def likelihood_(self):
-        """Likelihood of the fitted model's numeric columns that are not
-        modelled over levels (see `column_likelihoods_`)."""
+        """Likelihood of the fitted network's numeric columns.
+
+        Those of the numeric columns that are not modelled over levels: see
+        `column_likelihoods_`.
+        """
         return self.architecture_.likelihood
 
     @property
     def column_likelihoods_(self):
-        """The likelihood family of each column, ndarray of str of shape
-        (n_features_in_,): "categorical", "gaussian", "bernoulli",
+        """The likelihood family of each column, ndarray of str.
+
+        Of shape (n_features_in_,): "categorical", "gaussian", "bernoulli",
         "discrete" (a probability per value seen in fit) or "histogram"
         (point masses at frequent values, a piecewise-uniform density
-        elsewhere). See the user guide, "Column likelihoods"."""
+        elsewhere). See the user guide, "Column likelihoods".
+        """
         families = self.architecture_.families or [
             "categorical" if categorical else self.likelihood_
             for categorical in self.is_categorical_
