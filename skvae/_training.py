@@ -41,6 +41,7 @@ from skvae._objective import Objective
 from skvae._regularizers import build_regularizers
 from skvae._semisupervised import LabelledRows, M2Objective
 from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.optim import LeanAdam
 from skvae._torch.semisupervised import M2
 
 # The net's attributes whose state is the trained model (when present).
@@ -380,7 +381,7 @@ def make_net(
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None
         ),
-        optimizer=torch.optim.Adam,
+        optimizer=LeanAdam,
         **{
             f"optimizer__{key}": value
             for key, value in adam_speed_options(device).items()
