@@ -33,6 +33,7 @@ Writes ``step_profile.json`` and ``step_profile.md``.
 
 import json
 import math
+import os
 import time
 import warnings
 from collections import Counter
@@ -61,6 +62,11 @@ LOG_2PI = math.log(2 * math.pi)
 
 def add_arguments(parser):
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--versions",
+        help="two source trees, comma-separated (before,after): instead of "
+        "the profile, time the default fit + score of each in turn",
+    )
 
 
 def datasets(args):
@@ -312,6 +318,8 @@ def uptime():
 
 
 def run(args, path):
+    if args.versions:
+        return run_versions(args, path)
     r = dict(command=command_line(), machine=machine_info(), repeats=args.repeats)
     r["uptime_before"] = uptime()
     peak = matmul_rate(2048, 2048, 2048, 1.0)
@@ -348,6 +356,117 @@ def run(args, path):
     path.with_suffix(".json").write_text(json.dumps(r, indent=1))
 
 
+# ------------------------------------------------------ before and after
+# ``--versions BEFORE,AFTER``: two source trees (each with this study under
+# benchmarks/configs), timed in turn, each round a child process per tree
+# that fits and scores the default detector and IsolationForest on every
+# data set, alternately: the ratio to IsolationForest is measured in one
+# process, the ratio of the two trees round by round.
+
+
+def child(names):
+    """One child's timings: per data set, the default detector's and
+    IsolationForest's fit + score, wall and CPU seconds, and ROC-AUCs."""
+    from benchmarks.harness.timing import clocked, limit_threads
+
+    limit_threads(1)
+    X = np.random.RandomState(0).standard_normal((200, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        VAEAnomalyDetector(max_iter=2).fit(X)  # lazy imports
+    out = {}
+    for name in names:
+        X, y = load_adbench(name)
+        X_train, X_test, _, y_test = adbench_split(X, y, 1)
+        (_, auc), wall, cpu = clocked(detector_fit_score, X_train, X_test, y_test)
+        (_, f_auc), f_wall, f_cpu = clocked(forest_fit_score, X_train, X_test, y_test)
+        out[name] = dict(wall=wall, cpu=cpu, auc=auc)
+        out[name] |= dict(forest_wall=f_wall, forest_cpu=f_cpu, forest_auc=f_auc)
+    return out
+
+
+def run_versions(args, path):
+    import subprocess
+    import sys
+
+    trees = args.versions.split(",")
+    r = dict(command=command_line(), machine=machine_info(), trees=trees)
+    r["uptime_before"] = uptime()
+    r["rounds"] = []
+    code = (
+        "import json, sys; from benchmarks.configs.step_profile import child; "
+        "print(json.dumps(child(sys.argv[1:])))"
+    )
+    for _ in range(1 if args.quick else args.repeats):
+        result = {}
+        for label, tree in zip(("before", "after"), trees, strict=True):
+            out = subprocess.run(
+                [sys.executable, "-c", code, *args.datasets],
+                cwd=tree,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            ).stdout
+            result[label] = json.loads(out.strip().splitlines()[-1])
+        r["rounds"].append(result)
+        print(json.dumps(result), flush=True)
+    r["uptime_after"] = uptime()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(r, indent=1))
+
+
+def report_versions(path, r, args):
+    rows = []
+    names = list(r["rounds"][0]["before"])
+    for name in names:
+        per = [(rd["before"][name], rd["after"][name]) for rd in r["rounds"]]
+        row = [name]
+        for clock in ("wall", "cpu"):
+            after_before = [a[clock] / b[clock] for b, a in per]
+            row.append(f"{np.median(after_before):.3f}")
+        for version in (0, 1):
+            ratios = [v[version]["wall"] / v[version]["forest_wall"] for v in per]
+            row.append(f"{np.median(ratios):.1f}")
+        for version in (0, 1):
+            ratios = [v[version]["cpu"] / v[version]["forest_cpu"] for v in per]
+            row.append(f"{np.median(ratios):.1f}")
+        row.append(f"{per[0][0]['auc']:.4f} / {per[0][1]['auc']:.4f}")
+        row.append(f"{per[0][0]['forest_auc']:.4f}")
+        rows.append(row)
+    header = [
+        "data",
+        "after / before, wall",
+        "after / before, CPU",
+        "before / IForest, wall",
+        "after / IForest, wall",
+        "before / IForest, CPU",
+        "after / IForest, CPU",
+        "ROC-AUC before / after",
+        "IForest ROC-AUC",
+    ]
+    body = f"""
+Trees: before `{r["trees"][0]}`, after `{r["trees"][1]}`.
+`uptime` load (1, 5, 15 min) before: {r["uptime_before"]}; after: {r["uptime_after"]}.
+Rounds: {len(r["rounds"])}; each round runs a child process per tree in turn
+(before, then after), and each child fits and scores the default
+``VAEAnomalyDetector(random_state=0)`` then ``IsolationForest(random_state=0)``
+on each data set (seed-1 ADBench split), one thread. Ratios: medians over
+rounds of the round's ratio (after / before), or of the ratio within one
+process (to IsolationForest). ROC-AUC of the first round.
+
+{markdown_table(rows, header)}
+"""
+    write_markdown(
+        path.with_suffix(".md"),
+        "Default detector fit + score before and after the cheaper step",
+        body,
+        command=r["command"],
+        machine=r["machine"],
+        note=getattr(args, "note", None),
+    )
+
+
 # --------------------------------------------------------------- report
 
 
@@ -356,6 +475,8 @@ def report(path, args):
     if not json_path.exists():
         return
     r = json.loads(json_path.read_text())
+    if "trees" in r:
+        return report_versions(path, r, args)
     us = 1e6
     rows_ratio, rows_phase, rows_floor = [], [], []
     for d in r["datasets"]:
