@@ -11,9 +11,11 @@ table, a tall one and a wide one), one thread:
     (no ``torch.distributions``, no trimming), and against
     ``IsolationForest()`` fit + score.
 (b) **Phases of a step**, timed one by one in the bare loop over skvae's
-    module (batch slicing, forward + loss, backward, ``zero_grad`` +
-    ``Adam.step``); skorch's share is the detector's training time (its
-    history's epoch durations) minus the bare loop's, per step.
+    module with the detector's optimizer class (batch slicing, forward +
+    loss, backward, ``zero_grad`` + the optimizer's step); skorch's share
+    is the detector's training time (its history's epoch durations) minus
+    the bare loop's, per step. The plain-tensor loop uses
+    ``torch.optim.Adam`` with the detector's ``fused``/``foreach`` option.
 (c) **Eager operations per step**: the top-level ``aten`` operations of
     one training step of the fitted net (``net.train_step``), counted by
     ``torch.profiler`` in forward, backward and optimizer: a count, not a
@@ -31,6 +33,7 @@ Usage::
 Writes ``step_profile.json`` and ``step_profile.md``.
 """
 
+import importlib
 import json
 import math
 import os
@@ -96,6 +99,7 @@ def training_setup(detector):
         trim_fraction=detector.trim_fraction,
         train_seconds=sum(row["dur"] for row in history),
         adam=repr({k: net.optimizer_.defaults.get(k) for k in ("foreach", "fused")}),
+        optimizer=f"{type(net.optimizer_).__module__}.{type(net.optimizer_).__name__}",
     )
 
 
@@ -145,6 +149,8 @@ def count_step_ops(detector, X):
         if parent is not None and parent.name.startswith("aten::"):
             continue
         chain, phase = parent, "forward + loss"
+        if event.name in ("aten::_fused_adam_", "aten::_foreach_add_"):
+            chain, phase = None, "optimizer"  # LeanAdam: no Optimizer scope
         while chain is not None:
             if chain.name.startswith("autograd::") or "Backward" in chain.name:
                 phase = "backward"
@@ -205,7 +211,10 @@ def bare_fit(X, setup, plain=False, phases=None):
     else:
         model, loss_of = skvae_module(X.shape[1], setup)
     fused = {"fused": True} if "'fused': True" in setup["adam"] else {}
-    optimizer = torch.optim.Adam(model.parameters(), lr=setup["learning_rate"], **fused)
+    # skvae's module with the detector's optimizer class (skorch's share is
+    # then the difference); the plain network with torch's own Adam.
+    optimizer_class = torch.optim.Adam if plain else _optimizer_class(setup)
+    optimizer = optimizer_class(model.parameters(), lr=setup["learning_rate"], **fused)
     x_all, batch, steps = standardized(X), setup["batch_size"], setup["steps"]
     clock = time.perf_counter
     step = 0
@@ -218,20 +227,26 @@ def bare_fit(X, setup, plain=False, phases=None):
             x = x_all[order[start : start + batch]]
             t1 = clock()
             optimizer.zero_grad()
+            t2 = clock()
             loss = loss_of(x)
             loss.item()
-            t2 = clock()
-            loss.backward()
             t3 = clock()
-            optimizer.step()
+            loss.backward()
             t4 = clock()
+            optimizer.step()
+            t5 = clock()
             if phases is not None:
                 phases["batch slicing"] += t1 - t0
-                phases["forward + loss"] += t2 - t1
-                phases["backward"] += t3 - t2
-                phases["zero_grad + Adam.step"] += t4 - t3
+                phases["forward + loss"] += t3 - t2
+                phases["backward"] += t4 - t3
+                phases["optimizer (zero_grad + step)"] += t2 - t1 + t5 - t4
             step += 1
     return model
+
+
+def _optimizer_class(setup):
+    module, _, name = setup.get("optimizer", "torch.optim.Adam").rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def detector_fit_score(X_train, X_test, y_test):
