@@ -98,6 +98,22 @@ class Objective:
                 bound = bound[keep]
             return -bound.mean()
         reconstruction, kl = _elbo_terms(vae, q, x, generator)
+        if self.free_bits == 0:
+            # One expression per row, then one mean: fewer operations
+            # forward and backward than a mean per term; at weight 1 the
+            # gradients are those of the sum of the terms' means, bit for
+            # bit (each is -1 / n_rows per row either way).
+            kl = kl.sum(-1)  # (n_samples,)
+            elbo = reconstruction - kl if weight == 1.0 or self.trim_fraction else None
+            if weight == 1.0:
+                bound = elbo
+            elif weight == 0:
+                bound = reconstruction
+            else:
+                bound = reconstruction - weight * kl
+            if self.trim_fraction > 0:
+                bound = bound[self.best_fitting(elbo)]
+            return -bound.mean()
         if self.trim_fraction > 0:
             keep = self.best_fitting(reconstruction - kl.sum(-1))
             reconstruction, kl = reconstruction[keep], kl[keep]
@@ -105,10 +121,9 @@ class Objective:
         if weight == 0:
             return loss
         kl = kl.mean(dim=0)  # (n_groups,)
-        if self.free_bits > 0:
-            # Kingma et al. (2016): clamp keeps the gradient of a group
-            # above the floor and stops pushing one below it to the prior.
-            kl = kl.clamp(min=self.free_bits * (q.n_noise // kl.shape[0]))
+        # Kingma et al. (2016): clamp keeps the gradient of a group above
+        # the floor and stops pushing one below it to the prior.
+        kl = kl.clamp(min=self.free_bits * (q.n_noise // kl.shape[0]))
         # No multiply by a weight of 1: an op less per batch, same result.
         return loss + (kl.sum() if weight == 1.0 else weight * kl.sum())
 

@@ -34,7 +34,6 @@ from skorch.callbacks import Callback, EarlyStopping, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
-from torch.torch_version import TorchVersion
 
 from skvae._architecture import Architecture
 from skvae._budget import Budget
@@ -42,19 +41,30 @@ from skvae._objective import Objective
 from skvae._regularizers import build_regularizers
 from skvae._semisupervised import LabelledRows, M2Objective
 from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.optim import LeanAdam
 from skvae._torch.semisupervised import M2
 
 # The net's attributes whose state is the trained model (when present).
 STATEFUL = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
 
-# One kernel for all of Adam's parameter updates rather than a Python loop
-# over parameters: the update is a third of a small model's step otherwise.
-# Fused Adam runs on CPU from torch 2.4; before, the multi-tensor variant.
-_ADAM_SPEED_OPTION = (
-    {"optimizer__fused": True}
-    if TorchVersion(torch.__version__) >= "2.4"
-    else {"optimizer__foreach": True}
-)
+
+def adam_speed_options(device: str) -> dict:
+    """Adam's ``fused`` or ``foreach`` option for parameters on ``device``.
+
+    One kernel for all of Adam's parameter updates rather than a Python
+    loop over parameters: the update is a third of a small model's step
+    otherwise. Fused where torch has a fused Adam for the device (CPU from
+    torch 2.4, CUDA before); elsewhere the multi-tensor variant.
+    """
+    try:  # private, and absent from some torch versions: then ask no kernel
+        from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+        fused_devices = _get_fused_kernels_supported_devices()
+    except ImportError:
+        fused_devices = []
+    if torch.device(device).type in fused_devices:
+        return {"fused": True, "foreach": None}
+    return {"fused": None, "foreach": True}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -372,8 +382,12 @@ def make_net(
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None
         ),
-        optimizer=torch.optim.Adam,
-        **_ADAM_SPEED_OPTION,
+        optimizer=LeanAdam,
+        **{
+            f"optimizer__{key}": value
+            for key, value in adam_speed_options(device).items()
+            if value
+        },
         lr=learning_rate,
         iterator_train=TensorBatchIterator,
         iterator_train__generator=generator,
@@ -670,6 +684,11 @@ def net_from_state(state: dict, architecture: Architecture, device: str) -> VAEN
     for name in STATEFUL:
         if name in state:
             getattr(net, name).load_state_dict(_to_torch(state[name], device))
+    # The saved param groups carry the Adam kernel of the machine that
+    # trained: a fused one that this device or torch lacks would fail at
+    # the first step of a warm start. Ask for this device's.
+    for group in net.optimizer_.param_groups:
+        group.update(adam_speed_options(device))
     net.module_.eval()
     return net
 

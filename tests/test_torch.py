@@ -330,3 +330,86 @@ def test_observed_scores_the_observed_cells_only():
     assert torch.equal(
         Observed(base, 1).log_prob(complete), Independent(base, 1).log_prob(complete)
     )
+
+
+# ------------------------------------------------------------- LeanAdam
+
+
+def _adam_run(optimizer_class, n_steps=5, **options):
+    """Parameters and optimizer state after ``n_steps`` steps of a small
+    model (one parameter without a gradient) from fixed weights and data."""
+    from skvae._torch.optim import LeanAdam  # noqa: F401 (the class under test)
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.SiLU())
+    model.unused = torch.nn.Parameter(torch.ones(3))
+    optimizer = optimizer_class(model.parameters(), lr=0.01, **options)
+    x = torch.randn(16, 5)
+    for _ in range(n_steps):
+        optimizer.zero_grad()
+        model(x).square().mean().backward()
+        optimizer.step()
+    return [p.detach().clone() for p in model.parameters()], optimizer.state_dict()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"fused": True},  # the direct path
+        {"fused": True, "weight_decay": 0.1, "maximize": True},
+        {"fused": True, "amsgrad": True},  # Adam.step
+        {"foreach": True},  # Adam.step
+    ],
+)
+def test_lean_adam_steps_as_adam_bit_for_bit(options):
+    from skvae._torch.optim import LeanAdam
+
+    if options.get("fused") and "cpu" not in _fused_devices():
+        pytest.skip("this torch has no fused Adam on CPU")
+    params, state = _adam_run(LeanAdam, **options)
+    expected_params, expected_state = _adam_run(torch.optim.Adam, **options)
+    for p, expected in zip(params, expected_params, strict=True):
+        assert torch.equal(p, expected)
+    assert state["param_groups"] == expected_state["param_groups"]
+    assert state["state"].keys() == expected_state["state"].keys()
+    for key, entry in state["state"].items():
+        for name, value in entry.items():
+            assert torch.equal(value, expected_state["state"][key][name]), name
+
+
+def test_lean_adam_runs_step_hooks_through_adam_step():
+    from skvae._torch.optim import LeanAdam
+
+    calls = []
+    param = torch.nn.Parameter(torch.ones(2))
+    optimizer = LeanAdam([param], fused="cpu" in _fused_devices())
+    optimizer.register_step_post_hook(lambda *args: calls.append(1))
+    for _ in range(2):
+        param.grad = torch.ones(2)
+        optimizer.step()
+    assert calls == [1, 1]
+
+
+def _fused_devices():
+    from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+    return _get_fused_kernels_supported_devices()
+
+
+def test_lean_adam_takes_adam_step_only_to_initialize_its_state(monkeypatch):
+    from skvae._torch.optim import LeanAdam
+
+    if "cpu" not in _fused_devices():
+        pytest.skip("this torch has no fused Adam on CPU")
+    calls = []
+    adam_step = torch.optim.Adam.step
+
+    def counted(self, closure=None):
+        calls.append(1)
+        return adam_step(self, closure)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counted)
+    _adam_run(LeanAdam, n_steps=5, fused=True)
+    assert len(calls) == 1  # the first step makes the state
+    _adam_run(LeanAdam, n_steps=5, fused=True, amsgrad=True)
+    assert len(calls) == 1 + 5  # AMSGrad: Adam.step every time

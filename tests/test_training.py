@@ -441,3 +441,35 @@ def test_dropout_is_used_in_training_only(blobs):
     # Training runs with it: a noisier, higher training loss.
     plain = VAETransformer(**params).fit(blobs)
     assert est.loss_curve_[-1] > plain.loss_curve_[-1]
+
+
+# ------------------------------------------------------------ the optimizer
+
+
+def test_adam_uses_the_fused_kernel_where_torch_has_one(X):
+    from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
+
+    group = VAETransformer(**FAST).fit(X).net_.optimizer_.param_groups[0]
+    fused = "cpu" in _get_fused_kernels_supported_devices()
+    assert bool(group["fused"]) is fused
+    assert bool(group["foreach"]) is not fused
+
+
+def test_a_model_saved_with_fused_adam_trains_on_where_there_is_none(X, monkeypatch):
+    import pickle
+
+    import skvae._training
+
+    est = VAETransformer(**{**FAST, "warm_start": True}).fit(X)
+    saved = pickle.dumps(est)
+    # A machine (device or torch) without a fused Adam kernel.
+    monkeypatch.setattr(
+        skvae._training,
+        "adam_speed_options",
+        lambda device: {"fused": None, "foreach": True},
+    )
+    loaded = pickle.loads(saved)
+    group = loaded.net_.optimizer_.param_groups[0]
+    assert not group["fused"] and group["foreach"]
+    loaded.partial_fit(X)  # steps with the multi-tensor kernel
+    assert loaded.net_.optimizer_.state_dict()["state"][0]["step"] > 0

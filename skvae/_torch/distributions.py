@@ -85,14 +85,30 @@ class Observed(Independent):
         return log_prob.masked_fill(missing, 0.0).sum(-1)
 
 
+class IndependentNormal(Independent):
+    """``Independent(normal, 1)`` whose ``stddev`` is the normal's scale.
+
+    ``Independent`` has no ``stddev`` of its own: it takes the square root
+    of its base's variance, the scale squared, two more operations in
+    every reparameterized draw and two more in its backward pass. The
+    value is the same (the rounded square root of a rounded square is the
+    number itself in binary floating point), the gradient may differ in
+    the last bit.
+    """
+
+    @property
+    def stddev(self) -> torch.Tensor:
+        return self.base_dist.scale
+
+
 def diagonal_normal(loc: torch.Tensor, scale: torch.Tensor) -> Independent:
     """N(loc, diag(scale^2)) over the last dimension."""
-    return Independent(DiagonalNormal(loc, scale), 1)
+    return IndependentNormal(DiagonalNormal(loc, scale), 1)
 
 
 def standard_normal(n_components: int, device=None, dtype=None) -> Independent:
     """The prior N(0, I) over ``n_components`` dimensions."""
-    return Independent(StandardNormal(n_components, device, dtype), 1)
+    return IndependentNormal(StandardNormal(n_components, device, dtype), 1)
 
 
 def rsample(
