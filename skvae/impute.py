@@ -339,26 +339,6 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             )
         return self._finish(out, missing)
 
-    def score(self, X, y=None):
-        """Mean log-likelihood bound of the observed cells of ``X``.
-
-        In nats per row: a score for ``GridSearchCV`` without labels (as
-        :meth:`VAETransformer.score`).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Rows to score.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean of ``score_samples(X)``; higher is better.
-        """
-        return float(np.mean(self.score_samples(X)))
-
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns.
 

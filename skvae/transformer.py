@@ -212,24 +212,6 @@ class VAETransformer(
         with torch_settings(self.n_jobs):
             return self._to_user(self._inference().decode_mean(Z))
 
-    def score(self, X, y=None):
-        """Mean log-likelihood bound of ``X`` in nats per row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean of ``score_samples(X)``; higher is better, comparable across
-            values of ``beta`` (used by ``GridSearchCV``).
-        """
-        return float(np.mean(self.score_samples(X)))
-
     @property
     def _n_features_out(self):
         return self.n_components_
