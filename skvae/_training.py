@@ -39,7 +39,7 @@ from torch.torch_version import TorchVersion
 from skvae._architecture import Architecture
 from skvae._budget import Budget
 from skvae._objective import Objective
-from skvae._regularizers import build_regularizers
+from skvae._regularizers import build_regularizers, mask_cells
 from skvae._semisupervised import LabelledRows, M2Objective
 from skvae._torch.networks import VAE, Discriminator
 from skvae._torch.semisupervised import M2
@@ -294,16 +294,7 @@ class VAENet(NeuralNet):
         if self.corruption > 0:
             # Masking noise: the encoder sees a damaged row, the loss asks
             # for the clean one (denoising, Vincent et al., 2008).
-            draws = torch.rand(
-                x.shape, generator=self.generator, dtype=x.dtype, device=x.device
-            )
-            keep = draws >= self.corruption
-            x = x * keep
-            expansion = self.module_.expansion
-            if expansion.has_categorical:
-                # Level 0 is a level: a masked categorical cell is missing.
-                masked = ~keep & expansion.is_categorical
-                x = x.masked_fill(masked, torch.nan)
+            x = mask_cells(x, self.corruption, self.module_.expansion, self.generator)
         q = self.infer(x, **fit_params)
         loss = self.get_loss(q, target, X=x, training=True)
         value = loss.item()
@@ -395,6 +386,10 @@ class TrainingSettings:
     the weight of the classification term of semi-supervised training (see
     :class:`~skvae._semisupervised.M2Objective`) and ``class_prior`` its
     p(y), set on the model by the call; both unused without labels.
+    ``mmd_weight``, ``tc_weight`` and ``consistency_weight`` are the
+    hyperparameters of the estimators that have them (0, off, for the
+    others), and ``n_train`` the number of training rows of the call (the
+    total correlation's estimate needs it).
     """
 
     beta: float
@@ -417,6 +412,10 @@ class TrainingSettings:
     epoch_offset: int = 0
     classification_weight: float = 0.0
     class_prior: tuple[float, ...] | None = None
+    mmd_weight: float = 0.0
+    tc_weight: float = 0.0
+    consistency_weight: float = 0.0
+    n_train: int = 0
 
     @classmethod
     def from_params(cls, params: dict, **resolved) -> "TrainingSettings":
@@ -606,6 +605,10 @@ def configure_net(
         discriminator=getattr(net, "discriminator_", None),
         discriminator_optimizer=getattr(net, "optimizer_discriminator_", None),
         generator=net.generator,
+        mmd_weight=settings.mmd_weight,
+        tc_weight=settings.tc_weight,
+        consistency_weight=settings.consistency_weight,
+        n_train=settings.n_train,
     )
     net.corruption = settings.corruption
     net.max_epochs = settings.budget.max_epochs

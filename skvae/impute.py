@@ -173,6 +173,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._posterior_regularizer_constraints,
         "missing_values": [MissingValues(numeric_only=True)],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
@@ -202,6 +203,9 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         weight_decay=0.0,
         l1_penalty=0.0,
         adversarial_weight=0.0,
+        mmd_weight=0.0,
+        tc_weight=0.0,
+        consistency_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -257,6 +261,9 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.mmd_weight = mmd_weight
+        self.tc_weight = tc_weight
+        self.consistency_weight = consistency_weight
         self.missing_values = missing_values
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator

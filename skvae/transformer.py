@@ -71,7 +71,10 @@ class VAETransformer(
     (3,)
     """
 
-    _parameter_constraints: dict = {**BaseVAE._parameter_constraints}
+    _parameter_constraints: dict = {
+        **BaseVAE._parameter_constraints,
+        **BaseVAE._posterior_regularizer_constraints,
+    }
 
     def __init__(
         self,
@@ -92,6 +95,9 @@ class VAETransformer(
         weight_decay=0.0,
         l1_penalty=0.0,
         adversarial_weight=0.0,
+        mmd_weight=0.0,
+        tc_weight=0.0,
+        consistency_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -147,6 +153,9 @@ class VAETransformer(
             random_state=random_state,
             verbose=verbose,
         )
+        self.mmd_weight = mmd_weight
+        self.tc_weight = tc_weight
+        self.consistency_weight = consistency_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
