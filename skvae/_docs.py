@@ -283,9 +283,7 @@ POSTERIOR_REGULARIZER_PARAMETERS = """
         KL term pulls each row's posterior towards the prior; this pulls
         their mixture, the aggregate posterior, towards it, so that prior
         draws (what ``sample`` decodes) land where the codes of real rows
-        are. The discrepancy is a batch statistic far smaller than the
-        bound, so weights that matter are large (tens to thousands). 0
-        leaves it out.
+        are. 0 leaves it out.
 
     tc_weight : float, default=0.0
         Weight of the total-correlation penalty of beta-TCVAE (Chen et al.,
