@@ -288,7 +288,9 @@ POSTERIOR_REGULARIZER_PARAMETERS = """
     tc_weight : float, default=0.0
         Weight of the total-correlation penalty of beta-TCVAE (Chen et al.,
         2018; ``tc_weight`` is their beta - 1): the KL from the aggregate
-        posterior to the product of its marginals, estimated on each batch.
+        posterior to the product of its marginals, estimated on each batch
+        with the number of rows of the call (of the chunk, for
+        ``partial_fit``) as the size of the training set.
         Turning it up makes the latent dimensions statistically independent
         over the data (disentangled features), at some cost to the
         likelihood. Needs a diagonal Gaussian posterior (``n_flows=0``, no
