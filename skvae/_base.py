@@ -106,7 +106,12 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
     # q(z | x, y) also depends on the class).
     _posterior_regularizer_constraints: dict = {
         name: [Interval(Real, 0, None, closed="left")]
-        for name in ("mmd_weight", "tc_weight", "consistency_weight")
+        for name in (
+            "mmd_weight",
+            "tc_weight",
+            "consistency_weight",
+            "latent_adversarial_weight",
+        )
     }
 
     @abstractmethod
@@ -353,6 +358,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
                 learning_rate=settings.budget.learning_rate,
                 device=self.device_,
                 seed=int(init_seed),
+                latent_adversarial=settings.latent_adversarial_weight > 0,
             )
         outcome = train(
             net,

@@ -304,6 +304,14 @@ POSTERIOR_REGULARIZER_PARAMETERS = """
         missing rows codes closer to those of their complete versions.
         Needs a diagonal Gaussian posterior (``n_flows=0``, no
         ``n_top_components``). 0 leaves it out.
+
+    latent_adversarial_weight : float, default=0.0
+        Weight of an adversary on the latent codes (Adversarial
+        Autoencoder, Makhzani et al.): a discriminator network learns to
+        tell prior draws from the codes of real rows, with its own
+        optimizer in alternating steps, and the encoder learns to fool it.
+        Like ``mmd_weight``, it pulls the aggregate posterior towards the
+        prior. 0 builds no discriminator at all.
 """
 
 SHARED_ATTRIBUTES = """\

@@ -25,7 +25,7 @@ from torch.distributions import Independent, kl_divergence
 from torch.nn import functional as F
 
 from skvae._torch.columns import ColumnExpansion
-from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 
 # Bandwidths of the inverse multiquadric kernel of the MMD penalty, as
 # multiples of 2 * n_components (the mean squared distance of two N(0, I)
@@ -192,6 +192,55 @@ class ConsistencyPenalty(Regularizer):
         return self.weight * kl_divergence(q_changed, q).mean()
 
 
+class LatentAdversarialPenalty(Regularizer):
+    """Makes the codes of real rows indistinguishable from prior draws (the
+    Adversarial Autoencoder, Makhzani et al., 2016).
+
+    The encoder's loss gains ``weight * softplus(-D(z))`` for one posterior
+    draw z per row of the clean batch (the non-saturating GAN loss: the
+    encoder learns to have its codes taken for prior draws); after the
+    VAE's step, the discriminator takes a step of its own optimizer on
+    ``softplus(-D(z_prior)) + softplus(D(z))`` with as many prior draws.
+    Like MMD, it acts on the aggregate posterior; the adversary learns
+    which differences to look at. ``step`` logs the discriminator's loss
+    and its accuracy on the batch (0.5: it cannot tell the two apart).
+    """
+
+    def __init__(
+        self,
+        weight: float,
+        discriminator: LatentDiscriminator,
+        optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
+    ) -> None:
+        self.weight = weight
+        self.discriminator = discriminator
+        self.optimizer = optimizer
+        self.generator = generator
+        self._codes: torch.Tensor | None = None
+        self._prior_codes: torch.Tensor | None = None
+
+    def penalty(self, vae: VAE, x: torch.Tensor) -> torch.Tensor:
+        q = vae(x)
+        self._codes = q.sample(q.noise((), self.generator))  # (n_samples, d)
+        with torch.no_grad():
+            self._prior_codes = vae.sample_codes(x.shape[0], self.generator)
+        return self.weight * F.softplus(-self.discriminator(self._codes)).mean()
+
+    def step(self, x: torch.Tensor) -> dict[str, float]:
+        prior_logits = self.discriminator(self._prior_codes)
+        code_logits = self.discriminator(self._codes.detach())
+        loss = F.softplus(-prior_logits).mean() + F.softplus(code_logits).mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        correct = torch.cat([prior_logits > 0, code_logits <= 0])
+        return {
+            "latent_discriminator_loss": loss.item(),
+            "latent_discriminator_accuracy": correct.float().mean().item(),
+        }
+
+
 def mask_cells(
     x: torch.Tensor,
     rate: float,
@@ -312,6 +361,9 @@ def build_regularizers(
     tc_weight: float = 0.0,
     consistency_weight: float = 0.0,
     n_train: int = 0,
+    latent_adversarial_weight: float = 0.0,
+    latent_discriminator: LatentDiscriminator | None = None,
+    latent_discriminator_optimizer: torch.optim.Optimizer | None = None,
 ) -> list[Regularizer]:
     """The active regularizers for the estimator's flat hyperparameters
     (``n_train``: the number of training rows, for the total correlation's
@@ -333,4 +385,13 @@ def build_regularizers(
         regularizers.append(TotalCorrelationPenalty(tc_weight, n_train, generator))
     if consistency_weight > 0:
         regularizers.append(ConsistencyPenalty(consistency_weight, generator))
+    if latent_adversarial_weight > 0:
+        regularizers.append(
+            LatentAdversarialPenalty(
+                latent_adversarial_weight,
+                latent_discriminator,
+                latent_discriminator_optimizer,
+                generator,
+            )
+        )
     return regularizers

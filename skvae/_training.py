@@ -41,11 +41,18 @@ from skvae._budget import Budget
 from skvae._objective import Objective
 from skvae._regularizers import build_regularizers, mask_cells
 from skvae._semisupervised import LabelledRows, M2Objective
-from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 from skvae._torch.semisupervised import M2
 
 # The net's attributes whose state is the trained model (when present).
-STATEFUL = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
+STATEFUL = (
+    "module_",
+    "optimizer_",
+    "discriminator_",
+    "optimizer_discriminator_",
+    "latent_discriminator_",
+    "optimizer_latent_discriminator_",
+)
 
 # One kernel for all of Adam's parameter updates rather than a Python loop
 # over parameters: the update is a third of a small model's step otherwise.
@@ -183,6 +190,9 @@ class VAENet(NeuralNet):
         shuffling, latent samples, corruption and the regularizers' draws.
     discriminator_hidden_layer_sizes : tuple of int or None
         Widths of the discriminator; None builds no discriminator.
+    latent_discriminator_hidden_layer_sizes : tuple of int or None
+        Widths of the discriminator on the latent codes (the adversary of
+        ``latent_adversarial_weight``); None builds none.
     epoch_offset : int
         Epochs trained before this call (warm starts): the objective's
         warm-up counts from the first epoch of the model, not of the call.
@@ -197,10 +207,14 @@ class VAENet(NeuralNet):
         corruption=0.0,
         generator=None,
         discriminator_hidden_layer_sizes=None,
+        latent_discriminator_hidden_layer_sizes=None,
         epoch_offset=0,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
+        self.latent_discriminator_hidden_layer_sizes = (
+            latent_discriminator_hidden_layer_sizes
+        )
         self.objective = objective
         self.regularizers = list(regularizers)
         self.corruption = corruption
@@ -246,6 +260,12 @@ class VAENet(NeuralNet):
                 self.discriminator_hidden_layer_sizes,
                 self.generator,
             ).to(self.device)
+        if self.latent_discriminator_hidden_layer_sizes is not None:
+            self.latent_discriminator_ = LatentDiscriminator(
+                self.module_.n_components,
+                self.latent_discriminator_hidden_layer_sizes,
+                self.generator,
+            ).to(self.device)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -256,6 +276,10 @@ class VAENet(NeuralNet):
             # beta1 = 0.5 is the usual choice for GAN discriminators (DCGAN).
             self.optimizer_discriminator_ = torch.optim.Adam(
                 self.discriminator_.parameters(), lr=self.lr, betas=(0.5, 0.999)
+            )
+        if self.latent_discriminator_hidden_layer_sizes is not None:
+            self.optimizer_latent_discriminator_ = torch.optim.Adam(
+                self.latent_discriminator_.parameters(), lr=self.lr, betas=(0.5, 0.999)
             )
         return self
 
@@ -327,13 +351,19 @@ def _rows(target):
 
 
 def make_net(
-    architecture: Architecture, *, learning_rate: float, device: str, seed: int
+    architecture: Architecture,
+    *,
+    learning_rate: float,
+    device: str,
+    seed: int,
+    latent_adversarial: bool = False,
 ) -> VAENet:
     """An initialized :class:`VAENet` for ``architecture`` on ``device``, its
     initial weights drawn from a generator seeded with ``seed``: a
     :class:`~skvae._torch.networks.VAE`, or an
     :class:`~skvae._torch.semisupervised.M2` when the architecture has
-    classes."""
+    classes; with a discriminator on its codes when ``latent_adversarial``
+    (the encoder's widths, drawn after every other weight)."""
     generator = torch.Generator(device=device).manual_seed(seed)
     a = architecture
     if a.n_classes:
@@ -362,6 +392,9 @@ def make_net(
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None
         ),
+        latent_discriminator_hidden_layer_sizes=(
+            a.hidden_layer_sizes if latent_adversarial else None
+        ),
         optimizer=torch.optim.Adam,
         **_ADAM_SPEED_OPTION,
         lr=learning_rate,
@@ -386,7 +419,8 @@ class TrainingSettings:
     the weight of the classification term of semi-supervised training (see
     :class:`~skvae._semisupervised.M2Objective`) and ``class_prior`` its
     p(y), set on the model by the call; both unused without labels.
-    ``mmd_weight``, ``tc_weight`` and ``consistency_weight`` are the
+    ``mmd_weight``, ``tc_weight``, ``consistency_weight`` and
+    ``latent_adversarial_weight`` are the
     hyperparameters of the estimators that have them (0, off, for the
     others), and ``n_train`` the number of training rows of the call (the
     total correlation's estimate needs it).
@@ -416,6 +450,7 @@ class TrainingSettings:
     tc_weight: float = 0.0
     consistency_weight: float = 0.0
     n_train: int = 0
+    latent_adversarial_weight: float = 0.0
 
     @classmethod
     def from_params(cls, params: dict, **resolved) -> "TrainingSettings":
@@ -465,6 +500,14 @@ def train(
     ended (``KeyboardInterrupt``, which skorch would otherwise swallow). A
     later Ctrl-C keeps the epochs done and says so in the outcome.
     """
+    if settings.latent_adversarial_weight > 0 and not hasattr(
+        net, "latent_discriminator_"
+    ):
+        raise ValueError(
+            "latent_adversarial_weight > 0 needs a discriminator on the codes, "
+            "which the model fitted with latent_adversarial_weight=0 does not "
+            "have: refit with warm_start=False."
+        )
     objective = _objective(settings, labelled=y_train is not None)
     snapshot = snapshot_state(net) if continuing else None
     if settings.class_prior is not None:
@@ -609,6 +652,11 @@ def configure_net(
         tc_weight=settings.tc_weight,
         consistency_weight=settings.consistency_weight,
         n_train=settings.n_train,
+        latent_adversarial_weight=settings.latent_adversarial_weight,
+        latent_discriminator=getattr(net, "latent_discriminator_", None),
+        latent_discriminator_optimizer=getattr(
+            net, "optimizer_latent_discriminator_", None
+        ),
     )
     net.corruption = settings.corruption
     net.max_epochs = settings.budget.max_epochs
@@ -668,6 +716,7 @@ def net_from_state(state: dict, architecture: Architecture, device: str) -> VAEN
         learning_rate=1e-3,  # replaced by the optimizer's saved state
         device=device,
         seed=0,  # the weights are replaced too
+        latent_adversarial="latent_discriminator_" in state,
     )
     for name in STATEFUL:
         if name in state:

@@ -155,6 +155,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         mmd_weight=0.0,
         tc_weight=0.0,
         consistency_weight=0.0,
+        latent_adversarial_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -213,6 +214,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
+        self.latent_adversarial_weight = latent_adversarial_weight
         self.contamination = contamination
         self.score_type = score_type
 

@@ -206,6 +206,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         mmd_weight=0.0,
         tc_weight=0.0,
         consistency_weight=0.0,
+        latent_adversarial_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -264,6 +265,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
+        self.latent_adversarial_weight = latent_adversarial_weight
         self.missing_values = missing_values
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator

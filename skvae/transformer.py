@@ -98,6 +98,7 @@ class VAETransformer(
         mmd_weight=0.0,
         tc_weight=0.0,
         consistency_weight=0.0,
+        latent_adversarial_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -156,6 +157,7 @@ class VAETransformer(
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
+        self.latent_adversarial_weight = latent_adversarial_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -63,6 +63,7 @@ CONFIGS = {
         mmd_weight=10.0,
         tc_weight=1.0,
         consistency_weight=1.0,
+        latent_adversarial_weight=0.5,
         categorical_features=[0],
         prior="vamp",
     ),
@@ -71,7 +72,12 @@ CONFIGS = {
 # What VAEClassifier (M2) does not have: a latent model beyond the textbook,
 # and the regularizers of q(z | x).
 LATENT_MODEL_PARAMS = ("prior", "n_flows", "n_top_components")
-POSTERIOR_REGULARIZER_PARAMS = ("mmd_weight", "tc_weight", "consistency_weight")
+POSTERIOR_REGULARIZER_PARAMS = (
+    "mmd_weight",
+    "tc_weight",
+    "consistency_weight",
+    "latent_adversarial_weight",
+)
 
 
 def seeded(seed=0):

@@ -17,6 +17,7 @@ from skvae._regularizers import (
     ConsistencyPenalty,
     L1Penalty,
     L2Penalty,
+    LatentAdversarialPenalty,
     MMDPenalty,
     Regularizer,
     TotalCorrelationPenalty,
@@ -27,9 +28,14 @@ from skvae._regularizers import (
     mmd,
     total_correlation,
 )
-from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 
-POSTERIOR_REGULARIZERS = ("mmd_weight", "tc_weight", "consistency_weight")
+POSTERIOR_REGULARIZERS = (
+    "mmd_weight",
+    "tc_weight",
+    "consistency_weight",
+    "latent_adversarial_weight",
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -205,13 +211,16 @@ def test_build_regularizers_adds_the_posterior_ones_in_order_only_when_on():
         consistency_weight=1.0,
         n_train=500,
         generator=seeded(),
+        latent_adversarial_weight=0.5,
+        latent_discriminator=LatentDiscriminator(2, (8,), seeded(2)),
     )
     assert [type(r) for r in every] == [
         MMDPenalty,
         TotalCorrelationPenalty,
         ConsistencyPenalty,
+        LatentAdversarialPenalty,
     ]
-    assert [r.weight for r in every] == [10.0, 2.0, 1.0]
+    assert [r.weight for r in every] == [10.0, 2.0, 1.0, 0.5]
     assert every[1].n_train == 500
 
 
@@ -424,3 +433,91 @@ def test_tc_penalty_is_the_estimate_at_one_draw_per_row(vae, x):
     q = vae(x).q
     z = q.mean + q.stddev * torch.randn(16, 2, generator=seeded(6))
     torch.testing.assert_close(penalty, 3.0 * total_correlation(z, q, 1000))
+
+
+# Latent adversary (AAE)
+
+
+def _latent_adversarial(vae, weight=0.5, seed=3):
+    discriminator = LatentDiscriminator(2, (8,), seeded(2))
+    optimizer = torch.optim.Adam(discriminator.parameters(), lr=1e-2)
+    return LatentAdversarialPenalty(weight, discriminator, optimizer, seeded(seed))
+
+
+def test_latent_adversarial_penalty_is_the_non_saturating_loss_of_posterior_draws(
+    vae, x
+):
+    regularizer = _latent_adversarial(vae, weight=0.5, seed=3)
+    penalty = regularizer.penalty(vae, x)
+    g = seeded(3)
+    z = vae(x).sample(torch.randn(16, 2, generator=g))
+    torch.testing.assert_close(regularizer._codes, z)
+    torch.testing.assert_close(
+        regularizer._prior_codes, torch.randn(16, 2, generator=g)
+    )
+    expected = 0.5 * F.softplus(-regularizer.discriminator(z)).mean()
+    torch.testing.assert_close(penalty, expected)
+    # The encoder makes the codes: it gets the gradient, the decoder none.
+    penalty.backward()
+    assert any(p.grad is not None and p.grad.any() for p in vae.encoder.parameters())
+    assert all(p.grad is None for p in vae.decoder.parameters())
+
+
+def test_latent_adversarial_step_trains_its_discriminator_only(vae, x):
+    regularizer = _latent_adversarial(vae)
+    vae_before = [p.detach().clone() for p in vae.parameters()]
+    # The codes of rows far from the data's are easy to tell apart.
+    shifted = x + 20.0
+    regularizer.penalty(vae, shifted)
+    first = regularizer.step(x)
+    assert set(first) == {"latent_discriminator_loss", "latent_discriminator_accuracy"}
+    for _ in range(100):
+        regularizer.penalty(vae, shifted)
+        last = regularizer.step(x)
+    assert last["latent_discriminator_loss"] < first["latent_discriminator_loss"]
+    assert last["latent_discriminator_accuracy"] > 0.8
+    for before, after in zip(vae_before, vae.parameters(), strict=True):
+        assert torch.equal(before, after)
+        assert after.grad is None
+
+
+def _last_accuracy(est, n_epochs=10):
+    """The latent discriminator's mean accuracy on the training batches of
+    the last ``n_epochs`` epochs."""
+    key = "latent_discriminator_accuracy"
+    return np.mean(
+        [b[key] for row in est.net_.history[-n_epochs:] for b in row["batches"]]
+    )
+
+
+def test_a_larger_latent_adversarial_weight_brings_its_discriminator_to_chance(
+    blobs,
+):
+    # A weak KL term (beta=0.1) leaves codes a discriminator can tell from
+    # prior draws; trained long enough for it to learn to.
+    params = {**TRAINED, "beta": 0.1, "max_iter": 150}
+    weak, strong = (
+        VAETransformer(**params, latent_adversarial_weight=w).fit(blobs)
+        for w in (0.1, 3.0)
+    )
+    assert _last_accuracy(weak) > 0.7
+    assert abs(_last_accuracy(strong) - 0.5) < 0.5 * abs(_last_accuracy(weak) - 0.5)
+
+
+def test_latent_adversary_is_saved_and_needed_from_the_first_fit(blobs):
+    import pickle
+
+    est = VAETransformer(**FAST, latent_adversarial_weight=1.0).fit(blobs)
+    loaded = pickle.loads(pickle.dumps(est))
+    for name in ("latent_discriminator_", "optimizer_latent_discriminator_"):
+        assert hasattr(loaded.net_, name)
+    state, loaded_state = (
+        e.net_.latent_discriminator_.state_dict() for e in (est, loaded)
+    )
+    for key in state:
+        assert torch.equal(state[key], loaded_state[key])
+    plain = VAETransformer(**FAST).fit(blobs)
+    assert not hasattr(plain.net_, "latent_discriminator_")
+    plain.set_params(warm_start=True, latent_adversarial_weight=1.0)
+    with pytest.raises(ValueError, match="latent_adversarial_weight > 0 needs"):
+        plain.fit(blobs)
