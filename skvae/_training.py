@@ -420,10 +420,9 @@ class TrainingSettings:
     :class:`~skvae._semisupervised.M2Objective`) and ``class_prior`` its
     p(y), set on the model by the call; both unused without labels.
     ``mmd_weight``, ``tc_weight``, ``consistency_weight`` and
-    ``latent_adversarial_weight`` are the
-    hyperparameters of the estimators that have them (0, off, for the
-    others), and ``n_train`` the number of training rows of the call (the
-    total correlation's estimate needs it).
+    ``latent_adversarial_weight`` are the hyperparameters of the estimators
+    that have them (0, off, for the others), and ``n_train`` the number of
+    training rows of the call (the total correlation's estimate needs it).
     """
 
     beta: float
