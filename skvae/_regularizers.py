@@ -337,15 +337,21 @@ def kl_decomposition(
     return mutual_information, total, dimension_wise
 
 
-def _gaussian_posterior(vae: VAE, x: torch.Tensor, name: str) -> Independent:
-    """q(z | x) of the batch ``x``, which ``name``'s regularizer needs to be
-    a diagonal Gaussian."""
-    if vae.flow is not None or vae.top is not None:
+def check_gaussian_posterior(vae: VAE, name: str) -> None:
+    """Raise unless the posterior of ``vae`` is a diagonal Gaussian, which
+    the regularizer of the hyperparameter ``name`` needs."""
+    if getattr(vae, "flow", None) is not None or getattr(vae, "top", None):
         raise ValueError(
             f"{name} > 0 needs a diagonal Gaussian posterior; it cannot be "
             "combined with n_flows > 0 or n_top_components (set them to 0 "
             "and None)."
         )
+
+
+def _gaussian_posterior(vae: VAE, x: torch.Tensor, name: str) -> Independent:
+    """q(z | x) of the batch ``x``, which ``name``'s regularizer needs to be
+    a diagonal Gaussian."""
+    check_gaussian_posterior(vae, name)
     return vae(x).q
 
 

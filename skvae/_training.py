@@ -39,7 +39,11 @@ from torch.torch_version import TorchVersion
 from skvae._architecture import Architecture
 from skvae._budget import Budget
 from skvae._objective import Objective
-from skvae._regularizers import build_regularizers, mask_cells
+from skvae._regularizers import (
+    build_regularizers,
+    check_gaussian_posterior,
+    mask_cells,
+)
 from skvae._semisupervised import LabelledRows, M2Objective
 from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 from skvae._torch.semisupervised import M2
@@ -507,6 +511,9 @@ def train(
             "which the model fitted with latent_adversarial_weight=0 does not "
             "have: refit with warm_start=False."
         )
+    for name in ("tc_weight", "consistency_weight"):
+        if getattr(settings, name) > 0:
+            check_gaussian_posterior(net.module_, name)
     objective = _objective(settings, labelled=y_train is not None)
     snapshot = snapshot_state(net) if continuing else None
     if settings.class_prior is not None:

@@ -521,3 +521,13 @@ def test_latent_adversary_is_saved_and_needed_from_the_first_fit(blobs):
     plain.set_params(warm_start=True, latent_adversarial_weight=1.0)
     with pytest.raises(ValueError, match="latent_adversarial_weight > 0 needs"):
         plain.fit(blobs)
+
+
+def test_a_refused_posterior_regularizer_leaves_a_fitted_model_as_it_was(blobs):
+    est = VAETransformer(**FAST, n_flows=1).fit(blobs)
+    before = (_weights(est).clone(), est.n_iter_, list(est.loss_curve_))
+    est.set_params(warm_start=True, consistency_weight=1.0)
+    with pytest.raises(ValueError, match="needs a diagonal Gaussian posterior"):
+        est.fit(blobs)
+    assert torch.equal(_weights(est), before[0])
+    assert (est.n_iter_, est.loss_curve_) == before[1:]
