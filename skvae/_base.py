@@ -102,6 +102,19 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    # The regularizers of q(z | x) that VAETransformer, VAEAnomalyDetector
+    # and VAEImputer add to these (not VAEClassifier: its M2 posterior
+    # q(z | x, y) also depends on the class).
+    _posterior_regularizer_constraints: dict = {
+        name: [Interval(Real, 0, None, closed="left")]
+        for name in (
+            "mmd_weight",
+            "tc_weight",
+            "consistency_weight",
+            "latent_adversarial_weight",
+        )
+    }
+
     @abstractmethod
     def __init__(
         self,
@@ -373,6 +386,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
                 learning_rate=settings.budget.learning_rate,
                 device=self.device_,
                 seed=int(init_seed),
+                latent_adversarial=settings.latent_adversarial_weight > 0,
             )
         outcome = train(
             net,
@@ -479,6 +493,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             budget=budget,
             seed=seed,
             epoch_offset=getattr(self, "n_iter_", 0),
+            n_train=n_train,
             **resolved,
         )
 

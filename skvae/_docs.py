@@ -287,6 +287,47 @@ n_components : int, default=8
         with the epoch, the loss and the time left, 2 prints a table row per
         epoch."""
 
+# The parameters of the regularizers of q(z | x), inserted after
+# ``adversarial_weight`` for the estimators that have them.
+POSTERIOR_REGULARIZER_PARAMETERS = """
+    mmd_weight : float, default=0.0
+        Weight of an MMD penalty (InfoVAE, Zhao et al.): the maximum mean
+        discrepancy between the codes of the batch's rows (one posterior
+        draw each) and as many draws from the prior, added to the loss. The
+        KL term pulls each row's posterior towards the prior; this pulls
+        their mixture, the aggregate posterior, towards it, so that prior
+        draws (what ``sample`` decodes) land where the codes of real rows
+        are. 0 leaves it out.
+
+    tc_weight : float, default=0.0
+        Weight of the total-correlation penalty of beta-TCVAE (Chen et al.,
+        2018; ``tc_weight`` is their beta - 1): the KL from the aggregate
+        posterior to the product of its marginals, estimated on each batch
+        with the number of rows of the call (of the chunk, for
+        ``partial_fit``) as the size of the training set.
+        Turning it up makes the latent dimensions statistically independent
+        over the data (disentangled features), at some cost to the
+        likelihood. Needs a diagonal Gaussian posterior (``n_flows=0``, no
+        ``n_top_components``). 0 leaves it out.
+
+    consistency_weight : float, default=0.0
+        Weight of consistency regularization (CR-VAE, Sinha & Dieng, 2021):
+        the KL between the posterior of a row with a fifth of its cells
+        masked (as ``corruption`` masks them) and the posterior of the row
+        itself, added to the loss. Turning it up gives damaged or partly
+        missing rows codes closer to those of their complete versions.
+        Needs a diagonal Gaussian posterior (``n_flows=0``, no
+        ``n_top_components``). 0 leaves it out.
+
+    latent_adversarial_weight : float, default=0.0
+        Weight of an adversary on the latent codes (Adversarial
+        Autoencoder, Makhzani et al.): a discriminator network learns to
+        tell prior draws from the codes of real rows, with its own
+        optimizer in alternating steps, and the encoder learns to fool it.
+        Like ``mmd_weight``, it pulls the aggregate posterior towards the
+        prior. 0 builds no discriminator at all.
+"""
+
 SHARED_ATTRIBUTES = """\
 n_features_in_ : int
         Number of features seen during fit.
@@ -439,6 +480,11 @@ def fill_doc(cls):
         default = defaults[name].default
         shared_parameters = shared_parameters.replace(
             placeholder, f'"{default}"' if isinstance(default, str) else str(default)
+        )
+    if "mmd_weight" in defaults:
+        anchor = "\n\n    corruption : float"
+        shared_parameters = shared_parameters.replace(
+            anchor, "\n" + POSTERIOR_REGULARIZER_PARAMETERS + anchor[1:]
         )
     cls.__doc__ = cls.__doc__.format(
         shared_parameters=shared_parameters, shared_attributes=SHARED_ATTRIBUTES

@@ -62,7 +62,8 @@ def bounded_rows(X, seed):
 
 
 class InferenceMixin:
-    """``score_samples``, and the fitted model as inference sees it."""
+    """``score_samples`` and ``score``, and the fitted model as inference sees
+    it."""
 
     def score_samples(self, X):
         """Log-likelihood lower bound of each row, in nats.
@@ -86,6 +87,35 @@ class InferenceMixin:
             Higher means more likely under the model.
         """
         X = self._validate_for_inference(X, dtype=np.float64)
+        return self._bound(X)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood bound of ``X``, in nats per row.
+
+        The unsupervised score of ``GridSearchCV``, ``cross_val_score`` and
+        ``dask_ml.wrappers.Incremental`` (as ``GaussianMixture.score``): the
+        beta=1 importance-weighted bound of the observed cells of each row
+        (as ``VAETransformer.score_samples`` computes it), whatever ``beta``
+        and the regularizers were in training, so it compares their settings
+        like with like on held-out rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean bound of the rows; higher is better.
+        """
+        X = self._validate_for_inference(X, dtype=np.float64)
+        return float(np.mean(self._bound(X)))
+
+    def _bound(self, X):
+        """The bound of each validated row of ``X`` on the user's scale."""
         with torch_settings(self.n_jobs):
             bound = self._inference().log_likelihood(X)
         return bound - log_jacobian(X, self.scale_)

@@ -38,14 +38,25 @@ from skorch.utils import TeeGenerator
 from skvae._architecture import Architecture
 from skvae._budget import Budget
 from skvae._objective import Objective
-from skvae._regularizers import build_regularizers
+from skvae._regularizers import (
+    build_regularizers,
+    check_gaussian_posterior,
+    mask_cells,
+)
 from skvae._semisupervised import LabelledRows, M2Objective
-from skvae._torch.networks import VAE, Discriminator
+from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 from skvae._torch.optim import LeanAdam
 from skvae._torch.semisupervised import M2
 
 # The net's attributes whose state is the trained model (when present).
-STATEFUL = ("module_", "optimizer_", "discriminator_", "optimizer_discriminator_")
+STATEFUL = (
+    "module_",
+    "optimizer_",
+    "discriminator_",
+    "optimizer_discriminator_",
+    "latent_discriminator_",
+    "optimizer_latent_discriminator_",
+)
 
 
 def adam_speed_options(device: str) -> dict:
@@ -193,6 +204,9 @@ class VAENet(NeuralNet):
         shuffling, latent samples, corruption and the regularizers' draws.
     discriminator_hidden_layer_sizes : tuple of int or None
         Widths of the discriminator; None builds no discriminator.
+    latent_discriminator_hidden_layer_sizes : tuple of int or None
+        Widths of the discriminator on the latent codes (the adversary of
+        ``latent_adversarial_weight``); None builds none.
     epoch_offset : int
         Epochs trained before this call (warm starts): the objective's
         warm-up counts from the first epoch of the model, not of the call.
@@ -207,10 +221,14 @@ class VAENet(NeuralNet):
         corruption=0.0,
         generator=None,
         discriminator_hidden_layer_sizes=None,
+        latent_discriminator_hidden_layer_sizes=None,
         epoch_offset=0,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
+        self.latent_discriminator_hidden_layer_sizes = (
+            latent_discriminator_hidden_layer_sizes
+        )
         self.objective = objective
         self.regularizers = list(regularizers)
         self.corruption = corruption
@@ -256,6 +274,12 @@ class VAENet(NeuralNet):
                 self.discriminator_hidden_layer_sizes,
                 self.generator,
             ).to(self.device)
+        if self.latent_discriminator_hidden_layer_sizes is not None:
+            self.latent_discriminator_ = LatentDiscriminator(
+                self.module_.n_components,
+                self.latent_discriminator_hidden_layer_sizes,
+                self.generator,
+            ).to(self.device)
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -266,6 +290,10 @@ class VAENet(NeuralNet):
             # beta1 = 0.5 is the usual choice for GAN discriminators (DCGAN).
             self.optimizer_discriminator_ = torch.optim.Adam(
                 self.discriminator_.parameters(), lr=self.lr, betas=(0.5, 0.999)
+            )
+        if self.latent_discriminator_hidden_layer_sizes is not None:
+            self.optimizer_latent_discriminator_ = torch.optim.Adam(
+                self.latent_discriminator_.parameters(), lr=self.lr, betas=(0.5, 0.999)
             )
         return self
 
@@ -304,16 +332,7 @@ class VAENet(NeuralNet):
         if self.corruption > 0:
             # Masking noise: the encoder sees a damaged row, the loss asks
             # for the clean one (denoising, Vincent et al., 2008).
-            draws = torch.rand(
-                x.shape, generator=self.generator, dtype=x.dtype, device=x.device
-            )
-            keep = draws >= self.corruption
-            x = x * keep
-            expansion = self.module_.expansion
-            if expansion.has_categorical:
-                # Level 0 is a level: a masked categorical cell is missing.
-                masked = ~keep & expansion.is_categorical
-                x = x.masked_fill(masked, torch.nan)
+            x = mask_cells(x, self.corruption, self.module_.expansion, self.generator)
         q = self.infer(x, **fit_params)
         loss = self.get_loss(q, target, X=x, training=True)
         value = loss.item()
@@ -346,13 +365,19 @@ def _rows(target):
 
 
 def make_net(
-    architecture: Architecture, *, learning_rate: float, device: str, seed: int
+    architecture: Architecture,
+    *,
+    learning_rate: float,
+    device: str,
+    seed: int,
+    latent_adversarial: bool = False,
 ) -> VAENet:
     """An initialized :class:`VAENet` for ``architecture`` on ``device``, its
     initial weights drawn from a generator seeded with ``seed``: a
     :class:`~skvae._torch.networks.VAE`, or an
     :class:`~skvae._torch.semisupervised.M2` when the architecture has
-    classes."""
+    classes; with a discriminator on its codes when ``latent_adversarial``
+    (the encoder's widths, drawn after every other weight)."""
     generator = torch.Generator(device=device).manual_seed(seed)
     a = architecture
     if a.n_classes:
@@ -382,6 +407,9 @@ def make_net(
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None
         ),
+        latent_discriminator_hidden_layer_sizes=(
+            a.hidden_layer_sizes if latent_adversarial else None
+        ),
         optimizer=LeanAdam,
         **{
             f"optimizer__{key}": value
@@ -410,6 +438,10 @@ class TrainingSettings:
     the weight of the classification term of semi-supervised training (see
     :class:`~skvae._semisupervised.M2Objective`) and ``class_prior`` its
     p(y), set on the model by the call; both unused without labels.
+    ``mmd_weight``, ``tc_weight``, ``consistency_weight`` and
+    ``latent_adversarial_weight`` are the hyperparameters of the estimators
+    that have them (0, off, for the others), and ``n_train`` the number of
+    training rows of the call (the total correlation's estimate needs it).
     """
 
     beta: float
@@ -432,6 +464,11 @@ class TrainingSettings:
     epoch_offset: int = 0
     classification_weight: float = 0.0
     class_prior: tuple[float, ...] | None = None
+    mmd_weight: float = 0.0
+    tc_weight: float = 0.0
+    consistency_weight: float = 0.0
+    n_train: int = 0
+    latent_adversarial_weight: float = 0.0
 
     @classmethod
     def from_params(cls, params: dict, **resolved) -> "TrainingSettings":
@@ -481,6 +518,17 @@ def train(
     ended (``KeyboardInterrupt``, which skorch would otherwise swallow). A
     later Ctrl-C keeps the epochs done and says so in the outcome.
     """
+    if settings.latent_adversarial_weight > 0 and not hasattr(
+        net, "latent_discriminator_"
+    ):
+        raise ValueError(
+            "latent_adversarial_weight > 0 needs a discriminator on the codes, "
+            "which the model fitted with latent_adversarial_weight=0 does not "
+            "have: refit with warm_start=False."
+        )
+    for name in ("tc_weight", "consistency_weight"):
+        if getattr(settings, name) > 0:
+            check_gaussian_posterior(net.module_, name)
     objective = _objective(settings, labelled=y_train is not None)
     snapshot = snapshot_state(net) if continuing else None
     if settings.class_prior is not None:
@@ -621,6 +669,15 @@ def configure_net(
         discriminator=getattr(net, "discriminator_", None),
         discriminator_optimizer=getattr(net, "optimizer_discriminator_", None),
         generator=net.generator,
+        mmd_weight=settings.mmd_weight,
+        tc_weight=settings.tc_weight,
+        consistency_weight=settings.consistency_weight,
+        n_train=settings.n_train,
+        latent_adversarial_weight=settings.latent_adversarial_weight,
+        latent_discriminator=getattr(net, "latent_discriminator_", None),
+        latent_discriminator_optimizer=getattr(
+            net, "optimizer_latent_discriminator_", None
+        ),
     )
     net.corruption = settings.corruption
     net.max_epochs = settings.budget.max_epochs
@@ -680,6 +737,7 @@ def net_from_state(state: dict, architecture: Architecture, device: str) -> VAEN
         learning_rate=1e-3,  # replaced by the optimizer's saved state
         device=device,
         seed=0,  # the weights are replaced too
+        latent_adversarial="latent_discriminator_" in state,
     )
     for name in STATEFUL:
         if name in state:

@@ -126,6 +126,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._posterior_regularizer_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "score_type": [StrOptions({"likelihood", "reconstruction"})],
     }
@@ -151,6 +152,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         weight_decay=0.0,
         l1_penalty=0.0,
         adversarial_weight=0.0,
+        mmd_weight=0.0,
+        tc_weight=0.0,
+        consistency_weight=0.0,
+        latent_adversarial_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -206,6 +211,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.mmd_weight = mmd_weight
+        self.tc_weight = tc_weight
+        self.consistency_weight = consistency_weight
+        self.latent_adversarial_weight = latent_adversarial_weight
         self.contamination = contamination
         self.score_type = score_type
 

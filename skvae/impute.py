@@ -173,6 +173,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._posterior_regularizer_constraints,
         "missing_values": [MissingValues(numeric_only=True)],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
@@ -202,6 +203,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         weight_decay=0.0,
         l1_penalty=0.0,
         adversarial_weight=0.0,
+        mmd_weight=0.0,
+        tc_weight=0.0,
+        consistency_weight=0.0,
+        latent_adversarial_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -257,6 +262,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.mmd_weight = mmd_weight
+        self.tc_weight = tc_weight
+        self.consistency_weight = consistency_weight
+        self.latent_adversarial_weight = latent_adversarial_weight
         self.missing_values = missing_values
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
@@ -338,26 +347,6 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
                 table, missing, filled, self.schema_, names, container, as_array
             )
         return self._finish(out, missing)
-
-    def score(self, X, y=None):
-        """Mean log-likelihood bound of the observed cells of ``X``.
-
-        In nats per row: a score for ``GridSearchCV`` without labels (as
-        :meth:`VAETransformer.score`).
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Rows to score.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean of ``score_samples(X)``; higher is better.
-        """
-        return float(np.mean(self.score_samples(X)))
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the output columns.

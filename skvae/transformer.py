@@ -71,7 +71,10 @@ class VAETransformer(
     (3,)
     """
 
-    _parameter_constraints: dict = {**BaseVAE._parameter_constraints}
+    _parameter_constraints: dict = {
+        **BaseVAE._parameter_constraints,
+        **BaseVAE._posterior_regularizer_constraints,
+    }
 
     def __init__(
         self,
@@ -92,6 +95,10 @@ class VAETransformer(
         weight_decay=0.0,
         l1_penalty=0.0,
         adversarial_weight=0.0,
+        mmd_weight=0.0,
+        tc_weight=0.0,
+        consistency_weight=0.0,
+        latent_adversarial_weight=0.0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -147,6 +154,10 @@ class VAETransformer(
             random_state=random_state,
             verbose=verbose,
         )
+        self.mmd_weight = mmd_weight
+        self.tc_weight = tc_weight
+        self.consistency_weight = consistency_weight
+        self.latent_adversarial_weight = latent_adversarial_weight
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -211,24 +222,6 @@ class VAETransformer(
             )
         with torch_settings(self.n_jobs):
             return self._to_user(self._inference().decode_mean(Z))
-
-    def score(self, X, y=None):
-        """Mean log-likelihood bound of ``X`` in nats per row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-            Mean of ``score_samples(X)``; higher is better, comparable across
-            values of ``beta`` (used by ``GridSearchCV``).
-        """
-        return float(np.mean(self.score_samples(X)))
 
     @property
     def _n_features_out(self):

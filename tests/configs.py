@@ -62,10 +62,27 @@ CONFIGS = {
         categorical_features=[0],
         trim_fraction=0.1,
     ),
+    # The regularizers of the posterior (not VAEClassifier's), masking a
+    # categorical column and drawing from a VampPrior.
+    "posterior_regularizers_categorical_vamp": dict(
+        mmd_weight=10.0,
+        tc_weight=1.0,
+        consistency_weight=1.0,
+        latent_adversarial_weight=0.5,
+        categorical_features=[0],
+        prior="vamp",
+    ),
 }
 
-# What VAEClassifier (M2) does not have: a latent model beyond the textbook.
+# What VAEClassifier (M2) does not have: a latent model beyond the textbook,
+# and the regularizers of q(z | x).
 LATENT_MODEL_PARAMS = ("prior", "n_flows", "n_top_components")
+POSTERIOR_REGULARIZER_PARAMS = (
+    "mmd_weight",
+    "tc_weight",
+    "consistency_weight",
+    "latent_adversarial_weight",
+)
 
 
 def seeded(seed=0):

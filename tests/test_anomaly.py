@@ -204,3 +204,42 @@ def test_thresholds_of_a_large_table_come_from_a_bounded_subsample(monkeypatch):
     flagged = (detector.predict(X) == -1).mean()
     # Within four standard errors of the contamination quantile's rank.
     assert abs(flagged - 0.1) < 4 * np.sqrt(0.1 * 0.9 / MAX_THRESHOLD_ROWS)
+
+
+def test_grid_search_over_beta_without_labels_ranks_by_the_held_out_bound(blobs):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    detector = VAEAnomalyDetector(**FAST)
+    betas = [0.25, 4.0]
+    search = GridSearchCV(detector, {"beta": betas}, cv=KFold(2)).fit(blobs)
+    expected = [
+        np.mean(
+            [
+                clone(detector)
+                .set_params(beta=beta)
+                .fit(blobs[train])
+                .score_samples(blobs[test])
+                .mean()
+                for train, test in KFold(2).split(blobs)
+            ]
+        )
+        for beta in betas
+    ]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], expected)
+    assert search.best_params_ == {"beta": betas[int(np.argmax(expected))]}
+
+
+def test_score_is_the_mean_bound_whatever_the_score_type(blobs):
+    # The detector's defaults differ from the transformer's in trimming and
+    # importance samples: set alike, the two train the same model.
+    params = {**FAST, "n_mc_samples": 4, "trim_fraction": 0.0}
+    likelihood = VAEAnomalyDetector(**params).fit(blobs)
+    reconstruction = VAEAnomalyDetector(**params, score_type="reconstruction")
+    reconstruction.fit(blobs)
+    bound = VAETransformer(**params).fit(blobs).score_samples(blobs).mean()
+    assert likelihood.score(blobs) == pytest.approx(bound, rel=1e-12)
+    # Training does not depend on score_type; the score does not either,
+    # though score_samples is then a reconstruction error.
+    assert reconstruction.score(blobs) == likelihood.score(blobs)
+    assert reconstruction.score_samples(blobs).mean() != likelihood.score(blobs)

@@ -5,7 +5,7 @@ batch independent and validating, so every check must pass.
 """
 
 import pytest
-from configs import CONFIGS, FAST, LATENT_MODEL_PARAMS
+from configs import CONFIGS, FAST, LATENT_MODEL_PARAMS, POSTERIOR_REGULARIZER_PARAMS
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_global_output_transform_pandas,
@@ -32,9 +32,11 @@ def _instances():
         # the identifier. The classifier's categorical columns are tested in
         # tests/test_classifier.py on a table with real categories.
         # The classifier refuses the richer latent models (a clear
-        # ValueError, tested in tests/test_latent.py).
+        # ValueError, tested in tests/test_latent.py) and has no
+        # regularizers of q(z | x).
         if "categorical_features" not in config and not any(
-            name in config for name in LATENT_MODEL_PARAMS
+            name in config
+            for name in LATENT_MODEL_PARAMS + POSTERIOR_REGULARIZER_PARAMS
         ):
             yield VAEClassifier(**FAST, **config)
     # The imputer's own options.

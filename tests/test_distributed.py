@@ -53,13 +53,6 @@ def _torch_threads():
     return torch.get_num_threads()
 
 
-def _mean_score(estimator, X, y=None):
-    # Incremental refuses an estimator without a score method unless it is
-    # given a scorer (dask/dask-ml#890); the detector has none, as
-    # IsolationForest.
-    return float(np.mean(estimator.score_samples(X)))
-
-
 def _make(estimator, **params):
     params = dict(hidden_layer_sizes=(8,), n_components=2, random_state=0, **params)
     if estimator == "detector":
@@ -68,8 +61,8 @@ def _make(estimator, **params):
 
 
 def _incremental(model, **params):
-    scoring = _mean_score if isinstance(model, VAEAnomalyDetector) else None
-    return Incremental(model, scoring=scoring, **params)
+    # No scorer: Incremental scores with the estimator's own ``score``.
+    return Incremental(model, **params)
 
 
 def _table(level_missing_in):
@@ -192,6 +185,8 @@ def test_incremental_fit_of_a_dask_array_in_shuffled_order_over_two_passes(
         expected.partial_fit(X[i * BLOCK_ROWS : (i + 1) * BLOCK_ROWS])
     _assert_same_model(model, expected)
     assert model.n_iter_ == 2 * N_BLOCKS
+    # The wrapper's default scoring is the estimator's mean held-out bound.
+    assert incremental.score(dX, None) == pytest.approx(expected.score(X), rel=1e-6)
 
 
 def test_incremental_fit_learns_the_known_categories_of_the_dask_dtype(client):

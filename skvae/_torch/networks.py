@@ -195,6 +195,25 @@ class Discriminator(nn.Module):
         return self(features.masked_fill(self.embedding.missing(x), 0.0))
 
 
+class LatentDiscriminator(nn.Module):
+    """Tells prior draws from posterior draws of the latent code (the
+    adversary of an Adversarial Autoencoder); one logit per code."""
+
+    def __init__(
+        self,
+        n_components: int,
+        hidden_layer_sizes: Sequence[int],
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.body = make_mlp(n_components, hidden_layer_sizes, generator=generator)
+        self.out = linear(hidden_layer_sizes[-1], 1, generator)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits of (n_samples, n_components) codes: (n_samples,)."""
+        return self.out(self.body(z)).squeeze(-1)
+
+
 class StandardNormalPrior:
     """``prior()``: p(z) = N(0, I) over ``n_components`` dimensions, in the
     dtype and on the device of the module's ``decoder``, built once per
