@@ -101,8 +101,17 @@ def penguins_table(epochs, budget):
         "categorical columns found:",
         list(penguins.columns[vae.is_categorical_]),
     )
+    print(
+        "each column's likelihood (likelihood='auto'):",
+        dict(zip(penguins.columns, vae.column_likelihoods_, strict=True)),
+    )
     print("\nvae.sample(5, random_state=0): new penguins, in the table's types")
     print(vae.sample(5, random_state=0).to_string())
+    drawn = vae.sample(1000, random_state=1)
+    print(
+        "years among 1000 sampled penguins (a discrete column: only its values):",
+        dict(drawn["year"].value_counts().sort_index()),
+    )
 
     detector = VAEAnomalyDetector(max_iter=epochs, random_state=0).fit(penguins)
     scores = detector.score_samples(penguins)

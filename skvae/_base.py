@@ -427,6 +427,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
                 params["likelihood"],
                 self.is_categorical_,
                 getattr(self, "feature_names_in_", None),
+                table=schema is not None and schema.kind is not None,
             )
         architecture = Architecture.resolve(
             params,

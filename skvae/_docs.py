@@ -24,7 +24,8 @@ n_components : int, default=8
         data are standardized internally and every output is reported on the
         original scale. ``"bernoulli"`` is for data in [0, 1] (binary or
         grey levels, e.g. pixels); values outside raise a ``ValueError``.
-        ``"auto"`` chooses a family per column from the training rows:
+        ``"auto"`` chooses a family per column of a DataFrame from the
+        training rows (an array's columns are ``"gaussian"``):
         ``"discrete"`` for a column of at most 64 values that repeat (a
         probability per value seen in fit; ``sample`` draws only those
         values, and a new value is read as a missing cell with a warning),

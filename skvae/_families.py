@@ -43,11 +43,17 @@ def numeric_likelihood(likelihood):
     return "gaussian"
 
 
-def column_families(X, likelihood, is_categorical, feature_names=None):
+def column_families(X, likelihood, is_categorical, feature_names=None, table=True):
     """The family of each column of the encoded training rows ``X``:
     "categorical" for a categorical column, else what ``likelihood`` gives
     it (a name of ``LIKELIHOODS``, "auto", or a dict of column -> family
-    whose other columns get "auto"'s choice)."""
+    whose other columns get "auto"'s choice).
+
+    "auto" chooses by :func:`auto_family` for the columns of a DataFrame
+    (``table``), and "gaussian" for those of an array: a matrix of numbers
+    (pixels, sensor readings) is modelled as it always was, a table's
+    columns as what they hold.
+    """
     n_features = X.shape[1]
     chosen = {}
     if isinstance(likelihood, dict):
@@ -61,7 +67,7 @@ def column_families(X, likelihood, is_categorical, feature_names=None):
         elif isinstance(likelihood, str) and likelihood != "auto":
             families.append(likelihood)
         else:
-            families.append(auto_family(X[:, j]))
+            families.append(auto_family(X[:, j]) if table else "gaussian")
     return families
 
 

@@ -826,9 +826,10 @@ class MixedLikelihood(nn.Module):
     def relaxed(
         self, decoded: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
-        """Reparameterized numeric draws and Gumbel-softmax draws of each
-        categorical column's slots (Jang et al., 2017; temperature
-        ``RELAXED_TEMPERATURE``), in the layout of :meth:`mean`."""
+        """Reparameterized numeric draws and straight-through Gumbel-softmax
+        draws of each categorical column's slots (Jang et al., 2017;
+        temperature ``RELAXED_TEMPERATURE``), in the layout of
+        :meth:`mean`."""
         numeric, blocks = self._blocks(decoded)
         if self.numeric is not None:
             numeric = self.numeric.relaxed(numeric, generator)
@@ -841,7 +842,11 @@ class MixedLikelihood(nn.Module):
                 device=logits.device,
             )
             gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
-            relaxed.append(F.softmax((logits + gumbel) / RELAXED_TEMPERATURE, -1))
+            soft = F.softmax((logits + gumbel) / RELAXED_TEMPERATURE, -1)
+            # Straight through: the drawn level exactly, as real rows hold
+            # one, with the relaxed draw's gradient.
+            hard = F.one_hot(soft.argmax(-1), soft.shape[-1]).to(soft.dtype)
+            relaxed.append(hard + soft - soft.detach())
         return self.expansion.from_levels(numeric, relaxed)
 
     def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
