@@ -43,8 +43,10 @@ from sklearn.utils._chunking import get_chunk_n_rows
 
 from skvae._noise import row_normal_noise
 from skvae._objective import importance_weighted_bound
+from skvae import _sparse
 from skvae._runtime import torch_settings
 from skvae._scaling import log_jacobian, standardized_tensor
+from skvae._sparse import dense
 from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE
 from skvae._training import trained_module
@@ -110,6 +112,8 @@ class InferenceMixin:
         X = self._validate_for_inference(X, dtype=np.float64)
         with torch_settings(self.n_jobs):
             bound = self._inference().log_likelihood(X)
+        if _sparse.issparse(X):  # complete rows
+            return bound - np.log(self.scale_).sum()
         return bound - log_jacobian(X, self.scale_)
 
     def _inference(self):
@@ -190,8 +194,9 @@ class InferenceModel:
         return self.module.eval()
 
     def standardized(self, X, dtype) -> torch.Tensor:
-        """``X`` standardized, as a new tensor in ``dtype``."""
-        return standardized_tensor(X, self.mean, self.scale, dtype, self.device)
+        """``X`` (a chunk of rows, densified if sparse) standardized, as a
+        new tensor in ``dtype``."""
+        return standardized_tensor(dense(X), self.mean, self.scale, dtype, self.device)
 
     def tensor(self, X) -> torch.Tensor:
         # torch.tensor copies: read-only inputs (memmaps) stay untouched.
@@ -216,8 +221,9 @@ class InferenceModel:
         vae = self.module_for(np.float64)
         k, d = self.n_mc_samples, self.module.n_noise
         for rows in self.row_chunks(X.shape[0], k):
-            x = self.standardized(X[rows], np.float64)
-            noise = row_normal_noise(X[rows], self.noise_seed, k, d)
+            chunk = dense(X[rows])
+            x = self.standardized(chunk, np.float64)
+            noise = row_normal_noise(chunk, self.noise_seed, k, d)
             yield rows, x, importance_weighted_bound(vae, x, self.tensor(noise))
 
     def log_likelihood(self, X) -> np.ndarray:

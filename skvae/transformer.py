@@ -1,6 +1,7 @@
 """VAETransformer: a VAE as a scikit-learn transformer."""
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -9,6 +10,7 @@ from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._generative import GenerativeMixin
 from skvae._runtime import torch_settings
+from skvae._torch.likelihoods import LIKELIHOODS
 
 
 @fill_doc
@@ -72,6 +74,8 @@ class VAETransformer(
     """
 
     _parameter_constraints: dict = {**BaseVAE._parameter_constraints}
+
+    _accepts_sparse = True
 
     def __init__(
         self,
@@ -181,10 +185,14 @@ class VAETransformer(
         -------
         Z : ndarray of shape (n_samples, n_components)
             Posterior means, in the input's float dtype. Deterministic.
+            With ``likelihood="multinomial"``, the document's topic
+            proportions instead: the softmax of the posterior mean (as
+            ProdLDA's), rows summing to 1.
         """
         X = self._validate_for_inference(X)
         with torch_settings(self.n_jobs):
-            return self._inference().posterior_mean(X)
+            Z = self._inference().posterior_mean(X)
+        return softmax(Z, axis=1) if self._topic_model else Z
 
     def inverse_transform(self, X):
         """Decode latent codes into the mean of p(x | z), in input space.
@@ -198,7 +206,9 @@ class VAETransformer(
         -------
         X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             The decoder's mean: feature values on the original scale for the
-            Gaussian likelihood, probabilities for the Bernoulli one, the
+            Gaussian likelihood, probabilities for the Bernoulli one, word
+            probabilities (rows summing to 1) for the multinomial one,
+            whose ``X`` are topic proportions (as ``transform`` gives), the
             most probable level of a categorical column; a DataFrame in the
             training table's column types when fitted on one.
         """
@@ -209,6 +219,10 @@ class VAETransformer(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"n_components_={self.n_components_} latent features as input."
             )
+        if self._topic_model:
+            # Topic proportions: their logarithm is a latent code that the
+            # decoder's softmax maps back to them.
+            Z = np.log(np.clip(Z, np.finfo(np.float64).tiny, None))
         with torch_settings(self.n_jobs):
             return self._to_user(self._inference().decode_mean(Z))
 
@@ -230,6 +244,53 @@ class VAETransformer(
         """
         return float(np.mean(self.score_samples(X)))
 
+    def perplexity(self, X):
+        """Perplexity per word of the count rows ``X`` (likelihood="multinomial").
+
+        ``exp(-sum(score_samples(X)) / sum(X))``: the bound on the corpus'
+        log-likelihood turned into a per-word perplexity, as
+        ``LatentDirichletAllocation.perplexity`` reports it (lower is
+        better). It includes each document's multinomial coefficient.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Document-term counts.
+
+        Returns
+        -------
+        perplexity : float
+        """
+        check_is_fitted(self)
+        if not self._topic_model:
+            raise ValueError(
+                "perplexity is defined for likelihood='multinomial' only; this "
+                f"model was fitted with likelihood={self.likelihood_!r}."
+            )
+        n_words = float(X.sum())
+        return float(np.exp(-np.sum(self.score_samples(X)) / max(n_words, 1.0)))
+
+    @property
+    def components_(self):
+        """Topic-word weights, (n_components, n_features), for
+        ``likelihood="multinomial"`` only: row ``k`` holds topic ``k``'s
+        logit weight on each word (ProdLDA's beta, the decoder's weights),
+        so a topic's top words are its row's largest entries. Unlike
+        ``LatentDirichletAllocation.components_`` they are not pseudo-counts
+        and may be negative."""
+        check_is_fitted(self)
+        if not self._topic_model:
+            raise AttributeError(
+                "components_ exists for likelihood='multinomial' only (the "
+                "topics of a topic model)."
+            )
+        weight = self.net_.module_.decoder.out.weight  # (n_features, n_components)
+        return weight.detach().cpu().double().numpy().T
+
+    @property
+    def _topic_model(self):
+        return LIKELIHOODS[self.likelihood_].topic_model
+
     @property
     def _n_features_out(self):
         return self.n_components_
@@ -237,4 +298,6 @@ class VAETransformer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        if LIKELIHOODS[self.likelihood].counts:
+            tags.input_tags.positive_only = True
         return tags
