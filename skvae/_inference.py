@@ -41,12 +41,11 @@ import torch
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
+from skvae import _sparse
 from skvae._noise import row_normal_noise
 from skvae._objective import importance_weighted_bound
-from skvae import _sparse
 from skvae._runtime import torch_settings
 from skvae._scaling import log_jacobian, standardized_tensor
-from skvae._sparse import dense
 from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE
 from skvae._training import trained_module
@@ -196,7 +195,8 @@ class InferenceModel:
     def standardized(self, X, dtype) -> torch.Tensor:
         """``X`` (a chunk of rows, densified if sparse) standardized, as a
         new tensor in ``dtype``."""
-        return standardized_tensor(dense(X), self.mean, self.scale, dtype, self.device)
+        X = _sparse.dense(X)
+        return standardized_tensor(X, self.mean, self.scale, dtype, self.device)
 
     def tensor(self, X) -> torch.Tensor:
         # torch.tensor copies: read-only inputs (memmaps) stay untouched.
@@ -221,7 +221,7 @@ class InferenceModel:
         vae = self.module_for(np.float64)
         k, d = self.n_mc_samples, self.module.n_noise
         for rows in self.row_chunks(X.shape[0], k):
-            chunk = dense(X[rows])
+            chunk = _sparse.dense(X[rows])
             x = self.standardized(chunk, np.float64)
             noise = row_normal_noise(chunk, self.noise_seed, k, d)
             yield rows, x, importance_weighted_bound(vae, x, self.tensor(noise))

@@ -302,13 +302,12 @@ class VAE(StandardNormalPrior, nn.Module):
         self.encoder = Encoder(
             expansion, hidden_layer_sizes, n_components, dropout, generator, missing
         )
+        n_outputs = expansion.n_outputs
         if LIKELIHOODS[likelihood].topic_model:
-            self.decoder = TopicDecoder(
-                n_components, expansion.n_outputs, dropout, generator
-            )
+            self.decoder = TopicDecoder(n_components, n_outputs, dropout, generator)
         else:
             self.decoder = Decoder(
-                n_components, hidden_layer_sizes, expansion.n_outputs, dropout, generator
+                n_components, hidden_layer_sizes, n_outputs, dropout, generator
             )
         self.likelihood = make_likelihood(likelihood, expansion)
         # Score observed cells only: on by default for a model trained with
