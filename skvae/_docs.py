@@ -16,14 +16,20 @@ n_components : int, default=8
         from 30 features on (see the user guide, "How the defaults were
         chosen"). The widths used are ``hidden_layer_sizes_`` after fit.
 
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+    likelihood : {"gaussian", "bernoulli", "multinomial"}, default="gaussian"
         Distribution of a row given its latent code. ``"gaussian"`` has a
         learned per-feature variance and works on raw, unscaled columns: the
         data are standardized internally and every output is reported on the
         original scale. ``"bernoulli"`` is for data in [0, 1] (binary or grey
         levels, e.g. pixels); values outside raise a ``ValueError``. It applies
         to the numeric columns; categorical ones are set by
-        ``categorical_features``.
+        ``categorical_features``. ``"multinomial"`` is a topic model over
+        rows of non-negative integer counts (documents as the
+        document-term matrix of ``CountVectorizer``, sparse or dense):
+        ProdLDA's decoder, the words' logits a batch-normalized linear map
+        of the topic proportions ``softmax(z)``; scores are the multinomial
+        log-pmf of the counts given the row total, in nats. Other values,
+        and missing cells, raise a ``ValueError``.
 
     categorical_features : "from_dtype", array-like of int, bool or str, or None, \
             default="from_dtype"

@@ -51,6 +51,19 @@ class VAETransformer(
     of the weights for float64 input), so results do not depend on how rows
     are batched.
 
+    Sparse input (scipy sparse matrices and arrays) is accepted for every
+    likelihood and densified one mini-batch (or row chunk) at a time, so
+    memory grows with the batch size times the number of columns, not with
+    the number of rows; results equal those of the same rows given dense.
+    With ``likelihood="multinomial"`` the model is ProdLDA [4]_, a topic
+    model: ``transform`` gives each document's topic proportions (the
+    softmax of its posterior mean code), ``components_`` the topics'
+    weights on the words (n_components, n_features), as
+    ``LatentDirichletAllocation`` has them, and ``perplexity`` the per-word
+    perplexity of the bound. The prior is N(0, I) on the logits of the
+    proportions (a logistic normal, close to the Laplace approximation of a
+    Dirichlet(1), whose variance is 1 - 1/n_components).
+
     References
     ----------
     .. [1] Kingma, D. P. and Welling, M. "Auto-Encoding Variational Bayes",
@@ -59,6 +72,8 @@ class VAETransformer(
        Autoencoders", ICLR 2016.
     .. [3] Higgins, I. et al. "beta-VAE: Learning Basic Visual Concepts with
        a Constrained Variational Framework", ICLR 2017.
+    .. [4] Srivastava, A. and Sutton, C. "Autoencoding Variational Inference
+       for Topic Models", ICLR 2017.
 
     Examples
     --------
@@ -158,11 +173,14 @@ class VAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Raw, unscaled columns are fine with the Gaussian
-            likelihood; the Bernoulli likelihood needs values in [0, 1].
-            Missing cells (NaN) are left out of the likelihood (see the
-            user guide, "Missing values").
+            likelihood; the Bernoulli likelihood needs values in [0, 1], the
+            multinomial one non-negative integer counts. Missing cells (NaN)
+            are left out of the likelihood (see the user guide, "Missing
+            values"); a sparse matrix is never densified whole (one
+            mini-batch at a time) and must have no missing cells nor
+            categorical columns.
         y : None
             Ignored.
 
@@ -178,7 +196,7 @@ class VAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to encode.
 
         Returns
@@ -231,7 +249,7 @@ class VAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
         y : None
             Ignored.
@@ -245,7 +263,7 @@ class VAETransformer(
         return float(np.mean(self.score_samples(X)))
 
     def perplexity(self, X):
-        """Perplexity per word of the count rows ``X`` (likelihood="multinomial").
+        """Perplexity per word of the counts ``X`` (likelihood="multinomial").
 
         ``exp(-sum(score_samples(X)) / sum(X))``: the bound on the corpus'
         log-likelihood turned into a per-word perplexity, as
@@ -260,6 +278,7 @@ class VAETransformer(
         Returns
         -------
         perplexity : float
+            Per-word perplexity; lower is better.
         """
         check_is_fitted(self)
         if not self._topic_model:
@@ -272,20 +291,24 @@ class VAETransformer(
 
     @property
     def components_(self):
-        """Topic-word weights, (n_components, n_features), for
-        ``likelihood="multinomial"`` only: row ``k`` holds topic ``k``'s
-        logit weight on each word (ProdLDA's beta, the decoder's weights),
-        so a topic's top words are its row's largest entries. Unlike
+        """Topic-word weights of likelihood="multinomial", (n_components, n_features).
+
+        Row ``k`` holds what a document made of topic ``k`` alone adds to
+        each word's logit: ProdLDA's beta (the decoder's weights), divided
+        by the batch normalization's running standard deviation of the
+        word, as the fitted decoder applies it. A topic's top words are its
+        row's largest entries. Unlike
         ``LatentDirichletAllocation.components_`` they are not pseudo-counts
-        and may be negative."""
+        and may be negative. Other likelihoods have no topics: the
+        attribute does not exist.
+        """
         check_is_fitted(self)
         if not self._topic_model:
             raise AttributeError(
                 "components_ exists for likelihood='multinomial' only (the "
                 "topics of a topic model)."
             )
-        weight = self.net_.module_.decoder.out.weight  # (n_features, n_components)
-        return weight.detach().cpu().double().numpy().T
+        return self.net_.module_.decoder.topics().detach().cpu().double().numpy()
 
     @property
     def _topic_model(self):

@@ -121,9 +121,20 @@ def test_multinomial_transform_gives_topic_proportions_and_components_the_topics
     assert (theta >= 0).all()
     np.testing.assert_allclose(theta.sum(axis=1), 1.0)
     assert vae.components_.shape == (3, X.shape[1])
-    np.testing.assert_array_equal(
-        vae.components_, vae.net_.module_.decoder.out.weight.detach().numpy().T
+    decoder = vae.net_.module_.decoder
+    scale = np.sqrt(decoder.norm.running_var.numpy() + decoder.norm.eps)
+    np.testing.assert_allclose(
+        vae.components_,
+        (decoder.out.weight.detach().numpy() / scale[:, None]).T,
+        rtol=1e-6,
     )
+    # A document of topic k alone: its logits, up to a constant, are row k.
+    one_topic = np.full((1, 3), 1e-9)
+    one_topic[0, 1] = 1.0
+    with torch.no_grad():
+        logits = decoder.float()(torch.log(torch.tensor(one_topic).float()))
+    centred = logits.numpy()[0] + decoder.norm.running_mean.numpy() / scale
+    np.testing.assert_allclose(centred, vae.components_[1], atol=1e-4)
     # inverse_transform reads topic proportions: back to word probabilities.
     words = vae.inverse_transform(theta[:5])
     np.testing.assert_allclose(words.sum(axis=1), 1.0)

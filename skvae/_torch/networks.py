@@ -191,6 +191,14 @@ class TopicDecoder(nn.Module):
         )
         return flat.reshape(logits.shape)
 
+    def topics(self) -> torch.Tensor:
+        """What each topic alone adds to the words' logits outside training,
+        (n_components, n_outputs): the weights over the running standard
+        deviation of the batch normalization."""
+        norm = self.norm
+        scale = torch.sqrt(norm.running_var + norm.eps)  # (n_outputs,)
+        return (self.out.weight / scale[:, None]).T
+
 
 class Discriminator(nn.Module):
     """Tells real rows from generated ones; returns one logit per row.
