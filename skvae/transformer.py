@@ -321,6 +321,6 @@ class VAETransformer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        if LIKELIHOODS[self.likelihood].counts:
+        if getattr(LIKELIHOODS.get(self.likelihood), "counts", False):
             tags.input_tags.positive_only = True
         return tags
