@@ -171,3 +171,21 @@ def test_topic_decoder_uses_running_statistics_outside_training():
     # A batch of one row trains too (the running statistics normalize it).
     decoder.train()
     assert torch.isfinite(decoder(z[:1])).all()
+
+
+def test_detector_with_the_multinomial_likelihood_flags_unusual_documents():
+    X = _counts(n_rows=200)
+    X[:5, :3] += 20  # five documents repeating a few words many times
+    detector = VAEAnomalyDetector(
+        **{**FAST, "max_iter": 20}, likelihood="multinomial"
+    ).fit(X)
+    assert set(np.argsort(detector.score_samples(X))[:5]) == set(range(5))
+
+
+def test_partial_fit_continues_on_sparse_chunks():
+    X = sparse.csr_matrix(_counts(n_rows=200))
+    vae = VAETransformer(**FAST, likelihood="multinomial")
+    vae.partial_fit(X[:100]).partial_fit(X[100:])
+    assert vae.n_iter_ == 2
+    assert vae.missing_patterns_[1].tolist() == [200]
+    np.testing.assert_allclose(vae.transform(X).sum(axis=1), 1.0)
