@@ -195,6 +195,13 @@ def check_support(X, likelihood, is_categorical):
     anything but complete rows of non-negative integer counts for a count
     likelihood (``counts``)."""
     family = LIKELIHOODS[likelihood]
+    if family.counts and is_categorical.any():
+        raise ValueError(
+            f"likelihood={likelihood!r} models rows of counts only, but X has "
+            f"categorical columns {np.flatnonzero(is_categorical).tolist()}. "
+            "Encode them as counts (e.g. OneHotEncoder) or set "
+            "categorical_features=None."
+        )
     if _sparse.issparse(X):
         # Every column is numeric; the implicit zeros are in every support.
         observed = X.data

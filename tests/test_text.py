@@ -113,6 +113,13 @@ def test_multinomial_refuses_anything_but_counts(X, message):
         VAETransformer(**FAST, likelihood="multinomial").fit(X)
 
 
+def test_multinomial_refuses_categorical_columns():
+    X = _counts()
+    vae = VAETransformer(**FAST, likelihood="multinomial", categorical_features=[0])
+    with pytest.raises(ValueError, match=r"categorical columns \[0\]"):
+        vae.fit(X)
+
+
 def test_multinomial_transform_gives_topic_proportions_and_components_the_topics():
     X = sparse.csr_matrix(_counts())
     vae = VAETransformer(**{**FAST, "n_components": 3}, likelihood="multinomial")
