@@ -15,12 +15,13 @@ fitted on the training documents' raw text, 20 topics:
   parameters as the result table says (the defaults unless stated).
 
 Measured per contender: NPMI of each topic's top-10 words (the largest
-entries of its row of ``components_``), with the probabilities of a word
-and of a pair of words the fractions of *all* documents (train and test,
-counted by the fitted vectorizer) that contain them, a pair never seen
-together counting -1, averaged over the pairs of a topic and then over the
-topics; topic diversity, the fraction of distinct words among the topics'
-top-25 words; the accuracy on the test documents of
+entries of its row of ``components_``; ``skvae.metrics.npmi_coherence``),
+with the probabilities of a word and of a pair of words the fractions of
+*all* documents (train and test, counted by the fitted vectorizer) that
+contain them, a pair never seen together counting -1, averaged over the
+pairs of a topic and then over the topics; topic diversity
+(``skvae.metrics.topic_diversity``), the fraction of distinct words among
+the topics' top-25 words; the accuracy on the test documents of
 ``make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))``
 predicting the source from the training documents' topic features
 (``transform``: LDA's and the VAE's topic proportions, NMF's
@@ -63,6 +64,7 @@ from benchmarks.harness.report import (
     write_markdown,
 )
 from skvae import VAETransformer
+from skvae.metrics import npmi_coherence, topic_diversity
 
 SEEDS = [0]
 N_TOPICS = 20
@@ -140,34 +142,6 @@ def load_news(quick):
     return docs, frame["source"].to_numpy()
 
 
-def npmi(components, reference, k=10):
-    """Mean NPMI of the top-``k`` words of each row of ``components``, from
-    the document co-occurrences of the count matrix ``reference``."""
-    present = (reference > 0).astype(np.float64).tocsc()
-    n_docs = present.shape[0]
-    p_word = np.asarray(present.sum(axis=0)).ravel() / n_docs
-    scores = []
-    for row in components:
-        top = np.argsort(row)[::-1][:k]
-        columns = present[:, top]
-        p_pair = (columns.T @ columns).toarray() / n_docs
-        for a in range(k):
-            for b in range(a + 1, k):
-                p = p_pair[a, b]
-                if p == 0:
-                    scores.append(-1.0)
-                    continue
-                pmi = np.log(p / (p_word[top[a]] * p_word[top[b]]))
-                scores.append(pmi / -np.log(p))
-    return float(np.mean(scores))
-
-
-def diversity(components, k=25):
-    """Fraction of distinct words among the top-``k`` words of the topics."""
-    top = np.concatenate([np.argsort(row)[::-1][:k] for row in components])
-    return len(set(top.tolist())) / top.size
-
-
 def top_words(components, vocabulary, n_topics=5, k=8):
     """The top-``k`` words of the first ``n_topics`` topics, one string each."""
     return [" ".join(vocabulary[np.argsort(row)[::-1][:k]]) for row in components][
@@ -194,8 +168,8 @@ def evaluate(name, shown, model, split):
     row = dict(
         contender=name,
         params=shown,
-        npmi=npmi(components, reference),
-        diversity=diversity(components),
+        npmi=npmi_coherence(components, reference, n_top_words=10),
+        diversity=topic_diversity(components, n_top_words=25),
         accuracy=float(accuracy),
         seconds=seconds,
         n_words=len(vocabulary),
