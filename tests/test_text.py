@@ -196,3 +196,14 @@ def test_partial_fit_continues_on_sparse_chunks():
     assert vae.n_iter_ == 2
     assert vae.missing_patterns_[1].tolist() == [200]
     np.testing.assert_allclose(vae.transform(X).sum(axis=1), 1.0)
+
+
+def test_early_stopping_holds_out_sparse_rows_as_it_holds_out_dense_ones():
+    X = _counts()
+    params = {**FAST, "early_stopping": True, "likelihood": "multinomial"}
+    dense = VAETransformer(**params).fit(X)
+    fitted_sparse = VAETransformer(**params).fit(sparse.csc_matrix(X))
+    assert fitted_sparse.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(
+        fitted_sparse.validation_scores_, dense.validation_scores_, rtol=1e-6
+    )
