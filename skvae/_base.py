@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
-from skvae import _scaling
+from skvae import _scaling, _sparse
 from skvae._architecture import Architecture
 from skvae._budget import StepBudget, resolve_budget
 from skvae._families import column_families, numeric_levels, numeric_likelihood
@@ -192,6 +192,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
     # The policy of max_iter="auto" (see skvae._budget).
     _auto_budget = StepBudget()
 
+    # Whether scipy sparse rows are accepted (see skvae._sparse).
+    _accepts_sparse = False
+
     # Whether the encoder reads a missing-cell mask even when the training
     # rows are complete (otherwise only when they have missing cells).
     _missing_inputs = False
@@ -309,6 +312,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         # Missing cells are modelled, not refused: the bound counts the
         # observed cells of a row (infinity is still an error).
         tags.input_tags.allow_nan = True
+        categorical = self.categorical_features
+        tags.input_tags.sparse = self._accepts_sparse and (
+            categorical is None or isinstance(categorical, str)
+        )
         return tags
 
     def __sklearn_is_fitted__(self):
@@ -398,6 +405,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             y_valid=y_valid,
         )
         self.net_, self.architecture_ = net, architecture
+        if LIKELIHOODS[architecture.likelihood].counts and not continuing:
+            # What sample() draws: documents of the median training length.
+            length = np.median(np.asarray(X.sum(axis=1)).ravel())
+            net.module_.likelihood.document_length.fill_(float(length))
         self.batch_size_ = settings.batch_size
         self.noise_seed_ = int(noise_seed)
         self.n_mc_samples_ = self.n_mc_samples
@@ -441,7 +452,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             n_levels=None if schema is None else schema.n_levels,
             level_counts=None if schema is None else schema.level_counts,
             n_rows=None if schema is None else schema.n_rows,
-            missing=self._missing_inputs or bool(np.isnan(X).any()),
+            missing=self._missing_inputs
+            or (not _sparse.issparse(X) and bool(np.isnan(X).any())),
             n_classes=0 if labels is None else len(self.classes_),
             n_train=X.shape[0],
         )
@@ -450,20 +462,32 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             self.architecture_.check_continuation(architecture, device, self.device_)
             return self.architecture_
         self.device_ = resolve_device(self.device)
-        self.mean_, self.scale_ = _scaling.standardization(
-            X,
-            architecture.likelihood,
-            np.array([f not in LIKELIHOODS for f in architecture.families]),
-        )
+        if _sparse.issparse(X):
+            self.mean_, self.scale_ = _sparse.standardization(
+                X, architecture.likelihood
+            )
+        else:
+            self.mean_, self.scale_ = _scaling.standardization(
+                X,
+                architecture.likelihood,
+                np.array([f not in LIKELIHOODS for f in architecture.families]),
+            )
         return architecture
 
     def _training_data(self, X, labels, rng, architecture):
         """``(X_train, X_valid, y_train, y_valid)``: the standardized float32
         rows (and label codes) on the device, with ``validation_fraction``
-        of them held out (drawn from ``rng``) for early stopping."""
-        X_train = _scaling.standardized_tensor(
-            X, self.mean_, self.scale_, np.float32, self.device_
-        )
+        of them held out (drawn from ``rng``) for early stopping. Sparse
+        rows stay sparse, standardized one batch at a time
+        (``skvae._sparse.SparseRows``)."""
+        if _sparse.issparse(X):
+            X_train = _sparse.SparseRows(
+                X, self.mean_, self.scale_, np.float32, self.device_
+            )
+        else:
+            X_train = _scaling.standardized_tensor(
+                X, self.mean_, self.scale_, np.float32, self.device_
+            )
         y_train = None
         if labels is not None:
             y_train = torch.as_tensor(labels, dtype=torch.int64, device=self.device_)
@@ -519,7 +543,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             "discriminator_loss_curve_", outcome.discriminator_loss_curve
         )
         previous = self.missing_patterns_ if continuing else None
-        self.missing_patterns_ = missing_patterns(X, previous)
+        patterns = _sparse.missing_patterns if _sparse.issparse(X) else missing_patterns
+        self.missing_patterns_ = patterns(X, previous)
         with torch_settings(self.n_jobs):
             rows = bounded_rows(X, self.noise_seed_)
             kl, activity = self._inference().latent_diagnostics(rows)

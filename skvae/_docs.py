@@ -16,7 +16,7 @@ n_components : int, default=8
         from 30 features on (see the user guide, "How the defaults were
         chosen"). The widths used are ``hidden_layer_sizes_`` after fit.
 
-    likelihood : {"auto", "gaussian", "bernoulli"} or dict, \
+    likelihood : {"auto", "gaussian", "bernoulli", "multinomial"} or dict, \
             default=LIKELIHOOD_DEFAULT
         Distribution of each numeric cell given the latent code (categorical
         columns are set by ``categorical_features``). ``"gaussian"`` has a
@@ -24,6 +24,13 @@ n_components : int, default=8
         data are standardized internally and every output is reported on the
         original scale. ``"bernoulli"`` is for data in [0, 1] (binary or
         grey levels, e.g. pixels); values outside raise a ``ValueError``.
+        ``"multinomial"`` is a topic model over rows of non-negative integer
+        counts (documents as the document-term matrix of
+        ``CountVectorizer``, sparse or dense): ProdLDA's decoder, the words'
+        logits a batch-normalized linear map of the topic proportions
+        ``softmax(z)``; scores are the multinomial log-pmf of the counts
+        given the row total, in nats. Other values, and missing cells, raise
+        a ``ValueError``.
         ``"auto"`` chooses a family per column of a DataFrame from the
         training rows (an array's columns are ``"gaussian"``):
         ``"discrete"`` for a column of at most 64 values that repeat (a

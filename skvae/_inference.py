@@ -19,6 +19,7 @@ import torch
 from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
+from skvae import _sparse
 from skvae._noise import row_normal_noise
 from skvae._objective import importance_weighted_bound
 from skvae._runtime import torch_settings
@@ -118,6 +119,8 @@ class InferenceMixin:
         """The bound of each validated row of ``X`` on the user's scale."""
         with torch_settings(self.n_jobs):
             bound = self._inference().log_likelihood(X)
+        if _sparse.issparse(X):  # complete rows
+            return bound - np.log(self.scale_).sum()
         return bound - log_jacobian(X, self.scale_)
 
     def _inference(self):
@@ -198,7 +201,9 @@ class InferenceModel:
         return self.module.eval()
 
     def standardized(self, X, dtype) -> torch.Tensor:
-        """``X`` standardized, as a new tensor in ``dtype``."""
+        """``X`` (a chunk of rows, densified if sparse) standardized, as a
+        new tensor in ``dtype``."""
+        X = _sparse.dense(X)
         return standardized_tensor(X, self.mean, self.scale, dtype, self.device)
 
     def tensor(self, X) -> torch.Tensor:
@@ -224,8 +229,9 @@ class InferenceModel:
         vae = self.module_for(np.float64)
         k, d = self.n_mc_samples, self.module.n_noise
         for rows in self.row_chunks(X.shape[0], k):
-            x = self.standardized(X[rows], np.float64)
-            noise = row_normal_noise(X[rows], self.noise_seed, k, d)
+            chunk = _sparse.dense(X[rows])
+            x = self.standardized(chunk, np.float64)
+            noise = row_normal_noise(chunk, self.noise_seed, k, d)
             yield rows, x, importance_weighted_bound(vae, x, self.tensor(noise))
 
     def log_likelihood(self, X) -> np.ndarray:

@@ -97,7 +97,7 @@ class TensorBatchIterator:
 
     def __init__(
         self,
-        dataset: Dataset,
+        dataset: Dataset,  # X a tensor, or skvae._sparse.SparseRows
         batch_size: int,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
@@ -634,9 +634,11 @@ def validation_split(X: torch.Tensor, validation_fraction: float, rng, y=None):
         )
     order = torch.from_numpy(rng.permutation(n_samples)).to(X.device)
     train_rows, valid_rows = order[n_valid:], order[:n_valid]
+    # Sparse rows (skvae._sparse.SparseRows) are split without densifying.
+    take = getattr(X, "subset", X.__getitem__)
     if y is None:
-        return X[train_rows], X[valid_rows]
-    return X[train_rows], X[valid_rows], y[train_rows], y[valid_rows]
+        return take(train_rows), take(valid_rows)
+    return take(train_rows), take(valid_rows), y[train_rows], y[valid_rows]
 
 
 def _epoch_means(epochs: list, key: str) -> list[float]:

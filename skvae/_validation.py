@@ -21,6 +21,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import skvae
+from skvae import _sparse
 from skvae._cardinality import warn_identifier_columns
 from skvae._families import numeric_likelihood
 from skvae._tables import TableSchema, is_dataframe, resolve_categorical
@@ -128,9 +129,18 @@ def validate_rows(
         not reset and schema is None
     ):
         X = validate_data(
-            estimator, X, dtype=dtype, ensure_all_finite="allow-nan", reset=reset
+            estimator,
+            X,
+            dtype=dtype,
+            ensure_all_finite="allow-nan",
+            accept_sparse="csr" if estimator._accepts_sparse else False,
+            reset=reset,
         )
+        if _sparse.issparse(X):
+            _sparse.check_sparse_rows(X, estimator)
         return (X, None, X) if return_table else (X, None)
+    if _sparse.issparse(X):
+        _sparse.check_sparse_rows(X, estimator)
     if is_dataframe(X):
         validate_data(estimator, X, skip_check_array=True, reset=reset)
     else:
@@ -214,13 +224,39 @@ def _encoded_dtype(X, dtype):
 
 
 def check_support(X, likelihood, is_categorical):
-    """Refuse numeric cells outside the support of ``likelihood``."""
-    support = LIKELIHOODS[likelihood].support
-    if support is None:
-        return
-    observed = X[:, ~is_categorical]
-    observed = observed[~np.isnan(observed)]
-    if not observed.size:
+    """Refuse numeric cells outside the support of ``likelihood``, and
+    anything but complete rows of non-negative integer counts for a count
+    likelihood (``counts``)."""
+    family = LIKELIHOODS[likelihood]
+    if family.counts and is_categorical.any():
+        raise ValueError(
+            f"likelihood={likelihood!r} models rows of counts only, but X has "
+            f"categorical columns {np.flatnonzero(is_categorical).tolist()}. "
+            "Encode them as counts (e.g. OneHotEncoder) or set "
+            "categorical_features=None."
+        )
+    if _sparse.issparse(X):
+        # Every column is numeric; the implicit zeros are in every support.
+        observed = X.data
+    else:
+        observed = X[:, ~is_categorical]
+        if family.counts and np.isnan(observed).any():
+            raise ValueError(
+                f"likelihood={likelihood!r} models whole rows of counts and "
+                "cannot leave cells out: X must have no missing values (NaN)."
+            )
+        observed = observed[~np.isnan(observed)]
+    if family.counts and (
+        (observed < 0).any() or (observed != np.floor(observed)).any()
+    ):
+        raise ValueError(
+            f"likelihood={likelihood!r} requires non-negative integer counts "
+            "in X (e.g. the document-term matrix of CountVectorizer); got "
+            "negative or fractional values. Use likelihood='gaussian' for "
+            "other numbers."
+        )
+    support = family.support
+    if support is None or not observed.size:
         return
     low, high = support
     if observed.min() < low or observed.max() > high:

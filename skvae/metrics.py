@@ -1,6 +1,7 @@
 """Scores for what a generative model is for: realistic samples."""
 
 import numpy as np
+from scipy import sparse
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.utils.validation import _num_samples, check_is_fitted
@@ -99,3 +100,77 @@ def realism_score(estimator, X, y=None, *, n_jobs=None):
             scoring="roc_auc",
         ).mean()
     return float(1.0 - 2.0 * abs(auc - 0.5))
+
+
+def npmi_coherence(components, X, *, n_top_words=10):
+    """Mean NPMI coherence of the topics' top words over the documents ``X``.
+
+    For each topic (row of ``components``, e.g. ``components_`` of a topic
+    model), its ``n_top_words`` largest entries name its top words; each
+    pair of them scores its normalized pointwise mutual information
+    ``log(p(i, j) / (p(i) p(j))) / -log p(i, j)`` (Bouma, 2009), where
+    ``p(i)`` and ``p(i, j)`` are the fractions of the documents (rows of
+    ``X``, a document-term matrix, sparse or dense) that contain word ``i``
+    and both words; a pair that no document contains together scores -1.
+    The score is the mean over the pairs of a topic, then over the topics:
+    from -1 (top words never seen together) to 1 (always together).
+
+    Parameters
+    ----------
+    components : array-like of shape (n_topics, n_words)
+        Topic-word weights; larger means more of the topic.
+    X : {array-like, sparse matrix} of shape (n_documents, n_words)
+        The reference documents' word counts (only whether a count is
+        positive matters).
+    n_top_words : int, default=10
+        Top words per topic.
+
+    Returns
+    -------
+    npmi : float
+        Mean NPMI of the top words' pairs.
+    """
+    components = np.asarray(components)
+    present = sparse.csc_matrix(X, dtype=np.float64)
+    present.data = (present.data > 0).astype(np.float64)
+    present.eliminate_zeros()
+    n_documents = present.shape[0]
+    p_word = np.asarray(present.sum(axis=0)).ravel() / n_documents
+    pairs = np.triu_indices(n_top_words, k=1)
+    scores = []
+    for row in components:
+        top = np.argsort(row, kind="stable")[::-1][:n_top_words]
+        columns = present[:, top]
+        p_pair = (columns.T @ columns).toarray()[pairs] / n_documents
+        p_i, p_j = p_word[top][pairs[0]], p_word[top][pairs[1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            npmi = np.log(p_pair / (p_i * p_j)) / -np.log(p_pair)
+        # Never together: -1; always together (p = 1, log 0): 1.
+        npmi = np.where(p_pair == 0, -1.0, np.where(p_pair == 1, 1.0, npmi))
+        scores.append(npmi.mean())
+    return float(np.mean(scores))
+
+
+def topic_diversity(components, *, n_top_words=25):
+    """Fraction of distinct words among the topics' top words.
+
+    Dieng et al. (2020): the ``n_top_words`` largest entries of each row of
+    ``components`` are its top words; the score is the number of distinct
+    words among all of them over ``n_topics * n_top_words``. 1 when no two
+    topics share a top word, ``1 / n_topics`` when all have the same.
+
+    Parameters
+    ----------
+    components : array-like of shape (n_topics, n_words)
+        Topic-word weights; larger means more of the topic.
+    n_top_words : int, default=25
+        Top words per topic.
+
+    Returns
+    -------
+    diversity : float
+        In ``(0, 1]``.
+    """
+    components = np.asarray(components)
+    top = np.argsort(components, axis=1, kind="stable")[:, ::-1][:, :n_top_words]
+    return len(np.unique(top)) / top.size

@@ -1,6 +1,7 @@
 """VAETransformer: a VAE as a scikit-learn transformer."""
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
@@ -9,6 +10,7 @@ from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._generative import GenerativeMixin
 from skvae._runtime import torch_settings
+from skvae._torch.likelihoods import LIKELIHOODS
 
 
 @fill_doc
@@ -49,6 +51,19 @@ class VAETransformer(
     of the weights for float64 input), so results do not depend on how rows
     are batched.
 
+    Sparse input (scipy sparse matrices and arrays) is accepted for every
+    likelihood and densified one mini-batch (or row chunk) at a time, so
+    memory grows with the batch size times the number of columns, not with
+    the number of rows; results equal those of the same rows given dense.
+    With ``likelihood="multinomial"`` the model is ProdLDA [4]_, a topic
+    model: ``transform`` gives each document's topic proportions (the
+    softmax of its posterior mean code), ``components_`` the topics'
+    weights on the words (n_components, n_features), as
+    ``LatentDirichletAllocation`` has them, and ``perplexity`` the per-word
+    perplexity of the bound. The prior is N(0, I) on the logits of the
+    proportions (a logistic normal, close to the Laplace approximation of a
+    Dirichlet(1), whose variance is 1 - 1/n_components).
+
     References
     ----------
     .. [1] Kingma, D. P. and Welling, M. "Auto-Encoding Variational Bayes",
@@ -57,6 +72,8 @@ class VAETransformer(
        Autoencoders", ICLR 2016.
     .. [3] Higgins, I. et al. "beta-VAE: Learning Basic Visual Concepts with
        a Constrained Variational Framework", ICLR 2017.
+    .. [4] Srivastava, A. and Sutton, C. "Autoencoding Variational Inference
+       for Topic Models", ICLR 2017.
 
     Examples
     --------
@@ -75,6 +92,8 @@ class VAETransformer(
         **BaseVAE._parameter_constraints,
         **BaseVAE._posterior_regularizer_constraints,
     }
+
+    _accepts_sparse = True
 
     def __init__(
         self,
@@ -165,11 +184,14 @@ class VAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Raw, unscaled columns are fine with the Gaussian
-            likelihood; the Bernoulli likelihood needs values in [0, 1].
-            Missing cells (NaN) are left out of the likelihood (see the
-            user guide, "Missing values").
+            likelihood; the Bernoulli likelihood needs values in [0, 1], the
+            multinomial one non-negative integer counts. Missing cells (NaN)
+            are left out of the likelihood (see the user guide, "Missing
+            values"); a sparse matrix is never densified whole (one
+            mini-batch at a time) and must have no missing cells nor
+            categorical columns.
         y : None
             Ignored.
 
@@ -185,17 +207,21 @@ class VAETransformer(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to encode.
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
             Posterior means, in the input's float dtype. Deterministic.
+            With ``likelihood="multinomial"``, the document's topic
+            proportions instead: the softmax of the posterior mean (as
+            ProdLDA's), rows summing to 1.
         """
         X = self._validate_for_inference(X)
         with torch_settings(self.n_jobs):
-            return self._inference().posterior_mean(X)
+            Z = self._inference().posterior_mean(X)
+        return softmax(Z, axis=1) if self._topic_model else Z
 
     def inverse_transform(self, X):
         """Decode latent codes into the mean of p(x | z), in input space.
@@ -209,7 +235,9 @@ class VAETransformer(
         -------
         X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             The decoder's mean: feature values on the original scale for the
-            Gaussian likelihood, probabilities for the Bernoulli one, the
+            Gaussian likelihood, probabilities for the Bernoulli one, word
+            probabilities (rows summing to 1) for the multinomial one,
+            whose ``X`` are topic proportions (as ``transform`` gives), the
             most probable level of a categorical column; a DataFrame in the
             training table's column types when fitted on one.
         """
@@ -220,8 +248,64 @@ class VAETransformer(
                 f"X has {Z.shape[1]} features, but inverse_transform expects "
                 f"n_components_={self.n_components_} latent features as input."
             )
+        if self._topic_model:
+            # Topic proportions: their logarithm is a latent code that the
+            # decoder's softmax maps back to them.
+            Z = np.log(np.clip(Z, np.finfo(np.float64).tiny, None))
         with torch_settings(self.n_jobs):
             return self._to_user(self._inference().decode_mean(Z))
+
+    def perplexity(self, X):
+        """Perplexity per word of the counts ``X`` (likelihood="multinomial").
+
+        ``exp(-sum(score_samples(X)) / sum(X))``: the bound on the corpus'
+        log-likelihood turned into a per-word perplexity, as
+        ``LatentDirichletAllocation.perplexity`` reports it (lower is
+        better). It includes each document's multinomial coefficient.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Document-term counts.
+
+        Returns
+        -------
+        perplexity : float
+            Per-word perplexity; lower is better.
+        """
+        check_is_fitted(self)
+        if not self._topic_model:
+            raise ValueError(
+                "perplexity is defined for likelihood='multinomial' only; this "
+                f"model was fitted with likelihood={self.likelihood_!r}."
+            )
+        n_words = float(X.sum())
+        return float(np.exp(-np.sum(self.score_samples(X)) / max(n_words, 1.0)))
+
+    @property
+    def components_(self):
+        """Topic-word weights of likelihood="multinomial", (n_components, n_features).
+
+        Row ``k`` holds what a document made of topic ``k`` alone adds to
+        each word's logit: ProdLDA's beta (the decoder's weights), divided
+        by the batch normalization's running standard deviation of the
+        word, as the fitted decoder applies it. A topic's top words are its
+        row's largest entries. Unlike
+        ``LatentDirichletAllocation.components_`` they are not pseudo-counts
+        and may be negative. Other likelihoods have no topics: the
+        attribute does not exist.
+        """
+        check_is_fitted(self)
+        if not self._topic_model:
+            raise AttributeError(
+                "components_ exists for likelihood='multinomial' only (the "
+                "topics of a topic model)."
+            )
+        return self.net_.module_.decoder.topics().detach().cpu().double().numpy()
+
+    @property
+    def _topic_model(self):
+        return LIKELIHOODS[self.likelihood_].topic_model
 
     @property
     def _n_features_out(self):
@@ -230,4 +314,6 @@ class VAETransformer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        if getattr(LIKELIHOODS.get(self.likelihood), "counts", False):
+            tags.input_tags.positive_only = True
         return tags

@@ -3,11 +3,17 @@
 import numpy as np
 import pytest
 from configs import FAST
+from scipy import sparse
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GridSearchCV
 
 from skvae import VAETransformer
-from skvae.metrics import MIN_REAL_ROWS, realism_score
+from skvae.metrics import (
+    MIN_REAL_ROWS,
+    npmi_coherence,
+    realism_score,
+    topic_diversity,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +70,28 @@ def test_the_classifier_runs_on_one_thread_by_default(fitted, blobs, monkeypatch
     monkeypatch.setattr(HistGradientBoostingClassifier, "fit", recording_fit)
     realism_score(fitted, blobs[300:])
     assert seen and all(threads == [1] * len(threads) for threads in seen)
+
+
+def test_npmi_coherence_known_answers():
+    # Words 0 and 1 always together, 2 and 3 never; 4 documents.
+    X = sparse.csr_matrix(
+        np.array([[1, 2, 1, 0], [3, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1]])
+    )
+    together = np.array([[5.0, 4.0, 0.0, 0.0]])  # top words 0, 1
+    apart = np.array([[0.0, 0.0, 5.0, 4.0]])  # top words 2, 3
+    # p(0) = p(1) = p(0, 1) = 1/2: log(2) / log(2) = 1.
+    assert npmi_coherence(together, X, n_top_words=2) == pytest.approx(1.0)
+    assert npmi_coherence(apart, X, n_top_words=2) == -1.0
+    # Words 0 and 2: p = 1/2 each, together in 1 of 4 documents: PMI 0.
+    mixed = np.array([[5.0, 0.0, 4.0, 0.0]])
+    assert npmi_coherence(mixed, X.toarray(), n_top_words=2) == pytest.approx(0.0)
+    # The mean over topics.
+    both = np.vstack([together, apart])
+    assert npmi_coherence(both, X, n_top_words=2) == pytest.approx(0.0)
+
+
+def test_topic_diversity_known_answers():
+    distinct = np.array([[3.0, 2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 2.0]])
+    assert topic_diversity(distinct, n_top_words=2) == 1.0
+    same = np.array([[3.0, 2.0, 0.0, 0.0], [2.0, 3.0, 0.0, 0.0]])
+    assert topic_diversity(same, n_top_words=2) == 0.5

@@ -28,6 +28,7 @@ from skvae._torch.likelihoods import (
     BernoulliLikelihood,
     GaussianLikelihood,
     Likelihood,
+    MultinomialLikelihood,
 )
 from skvae._torch.networks import VAE, Discriminator, Dropout, linear
 
@@ -144,10 +145,14 @@ def test_likelihoods_are_registered_with_how_to_prepare_the_data():
     assert LIKELIHOODS == {
         "gaussian": GaussianLikelihood,
         "bernoulli": BernoulliLikelihood,
+        "multinomial": MultinomialLikelihood,
     }
     assert GaussianLikelihood.standardize and GaussianLikelihood.support is None
     assert not BernoulliLikelihood.standardize
     assert BernoulliLikelihood.support == (0.0, 1.0)
+    assert not MultinomialLikelihood.standardize and MultinomialLikelihood.counts
+    assert MultinomialLikelihood.topic_model
+    assert not GaussianLikelihood.counts and not BernoulliLikelihood.topic_model
 
 
 def test_gaussian_log_prob_sums_over_features():

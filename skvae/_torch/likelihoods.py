@@ -21,12 +21,17 @@ class Likelihood(nn.Module):
 
     Class attributes tell the estimators how to prepare the data:
     ``standardize`` (the columns are centred and scaled before training,
-    and densities are reported on the original scale) and ``support``
-    (the closed interval every value must lie in, or None).
+    and densities are reported on the original scale), ``support``
+    (the closed interval every value must lie in, or None), ``counts``
+    (a row is one draw of non-negative integer counts, complete) and
+    ``topic_model`` (the decoder is the linear product of experts of
+    :class:`~skvae._torch.networks.TopicDecoder` rather than an MLP).
     """
 
     standardize: bool = False
     support: tuple[float, float] | None = None
+    counts: bool = False
+    topic_model: bool = False
 
     def __init__(self, n_features: int) -> None:
         super().__init__()
@@ -139,7 +144,69 @@ class BernoulliLikelihood(Likelihood):
         return (uniform < torch.sigmoid(decoded)).to(decoded.dtype)
 
 
+class MultinomialCells(Distribution):
+    """The multinomial log-pmf of count rows, split into per-cell terms.
+
+    ``log_prob`` returns, per cell, ``x_j log p_j - log x_j!`` plus the
+    row's ``log N!`` (``N`` the row total) shared equally by its cells, so
+    that the sum over the row's cells (``Independent(..., 1)``, or the
+    masked sum of :class:`~skvae._torch.distributions.Observed`) is
+    ``log Multinomial(x; N, p)`` in nats, the multinomial coefficient
+    included.
+    """
+
+    arg_constraints: dict = {}
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits  # (..., n_features)
+        # One term per cell: Independent(..., 1) sums over the row.
+        super().__init__(logits.shape, validate_args=False)
+
+    def log_prob(self, value: torch.Tensor) -> torch.Tensor:
+        log_p = torch.log_softmax(self.logits, -1)  # (..., n_features)
+        total = value.sum(-1, keepdim=True)  # (..., 1)
+        coefficient = torch.lgamma(total + 1.0) / value.shape[-1]
+        return value * log_p - torch.lgamma(value + 1.0) + coefficient
+
+
+class MultinomialLikelihood(Likelihood):
+    """Multinomial over the columns (words) of a row of counts (a document).
+
+    The decoder's outputs are logits over the columns; the row's total
+    ``N`` is taken as given, so ``log p(x | z) = log Multinomial(x; N,
+    softmax(logits))``, multinomial coefficient included: scores are in
+    nats of the counts. ``mean`` gives the word probabilities (a row
+    summing to 1); ``sample`` draws rows of ``document_length`` counts, the
+    median row total of the training rows (set at fit).
+    """
+
+    counts = True
+    topic_model = True
+    support = (0.0, float("inf"))
+
+    def __init__(self, n_features: int) -> None:
+        super().__init__(n_features)
+        self.register_buffer("document_length", torch.ones((), dtype=torch.float32))
+
+    def forward(self, decoded: torch.Tensor) -> Distribution:
+        # decoded: (..., n_features), the logits of the words
+        return Independent(MultinomialCells(decoded), 1)
+
+    def mean(self, decoded: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(decoded, -1)
+
+    def sample(self, decoded: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        probs = torch.softmax(decoded, -1).reshape(-1, decoded.shape[-1])
+        n_words = max(int(round(float(self.document_length))), 1)
+        words = torch.multinomial(probs, n_words, replacement=True, generator=generator)
+        counts = torch.zeros_like(probs).scatter_add_(
+            1, words, torch.ones_like(words, dtype=probs.dtype)
+        )
+        return counts.reshape(decoded.shape)  # (..., n_features)
+
+
 LIKELIHOODS: dict[str, type[Likelihood]] = {
     "gaussian": GaussianLikelihood,
     "bernoulli": BernoulliLikelihood,
+    "multinomial": MultinomialLikelihood,
 }

@@ -147,6 +147,59 @@ class Decoder(nn.Module):
         return self.out(self.body(z))  # (..., n_outputs)
 
 
+class TopicDecoder(nn.Module):
+    """ProdLDA's decoder (Srivastava & Sutton, 2017): the logits of the
+    words are ``BatchNorm(W softmax(z))``, a product of experts whose
+    experts are the topics, the columns of ``W`` (n_features,
+    n_components), without a bias. ``softmax(z)`` are the document's topic
+    proportions (a logistic-normal latent), dropped out at ``dropout`` in
+    training.
+
+    The batch normalization (without scale or shift) uses the batch's
+    statistics in training only (and not for a batch of one row): in eval
+    mode, as at inference, it applies the running statistics, so that
+    every output is a function of the row alone.
+    """
+
+    def __init__(
+        self,
+        n_components: int,
+        n_outputs: int,
+        dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        self.dropout = Dropout(dropout, generator) if dropout > 0 else nn.Identity()
+        self.out = linear(n_components, n_outputs, generator)
+        self.out.bias.requires_grad_(False)
+        with torch.no_grad():
+            self.out.bias.zero_()
+        self.norm = nn.BatchNorm1d(n_outputs, affine=False)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        theta = self.dropout(torch.softmax(z, -1))  # (..., n_components)
+        logits = self.out(theta)  # (..., n_outputs)
+        flat = logits.reshape(-1, logits.shape[-1])  # (n, n_outputs)
+        norm = self.norm
+        flat = nn.functional.batch_norm(
+            flat,
+            norm.running_mean,
+            norm.running_var,
+            training=self.training and flat.shape[0] > 1,
+            momentum=norm.momentum,
+            eps=norm.eps,
+        )
+        return flat.reshape(logits.shape)
+
+    def topics(self) -> torch.Tensor:
+        """What each topic alone adds to the words' logits outside training,
+        (n_components, n_outputs): the weights over the running standard
+        deviation of the batch normalization."""
+        norm = self.norm
+        scale = torch.sqrt(norm.running_var + norm.eps)  # (n_outputs,)
+        return (self.out.weight / scale[:, None]).T
+
+
 class Discriminator(nn.Module):
     """Tells real rows from generated ones; returns one logit per row.
 
@@ -281,9 +334,13 @@ class VAE(StandardNormalPrior, nn.Module):
         self.encoder = Encoder(
             expansion, hidden_layer_sizes, n_components, dropout, generator, missing
         )
-        self.decoder = Decoder(
-            n_components, hidden_layer_sizes, expansion.n_outputs, dropout, generator
-        )
+        n_outputs = expansion.n_outputs
+        if LIKELIHOODS[likelihood].topic_model:
+            self.decoder = TopicDecoder(n_components, n_outputs, dropout, generator)
+        else:
+            self.decoder = Decoder(
+                n_components, hidden_layer_sizes, n_outputs, dropout, generator
+            )
         self.likelihood = make_likelihood(likelihood, expansion)
         # Score observed cells only: on by default for a model trained with
         # missing cells, and at inference for every model (see decode).

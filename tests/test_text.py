@@ -1,0 +1,209 @@
+"""Sparse input and the multinomial likelihood over document-term counts."""
+
+import numpy as np
+import pytest
+import torch
+from configs import FAST
+from scipy import sparse
+from scipy.stats import multinomial
+from sklearn import config_context
+
+from skvae import VAEAnomalyDetector, VAEClassifier, VAEImputer, VAETransformer
+from skvae._torch.likelihoods import MultinomialLikelihood
+from skvae._torch.networks import TopicDecoder
+
+
+def _counts(n_rows=120, n_words=30, seed=0):
+    """Poisson word counts of documents drawn from two topics."""
+    rng = np.random.RandomState(seed)
+    rates = np.where(np.arange(n_words) < n_words // 2, 1.0, 0.05)
+    topic = rng.randint(2, size=n_rows)[:, None]
+    return rng.poisson(np.where(topic == 0, rates, rates[::-1])).astype(np.float64)
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli", "multinomial"])
+@pytest.mark.parametrize("container", [sparse.csr_matrix, sparse.csr_array])
+def test_sparse_rows_give_what_the_same_rows_give_dense(likelihood, container):
+    X = _counts()
+    if likelihood == "bernoulli":
+        X = (X > 0).astype(np.float64)
+    params = {**FAST, "likelihood": likelihood}
+    dense = VAETransformer(**params).fit(X)
+    fitted_sparse = VAETransformer(**params).fit(container(X))
+    np.testing.assert_allclose(
+        fitted_sparse.transform(container(X)), dense.transform(X), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        fitted_sparse.score_samples(container(X)),
+        dense.score_samples(X),
+        rtol=1e-6,
+    )
+    # A model fitted on sparse rows scores the same rows given dense alike.
+    np.testing.assert_array_equal(
+        fitted_sparse.score_samples(X), fitted_sparse.score_samples(container(X))
+    )
+
+
+def test_sparse_rows_are_densified_a_batch_or_chunk_at_a_time(monkeypatch):
+    X = sparse.csr_matrix(_counts(n_rows=2000))
+    densified = []
+    toarray = sparse.csr_matrix.toarray
+
+    def recording_toarray(self, *args, **kwargs):
+        densified.append(self.shape[0])
+        return toarray(self, *args, **kwargs)
+
+    monkeypatch.setattr(sparse.csr_matrix, "toarray", recording_toarray)
+    params = {**FAST, "max_iter": 1, "batch_size": 50}
+    vae = VAETransformer(**params, likelihood="multinomial")
+    with config_context(working_memory=1):
+        vae.fit(X)
+        # Training batches, then inference chunks (the latent diagnostics).
+        assert densified.count(50) == X.shape[0] // 50
+        assert max(densified) < X.shape[0] / 4
+        densified.clear()
+        vae.transform(X)
+        vae.score_samples(X)
+    assert densified and max(densified) < X.shape[0] / 4
+
+
+def test_sparse_input_refuses_categorical_columns_and_missing_entries():
+    X = sparse.csr_matrix(_counts())
+    with pytest.raises(ValueError, match="Sparse input cannot have categorical"):
+        VAETransformer(**FAST, categorical_features=[0]).fit(X)
+    X_nan = X.copy()
+    X_nan.data[0] = np.nan
+    with pytest.raises(ValueError, match="Sparse input with missing values"):
+        VAETransformer(**FAST).fit(X_nan)
+
+
+@pytest.mark.parametrize("Estimator", [VAEAnomalyDetector, VAEImputer, VAEClassifier])
+def test_estimators_without_sparse_support_say_so(Estimator):
+    X = sparse.csr_matrix(_counts())
+    y = np.arange(X.shape[0]) % 2
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        Estimator(**FAST).fit(X, y)
+
+
+def test_multinomial_log_prob_is_the_multinomial_pmf_of_the_counts():
+    x = torch.tensor([[3.0, 0.0, 1.0, 2.0], [0.0, 0.0, 5.0, 0.0]], dtype=torch.float64)
+    logits = torch.tensor(
+        [[0.1, -1.0, 2.0, 0.3], [1.0, 1.0, 1.0, 1.0]], dtype=torch.float64
+    )
+    log_prob = MultinomialLikelihood(4)(logits).log_prob(x)
+    probs = torch.softmax(logits, -1).numpy()
+    expected = [
+        multinomial.logpmf(row, n=row.sum(), p=p)
+        for row, p in zip(x.numpy(), probs, strict=True)
+    ]
+    np.testing.assert_allclose(log_prob.numpy(), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.array([[1.0, 0.5], [2.0, 1.0]]), "non-negative integer counts"),
+        (np.array([[1.0, -1.0], [2.0, 1.0]]), "non-negative integer counts"),
+        (np.array([[1.0, np.nan], [2.0, 1.0]]), "no missing values"),
+        (sparse.csr_matrix(np.array([[1.0, 0.5], [0.0, 1.0]])), "integer counts"),
+    ],
+)
+def test_multinomial_refuses_anything_but_counts(X, message):
+    with pytest.raises(ValueError, match=message):
+        VAETransformer(**FAST, likelihood="multinomial").fit(X)
+
+
+def test_multinomial_refuses_categorical_columns():
+    X = _counts()
+    vae = VAETransformer(**FAST, likelihood="multinomial", categorical_features=[0])
+    with pytest.raises(ValueError, match=r"categorical columns \[0\]"):
+        vae.fit(X)
+
+
+def test_multinomial_transform_gives_topic_proportions_and_components_the_topics():
+    X = sparse.csr_matrix(_counts())
+    vae = VAETransformer(**{**FAST, "n_components": 3}, likelihood="multinomial")
+    theta = vae.fit_transform(X)
+    assert theta.shape == (X.shape[0], 3)
+    assert (theta >= 0).all()
+    np.testing.assert_allclose(theta.sum(axis=1), 1.0)
+    assert vae.components_.shape == (3, X.shape[1])
+    decoder = vae.net_.module_.decoder
+    scale = np.sqrt(decoder.norm.running_var.numpy() + decoder.norm.eps)
+    np.testing.assert_allclose(
+        vae.components_,
+        (decoder.out.weight.detach().numpy() / scale[:, None]).T,
+        rtol=1e-6,
+    )
+    # A document of topic k alone: its logits, up to a constant, are row k.
+    one_topic = np.full((1, 3), 1e-9)
+    one_topic[0, 1] = 1.0
+    with torch.no_grad():
+        logits = decoder.float()(torch.log(torch.tensor(one_topic).float()))
+    centred = logits.numpy()[0] + decoder.norm.running_mean.numpy() / scale
+    np.testing.assert_allclose(centred, vae.components_[1], atol=1e-4)
+    # inverse_transform reads topic proportions: back to word probabilities.
+    words = vae.inverse_transform(theta[:5])
+    np.testing.assert_allclose(words.sum(axis=1), 1.0)
+    assert not hasattr(VAETransformer(**FAST).fit(X), "components_")
+
+
+def test_multinomial_perplexity_is_the_per_word_bound():
+    X = _counts()
+    vae = VAETransformer(**FAST, likelihood="multinomial").fit(X)
+    expected = np.exp(-vae.score_samples(X).sum() / X.sum())
+    assert vae.perplexity(sparse.csr_matrix(X)) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="likelihood='multinomial' only"):
+        VAETransformer(**FAST).fit(X).perplexity(X)
+
+
+def test_multinomial_sample_draws_documents_of_the_median_training_length():
+    X = _counts()
+    vae = VAETransformer(**FAST, likelihood="multinomial").fit(X)
+    drawn = vae.sample(7, random_state=0)
+    assert drawn.shape == (7, X.shape[1])
+    np.testing.assert_array_equal(drawn, np.round(drawn))
+    np.testing.assert_array_equal(drawn.sum(axis=1), np.median(X.sum(axis=1)))
+
+
+def test_topic_decoder_uses_running_statistics_outside_training():
+    decoder = TopicDecoder(3, 5, dropout=0.2, generator=torch.Generator())
+    z = torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    decoder.train()
+    decoder(z)  # moves the running statistics
+    decoder.eval()
+    together = decoder(z)
+    one_by_one = torch.cat([decoder(z[i : i + 1]) for i in range(len(z))])
+    torch.testing.assert_close(together, one_by_one)
+    # A batch of one row trains too (the running statistics normalize it).
+    decoder.train()
+    assert torch.isfinite(decoder(z[:1])).all()
+
+
+def test_detector_with_the_multinomial_likelihood_flags_unusual_documents():
+    X = _counts(n_rows=200)
+    X[:5, :3] += 20  # five documents repeating a few words many times
+    detector = VAEAnomalyDetector(
+        **{**FAST, "max_iter": 20}, likelihood="multinomial"
+    ).fit(X)
+    assert set(np.argsort(detector.score_samples(X))[:5]) == set(range(5))
+
+
+def test_partial_fit_continues_on_sparse_chunks():
+    X = sparse.csr_matrix(_counts(n_rows=200))
+    vae = VAETransformer(**FAST, likelihood="multinomial")
+    vae.partial_fit(X[:100]).partial_fit(X[100:])
+    assert vae.n_iter_ == 2
+    assert vae.missing_patterns_[1].tolist() == [200]
+    np.testing.assert_allclose(vae.transform(X).sum(axis=1), 1.0)
+
+
+def test_early_stopping_holds_out_sparse_rows_as_it_holds_out_dense_ones():
+    X = _counts()
+    params = {**FAST, "early_stopping": True, "likelihood": "multinomial"}
+    dense = VAETransformer(**params).fit(X)
+    fitted_sparse = VAETransformer(**params).fit(sparse.csc_matrix(X))
+    assert fitted_sparse.n_iter_ == dense.n_iter_
+    np.testing.assert_allclose(
+        fitted_sparse.validation_scores_, dense.validation_scores_, rtol=1e-6
+    )
