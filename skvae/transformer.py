@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
+from skvae._families import numeric_likelihood
 from skvae._generative import GenerativeMixin
 from skvae._runtime import torch_settings
 from skvae._torch.likelihoods import LIKELIHOODS
@@ -314,6 +315,7 @@ class VAETransformer(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        if getattr(LIKELIHOODS.get(self.likelihood), "counts", False):
+        family = LIKELIHOODS.get(numeric_likelihood(self.likelihood))
+        if getattr(family, "counts", False):
             tags.input_tags.positive_only = True
         return tags
