@@ -5,11 +5,12 @@ column inside the network (the decoder gives a logit per level, the encoder
 embeds the cell's level) whose levels are *point masses* (single values)
 and, for a histogram, *intervals* between quantiles of the other values.
 A cell's log-likelihood is its level's log-probability plus the
-log-density of the value within the level, :meth:`NumericLevels.locate`'s
-``log_density``: 0 at a point mass (a probability), minus the log of the
-width for an interval (uniform inside), and a small exponential tail past
-the training range on the outer intervals, so that every real value has a
-density and the row's bound stays in nats of the data as given.
+log-density of the value within the level (:meth:`NumericLevels.log_density`):
+0 at a point mass (a probability), minus the log of the width for an
+interval (uniform inside), and a small exponential tail past the training
+range on the outer intervals, so that every real value has a density and
+the row's bound stays in nats of the data as given. The levels'
+probabilities come from an ordinal model (:class:`OrdinalLevels`).
 """
 
 import math
