@@ -29,8 +29,8 @@ class NumericLevels(nn.Module):
     ``specs[i]`` is ``(points, edges)``: the column's point-mass values
     (levels ``0 .. len(points) - 1``) and the ascending edges of its
     intervals (levels ``len(points) ..``, one per pair of neighbouring
-    edges; no edges for a discrete column). Tables are padded to the
-    widest column: points with NaN, edges with +inf.
+    edges; no edges for a discrete column), both ascending. Tables are
+    padded to the widest column with +inf.
     """
 
     def __init__(self, specs: Sequence[tuple[Sequence[float], Sequence[float]]]):
@@ -40,7 +40,7 @@ class NumericLevels(nn.Module):
         n_intervals = [max(len(edges) - 1, 0) for _, edges in specs]
         width = max(1, *n_points)
         n_edges = max(2, *(len(edges) for _, edges in specs))
-        points = torch.full((n, width), math.nan, dtype=torch.float64)
+        points = torch.full((n, width), math.inf, dtype=torch.float64)
         edges = torch.full((n, n_edges), math.inf, dtype=torch.float64)
         for i, (p, e) in enumerate(specs):
             points[i, : len(p)] = torch.tensor(p, dtype=torch.float64)
@@ -104,7 +104,7 @@ class NumericLevels(nn.Module):
         codes, and whether a level holds it (False for a value that a
         discrete column never took)."""
         flat = self._flat(x)
-        code, known, _ = self._levels_of(flat)
+        code, known, _, _ = self._levels_of(flat)
         return self._unflat(code, x), self._unflat(known, x)
 
     def log_density(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,8 +112,7 @@ class NumericLevels(nn.Module):
         its level (..., n): 0 at a point mass, else the interval's uniform
         density, or its exponential tail past the training range."""
         flat = self._flat(x)
-        _, _, interval = self._levels_of(flat)
-        on_point = (flat[..., None] == self.points.to(flat.dtype)[:, None, :]).any(-1)
+        _, _, interval, on_point = self._levels_of(flat)
         edges = self.edges.to(flat.dtype)
         widths = self.widths.to(flat.dtype)
         density = self.inner_log_density.to(flat.dtype).gather(1, interval)
@@ -132,12 +131,13 @@ class NumericLevels(nn.Module):
         return self._unflat(density, x)
 
     def _levels_of(self, flat):
-        """(n, m) values -> codes, known, and the interval index (n, m)."""
-        on_point = (
-            flat[..., None] == self.points.to(flat.dtype)[:, None, :]
-        )  # (n, m, width)
-        hit = on_point.any(-1)
-        point = on_point.to(torch.uint8).argmax(-1)
+        """(n, m) values -> codes, known, the interval index and whether a
+        point mass holds each value (n, m)."""
+        # The points are ascending (padded with +inf): one search per value.
+        points = self.points.to(flat.dtype)
+        point = torch.searchsorted(points, flat.contiguous())
+        point = point.clamp(max=points.shape[1] - 1)
+        hit = points.gather(1, point) == flat
         edges = self.edges.to(flat.dtype)
         interval = torch.searchsorted(edges, flat.contiguous(), right=True) - 1
         last = (self.n_intervals - 1).clamp(min=0)[:, None]
@@ -145,7 +145,7 @@ class NumericLevels(nn.Module):
         known = hit | (self.n_intervals > 0)[:, None]
         code = torch.where(hit, point, self.n_points[:, None] + interval)
         code = torch.where(known, code, torch.zeros_like(code))
-        return code, known, interval
+        return code, known, interval, hit
 
     def values(self, code: torch.Tensor, within: torch.Tensor) -> torch.Tensor:
         """Levels ``code`` (..., n) and a uniform ``within`` (..., n) in
