@@ -313,8 +313,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         # observed cells of a row (infinity is still an error).
         tags.input_tags.allow_nan = True
         categorical = self.categorical_features
-        tags.input_tags.sparse = self._accepts_sparse and (
-            categorical is None or isinstance(categorical, str)
+        tags.input_tags.sparse = (
+            self._accepts_sparse
+            and (categorical is None or isinstance(categorical, str))
+            and not isinstance(self.likelihood, dict)
         )
         return tags
 

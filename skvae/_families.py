@@ -56,12 +56,6 @@ def column_families(X, likelihood, is_categorical, feature_names=None, table=Tru
     """
     n_features = X.shape[1]
     chosen = {}
-    if isinstance(likelihood, dict) and hasattr(X, "tocsr"):
-        raise ValueError(
-            "A dict of column likelihoods needs dense X: the families over "
-            "levels read each column's values. Pass X.toarray(), or a "
-            "likelihood name."
-        )
     if isinstance(likelihood, dict):
         chosen = _resolve_dict(likelihood, is_categorical, feature_names, n_features)
     families = []

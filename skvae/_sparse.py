@@ -40,8 +40,8 @@ def dense(X):
 
 
 def check_sparse_rows(X, estimator):
-    """Refuse what sparse input cannot carry: missing cells (NaN entries)
-    and categorical columns."""
+    """Refuse what sparse input cannot carry: missing cells (NaN entries),
+    categorical columns and column likelihood families."""
     categorical = estimator.categorical_features
     if categorical is not None and not isinstance(categorical, str):
         raise ValueError(
@@ -49,6 +49,12 @@ def check_sparse_rows(X, estimator):
             f"categorical_features={categorical!r} needs a dense array or a "
             "DataFrame. Leave categorical_features='from_dtype' for a sparse "
             "matrix of numbers."
+        )
+    if isinstance(estimator.likelihood, dict):
+        raise ValueError(
+            "Sparse input cannot take a dict of column likelihoods: the "
+            "families over levels read each column's values. Pass a dense "
+            "array, or a likelihood name."
         )
     if np.isnan(sparse.csr_matrix(X).data).any():
         raise ValueError(

@@ -22,12 +22,15 @@ from skvae.datasets import load_penguins
 # --------------------------------------------------------------- columns
 
 
-def test_from_dtype_takes_category_text_and_bool_columns(fitted):
+def test_from_dtype_takes_category_text_and_bool_columns(fitted, table):
     assert fitted.is_categorical_.tolist() == [True, False, True, True, False, False]
     levels = [list(levels) for levels in fitted.categories_]
     # A pandas categorical keeps its own order; text and booleans are sorted.
     assert levels == [["red", "green", "blue"], ["L", "M", "S"], [False, True]]
-    assert fitted.net_.module_.expansion.n_levels == (3, 0, 3, 2, 0, 0)
+    # The integer column "count" is discrete: categorical to the network,
+    # over the values it took.
+    n_count = len(set(table["count"]))
+    assert fitted.net_.module_.expansion.n_levels == (3, 0, 3, 2, n_count, 0)
 
 
 @pytest.mark.parametrize(
