@@ -94,6 +94,10 @@ class Architecture:
         numeric column
         modelled over levels (see ``skvae._families.level_spec``), None for
         other columns; None when no column is.
+    unobserved : tuple of tuple of int, or None
+        Per column, the codes of the levels that a categorical dtype
+        declares but no training row of the first fit holds (never drawn by
+        ``sample``); None when there are none.
     n_flows : int
         Inverse autoregressive flow steps of the posterior.
     n_top_components : int or None
@@ -117,6 +121,7 @@ class Architecture:
     n_top_components: int | None = None
     families: tuple[str, ...] | None = None
     numeric_levels: tuple | None = None
+    unobserved: tuple[tuple[int, ...], ...] | None = None
 
     @classmethod
     def resolve(
@@ -167,6 +172,7 @@ class Architecture:
             families=families,
             numeric_levels=numeric_levels,
             infrequent=_grouping(params, level_counts, n_rows),
+            unobserved=_unobserved(level_counts),
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
             n_classes=n_classes,
@@ -225,6 +231,10 @@ class Architecture:
         state["hidden_layer_sizes"] = tuple(state["hidden_layer_sizes"])
         if state["n_levels"] is not None:
             state["n_levels"] = tuple(state["n_levels"])
+        if state.get("unobserved") is not None:
+            state["unobserved"] = tuple(
+                tuple(int(c) for c in codes) for codes in state["unobserved"]
+            )
         if state.get("families") is not None:
             state["families"] = tuple(state["families"])
         if state.get("numeric_levels") is not None:
@@ -311,6 +321,21 @@ def infrequent_levels(counts, n_rows, min_frequency=None, max_categories=None):
         else:
             infrequent[np.argsort(counts, kind="mergesort")[:-n_frequent]] = True
     return np.flatnonzero(infrequent) if counts.sum() > 0 else np.array([], int)
+
+
+def _unobserved(level_counts):
+    """The ``unobserved`` field of the architecture: per column, the levels
+    of no training row (none for a column whose every level is so, whose
+    placeholder level stands for a missing cell)."""
+    if level_counts is None:
+        return None
+    out = tuple(
+        tuple(int(c) for c in np.flatnonzero(np.asarray(counts) == 0))
+        if counts and any(counts)
+        else ()
+        for counts in level_counts
+    )
+    return out if any(out) else None
 
 
 def _grouping(params, level_counts, n_rows):

@@ -403,6 +403,7 @@ def make_net(
         module__n_levels=a.n_levels,
         module__infrequent=a.infrequent,
         module__numeric_levels=a.numeric_levels,
+        module__unobserved=getattr(a, "unobserved", None),
         generator=generator,
         discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if a.adversarial else None

@@ -213,3 +213,21 @@ def test_a_fitted_model_with_families_persists(fitted, shapes):
         loaded.score_samples(shapes.iloc[:50]), fitted.score_samples(shapes.iloc[:50])
     )
     assert list(loaded.column_likelihoods_) == list(fitted.column_likelihoods_)
+
+
+@pytest.mark.parametrize("max_categories", [None, 3])
+def test_sample_never_draws_a_declared_level_of_no_training_row(max_categories):
+    rng = np.random.RandomState(0)
+    levels = ["a", "b", "c", "d", "never", "nor"]
+    codes = rng.choice(4, size=600)  # "never" and "nor" hold no row
+    table = pd.DataFrame(
+        {
+            "kind": pd.Categorical.from_codes(codes, levels),
+            "x": codes + rng.normal(size=600),
+        }
+    )
+    vae = VAETransformer(**FAST, max_categories=max_categories).fit(table)
+    drawn = vae.sample(3000, random_state=0)
+    assert set(drawn["kind"].astype(str)) <= {"a", "b", "c", "d"}
+    # They still have a probability when scored (a later row may hold one).
+    assert np.isfinite(vae.score_samples(table.assign(kind="never").iloc[:5])).all()

@@ -146,14 +146,19 @@ class ColumnExpansion(nn.Module):
         n_levels: Sequence[int],
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
         numeric_levels: Sequence[tuple | None] | None = None,
+        unobserved: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__()
         self.n_levels = tuple(int(k) for k in n_levels)
         self.n_features = len(self.n_levels)
+        unobserved = unobserved or ((),) * self.n_features
         infrequent = [
-            _InfrequentGroup(k, levels) if levels else None
-            for k, levels in zip(
-                self.n_levels, infrequent or ((),) * self.n_features, strict=True
+            _InfrequentGroup(k, levels, hidden) if levels else None
+            for k, levels, hidden in zip(
+                self.n_levels,
+                infrequent or ((),) * self.n_features,
+                unobserved,
+                strict=True,
             )
         ]
         # Output slots per column: one per level, but one for all the
@@ -164,6 +169,7 @@ class ColumnExpansion(nn.Module):
         )
         self._register_maps(self._slot_layout(infrequent))
         self._register_numeric_levels(numeric_levels)
+        self._register_undrawn(unobserved, infrequent)
 
     def _slot_layout(
         self, infrequent: list["_InfrequentGroup | None"]
@@ -314,6 +320,21 @@ class ColumnExpansion(nn.Module):
         for name, value in buffers.items():
             # Derived from n_levels and the grouping, so not saved state.
             self.register_buffer(name, value, persistent=False)
+
+    def _register_undrawn(self, unobserved, infrequent) -> None:
+        """``undrawn`` (n_outputs,): 1 in the slot of each level of no
+        training row (a frequent level's own slot; an infrequent one has a
+        zero share of its group instead), which ``sample`` never draws."""
+        undrawn = torch.zeros(self.n_outputs)
+        start = 0
+        for j, codes in enumerate(unobserved):
+            width = max(self.n_output_levels[j], 1)
+            for code in codes:
+                if infrequent[j] is None:
+                    undrawn[start + code] = 1.0
+            start += width
+        self.has_undrawn = bool(undrawn.any())
+        self.register_buffer("undrawn", undrawn, persistent=False)
 
     def _register_numeric_levels(self, numeric_levels) -> None:
         """The numeric columns modelled over levels (see
@@ -886,10 +907,16 @@ class MixedLikelihood(nn.Module):
         CDF, then the infrequent group's by training frequencies)."""
         expansion = self.expansion
         codes, withins = [], []
+        undrawn = expansion.levels(expansion.undrawn) if expansion.has_undrawn else None
         for g, (logits, (first, stop, k)) in enumerate(
             zip(self._blocks(decoded)[1], expansion.groups, strict=True)
         ):
             probabilities = F.softmax(logits, -1)  # (..., n_columns, n_slots)
+            if expansion.has_undrawn:
+                # Levels of no training row are never drawn.
+                kept = 1.0 - undrawn[g].to(probabilities.dtype)
+                probabilities = probabilities * kept
+                probabilities = probabilities / probabilities.sum(-1, keepdim=True)
             cdf = probabilities.cumsum(-1)
             exceeded = (uniform[..., first:stop, None] > cdf).sum(-1)
             slot = exceeded.clamp(max=k - 1)  # rounding can leave cdf < 1
@@ -967,7 +994,12 @@ class _InfrequentGroup:
     group's levels (``codes``) and their cumulative shares (``cdf``).
     """
 
-    def __init__(self, n_levels: int, levels: Sequence[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        n_levels: int,
+        levels: Sequence[tuple[int, int]],
+        unobserved: Sequence[int] = (),
+    ) -> None:
         levels = sorted(levels)
         codes = np.array([code for code, _ in levels], dtype=np.int64)
         counts = np.array([count for _, count in levels], dtype=np.float64)
@@ -989,7 +1021,7 @@ class _InfrequentGroup:
             slot_share=np.r_[ones, share[top]],
             slot_square_share=np.r_[ones, np.square(share).sum()],
             codes=codes,
-            cdf=np.cumsum(share),
+            cdf=np.cumsum(_drawn_share(codes, counts, unobserved)),
         )
 
     def _set(self, **arrays) -> None:
@@ -1011,3 +1043,11 @@ class _InfrequentGroup:
             slot_square_share=np.ones(n_levels),
         )
         return group
+
+
+def _drawn_share(codes, counts, unobserved):
+    """Each grouped level's share of its group's draws: by training count,
+    none for a level of no training row (unless no level has one)."""
+    drawn = np.where(np.isin(codes, unobserved), 0.0, counts)
+    drawn = drawn if drawn.sum() > 0 else counts
+    return drawn / drawn.sum()

@@ -302,7 +302,8 @@ class VAE(StandardNormalPrior, nn.Module):
     ``infrequent`` gives, per column, the (code, training count) of each
     level that shares the column's infrequent slot (none by default).
     ``numeric_levels`` gives, per column, the levels of a numeric column
-    modelled over levels (see ``skvae._torch.levels``), None for others.
+    modelled over levels (see ``skvae._torch.levels``), None for others;
+    ``unobserved`` the codes of levels that ``sample`` never draws.
     ``prior`` ("normal" or "vamp", with ``n_pseudo_inputs``), ``n_flows``
     and ``n_top_components`` choose the latent model (see
     ``skvae._torch.latent``); their defaults are the textbook VAE.
@@ -320,6 +321,7 @@ class VAE(StandardNormalPrior, nn.Module):
         n_levels: Sequence[int] | None = None,
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
         numeric_levels: Sequence[tuple | None] | None = None,
+        unobserved: Sequence[Sequence[int]] | None = None,
         prior: str = "normal",
         n_pseudo_inputs: int = 0,
         n_flows: int = 0,
@@ -328,7 +330,7 @@ class VAE(StandardNormalPrior, nn.Module):
         super().__init__()
         self.n_components = n_components
         expansion = ColumnExpansion(
-            n_levels or (0,) * n_features, infrequent, numeric_levels
+            n_levels or (0,) * n_features, infrequent, numeric_levels, unobserved
         )
         self.expansion = expansion
         self.encoder = Encoder(

@@ -76,12 +76,13 @@ class M2(StandardNormalPrior, nn.Module):
         n_levels: Sequence[int] | None = None,
         infrequent: Sequence[Sequence[tuple[int, int]]] | None = None,
         numeric_levels: Sequence[tuple | None] | None = None,
+        unobserved: Sequence[Sequence[int]] | None = None,
     ) -> None:
         super().__init__()
         self.n_components = n_components
         self.n_classes = n_classes
         expansion = ColumnExpansion(
-            n_levels or (0,) * n_features, infrequent, numeric_levels
+            n_levels or (0,) * n_features, infrequent, numeric_levels, unobserved
         )
         self.expansion = expansion
         self.encoder = Encoder(
