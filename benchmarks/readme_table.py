@@ -117,6 +117,14 @@ def rows():
             "{datasets} tables x {seeds} seeds",
         ),
         _csv_row(
+            "Realism of synthetic tables",
+            "realism.csv",
+            "mean classifier two-sample realism (1 = indistinguishable)",
+            "realism",
+            "contender",
+            "{datasets} tables x {seeds} seeds, held-out rows",
+        ),
+        _csv_row(
             "Semi-supervised classification",
             "semisupervised.csv",
             "mean ROC-AUC",
