@@ -171,9 +171,11 @@ n_components : int, default=8
 
     adversarial_weight : float, default=0.0
         Weight of an adversarial loss: a discriminator network learns to tell
-        real rows from rows decoded from prior draws, and the decoder learns
-        to fool it (as in VAE-GAN). Raises the realism of ``sample`` output.
-        0 builds no discriminator at all.
+        real rows from rows drawn from the model (prior draws decoded and
+        drawn through the likelihood, as ``sample`` draws them, relaxed so
+        that gradients pass), and the decoder learns to fool it (as in
+        VAE-GAN). 0 builds no discriminator at all. See the user guide for
+        what it did to the realism of ``sample`` on real tables.
 
     corruption : float, default=0.0
         Fraction of input entries masked in training (set to the column

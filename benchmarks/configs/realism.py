@@ -16,8 +16,9 @@ Contenders: ``skvae`` = ``VAETransformer(random_state=seed)`` (its
 defaults, ``likelihood="auto"``; ``sample(n, include_missing=True)`` on a
 table with missing cells, which SDV's synthesizers reproduce too),
 ``skvae-gaussian`` (``likelihood="gaussian"``, the former default), SDV's
-``GaussianCopula`` and ``TVAE`` at their defaults; ``CTGAN`` on request
-(300 epochs, the slowest).
+``GaussianCopula`` and ``TVAE`` at their defaults; on request ``CTGAN``
+(300 epochs, the slowest) and ``skvae-adversarial-0.1`` and ``-0.5``
+(``adversarial_weight`` 0.1 and 0.5).
 
 Usage::
 
@@ -53,7 +54,7 @@ from benchmarks.harness.timing import load_line
 
 TITLE = "Realism of samples: a classifier two-sample test, skvae against SDV"
 CONTENDERS = ["skvae", "skvae-gaussian", "GaussianCopula", "TVAE"]
-ON_REQUEST = ["CTGAN"]
+ON_REQUEST = ["CTGAN", "skvae-adversarial-0.1", "skvae-adversarial-0.5"]
 FIELDS = (
     "dataset seed contender n_holdout realism worst_column worst_auc "
     "fit_seconds info command"

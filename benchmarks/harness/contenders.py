@@ -220,6 +220,13 @@ SYNTHESIZERS = {
     "skvae-gaussian": lambda seed, quick, metadata: SkvaeSynthesizer(
         seed, likelihood="gaussian", **_skvae(quick)
     ),
+    # The adversarial regularizer (variants on request).
+    **{
+        f"skvae-adversarial-{w}": lambda seed, quick, metadata, w=w: SkvaeSynthesizer(
+            seed, adversarial_weight=w, **_skvae(quick)
+        )
+        for w in (0.1, 0.5)
+    },
     # VAETransformer's budget before max_iter="auto" (a variant on request).
     "skvae-200ep": lambda seed, quick, metadata: SkvaeSynthesizer(
         seed, max_iter=5 if quick else 200
