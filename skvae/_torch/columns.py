@@ -326,13 +326,11 @@ class ColumnExpansion(nn.Module):
         training row (a frequent level's own slot; an infrequent one has a
         zero share of its group instead), which ``sample`` never draws."""
         undrawn = torch.zeros(self.n_outputs)
-        start = 0
-        for j, codes in enumerate(unobserved):
-            width = max(self.n_output_levels[j], 1)
-            for code in codes:
-                if infrequent[j] is None:
-                    undrawn[start + code] = 1.0
-            start += width
+        starts = self.categorical_starts.tolist()
+        for i, j in enumerate(self.categorical_columns.tolist()):
+            if infrequent[j] is None:
+                for code in unobserved[j]:
+                    undrawn[starts[i] + code] = 1.0
         self.has_undrawn = bool(undrawn.any())
         self.register_buffer("undrawn", undrawn, persistent=False)
 
@@ -783,7 +781,8 @@ class CategoricalColumns(Distribution):
         if expansion.numeric_levels is not None:
             # A value's density within its level (0 at a point mass).
             cells = expansion.leveled_values(value).nan_to_num(0.0)
-            density = expansion.numeric_levels.log_density(cells)
+            levels = codes.index_select(-1, expansion.leveled_position)
+            density = expansion.numeric_levels.log_density(cells, levels)
             density = density.to(categorical.dtype)
             categorical = categorical.index_add(
                 -1,

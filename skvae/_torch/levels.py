@@ -102,26 +102,34 @@ class NumericLevels(nn.Module):
     def locate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Values ``x`` (..., n), no NaN -> the level of each (..., n), as
         codes, and whether a level holds it (False for a value that a
-        discrete column never took)."""
+        discrete column never took; its code is then 0)."""
         flat = self._flat(x)
-        code, known, _, _ = self._levels_of(flat)
+        # The points are ascending (padded with +inf): one search per value.
+        points = self.points.to(flat.dtype)
+        point = torch.searchsorted(points, flat.contiguous())
+        point = point.clamp(max=points.shape[1] - 1)
+        hit = points.gather(1, point) == flat
+        edges = self.edges.to(flat.dtype)
+        interval = torch.searchsorted(edges, flat.contiguous(), right=True) - 1
+        interval = torch.minimum(interval.clamp(min=0), self._last_interval())
+        known = hit | (self.n_intervals > 0)[:, None]
+        code = torch.where(hit, point, self.n_points[:, None] + interval)
+        code = torch.where(known, code, torch.zeros_like(code))
         return self._unflat(code, x), self._unflat(known, x)
 
-    def log_density(self, x: torch.Tensor) -> torch.Tensor:
-        """Values ``x`` (..., n), no NaN -> the log-density of each within
-        its level (..., n): 0 at a point mass, else the interval's uniform
+    def log_density(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """Values ``x`` (..., n), no NaN, in their levels ``code`` (as
+        :meth:`locate` gives them) -> the log-density of each within its
+        level (..., n): 0 at a point mass, else the interval's uniform
         density, or its exponential tail past the training range."""
-        flat = self._flat(x)
-        _, _, interval, on_point = self._levels_of(flat)
+        flat, code = self._flat(x), self._flat(code)
+        on_point, interval = self._split(code)
         edges = self.edges.to(flat.dtype)
         widths = self.widths.to(flat.dtype)
         density = self.inner_log_density.to(flat.dtype).gather(1, interval)
         low, first = edges[:, :1], widths[:, :1]
-        last = (self.n_intervals - 1).clamp(min=0)[:, None]
-        high, last_width = (
-            edges.gather(1, self.n_intervals[:, None]),
-            widths.gather(1, last),
-        )
+        high = edges.gather(1, self.n_intervals[:, None])
+        last_width = widths.gather(1, self._last_interval())
         log_tail = math.log(TAIL_MASS)
         below = log_tail - first.log() - (low - flat) / first
         above = log_tail - last_width.log() - (flat - high) / last_width
@@ -130,22 +138,16 @@ class NumericLevels(nn.Module):
         density = torch.where(on_point, torch.zeros_like(density), density)
         return self._unflat(density, x)
 
-    def _levels_of(self, flat):
-        """(n, m) values -> codes, known, the interval index and whether a
-        point mass holds each value (n, m)."""
-        # The points are ascending (padded with +inf): one search per value.
-        points = self.points.to(flat.dtype)
-        point = torch.searchsorted(points, flat.contiguous())
-        point = point.clamp(max=points.shape[1] - 1)
-        hit = points.gather(1, point) == flat
-        edges = self.edges.to(flat.dtype)
-        interval = torch.searchsorted(edges, flat.contiguous(), right=True) - 1
-        last = (self.n_intervals - 1).clamp(min=0)[:, None]
-        interval = torch.minimum(interval.clamp(min=0), last)
-        known = hit | (self.n_intervals > 0)[:, None]
-        code = torch.where(hit, point, self.n_points[:, None] + interval)
-        code = torch.where(known, code, torch.zeros_like(code))
-        return code, known, interval, hit
+    def _last_interval(self) -> torch.Tensor:
+        """(n, 1): the index of each column's last interval (0 if none)."""
+        return (self.n_intervals - 1).clamp(min=0)[:, None]
+
+    def _split(self, code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Codes (n, m) -> whether each is a point mass, and the index of
+        its interval otherwise (n, m)."""
+        is_point = code < self.n_points[:, None]
+        interval = (code - self.n_points[:, None]).clamp(min=0)
+        return is_point, torch.minimum(interval, self._last_interval())
 
     def values(self, code: torch.Tensor, within: torch.Tensor) -> torch.Tensor:
         """Levels ``code`` (..., n) and a uniform ``within`` (..., n) in
@@ -153,12 +155,11 @@ class NumericLevels(nn.Module):
         ``within`` of the interval's distribution (tails included)."""
         dtype = within.dtype
         code, u = self._flat(code), self._flat(within).clamp(1e-12, 1 - 1e-12)
-        is_point = code < self.n_points[:, None]
+        is_point, interval = self._split(code)
         point = self.points.to(dtype).gather(
             1, code.clamp(max=self.points.shape[1] - 1)
         )
-        last = (self.n_intervals - 1).clamp(min=0)[:, None]
-        interval = torch.minimum((code - self.n_points[:, None]).clamp(min=0), last)
+        last = self._last_interval()
         edges, widths = self.edges.to(dtype), self.widths.to(dtype)
         left, width = edges.gather(1, interval), widths.gather(1, interval)
         tail_low = torch.where(interval == 0, TAIL_MASS, 0.0).to(dtype)
