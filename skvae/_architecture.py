@@ -25,7 +25,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from skvae._families import numeric_likelihood
+from skvae._families import LEVELED, numeric_likelihood
 
 # The hyperparameters whose value is the fitted architecture's, and which a
 # continuation therefore cannot change.
@@ -220,6 +220,15 @@ class Architecture:
                 "model fitted with adversarial_weight=0 does not have: refit "
                 "with warm_start=False."
             )
+
+    @property
+    def over_levels(self):
+        """ndarray of bool of shape (n_features,): the columns the network
+        models over levels (categorical ones, and numeric ones of a family
+        over levels), which are not standardized."""
+        if self.families is None:  # saved before families existed
+            return np.array([k > 0 for k in self.n_levels or (0,) * self.n_features])
+        return np.array([f == "categorical" or f in LEVELED for f in self.families])
 
     def to_state(self):
         """Plain data (what the persisted estimator stores)."""

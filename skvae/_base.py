@@ -259,12 +259,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         return np.array(families, dtype=object)
 
     @property
-    def _over_levels(self):
-        """Which columns the network models over levels: categorical ones
-        and numeric ones of a "discrete" or "histogram" likelihood."""
-        return np.array([f not in LIKELIHOODS for f in self.column_likelihoods_])
-
-    @property
     def dropout_(self):
         """Dropout rate the fitted model was trained with."""
         return self.architecture_.dropout
@@ -472,7 +466,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             self.mean_, self.scale_ = _scaling.standardization(
                 X,
                 architecture.likelihood,
-                np.array([f not in LIKELIHOODS for f in architecture.families]),
+                architecture.over_levels,
             )
         return architecture
 

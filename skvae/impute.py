@@ -608,5 +608,4 @@ def _is_nan(value):
 def _spread_columns(architecture):
     """The columns whose draws' spread is calibrated: numeric ones under a
     location-scale likelihood (not over levels), whose noise can be scaled."""
-    numeric = np.array([f in LIKELIHOODS for f in architecture.families])
-    return numeric & LIKELIHOODS[architecture.likelihood].standardize
+    return ~architecture.over_levels & LIKELIHOODS[architecture.likelihood].standardize
