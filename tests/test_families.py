@@ -233,3 +233,10 @@ def test_sample_never_draws_a_declared_level_of_no_training_row(max_categories):
     assert set(drawn["kind"].astype(str)) <= {"a", "b", "c", "d"}
     # They still have a probability when scored (a later row may hold one).
     assert np.isfinite(vae.score_samples(table.assign(kind="never").iloc[:5])).all()
+
+
+def test_auto_keeps_an_arrays_columns_gaussian_and_a_dict_applies(shapes):
+    X = shapes.to_numpy(dtype=float)
+    assert set(VAETransformer(**FAST).fit(X).column_likelihoods_) == {"gaussian"}
+    chosen = VAETransformer(**FAST, likelihood={0: "discrete"}).fit(X)
+    assert list(chosen.column_likelihoods_) == ["discrete", *["gaussian"] * 3]
