@@ -1,22 +1,12 @@
 """What the fitted network *is*: the architecture, resolved once at fit.
 
-The hyperparameters describe a network loosely ("auto" widths, a likelihood
-name); the data add what they alone can tell (the number of columns, the
-levels of each categorical column, whether cells are missing, so that the
-encoder reads a missing-cell mask). :class:`Architecture` is the resolved
-result, as nanoGPT's ``GPTConfig`` is for a GPT: a frozen dataclass that
-builds the module, is checked against the hyperparameters of a
-continuation (``warm_start``, ``partial_fit``) and is persisted as plain
-data, so that loading rebuilds the fitted network whatever the estimator's
-parameters say by then.
-
-That includes which levels of a categorical column are *infrequent*
-(``min_frequency``, ``max_categories``, with ``OneHotEncoder``'s meanings)
-and their training counts: the decoder gives them one shared output, and
-the counts split its probability (see ``skvae._torch.columns``). They are
-found from the level counts of the first training call's rows (the
-schema's, fixed by then), so a ``partial_fit`` on later chunks keeps the
-grouping that the first chunk's rows gave.
+:class:`Architecture` is a frozen dataclass of the hyperparameters as
+resolved against the data (widths, column families and levels, infrequent
+levels and their counts, whether the encoder reads a missing-cell mask),
+as nanoGPT's ``GPTConfig`` is for a GPT. It builds the module, is checked
+against the parameters of a continuation (``warm_start``, ``partial_fit``)
+and is persisted as plain data, so that loading rebuilds the fitted
+network whatever the estimator's parameters say by then.
 """
 
 import dataclasses

@@ -1,26 +1,11 @@
 """The objective: the negative likelihood bound that training minimizes.
 
-One component owns the bound, in training and at inference:
-
-- the reconstruction term ``log p(x | z)`` through the decoder's likelihood;
-- the KL term ``KL(q(z | x) || p(z))`` with its weight ``beta``, linear
-  warm-up over ``kl_warmup`` epochs and ``free_bits`` per dimension;
-- the importance-weighted variant (IWAE, ``n_importance_samples > 1``);
-- trimming (``trim_fraction``): which rows of a batch count at all.
-
-The KL is the closed form per dimension for the textbook latent model (a
-diagonal Gaussian posterior, the prior N(0, I)), and otherwise (VampPrior,
-flow, two levels: see ``skvae._torch.latent``) its one-sample Monte Carlo
-estimate ``log q(z | x) - log p(z)`` at the code that the reconstruction
-term decodes. The rest is the same for both: the KL of a batch is a
-(n_samples, n_groups) tensor, one group per dimension in closed form and
-one group for the whole code otherwise, and free bits floor each group's
-batch mean at ``free_bits`` times its dimensions (Kingma et al. 2016's
-free bits over groups of latents, here one group when the KL does not
-split by dimension).
-
-Regularizers (``skvae._regularizers``) are purely additive extras on top of
-it; they never see or change the bound.
+:class:`Objective` owns the bound in training and at inference: the
+reconstruction term, the KL term with ``beta``, ``kl_warmup`` and
+``free_bits`` (per dimension in closed form for the textbook latent model,
+per group otherwise), the importance-weighted variant and the trimming of
+a batch's worst rows. Regularizers (``skvae._regularizers``) are additive
+extras; they never see or change the bound.
 """
 
 import math

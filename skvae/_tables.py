@@ -1,38 +1,11 @@
 """Real tables: column types, categorical levels and the user's dtypes.
 
-The network reads one float matrix: a numeric cell as it is, a categorical
-cell as the *code* of its level (its index among the levels seen in fit),
-a missing cell as NaN. :class:`TableSchema` learns at fit which columns are
-categorical and their levels, turns every later table into that matrix
-(:meth:`TableSchema.encode`) and turns the model's outputs back into the
-user's column types (:meth:`TableSchema.decode`): a DataFrame with the
-original names and dtypes, category columns holding valid levels, integer
-columns as integers.
-
-Which columns are categorical follows ``categorical_features`` with
-scikit-learn's meaning (``HistGradientBoostingClassifier``): indices, a
-boolean mask, feature names, None, or ``"from_dtype"``. With
-``"from_dtype"``, a DataFrame's categorical (Arrow dictionary included),
-string/object and boolean columns are categorical; an array has none.
-Text and booleans count as categorical because a number is no model of
-either (scikit-learn's estimator would refuse the text; ``True`` as 1.0
-under a Gaussian has a variance that collapses onto two values).
-
-A level never seen in fit has no probability under the model. It is read
-as a missing cell, as ``HistGradientBoostingClassifier`` does, so that a
-production pipeline keeps scoring the rest of the row, and a warning names
-the column and the levels (as ``OneHotEncoder(handle_unknown="ignore")``
-does): the row is scored on what the model knows, and the warning, not the
-score, tells that something new arrived.
-
-Tables come back in exactly the types they went in, storage included
-(``string[pyarrow]`` stays that, not ``string[python]``; an Arrow dictionary
-column stays one; polars' ``Decimal(10, 2)`` keeps its precision and scale),
-and a fitted schema persists as plain data (:meth:`TableSchema.to_state`),
-so that ``skops.io`` asks to trust the estimator alone. A column that could
-not come back (dates, nested values, sparse or third-party dtypes, levels
-that are neither strings, numbers nor intervals of numbers) is refused at
-fit with advice, rather than failing in ``sample`` after a long training.
+:class:`TableSchema` learns at fit which columns are categorical
+(``categorical_features``, with ``HistGradientBoostingClassifier``'s
+meaning) and their levels, encodes every later table into the float matrix
+the network reads (a level's code, NaN when missing; an unseen level is
+missing, with a warning) and decodes the model's outputs back into the
+table's own column types. A fitted schema persists as plain data.
 """
 
 import warnings

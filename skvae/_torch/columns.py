@@ -1,75 +1,12 @@
 """Categorical columns inside the network: embeddings in, a softmax head out.
 
-The estimators hand the network one float matrix per batch: a numeric cell
-as it is, a categorical cell as the *code* of its level (its index among
-the levels seen in fit) and a missing cell as NaN (see ``skvae._tables``).
-Three pieces turn that matrix into a model of a mixed table, and each
-costs a categorical column about one column, not one per level:
-
-- :class:`ColumnEmbedding` is the encoder's input layer: numeric cells as
-  they are, each categorical cell as a learned vector of its level
-  (``nn.Embedding``, as tabular deep models do), zeros when missing.
-- :class:`ColumnExpansion` is the layout of the decoder's output: one
-  parameter per numeric column and one logit per level of each
-  categorical column (``n_outputs`` in all). Those logits are what an
-  exact likelihood over the levels needs; nothing else is as wide.
-- :class:`MixedLikelihood` is one likelihood over the row: the numeric
-  columns' distribution (the ``likelihood`` parameter's) and a categorical
-  distribution (softmax of the logits) for each categorical column, with
-  one log-probability per *column*: the observed level's logit minus the
-  log-sum-exp of its column's logits. A categorical cell is one term of the
-  row's log-likelihood, so the masked sum over observed cells
-  (:class:`~skvae._torch.distributions.Observed`) and the per-feature
-  scores work on it unchanged.
-
-Columns with the same number of slots are computed together, as one
-(..., n_columns, n_slots) block; there are as many blocks as distinct
-slot counts, and none is padded. Columns and slots are picked with
-``index_select`` rather than advanced indexing (``x[..., index]``): the
-same values and gradients, and on the last dimension three times faster
-(a tenth of ``score_samples`` on flights went to one such pick); a wide
-pick from a tensor of draws goes through a 2-D view (``_select_last``),
-and the decoder's output is cut into its blocks by one gather
-(:meth:`ColumnExpansion.split`).
-
-*Infrequent levels* (``min_frequency``, ``max_categories``; none unless
-asked for) share one slot of their column, "the group": the decoder gives
-a column one logit per frequent level and one for the group, and an
-infrequent level's probability is the group's times its share of the
-group's training rows, ``p(group | z) * count / group count``, a fixed
-split learned from the data. So ``log_prob`` stays a log-probability of
-every level seen in fit (the bound stays a bound in nats, comparable with
-an ungrouped model's), and a rare level stays as rare as it was in the
-training rows: an outlier detector still finds it unlikely. ``sample`` and
-``draw`` pick the group by its probability and then, with the same
-uniform rescaled to the group's stretch of the CDF, a level by the
-training frequencies; ``mean`` gives the group's probability in its slot
-and ``collapse`` weighs it by its most frequent level's share, so it
-names the most probable level. The encoder embeds the slot too (one
-vector for the group: see :class:`ColumnEmbedding` for why). Training and
-scoring a column then cost its frequent levels plus one, whatever its
-number of levels. Rejected: mapping the
-infrequent levels onto one "other" level, as a ``OneHotEncoder`` in front
-would. The likelihood would then be that of "other", not of the level,
-which makes a rare level look as likely as all rare levels together
-(an anomaly hidden by the preprocessing), the bound incomparable across
-settings, and ``sample`` unable to give a level back.
-
-Rejected: one-hot columns under the numeric likelihood (what a
-``OneHotEncoder`` in front amounts to). A Gaussian on 0/1 columns learns a
-variance that collapses onto the two values, so its density is not a
-probability of the level, is unbounded, and dominates the row's score; and
-its samples and reconstructions are not levels at all (-0.95 or 1.6 in a
-one-hot slot). Also rejected, and what this module did before: one-hot
-encoder inputs and a softmax over a (n_categorical, max_levels) grid padded
-to the largest column. A 4 000-level column then cost the encoder 4 000
-dense inputs per row, and the padding made memory grow with the number of
-categorical columns times the largest level count. Measured on one thread:
-an epoch on 20 000 flights rows took 12 times as long with ``tailnum``
-(4 043 levels) as without, and ``score_samples`` about 30 times (3 and 16
-times here, the rest being the exact likelihood's logits); scoring 1 000 rows
-with one 612-level and twelve 3-level columns peaked at +1.6 GB (+0.14
-GB here).
+:class:`ColumnEmbedding` is the encoder's input layer (numeric cells as
+they are, a categorical cell as a learned vector of its level, zeros when
+missing); :class:`ColumnExpansion` is the layout of the decoder's output
+(one parameter per numeric column, one logit per level or slot);
+:class:`MixedLikelihood` is the likelihood of the row, one
+log-probability per column. Infrequent levels share one slot, split by
+their training counts. The design notes say why.
 """
 
 from collections.abc import Sequence
