@@ -33,8 +33,7 @@ CONTINUATION_FIXED = (
 # Pseudo-inputs of n_pseudo_inputs="auto": one per this many training rows,
 # at most AUTO_PSEUDO_INPUTS. Every training step encodes them all, so K
 # pseudo-inputs cost what K more rows per batch would: 100 is less than one
-# batch of 128 rows (Tomczak & Welling used 500 on MNIST, about 3.5 times a
-# batch of 100 rows' step there).
+# batch of 128 rows.
 ROWS_PER_PSEUDO_INPUT = 10
 AUTO_PSEUDO_INPUTS = 100
 
