@@ -35,6 +35,7 @@ that are neither strings, numbers nor intervals of numbers) is refused at
 fit with advice, rather than failing in ``sample`` after a long training.
 """
 
+import copy
 import warnings
 from numbers import Real
 from typing import NamedTuple
@@ -269,19 +270,20 @@ class TableSchema:
             out[j] = tuple(int(c) for c in column) if len(column) else (0,)
         return tuple(out)
 
-    def fit_ranges(self, X_encoded):
-        """The range of each numeric column in the encoded training table,
-        which DataFrame outputs are clipped to, and its resolution (see
-        :func:`_decimals`), which they are rounded to."""
+    def with_ranges(self, X_encoded):
+        """A copy of the schema with the range of each numeric column in the
+        encoded training table, which DataFrame outputs are clipped to, and
+        its resolution (see :func:`_decimals`), which they are rounded to."""
+        schema = copy.copy(self)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            self.low = np.nanmin(X_encoded, axis=0)
-            self.high = np.nanmax(X_encoded, axis=0)
-        self.decimals = [
+            schema.low = np.nanmin(X_encoded, axis=0)
+            schema.high = np.nanmax(X_encoded, axis=0)
+        schema.decimals = [
             None if categorical else _decimals(X_encoded[:, j])
             for j, categorical in enumerate(self.is_categorical)
         ]
-        return self
+        return schema
 
     def encode(self, X):
         """The float64 matrix of ``X``: numeric cells as numbers, categorical

@@ -325,11 +325,11 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     # max_iter="auto": stop short on large tables (see skvae._budget).
     _auto_budget = TwoRegimeBudget()
 
-    def _fitted_on(self, X, labels=None):
+    def _fitted_on(self, prepared):
         """``score_type_``, ``offset_`` and ``feature_offset_`` from the
         training rows (at most ``MAX_THRESHOLD_ROWS`` of them, see Notes)."""
         self.score_type_ = self.score_type
-        X = bounded_rows(X, self.noise_seed_).astype(np.float64, copy=False)
+        X = bounded_rows(prepared.X, self.noise_seed_).astype(np.float64, copy=False)
         scores, per_feature = self._scores_and_per_feature(X)
         self.feature_offset_ = _observed_medians(per_feature)
         scores = self._extrapolated(scores, X)

@@ -20,6 +20,7 @@ from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._generative import GenerativeMixin
 from skvae._labels import (
+    FitLabels,
     _class_prior,
     _encode_labels,
     _sample_codes,
@@ -412,27 +413,22 @@ class VAEClassifier(
     # ------------------------------------------------------------ private
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
-        """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also
-        ``classes_`` and ``class_prior_``. Every call sets
-        ``classification_weight_``."""
+        """The classes, the class indices of ``y`` (-1 where unlabelled),
+        the class prior (of a fresh fit's labels, else the fitted one) and
+        the classification term's weight."""
         fitted = None if reset else self.classes_
-        self.classes_, codes = _encode_labels(y, X, self, classes, fitted)
-        if reset:
-            self.class_prior_ = _class_prior(codes, len(self.classes_))
-        self.classification_weight_ = _term_weight(self.classification_weight, codes)
-        return codes
+        classes, codes = _encode_labels(y, X, self, classes, fitted)
+        prior = _class_prior(codes, len(classes)) if reset else self.class_prior_
+        weight = _term_weight(self.classification_weight, codes)
+        return FitLabels(codes, classes, prior, weight)
 
-    def _training_settings(self, n_train, partial, seed, **resolved):
-        m2 = {"classification_weight": self.classification_weight_}
-        m2["class_prior"] = tuple(self.class_prior_.tolist())
-        return super()._training_settings(n_train, partial, seed, **m2, **resolved)
-
-    def _fitted_on(self, X, labels=None):
+    def _fitted_on(self, prepared):
         """The linear part; ``transduction_``: given labels, else predictions."""
+        X, codes = prepared.X, prepared.labels.codes
         self.linear_weight_ = self.linear_weight
-        self.linear_part_ = updated_linear_part(self, X, labels)
+        self.linear_part_ = updated_linear_part(self, X, codes)
         proba = self._class_probabilities
-        self.transduction_ = _transduction(labels, X, self.classes_, proba)
+        self.transduction_ = _transduction(codes, X, self.classes_, proba)
 
     def _class_probabilities(self, X):
         """``predict_proba`` of the validated rows ``X``."""

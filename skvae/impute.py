@@ -379,17 +379,19 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
 
     # ----------------------------------------------------------- helpers
 
-    def _fitted_on(self, X, labels=None):
-        """``sample_posterior_``, the empty features and the indicator.
+    def _fitted_on(self, prepared):
+        """``sample_posterior_``, the empty features, the draws' spread (from
+        the cells held out of training, see :meth:`_hold_out`) and the
+        indicator.
 
         The training rows' patterns of missing cells, counted over every
         training call, say which columns are empty and which have gaps (all
-        the indicator learns): no second pass over ``X``.
+        the indicator learns): no second pass over the rows.
         """
         self.sample_posterior_ = self.sample_posterior
         patterns, _ = self.missing_patterns_
         self.empty_features_ = patterns.all(axis=0)
-        rows, cells, truth = self.__dict__.pop("_held_out", (X[:0], (), ()))
+        rows, cells, truth = prepared.held_out
         self.draw_spread_ = _draw_spread(
             self._inference(), rows, cells, truth, _spread_columns(self.architecture_)
         )
@@ -403,12 +405,11 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     # spread), and the rows to impute have them.
     _missing_inputs = True
 
-    def _training_data(self, X, labels, rng, architecture):
-        """The base class's training data, less the cells held out of
-        training to calibrate the draws' spread (see :func:`_draw_spread`)."""
-        columns = _spread_columns(architecture)
-        X, self._held_out = _held_out_cells(X, columns, rng)
-        return super()._training_data(X, labels, rng, architecture)
+    def _hold_out(self, X, architecture, rng):
+        """The training rows less the cells held out of training to
+        calibrate the draws' spread (see :func:`_draw_spread`), and those
+        cells (see :func:`_held_out_cells`)."""
+        return _held_out_cells(X, _spread_columns(architecture), rng)
 
     def _impute(self, X):
         """Imputed rows of the float64 rows ``X`` (every cell, on the user's
@@ -419,10 +420,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         rows = _imputed_rows(model, X, self.noise_seed_ + 1, self.draw_spread_)
         return rows * self.scale_ + self.mean_
 
-    def _mark_missing(self, X):
+    def _mark_missing(self, X, is_categorical):
         """Cells of numeric columns equal to ``missing_values`` become NaN
         (in a copy); NaN is then an error, as in scikit-learn's imputers."""
-        return _marked_missing(X, self.missing_values, self.is_categorical_)
+        return _marked_missing(X, self.missing_values, is_categorical)
 
     def _finish(self, out, missing):
         """Empty features dropped (or kept: in a DataFrame their missing
