@@ -368,6 +368,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        if tags.transformer_tags is not None:
+            # transform computes in the input's float dtype.
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         # Missing cells are modelled, not refused: the bound counts the
         # observed cells of a row (infinity is still an error).
         tags.input_tags.allow_nan = True
@@ -442,12 +445,14 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         self.n_mc_samples_ = self.n_mc_samples
         self._float64_module = inference_copy(trained_module(net))
         try:
-            self._record_training(outcome, prepared.X, continuing)
-            if outcome.warning is not None:
-                warnings.warn(
-                    outcome.warning, ConvergenceWarning, stacklevel=user_stacklevel()
-                )
             with torch_settings(self.n_jobs):
+                self._record_training(outcome, prepared.X, continuing)
+                if outcome.warning is not None:
+                    warnings.warn(
+                        outcome.warning,
+                        ConvergenceWarning,
+                        stacklevel=user_stacklevel(),
+                    )
                 self._fitted_on(prepared)
         except BaseException:
             # The network is trained, but what derives from it is missing.
@@ -642,9 +647,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         previous = self.missing_patterns_ if continuing else None
         patterns = _sparse.missing_patterns if _sparse.issparse(X) else missing_patterns
         self.missing_patterns_ = patterns(X, previous)
-        with torch_settings(self.n_jobs):
-            rows = bounded_rows(X, self.noise_seed_)
-            kl, activity = self._inference().latent_diagnostics(rows)
+        rows = bounded_rows(X, self.noise_seed_)
+        kl, activity = self._inference().latent_diagnostics(rows)
         self.kl_per_component_ = kl
         self.component_activity_ = activity
         self.n_active_components_ = int((activity > ACTIVITY_THRESHOLD).sum())

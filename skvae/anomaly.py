@@ -11,7 +11,7 @@ from skvae._base import BaseVAE
 from skvae._budget import TwoRegimeBudget
 from skvae._docs import fill_doc
 from skvae._inference import MAX_DERIVED_ROWS, bounded_rows
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 
 # Training rows scored for the thresholds (offset_, feature_offset_): a
 # random subsample of a larger table (see VAEAnomalyDetector's Notes).
@@ -237,6 +237,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         return self._fit(X)
 
+    @uses_torch
     def score_samples(self, X):
         """Normality score of each row: higher is more normal.
 
@@ -255,8 +256,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             observed cells, extrapolated to a full row (see Notes).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
-        with torch_settings(self.n_jobs):
-            return self._score_samples(X)
+        return self._score_samples(X)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -288,6 +288,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
 
+    @uses_torch
     def score_samples_per_feature(self, X):
         """Each column's share of the score, relative to what is usual for it.
 
@@ -317,8 +318,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             each column (whose row sums equal ``score_samples``).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
-        with torch_settings(self.n_jobs):
-            _, per_feature = self._scores_and_per_feature(X)
+        _, per_feature = self._scores_and_per_feature(X)
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
 

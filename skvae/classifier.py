@@ -5,7 +5,6 @@ import dataclasses
 from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
@@ -18,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
-from skvae._generative import GenerativeMixin
+from skvae._generative import GenerativeMixin, torch_generator
 from skvae._labels import (
     FitLabels,
     _class_prior,
@@ -28,7 +27,7 @@ from skvae._labels import (
     _transduction,
 )
 from skvae._linear_part import mixed_probabilities, updated_linear_part
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._semisupervised_inference import M2Inference
 from skvae._validation import check_n_samples
 
@@ -315,6 +314,7 @@ class VAEClassifier(
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, partial=True, y=y, classes=classes)
 
+    @uses_torch
     def predict_proba(self, X):
         """Class probabilities of each row (M2's, mixed with the linear part's).
 
@@ -350,6 +350,7 @@ class VAEClassifier(
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    @uses_torch
     def transform(self, X):
         """Encode ``X`` as the posterior mean of its latent code.
 
@@ -365,9 +366,9 @@ class VAEClassifier(
             Deterministic.
         """
         X = self._validate_for_inference(X)
-        with torch_settings(self.n_jobs):
-            return self._inference().posterior_mean(X)
+        return self._inference().posterior_mean(X)
 
+    @uses_torch
     def sample(self, n_samples=1, y=None, random_state=None):
         """Draw new rows from the model, of given classes or of any.
 
@@ -395,20 +396,13 @@ class VAEClassifier(
         check_n_samples(n_samples)
         rng = check_random_state(random_state)
         codes = _sample_codes(y, n_samples, self.classes_, self.class_prior_, rng)
-        seed = rng.randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=self.device_).manual_seed(int(seed))
-        with torch_settings(self.n_jobs):
-            out = self._inference().generate(codes, generator)
+        generator = torch_generator(rng, self.device_)
+        out = self._inference().generate(codes, generator)
         return self._to_user(out)
 
     @property
     def _n_features_out(self):
         return self.n_components_
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
     # ------------------------------------------------------------ private
 
@@ -432,8 +426,7 @@ class VAEClassifier(
 
     def _class_probabilities(self, X):
         """``predict_proba`` of the validated rows ``X``."""
-        with torch_settings(self.n_jobs):
-            proba = self._inference().class_probabilities(X)
+        proba = self._inference().class_probabilities(X)
         return mixed_probabilities(
             proba, self.linear_part_, X, self.is_categorical_, self.linear_weight_
         )

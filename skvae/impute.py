@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.special import ndtr, ndtri
-from sklearn.base import TransformerMixin, _fit_context
-from sklearn.impute import MissingIndicator
+from sklearn.base import _fit_context
+from sklearn.impute._base import _BaseImputer
 from sklearn.utils._param_validation import MissingValues
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
@@ -23,7 +23,7 @@ from skvae._frames import (
 )
 from skvae._generative import GenerativeMixin
 from skvae._noise import row_uniform_noise
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._tables import _is_pandas_df, _is_polars_df
 from skvae._torch.likelihoods import LIKELIHOODS
 
@@ -43,7 +43,7 @@ _ONE_SIGMA_UP = float(ndtr(1.0))
 
 
 @fill_doc
-class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
+class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
     """Fill missing cells with what a variational autoencoder infers.
 
     The VAE is trained on the observed cells of the table (the masked
@@ -289,6 +289,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         """
         return self._fit(X)
 
+    @uses_torch
     def transform(self, X):
         """Fill the missing cells of ``X``.
 
@@ -325,8 +326,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         if rows.size:
             # The model conditions on the observed cells; an unseen level is
             # NaN in X_encoded, so it counts as missing there.
-            with torch_settings(self.n_jobs):
-                imputed = self._impute(filled[rows])
+            imputed = self._impute(filled[rows])
             filled[rows] = np.where(missing[rows], imputed, filled[rows])
         if self.keep_empty_features:
             # A column never observed in fit has nothing learnt: 0, as
@@ -366,16 +366,20 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         names = input_features
         if not self.keep_empty_features:
             names = names[~self.empty_features_]
-        if self.indicator_ is not None:
-            indicator = self.indicator_.get_feature_names_out(input_features)
-            names = np.concatenate([names, indicator])
-        return names
+        return self._concatenate_indicator_feature_names_out(names, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        indicator = vars(self).get("indicator_")
+        if indicator is not None and not getattr(indicator, "_precomputed", False):
+            # Saved when the indicator read rows with NaN cells: the same
+            # columns, from the mask of missing cells that transform passes.
+            indicator._fit(self.missing_patterns_[0], precomputed=True)
 
     # ----------------------------------------------------------- helpers
 
@@ -395,11 +399,9 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         self.draw_spread_ = _draw_spread(
             self._inference(), rows, cells, truth, _spread_columns(self.architecture_)
         )
-        self.indicator_ = None
-        if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(
-                _nan_where(patterns)
-            )
+        # The patterns are a mask of the missing cells (scikit-learn's
+        # precomputed indicator input).
+        self._fit_indicator(patterns)
 
     # Training always has missing cells (those held out for the draws'
     # spread), and the rows to impute have them.
@@ -431,10 +433,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         array has them at 0 already) and the indicator appended, as
         scikit-learn's imputers do."""
         empty = self.empty_features_
-        indicator = None
-        if self.indicator_ is not None:
+        indicator = self._transform_indicator(missing)
+        if indicator is not None:
             # An array, whatever set_output context the caller is in.
-            indicator = np.asarray(self.indicator_.transform(_nan_where(missing)))
+            indicator = np.asarray(indicator)
         if _is_pandas_df(out) or _is_polars_df(out):
             names = getattr(self, "feature_names_in_", None)
             indicator_names = None
@@ -446,9 +448,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             return _finish_frame(out, empty, fill_empty, indicator, indicator_names)
         if not self.keep_empty_features:
             out = out[:, ~empty]
-        if indicator is not None:
-            out = np.hstack([out, indicator.astype(out.dtype)])
-        return out
+        return self._concatenate_indicator(out, indicator)
 
 
 def _imputed_rows(model, X, seed=None, spread=None):
@@ -592,11 +592,6 @@ def _cells_to_fill(X_encoded, table, schema, is_categorical):
         given = schema.missing(table)
         missing &= given | ~is_categorical
     return missing
-
-
-def _nan_where(missing):
-    """What ``MissingIndicator`` reads: NaN where ``missing``, else 0."""
-    return np.where(missing, np.nan, 0.0)
 
 
 def _is_nan(value):

@@ -10,7 +10,7 @@ from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._families import numeric_likelihood
 from skvae._generative import GenerativeMixin
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._torch.likelihoods import LIKELIHOODS
 
 
@@ -203,6 +203,7 @@ class VAETransformer(
         """
         return self._fit(X)
 
+    @uses_torch
     def transform(self, X):
         """Encode ``X`` as the posterior mean of its latent code.
 
@@ -220,10 +221,10 @@ class VAETransformer(
             ProdLDA's), rows summing to 1.
         """
         X = self._validate_for_inference(X)
-        with torch_settings(self.n_jobs):
-            Z = self._inference().posterior_mean(X)
+        Z = self._inference().posterior_mean(X)
         return softmax(Z, axis=1) if self._topic_model else Z
 
+    @uses_torch
     def inverse_transform(self, X):
         """Decode latent codes into the mean of p(x | z), in input space.
 
@@ -253,8 +254,7 @@ class VAETransformer(
             # Topic proportions: their logarithm is a latent code that the
             # decoder's softmax maps back to them.
             Z = np.log(np.clip(Z, np.finfo(np.float64).tiny, None))
-        with torch_settings(self.n_jobs):
-            return self._to_user(self._inference().decode_mean(Z))
+        return self._to_user(self._inference().decode_mean(Z))
 
     def perplexity(self, X):
         """Perplexity per word of the counts ``X`` (likelihood="multinomial").
@@ -314,7 +314,6 @@ class VAETransformer(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         family = LIKELIHOODS.get(numeric_likelihood(self.likelihood))
         if getattr(family, "counts", False):
             tags.input_tags.positive_only = True
