@@ -176,7 +176,7 @@ class Architecture:
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
             n_classes=n_classes,
-            **_latent_model(params, n_train, n_classes),
+            **_latent_model(params, n_train),
         )
 
     def check_continuation(self, requested, device, fitted_device):
@@ -267,18 +267,13 @@ class Architecture:
         return cls(**state)
 
 
-def _latent_model(params, n_train, n_classes):
-    """The latent model's fields of the architecture for ``params``."""
+def _latent_model(params, n_train):
+    """The latent model's fields of the architecture for ``params`` (the
+    textbook VAE's for an estimator without the latent-model
+    hyperparameters)."""
     prior = params.get("prior", "normal")
     n_flows = params.get("n_flows", 0)
     n_top_components = params.get("n_top_components")
-    if n_classes and (prior != "normal" or n_flows or n_top_components):
-        raise ValueError(
-            "VAEClassifier (M2) has the standard normal prior and a Gaussian "
-            "posterior only: prior='vamp', n_flows > 0 and n_top_components "
-            "are not available for it. Set prior='normal', n_flows=0 and "
-            "n_top_components=None."
-        )
     n_pseudo_inputs = None
     if prior == "vamp":
         n_pseudo_inputs = params["n_pseudo_inputs"]

@@ -131,13 +131,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             None,
         ],
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
-        "prior": [StrOptions({"normal", "vamp"})],
-        "n_pseudo_inputs": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "n_flows": [Interval(Integral, 0, None, closed="left")],
-        "n_top_components": [Interval(Integral, 1, None, closed="left"), None],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -167,6 +160,19 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    # The latent models beyond the textbook VAE that VAETransformer,
+    # VAEAnomalyDetector and VAEImputer add to these (not VAEClassifier: M2
+    # has the standard normal prior and a Gaussian posterior).
+    _latent_model_constraints: dict = {
+        "prior": [StrOptions({"normal", "vamp"})],
+        "n_pseudo_inputs": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "n_flows": [Interval(Integral, 0, None, closed="left")],
+        "n_top_components": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
     # The regularizers of q(z | x) that VAETransformer, VAEAnomalyDetector
     # and VAEImputer add to these (not VAEClassifier: its M2 posterior
     # q(z | x, y) also depends on the class).
@@ -190,10 +196,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         categorical_features,
         min_frequency,
         max_categories,
-        prior,
-        n_pseudo_inputs,
-        n_flows,
-        n_top_components,
         beta,
         kl_warmup,
         free_bits,
@@ -225,10 +227,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.max_categories = max_categories
-        self.prior = prior
-        self.n_pseudo_inputs = n_pseudo_inputs
-        self.n_flows = n_flows
-        self.n_top_components = n_top_components
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -535,7 +533,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         checking that the parameters still describe it), else the one the
         parameters, the rows ``X`` and their ``schema`` resolve to."""
         params = self.get_params()
-        if continuing and params["n_pseudo_inputs"] == "auto":
+        if continuing and params.get("n_pseudo_inputs") == "auto":
             # "auto" stands for what the first fit resolved it to, whatever
             # the rows of a later call.
             params["n_pseudo_inputs"] = self.architecture_.n_pseudo_inputs or "auto"

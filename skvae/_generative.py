@@ -57,11 +57,16 @@ class GenerativeMixin:
         rng = check_random_state(random_state)
         generator = torch_generator(rng, self.device_)
         out = self._inference().generate(n_samples, generator)
+        return self._to_user(self._with_missing(out, rng, include_missing))
+
+    def _with_missing(self, out, rng, include_missing):
+        """The drawn rows ``out``, with ``include_missing`` blanked in the
+        patterns of missing cells of training rows drawn from ``rng``."""
         if include_missing:
             patterns, counts = self.missing_patterns_
-            chosen = rng.choice(len(patterns), size=n_samples, p=counts / counts.sum())
+            chosen = rng.choice(len(patterns), size=len(out), p=counts / counts.sum())
             out[patterns[chosen]] = np.nan
-        return self._to_user(out)
+        return out
 
     @uses_torch
     def sample_remaining_columns(self, known_columns, random_state=None):

@@ -126,6 +126,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "score_type": [StrOptions({"likelihood", "reconstruction"})],
@@ -182,10 +183,6 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -211,6 +208,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.n_flows = n_flows
+        self.n_top_components = n_top_components
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight

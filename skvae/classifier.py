@@ -200,10 +200,6 @@ class VAEClassifier(
         categorical_features="from_dtype",
         min_frequency=None,
         max_categories=None,
-        prior="normal",
-        n_pseudo_inputs="auto",
-        n_flows=0,
-        n_top_components=None,
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
@@ -236,10 +232,6 @@ class VAEClassifier(
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -369,7 +361,7 @@ class VAEClassifier(
         return self._inference().posterior_mean(X)
 
     @uses_torch
-    def sample(self, n_samples=1, y=None, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, y=None, include_missing=False):
         """Draw new rows from the model, of given classes or of any.
 
         A class is drawn from ``class_prior_`` when ``y`` is None, a code
@@ -379,12 +371,17 @@ class VAEClassifier(
         ----------
         n_samples : int, default=1
             Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws; pass an int for reproducible samples.
         y : label, array-like of shape (n_samples,) or None, default=None
             The class of the rows: one label for all of them, or one per
             row; None draws each row's class from ``class_prior_``. A label
             not in ``classes_`` raises a ``ValueError``.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draws; pass an int for reproducible samples.
+        include_missing : bool, default=False
+            Blank cells as the training data had them: each generated row
+            takes the pattern of missing cells of a training row drawn at
+            random, independent of its class and values. False gives
+            complete rows.
 
         Returns
         -------
@@ -397,8 +394,8 @@ class VAEClassifier(
         rng = check_random_state(random_state)
         codes = _sample_codes(y, n_samples, self.classes_, self.class_prior_, rng)
         generator = torch_generator(rng, self.device_)
-        out = self._inference().generate(codes, generator)
-        return self._to_user(out)
+        out = self._inference().generate(n_samples, generator, labels=codes)
+        return self._to_user(self._with_missing(out, rng, include_missing))
 
     @property
     def _n_features_out(self):

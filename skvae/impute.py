@@ -173,6 +173,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
         "missing_values": [MissingValues(numeric_only=True)],
         "sample_posterior": ["boolean"],
@@ -233,10 +234,6 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -262,6 +259,10 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
             random_state=random_state,
             verbose=verbose,
         )
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.n_flows = n_flows
+        self.n_top_components = n_top_components
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight

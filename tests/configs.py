@@ -49,7 +49,7 @@ CONFIGS = {
     # inference are unseen values), the rest as "auto" chooses.
     "histogram_discrete": dict(likelihood={0: "histogram", 1: "discrete"}),
     "auto": dict(likelihood="auto"),
-    # The richer latent models (VAEClassifier refuses them: test_common.py),
+    # The richer latent models (VAEClassifier has none: test_common.py),
     # each with an objective term whose KL is now a Monte Carlo one.
     "vamp": dict(prior="vamp"),
     "flow_free_bits_warmup": dict(n_flows=2, free_bits=0.1, kl_warmup=2),
