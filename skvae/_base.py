@@ -32,7 +32,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from skvae import _scaling, _sparse
-from skvae._architecture import Architecture
+from skvae._architecture import Architecture, FittedArchitectureMixin
 from skvae._budget import StepBudget, resolve_budget
 from skvae._families import column_families, numeric_levels, numeric_likelihood
 from skvae._generative import missing_patterns
@@ -112,7 +112,7 @@ def _standardization(X, architecture):
     )
 
 
-class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
+class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEstimator):
     """Shared base of the VAE estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -287,65 +287,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         """
         return self._fit(X, partial=True)
 
-    @property
-    def n_components_(self):
-        """Latent dimension of the fitted model."""
-        return self.architecture_.n_components
-
-    @property
-    def hidden_layer_sizes_(self):
-        """Widths of the fitted encoder's hidden layers ("auto" resolved)."""
-        return self.architecture_.hidden_layer_sizes
-
-    @property
-    def likelihood_(self):
-        """Likelihood of the fitted network's numeric columns.
-
-        Those of the numeric columns that are not modelled over levels: see
-        `column_likelihoods_`.
-        """
-        return self.architecture_.likelihood
-
-    @property
-    def column_likelihoods_(self):
-        """The likelihood family of each column, ndarray of str.
-
-        Of shape (n_features_in_,): "categorical", "gaussian", "bernoulli",
-        "discrete" (a probability per value seen in fit) or "histogram"
-        (point masses at frequent values, a piecewise-uniform density
-        elsewhere). See the user guide, "Column likelihoods".
-        """
-        families = self.architecture_.families or [
-            "categorical" if categorical else self.likelihood_
-            for categorical in self.is_categorical_
-        ]
-        return np.array(families, dtype=object)
-
-    @property
-    def dropout_(self):
-        """Dropout rate the fitted model was trained with."""
-        return self.architecture_.dropout
-
-    @property
-    def prior_(self):
-        """Prior of the fitted model's top latent layer."""
-        return self.architecture_.prior
-
-    @property
-    def n_pseudo_inputs_(self):
-        """Pseudo-inputs of the fitted VampPrior ("auto" resolved), or None."""
-        return self.architecture_.n_pseudo_inputs
-
-    @property
-    def n_flows_(self):
-        """Flow steps of the fitted model's posterior."""
-        return self.architecture_.n_flows
-
-    @property
-    def n_top_components_(self):
-        """Dimension of the fitted model's top latent layer, or None."""
-        return self.architecture_.n_top_components
-
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``): the float64 copy of
         the weights is made again on loading."""
@@ -405,16 +346,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         try:
             with torch_settings(self.n_jobs, training=True):
                 prepared = self._prepare_fit(X, y, classes, continuing, partial)
-                net = self.net_ if continuing else self._new_net(prepared)
-                outcome = train(
-                    net,
-                    prepared.X_train,
-                    prepared.X_valid,
-                    prepared.settings,
-                    continuing=continuing,
-                    y_train=prepared.y_train,
-                    y_valid=prepared.y_valid,
-                )
+                net = self.net_ if continuing else _new_net(prepared)
+                outcome = _train(net, prepared, continuing)
         except BaseException:
             if continuing:
                 # The weights are the previous model's again (or moved before
@@ -423,11 +356,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             else:
                 self._clear_fitted_state()
             raise
-        architecture = prepared.architecture
-        if LIKELIHOODS[architecture.likelihood].counts and not continuing:
-            # What sample() draws: documents of the median training length.
-            length = np.median(np.asarray(prepared.X.sum(axis=1)).ravel())
-            net.module_.likelihood.document_length.fill_(float(length))
+        if LIKELIHOODS[prepared.architecture.likelihood].counts and not continuing:
+            _set_document_length(net, prepared.X)
         self.schema_ = prepared.schema
         self.is_categorical_, self.categories_ = column_types(
             prepared.schema, self.n_features_in_
@@ -437,7 +367,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             self.class_prior_ = prepared.labels.class_prior
             self.classification_weight_ = prepared.labels.classification_weight
         self.device_, self.mean_, self.scale_ = prepared.standardization
-        self.net_, self.architecture_ = net, architecture
+        self.net_, self.architecture_ = net, prepared.architecture
         self.batch_size_ = prepared.settings.batch_size
         self.noise_seed_ = prepared.noise_seed
         self.n_mc_samples_ = self.n_mc_samples
@@ -466,7 +396,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         reset = not continuing
         X, schema = self._validate_for_fit(X, reset=reset)
         labels = self._labels_for_fit(y, X, reset=reset, classes=classes)
-        architecture = self._architecture(X, schema, labels, continuing)
+        architecture = _architecture(self, X, schema, labels, continuing)
         if continuing:
             standardization = (self.device_, self.mean_, self.scale_)
         else:
@@ -477,8 +407,13 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         init_seed, train_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=3)
         X_fit, held_out = self._hold_out(X, architecture, rng)
-        X_train, X_valid, y_train, y_valid = self._training_data(
-            X_fit, labels, rng, standardization
+        X_train, X_valid, y_train, y_valid = _training_tensors(
+            X_fit,
+            labels,
+            standardization,
+            rng,
+            self.early_stopping,
+            self.validation_fraction,
         )
         settings = self._training_settings(
             len(X_train), partial, int(train_seed), labels
@@ -516,85 +451,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         estimator holds out of training for its own calibration, drawn from
         ``rng`` (none by default)."""
         return X, None
-
-    def _new_net(self, prepared):
-        """The untrained net of a fresh fit."""
-        settings = prepared.settings
-        return make_net(
-            prepared.architecture,
-            learning_rate=settings.budget.learning_rate,
-            device=prepared.standardization[0],
-            seed=prepared.init_seed,
-            latent_adversarial=settings.latent_adversarial_weight > 0,
-        )
-
-    def _architecture(self, X, schema, labels, continuing):
-        """The architecture to train: the fitted one on a continuation (after
-        checking that the parameters still describe it), else the one the
-        parameters, the rows ``X`` and their ``schema`` resolve to."""
-        params = self.get_params()
-        if continuing and params.get("n_pseudo_inputs") == "auto":
-            # "auto" stands for what the first fit resolved it to, whatever
-            # the rows of a later call.
-            params["n_pseudo_inputs"] = self.architecture_.n_pseudo_inputs or "auto"
-        if continuing and numeric_likelihood(params["likelihood"]) == "gaussian":
-            # "auto" and dicts stand for what the first fit resolved them to.
-            families = self.architecture_.families
-        else:
-            families = column_families(
-                X,
-                params["likelihood"],
-                column_types(schema, X.shape[1])[0],
-                getattr(self, "feature_names_in_", None),
-                table=schema is not None and schema.kind is not None,
-            )
-        architecture = Architecture.resolve(
-            params,
-            families=tuple(families),
-            numeric_levels=(
-                self.architecture_.numeric_levels
-                if continuing
-                else numeric_levels(X, families)
-            ),
-            n_features=X.shape[1],
-            n_levels=None if schema is None else schema.n_levels,
-            level_counts=None if schema is None else schema.level_counts,
-            n_rows=None if schema is None else schema.n_rows,
-            missing=self._missing_inputs
-            or (not _sparse.issparse(X) and bool(np.isnan(X).any())),
-            n_classes=0 if labels is None else len(labels.classes),
-            n_train=X.shape[0],
-        )
-        if not continuing:
-            return architecture
-        device = resolve_device(self.device)
-        self.architecture_.check_continuation(architecture, device, self.device_)
-        return self.architecture_
-
-    def _training_data(self, X, labels, rng, standardization):
-        """``(X_train, X_valid, y_train, y_valid)``: the rows standardized by
-        ``standardization`` (device, mean, scale) as float32 tensors on the
-        device, with the label codes of ``labels``, and ``validation_fraction``
-        of them held out (drawn from ``rng``) for early stopping. Sparse
-        rows stay sparse, standardized one batch at a time
-        (``skvae._sparse.SparseRows``)."""
-        device, mean, scale = standardization
-        if _sparse.issparse(X):
-            X_train = _sparse.SparseRows(X, mean, scale, np.float32, device)
-        else:
-            X_train = _scaling.standardized_tensor(X, mean, scale, np.float32, device)
-        y_train = None
-        if labels is not None:
-            y_train = torch.as_tensor(labels.codes, dtype=torch.int64, device=device)
-        if not self.early_stopping:
-            return X_train, None, y_train, None
-        if labels is None:
-            return (
-                *validation_split(X_train, self.validation_fraction, rng),
-                None,
-                None,
-            )
-        return validation_split(X_train, self.validation_fraction, rng, y_train)
 
     def _training_settings(self, n_train, partial, seed, labels=None):
         """The typed settings of a training call on ``n_train`` rows, with
@@ -657,3 +513,104 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         ]:
             delattr(self, name)
         vars(self).pop("_float64_module", None)
+
+
+def _training_tensors(
+    X, labels, standardization, rng, early_stopping, validation_fraction
+):
+    """``(X_train, X_valid, y_train, y_valid)``: the rows ``X`` standardized
+    by ``standardization`` (device, mean, scale) as float32 tensors on the
+    device, with the class indices of ``labels``, and ``validation_fraction``
+    of them held out (drawn from ``rng``) with ``early_stopping``. Sparse
+    rows stay sparse, standardized one batch at a time
+    (``skvae._sparse.SparseRows``)."""
+    device, mean, scale = standardization
+    if _sparse.issparse(X):
+        X_train = _sparse.SparseRows(X, mean, scale, np.float32, device)
+    else:
+        X_train = _scaling.standardized_tensor(X, mean, scale, np.float32, device)
+    y_train = None
+    if labels is not None:
+        y_train = torch.as_tensor(labels.codes, dtype=torch.int64, device=device)
+    if not early_stopping:
+        return X_train, None, y_train, None
+    if labels is None:
+        return (*validation_split(X_train, validation_fraction, rng), None, None)
+    return validation_split(X_train, validation_fraction, rng, y_train)
+
+
+def _new_net(prepared):
+    """The untrained net of a fresh fit."""
+    settings = prepared.settings
+    return make_net(
+        prepared.architecture,
+        learning_rate=settings.budget.learning_rate,
+        device=prepared.standardization[0],
+        seed=prepared.init_seed,
+        latent_adversarial=settings.latent_adversarial_weight > 0,
+    )
+
+
+def _train(net, prepared, continuing):
+    """Train ``net`` on the tensors of ``prepared`` (see ``skvae._training``)."""
+    return train(
+        net,
+        prepared.X_train,
+        prepared.X_valid,
+        prepared.settings,
+        continuing=continuing,
+        y_train=prepared.y_train,
+        y_valid=prepared.y_valid,
+    )
+
+
+def _set_document_length(net, X):
+    """What ``sample`` draws from a count model: documents of the median
+    length of the training rows ``X``."""
+    length = np.median(np.asarray(X.sum(axis=1)).ravel())
+    net.module_.likelihood.document_length.fill_(float(length))
+
+
+def _architecture(estimator, X, schema, labels, continuing):
+    """The architecture that ``estimator`` trains: the fitted one on a
+    continuation (after checking that the parameters still describe it),
+    else the one the parameters, the rows ``X`` and their ``schema``
+    resolve to."""
+    params = estimator.get_params()
+    if continuing and params.get("n_pseudo_inputs") == "auto":
+        # "auto" stands for what the first fit resolved it to, whatever
+        # the rows of a later call.
+        params["n_pseudo_inputs"] = estimator.architecture_.n_pseudo_inputs or "auto"
+    if continuing and numeric_likelihood(params["likelihood"]) == "gaussian":
+        # "auto" and dicts stand for what the first fit resolved them to.
+        families = estimator.architecture_.families
+    else:
+        families = column_families(
+            X,
+            params["likelihood"],
+            column_types(schema, X.shape[1])[0],
+            getattr(estimator, "feature_names_in_", None),
+            table=schema is not None and schema.kind is not None,
+        )
+    architecture = Architecture.resolve(
+        params,
+        families=tuple(families),
+        numeric_levels=(
+            estimator.architecture_.numeric_levels
+            if continuing
+            else numeric_levels(X, families)
+        ),
+        n_features=X.shape[1],
+        n_levels=None if schema is None else schema.n_levels,
+        level_counts=None if schema is None else schema.level_counts,
+        n_rows=None if schema is None else schema.n_rows,
+        missing=estimator._missing_inputs
+        or (not _sparse.issparse(X) and bool(np.isnan(X).any())),
+        n_classes=0 if labels is None else len(labels.classes),
+        n_train=X.shape[0],
+    )
+    if not continuing:
+        return architecture
+    device = resolve_device(estimator.device)
+    estimator.architecture_.check_continuation(architecture, device, estimator.device_)
+    return estimator.architecture_
