@@ -9,9 +9,15 @@ needs a better-trained model asks for more epochs explicitly, e.g.
 
 import torch
 
+from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
+
 # A tiny network trained for a handful of epochs: fast, deterministic, and
 # enough for every claim that does not depend on a well-trained model.
 FAST = dict(n_components=2, hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+
+# The estimators without labels, which every behaviour test of the shared
+# base runs over.
+ESTIMATORS = [VAETransformer, VAEAnomalyDetector, VAEImputer]
 
 # For claims about what the objective's terms and the regularizers do to a
 # trained model: enough epochs to tell, and four latent dimensions so that
