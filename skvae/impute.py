@@ -18,7 +18,6 @@ from skvae._docs import fill_doc
 from skvae._frames import (
     _as_array,
     _as_frame,
-    _extended_categories,  # noqa: F401 (tests import it here)
     _finish_frame,
 )
 from skvae._generative import GenerativeMixin
