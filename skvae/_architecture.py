@@ -165,7 +165,7 @@ class Architecture:
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
             n_classes=n_classes,
-            **_latent_model(params, n_train, n_classes),
+            **_latent_model(params, n_train),
         )
 
     def check_continuation(self, requested, device, fitted_device):
@@ -256,18 +256,76 @@ class Architecture:
         return cls(**state)
 
 
-def _latent_model(params, n_train, n_classes):
-    """The latent model's fields of the architecture for ``params``."""
+class FittedArchitectureMixin:
+    """The fitted attributes that the estimator's ``architecture_`` holds."""
+
+    @property
+    def n_components_(self):
+        """Latent dimension of the fitted model."""
+        return self.architecture_.n_components
+
+    @property
+    def hidden_layer_sizes_(self):
+        """Widths of the fitted encoder's hidden layers ("auto" resolved)."""
+        return self.architecture_.hidden_layer_sizes
+
+    @property
+    def likelihood_(self):
+        """Likelihood of the fitted network's numeric columns.
+
+        Those of the numeric columns that are not modelled over levels: see
+        `column_likelihoods_`.
+        """
+        return self.architecture_.likelihood
+
+    @property
+    def column_likelihoods_(self):
+        """The likelihood family of each column, ndarray of str.
+
+        Of shape (n_features_in_,): "categorical", "gaussian", "bernoulli",
+        "discrete" (a probability per value seen in fit) or "histogram"
+        (point masses at frequent values, a piecewise-uniform density
+        elsewhere). See the user guide, "Column likelihoods".
+        """
+        families = self.architecture_.families or [
+            "categorical" if categorical else self.likelihood_
+            for categorical in self.is_categorical_
+        ]
+        return np.array(families, dtype=object)
+
+    @property
+    def dropout_(self):
+        """Dropout rate the fitted model was trained with."""
+        return self.architecture_.dropout
+
+    @property
+    def prior_(self):
+        """Prior of the fitted model's top latent layer."""
+        return self.architecture_.prior
+
+    @property
+    def n_pseudo_inputs_(self):
+        """Pseudo-inputs of the fitted VampPrior ("auto" resolved), or None."""
+        return self.architecture_.n_pseudo_inputs
+
+    @property
+    def n_flows_(self):
+        """Flow steps of the fitted model's posterior."""
+        return self.architecture_.n_flows
+
+    @property
+    def n_top_components_(self):
+        """Dimension of the fitted model's top latent layer, or None."""
+        return self.architecture_.n_top_components
+
+
+def _latent_model(params, n_train):
+    """The latent model's fields of the architecture for ``params`` (the
+    textbook VAE's for an estimator without the latent-model
+    hyperparameters)."""
     prior = params.get("prior", "normal")
     n_flows = params.get("n_flows", 0)
     n_top_components = params.get("n_top_components")
-    if n_classes and (prior != "normal" or n_flows or n_top_components):
-        raise ValueError(
-            "VAEClassifier (M2) has the standard normal prior and a Gaussian "
-            "posterior only: prior='vamp', n_flows > 0 and n_top_components "
-            "are not available for it. Set prior='normal', n_flows=0 and "
-            "n_top_components=None."
-        )
     n_pseudo_inputs = None
     if prior == "vamp":
         n_pseudo_inputs = params["n_pseudo_inputs"]

@@ -5,8 +5,10 @@ A fit is a list of steps, each done by the module named for it: validate
 the rows (``skvae._validation``), resolve the architecture
 (``skvae._architecture``) and the budget (``skvae._budget``), standardize
 (``skvae._scaling``), train (``skvae._training``, the only module that knows
-skorch), then record what the training call returned and let the estimator
-derive its own fitted attributes (:meth:`BaseVAE._fitted_on`). Inference
+skorch). Each step returns its part of one :class:`PreparedFit`, which
+``BaseVAE._fit`` turns into fitted attributes in one place once training
+succeeded; the estimator then derives its own (:meth:`BaseVAE._fitted_on`).
+Inference
 goes through ``skvae._inference``, generation through ``skvae._generative``
 and persistence through ``skvae._persistence``.
 
@@ -19,6 +21,7 @@ after fit are ``n_jobs`` (threads) and ``verbose``.
 import math
 import warnings
 from abc import abstractmethod
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,11 +32,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from skvae import _scaling, _sparse
-from skvae._architecture import Architecture
+from skvae._architecture import Architecture, FittedArchitectureMixin
 from skvae._budget import StepBudget, resolve_budget
 from skvae._families import column_families, numeric_levels, numeric_likelihood
 from skvae._generative import missing_patterns
-from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin, bounded_rows
+from skvae._inference import (
+    ACTIVITY_THRESHOLD,
+    InferenceMixin,
+    bounded_rows,
+    inference_copy,
+)
 from skvae._persistence import from_plain, to_plain
 from skvae._runtime import resolve_device, torch_settings
 from skvae._torch.likelihoods import LIKELIHOODS
@@ -42,12 +50,69 @@ from skvae._training import (
     make_net,
     net_from_state,
     train,
+    trained_module,
     validation_split,
 )
-from skvae._validation import ValidationMixin, user_stacklevel
+from skvae._validation import ValidationMixin, column_types, user_stacklevel
 
 
-class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
+@dataclass(frozen=True)
+class PreparedFit:
+    """What the steps before training resolved for one fit call, in the
+    order a row meets them; ``BaseVAE._fit`` makes the fitted attributes of
+    it once training succeeded.
+
+    Attributes
+    ----------
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        The validated training rows (missing cells NaN, categorical cells
+        as level codes).
+    schema : TableSchema or None
+        The table schema (``schema_``); None for an array of numbers.
+    labels : FitLabels or None
+        What the labels resolved to (see ``BaseVAE._labels_for_fit``).
+    architecture : Architecture
+        The architecture to train (``architecture_``).
+    standardization : tuple of (str, ndarray, ndarray)
+        The device and the columns' mean and scale (``device_``,
+        ``mean_``, ``scale_``).
+    init_seed, noise_seed : int
+        Seeds of the initial weights and of the per-row Monte Carlo noise
+        (``noise_seed_``).
+    held_out : object or None
+        What the estimator held out of training (see ``BaseVAE._hold_out``).
+    X_train, X_valid, y_train, y_valid : Tensor or None
+        The standardized rows (and label codes) to train and validate on.
+    settings : TrainingSettings
+        The settings of the training call.
+    """
+
+    X: object
+    schema: object
+    labels: object
+    architecture: Architecture
+    standardization: tuple
+    init_seed: int
+    noise_seed: int
+    held_out: object
+    X_train: object
+    X_valid: object
+    y_train: object
+    y_valid: object
+    settings: TrainingSettings
+
+
+def _standardization(X, architecture):
+    """``(mean, scale)`` of the columns of the training rows ``X`` (see
+    ``skvae._scaling``)."""
+    if _sparse.issparse(X):
+        return _sparse.standardization(X, architecture.likelihood)
+    return _scaling.standardization(
+        X, architecture.likelihood, architecture.over_levels
+    )
+
+
+class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEstimator):
     """Shared base of the VAE estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -66,13 +131,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             None,
         ],
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
-        "prior": [StrOptions({"normal", "vamp"})],
-        "n_pseudo_inputs": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "n_flows": [Interval(Integral, 0, None, closed="left")],
-        "n_top_components": [Interval(Integral, 1, None, closed="left"), None],
         "beta": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -102,6 +160,19 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    # The latent models beyond the textbook VAE that VAETransformer,
+    # VAEAnomalyDetector and VAEImputer add to these (not VAEClassifier: M2
+    # has the standard normal prior and a Gaussian posterior).
+    _latent_model_constraints: dict = {
+        "prior": [StrOptions({"normal", "vamp"})],
+        "n_pseudo_inputs": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "n_flows": [Interval(Integral, 0, None, closed="left")],
+        "n_top_components": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
     # The regularizers of q(z | x) that VAETransformer, VAEAnomalyDetector
     # and VAEImputer add to these (not VAEClassifier: its M2 posterior
     # q(z | x, y) also depends on the class).
@@ -125,10 +196,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         categorical_features,
         min_frequency,
         max_categories,
-        prior,
-        n_pseudo_inputs,
-        n_flows,
-        n_top_components,
         beta,
         kl_warmup,
         free_bits,
@@ -160,10 +227,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.min_frequency = min_frequency
         self.max_categories = max_categories
-        self.prior = prior
-        self.n_pseudo_inputs = n_pseudo_inputs
-        self.n_flows = n_flows
-        self.n_top_components = n_top_components
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -224,65 +287,6 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         """
         return self._fit(X, partial=True)
 
-    @property
-    def n_components_(self):
-        """Latent dimension of the fitted model."""
-        return self.architecture_.n_components
-
-    @property
-    def hidden_layer_sizes_(self):
-        """Widths of the fitted encoder's hidden layers ("auto" resolved)."""
-        return self.architecture_.hidden_layer_sizes
-
-    @property
-    def likelihood_(self):
-        """Likelihood of the fitted network's numeric columns.
-
-        Those of the numeric columns that are not modelled over levels: see
-        `column_likelihoods_`.
-        """
-        return self.architecture_.likelihood
-
-    @property
-    def column_likelihoods_(self):
-        """The likelihood family of each column, ndarray of str.
-
-        Of shape (n_features_in_,): "categorical", "gaussian", "bernoulli",
-        "discrete" (a probability per value seen in fit) or "histogram"
-        (point masses at frequent values, a piecewise-uniform density
-        elsewhere). See the user guide, "Column likelihoods".
-        """
-        families = self.architecture_.families or [
-            "categorical" if categorical else self.likelihood_
-            for categorical in self.is_categorical_
-        ]
-        return np.array(families, dtype=object)
-
-    @property
-    def dropout_(self):
-        """Dropout rate the fitted model was trained with."""
-        return self.architecture_.dropout
-
-    @property
-    def prior_(self):
-        """Prior of the fitted model's top latent layer."""
-        return self.architecture_.prior
-
-    @property
-    def n_pseudo_inputs_(self):
-        """Pseudo-inputs of the fitted VampPrior ("auto" resolved), or None."""
-        return self.architecture_.n_pseudo_inputs
-
-    @property
-    def n_flows_(self):
-        """Flow steps of the fitted model's posterior."""
-        return self.architecture_.n_flows
-
-    @property
-    def n_top_components_(self):
-        """Dimension of the fitted model's top latent layer, or None."""
-        return self.architecture_.n_top_components
-
     def __getstate__(self):
         """Plain data only (see ``skvae._persistence``): the float64 copy of
         the weights is made again on loading."""
@@ -303,6 +307,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        if tags.transformer_tags is not None:
+            # transform computes in the input's float dtype.
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         # Missing cells are modelled, not refused: the bound counts the
         # observed cells of a row (infinity is still an error).
         tags.input_tags.allow_nan = True
@@ -326,180 +333,129 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         (a failed continuation keeps the previous model).
 
         ``partial=True`` runs one epoch and always continues a fitted model
-        (``partial_fit``); otherwise ``warm_start`` decides. Either way the
-        estimator's own fitted attributes follow from :meth:`_fitted_on`.
-        ``y`` and ``classes`` are for an estimator that learns from labels
-        (see :meth:`_labels_for_fit`).
+        (``partial_fit``); otherwise ``warm_start`` decides. ``y`` and
+        ``classes`` are for an estimator that learns from labels (see
+        :meth:`_labels_for_fit`). The steps before training return what
+        they resolve in one :class:`PreparedFit`, which becomes the fitted
+        attributes here, once training succeeded; the estimator then
+        derives its own from it (:meth:`_fitted_on`).
         """
         continuing = (partial or self.warm_start) and self.__sklearn_is_fitted__()
         if not continuing:
             self._clear_fitted_state()
         try:
-            X = self._validate_for_fit(X, reset=not continuing)
-            labels = self._labels_for_fit(y, X, reset=not continuing, classes=classes)
             with torch_settings(self.n_jobs, training=True):
-                self._train(X, continuing, partial, labels)
+                prepared = self._prepare_fit(X, y, classes, continuing, partial)
+                net = self.net_ if continuing else _new_net(prepared)
+                outcome = _train(net, prepared, continuing)
         except BaseException:
-            if not continuing:
+            if continuing:
+                # The weights are the previous model's again (or moved before
+                # the failure): so must their inference copy be.
+                self._refresh_float64_module()
+            else:
                 self._clear_fitted_state()
             raise
-        finally:
-            if self.__sklearn_is_fitted__():
-                # The weights changed (or, after a failed continuation,
-                # were put back): so must their inference copy.
-                self._refresh_float64_module()
+        if LIKELIHOODS[prepared.architecture.likelihood].counts and not continuing:
+            _set_document_length(net, prepared.X)
+        self.schema_ = prepared.schema
+        self.is_categorical_, self.categories_ = column_types(
+            prepared.schema, self.n_features_in_
+        )
+        if prepared.labels is not None:
+            self.classes_ = prepared.labels.classes
+            self.class_prior_ = prepared.labels.class_prior
+            self.classification_weight_ = prepared.labels.classification_weight
+        self.device_, self.mean_, self.scale_ = prepared.standardization
+        self.net_, self.architecture_ = net, prepared.architecture
+        self.batch_size_ = prepared.settings.batch_size
+        self.noise_seed_ = prepared.noise_seed
+        self.n_mc_samples_ = self.n_mc_samples
+        self._float64_module = inference_copy(trained_module(net))
         try:
             with torch_settings(self.n_jobs):
-                self._fitted_on(X, labels)
+                self._record_training(outcome, prepared.X, continuing)
+                if outcome.warning is not None:
+                    warnings.warn(
+                        outcome.warning,
+                        ConvergenceWarning,
+                        stacklevel=user_stacklevel(),
+                    )
+                self._fitted_on(prepared)
         except BaseException:
             # The network is trained, but what derives from it is missing.
             self._clear_fitted_state()
             raise
         return self
 
-    def _fitted_on(self, X, labels=None):
-        """Fitted attributes that derive from the trained model and the
-        validated training rows ``X`` (and their ``labels``, see
-        :meth:`_labels_for_fit`), after every fit and ``partial_fit``: none
-        by default."""
-
-    def _labels_for_fit(self, y, X, *, reset, classes=None):
-        """The training labels of the rows ``X`` as class indices (-1 where
-        unlabelled, ``classes_`` set when ``reset``), for an estimator that
-        learns from labels; None (``y`` ignored) by default."""
-        return None
-
-    def _train(self, X, continuing, partial, labels=None):
-        """Resolve the architecture and the budget, train, and record the
-        outcome as fitted attributes (``n_iter_``, ``loss_curve_``, ...).
-        With ``labels`` (see :meth:`_labels_for_fit`) the model is M2,
-        semi-supervised over ``classes_``."""
-        architecture = self._architecture(X, continuing, labels)
+    def _prepare_fit(self, X, y, classes, continuing, partial):
+        """What a training call on ``X`` (and labels ``y``) needs, each step
+        returning its part: the validated rows and schema, the labels, the
+        architecture, the device and standardization, the seeds, the rows
+        held out of training and the training and validation tensors."""
+        reset = not continuing
+        X, schema = self._validate_for_fit(X, reset=reset)
+        labels = self._labels_for_fit(y, X, reset=reset, classes=classes)
+        architecture = _architecture(self, X, schema, labels, continuing)
+        if continuing:
+            standardization = (self.device_, self.mean_, self.scale_)
+        else:
+            standardization = (
+                resolve_device(self.device),
+                *_standardization(X, architecture),
+            )
         rng = check_random_state(self.random_state)
         init_seed, train_seed, noise_seed = rng.randint(np.iinfo(np.int32).max, size=3)
-        X_train, X_valid, y_train, y_valid = self._training_data(
-            X, labels, rng, architecture
+        X_fit, held_out = self._hold_out(X, architecture, rng)
+        X_train, X_valid, y_train, y_valid = _training_tensors(
+            X_fit,
+            labels,
+            standardization,
+            rng,
+            self.early_stopping,
+            self.validation_fraction,
         )
-        settings = self._training_settings(len(X_train), partial, seed=int(train_seed))
-        if continuing:
-            net = self.net_
-        else:
-            net = make_net(
-                architecture,
-                learning_rate=settings.budget.learning_rate,
-                device=self.device_,
-                seed=int(init_seed),
-                latent_adversarial=settings.latent_adversarial_weight > 0,
-            )
-        outcome = train(
-            net,
-            X_train,
-            X_valid,
-            settings,
-            continuing=continuing,
+        settings = self._training_settings(
+            len(X_train), partial, int(train_seed), labels
+        )
+        return PreparedFit(
+            X=X,
+            schema=schema,
+            labels=labels,
+            architecture=architecture,
+            standardization=standardization,
+            init_seed=int(init_seed),
+            noise_seed=int(noise_seed),
+            held_out=held_out,
+            X_train=X_train,
+            X_valid=X_valid,
             y_train=y_train,
             y_valid=y_valid,
+            settings=settings,
         )
-        self.net_, self.architecture_ = net, architecture
-        if LIKELIHOODS[architecture.likelihood].counts and not continuing:
-            # What sample() draws: documents of the median training length.
-            length = np.median(np.asarray(X.sum(axis=1)).ravel())
-            net.module_.likelihood.document_length.fill_(float(length))
-        self.batch_size_ = settings.batch_size
-        self.noise_seed_ = int(noise_seed)
-        self.n_mc_samples_ = self.n_mc_samples
-        self._record_training(outcome, X, continuing)
-        if outcome.warning is not None:
-            warnings.warn(
-                outcome.warning, ConvergenceWarning, stacklevel=user_stacklevel()
-            )
 
-    def _architecture(self, X, continuing, labels):
-        """The architecture to train: the fitted one on a continuation (after
-        checking that the parameters still describe it), else the one the
-        parameters and ``X`` resolve to, with the device and the
-        standardization of a fresh fit."""
-        schema = self.schema_
-        params = self.get_params()
-        if continuing and params["n_pseudo_inputs"] == "auto":
-            # "auto" stands for what the first fit resolved it to, whatever
-            # the rows of a later call.
-            params["n_pseudo_inputs"] = self.architecture_.n_pseudo_inputs or "auto"
-        if continuing and numeric_likelihood(params["likelihood"]) == "gaussian":
-            # "auto" and dicts stand for what the first fit resolved them to.
-            families = self.architecture_.families
-        else:
-            families = column_families(
-                X,
-                params["likelihood"],
-                self.is_categorical_,
-                getattr(self, "feature_names_in_", None),
-                table=schema is not None and schema.kind is not None,
-            )
-        architecture = Architecture.resolve(
-            params,
-            families=tuple(families),
-            numeric_levels=(
-                self.architecture_.numeric_levels
-                if continuing
-                else numeric_levels(X, families)
-            ),
-            n_features=X.shape[1],
-            n_levels=None if schema is None else schema.n_levels,
-            level_counts=None if schema is None else schema.level_counts,
-            n_rows=None if schema is None else schema.n_rows,
-            missing=self._missing_inputs
-            or (not _sparse.issparse(X) and bool(np.isnan(X).any())),
-            n_classes=0 if labels is None else len(self.classes_),
-            n_train=X.shape[0],
-        )
-        if continuing:
-            device = resolve_device(self.device)
-            self.architecture_.check_continuation(architecture, device, self.device_)
-            return self.architecture_
-        self.device_ = resolve_device(self.device)
-        if _sparse.issparse(X):
-            self.mean_, self.scale_ = _sparse.standardization(
-                X, architecture.likelihood
-            )
-        else:
-            self.mean_, self.scale_ = _scaling.standardization(
-                X,
-                architecture.likelihood,
-                architecture.over_levels,
-            )
-        return architecture
+    def _fitted_on(self, prepared):
+        """Fitted attributes that derive from the trained model and the fit
+        call's :class:`PreparedFit` (its validated rows ``X``, its labels,
+        what was held out), after every fit and ``partial_fit``: none by
+        default."""
 
-    def _training_data(self, X, labels, rng, architecture):
-        """``(X_train, X_valid, y_train, y_valid)``: the standardized float32
-        rows (and label codes) on the device, with ``validation_fraction``
-        of them held out (drawn from ``rng``) for early stopping. Sparse
-        rows stay sparse, standardized one batch at a time
-        (``skvae._sparse.SparseRows``)."""
-        if _sparse.issparse(X):
-            X_train = _sparse.SparseRows(
-                X, self.mean_, self.scale_, np.float32, self.device_
-            )
-        else:
-            X_train = _scaling.standardized_tensor(
-                X, self.mean_, self.scale_, np.float32, self.device_
-            )
-        y_train = None
-        if labels is not None:
-            y_train = torch.as_tensor(labels, dtype=torch.int64, device=self.device_)
-        if not self.early_stopping:
-            return X_train, None, y_train, None
-        if labels is None:
-            return (
-                *validation_split(X_train, self.validation_fraction, rng),
-                None,
-                None,
-            )
-        return validation_split(X_train, self.validation_fraction, rng, y_train)
+    def _labels_for_fit(self, y, X, *, reset, classes=None):
+        """What the training labels of the rows ``X`` resolve to, for an
+        estimator that learns from labels (an ``skvae._labels.FitLabels``);
+        None (``y`` ignored) by default."""
+        return None
 
-    def _training_settings(self, n_train, partial, seed, **resolved):
-        """The typed settings of a training call on ``n_train`` rows; an
-        estimator adds the fields it resolves itself as ``resolved``."""
+    def _hold_out(self, X, architecture, rng):
+        """``(X_fit, held_out)``: the rows to train on and what the
+        estimator holds out of training for its own calibration, drawn from
+        ``rng`` (none by default)."""
+        return X, None
+
+    def _training_settings(self, n_train, partial, seed, labels=None):
+        """The typed settings of a training call on ``n_train`` rows, with
+        the classification term's weight and the class prior of ``labels``
+        (see :meth:`_labels_for_fit`)."""
         batch_size = min(128, n_train) if self.batch_size == "auto" else self.batch_size
         budget = resolve_budget(
             self.max_iter,
@@ -508,6 +464,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             self._auto_budget,
             partial=partial,
         )
+        m2 = {}
+        if labels is not None:
+            m2["classification_weight"] = labels.classification_weight
+            m2["class_prior"] = tuple(labels.class_prior.tolist())
         return TrainingSettings.from_params(
             self.get_params(),
             batch_size=batch_size,
@@ -515,7 +475,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
             seed=seed,
             epoch_offset=getattr(self, "n_iter_", 0),
             n_train=n_train,
-            **resolved,
+            **m2,
         )
 
     def _record_training(self, outcome, X, continuing):
@@ -541,9 +501,8 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         previous = self.missing_patterns_ if continuing else None
         patterns = _sparse.missing_patterns if _sparse.issparse(X) else missing_patterns
         self.missing_patterns_ = patterns(X, previous)
-        with torch_settings(self.n_jobs):
-            rows = bounded_rows(X, self.noise_seed_)
-            kl, activity = self._inference().latent_diagnostics(rows)
+        rows = bounded_rows(X, self.noise_seed_)
+        kl, activity = self._inference().latent_diagnostics(rows)
         self.kl_per_component_ = kl
         self.component_activity_ = activity
         self.n_active_components_ = int((activity > ACTIVITY_THRESHOLD).sum())
@@ -554,3 +513,104 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         ]:
             delattr(self, name)
         vars(self).pop("_float64_module", None)
+
+
+def _training_tensors(
+    X, labels, standardization, rng, early_stopping, validation_fraction
+):
+    """``(X_train, X_valid, y_train, y_valid)``: the rows ``X`` standardized
+    by ``standardization`` (device, mean, scale) as float32 tensors on the
+    device, with the class indices of ``labels``, and ``validation_fraction``
+    of them held out (drawn from ``rng``) with ``early_stopping``. Sparse
+    rows stay sparse, standardized one batch at a time
+    (``skvae._sparse.SparseRows``)."""
+    device, mean, scale = standardization
+    if _sparse.issparse(X):
+        X_train = _sparse.SparseRows(X, mean, scale, np.float32, device)
+    else:
+        X_train = _scaling.standardized_tensor(X, mean, scale, np.float32, device)
+    y_train = None
+    if labels is not None:
+        y_train = torch.as_tensor(labels.codes, dtype=torch.int64, device=device)
+    if not early_stopping:
+        return X_train, None, y_train, None
+    if labels is None:
+        return (*validation_split(X_train, validation_fraction, rng), None, None)
+    return validation_split(X_train, validation_fraction, rng, y_train)
+
+
+def _new_net(prepared):
+    """The untrained net of a fresh fit."""
+    settings = prepared.settings
+    return make_net(
+        prepared.architecture,
+        learning_rate=settings.budget.learning_rate,
+        device=prepared.standardization[0],
+        seed=prepared.init_seed,
+        latent_adversarial=settings.latent_adversarial_weight > 0,
+    )
+
+
+def _train(net, prepared, continuing):
+    """Train ``net`` on the tensors of ``prepared`` (see ``skvae._training``)."""
+    return train(
+        net,
+        prepared.X_train,
+        prepared.X_valid,
+        prepared.settings,
+        continuing=continuing,
+        y_train=prepared.y_train,
+        y_valid=prepared.y_valid,
+    )
+
+
+def _set_document_length(net, X):
+    """What ``sample`` draws from a count model: documents of the median
+    length of the training rows ``X``."""
+    length = np.median(np.asarray(X.sum(axis=1)).ravel())
+    net.module_.likelihood.document_length.fill_(float(length))
+
+
+def _architecture(estimator, X, schema, labels, continuing):
+    """The architecture that ``estimator`` trains: the fitted one on a
+    continuation (after checking that the parameters still describe it),
+    else the one the parameters, the rows ``X`` and their ``schema``
+    resolve to."""
+    params = estimator.get_params()
+    if continuing and params.get("n_pseudo_inputs") == "auto":
+        # "auto" stands for what the first fit resolved it to, whatever
+        # the rows of a later call.
+        params["n_pseudo_inputs"] = estimator.architecture_.n_pseudo_inputs or "auto"
+    if continuing and numeric_likelihood(params["likelihood"]) == "gaussian":
+        # "auto" and dicts stand for what the first fit resolved them to.
+        families = estimator.architecture_.families
+    else:
+        families = column_families(
+            X,
+            params["likelihood"],
+            column_types(schema, X.shape[1])[0],
+            getattr(estimator, "feature_names_in_", None),
+            table=schema is not None and schema.kind is not None,
+        )
+    architecture = Architecture.resolve(
+        params,
+        families=tuple(families),
+        numeric_levels=(
+            estimator.architecture_.numeric_levels
+            if continuing
+            else numeric_levels(X, families)
+        ),
+        n_features=X.shape[1],
+        n_levels=None if schema is None else schema.n_levels,
+        level_counts=None if schema is None else schema.level_counts,
+        n_rows=None if schema is None else schema.n_rows,
+        missing=estimator._missing_inputs
+        or (not _sparse.issparse(X) and bool(np.isnan(X).any())),
+        n_classes=0 if labels is None else len(labels.classes),
+        n_train=X.shape[0],
+    )
+    if not continuing:
+        return architecture
+    device = resolve_device(estimator.device)
+    estimator.architecture_.check_continuation(architecture, device, estimator.device_)
+    return estimator.architecture_

@@ -99,47 +99,6 @@ n_components : int, default=8
         the defaults were chosen"). The infrequent levels found are
         ``infrequent_categories_``.
 
-    prior : {"normal", "vamp"}, default="normal"
-        Prior over the latent codes (of the top layer with
-        ``n_top_components``). "normal" is N(0, I), the textbook VAE.
-        "vamp" is the VampPrior (Tomczak & Welling, 2018): the mixture of
-        the encoder's Gaussian posteriors at ``n_pseudo_inputs`` learned
-        pseudo-inputs, a prior fitted to where the encoded rows actually
-        lie. It tightens the bound (higher ``score``) and makes ``sample``
-        draw codes like the training rows' (fewer samples from "holes" of
-        the prior), at the cost of encoding the pseudo-inputs at every
-        training step; the KL is then a Monte Carlo term and
-        ``kl_per_component_`` is NaN (see the user guide, "Richer latent
-        models").
-
-    n_pseudo_inputs : int or "auto", default="auto"
-        Pseudo-inputs of the VampPrior (used with ``prior="vamp"`` only):
-        the number of mixture components. More give a more flexible prior
-        at a proportional cost per step and per ``score_samples`` draw, and
-        can overfit a small table. "auto" is one per 10 training rows of
-        the first fit, at least 1 and at most 100: every training step
-        encodes every pseudo-input, so 100 cost about what a batch of 100
-        more rows would (Tomczak & Welling used 500 on MNIST). The number
-        used is ``n_pseudo_inputs_``.
-
-    n_flows : int, default=0
-        Steps of an inverse autoregressive flow (Kingma et al., 2016) after
-        the Gaussian encoder: a posterior of correlated, non-Gaussian shape,
-        whose log-determinant enters the bound. Each step tightens the
-        bound a little (it narrows the gap between the bound and the
-        likelihood) for one more small network per step. 0 keeps the
-        diagonal Gaussian posterior. ``transform`` then returns the flow
-        applied to the Gaussian posterior's mean.
-
-    n_top_components : int or None, default=None
-        Dimension of a second, top latent layer z2 over the codes z1 (of
-        dimension ``n_components``, what ``transform`` returns): the model
-        becomes p(z2) p(z1 | z2) p(x | z1), with the posterior q(z2 | x)
-        q(z1 | x, z2). The prior of z1 is then learned (a continuous
-        mixture), with ``prior`` the prior of z2. None (default) is one
-        latent layer. ``transform`` returns z1's posterior mean given z2's
-        posterior mean.
-
     beta : float, default=1.0
         Weight of the KL term (beta-VAE). 1 is the textbook VAE. Larger
         values give a smoother, more disentangled latent space but blurrier
@@ -296,6 +255,51 @@ n_components : int, default=8
         0 is silent, 1 shows a progress bar that advances every mini-batch,
         with the epoch, the loss and the time left, 2 prints a table row per
         epoch."""
+
+# The parameters of the latent models beyond the textbook VAE, inserted
+# before ``beta`` for the estimators that have them.
+LATENT_MODEL_PARAMETERS = """
+    prior : {"normal", "vamp"}, default="normal"
+        Prior over the latent codes (of the top layer with
+        ``n_top_components``). "normal" is N(0, I), the textbook VAE.
+        "vamp" is the VampPrior (Tomczak & Welling, 2018): the mixture of
+        the encoder's Gaussian posteriors at ``n_pseudo_inputs`` learned
+        pseudo-inputs, a prior fitted to where the encoded rows actually
+        lie. It tightens the bound (higher ``score``) and makes ``sample``
+        draw codes like the training rows' (fewer samples from "holes" of
+        the prior), at the cost of encoding the pseudo-inputs at every
+        training step; the KL is then a Monte Carlo term and
+        ``kl_per_component_`` is NaN (see the user guide, "Richer latent
+        models").
+
+    n_pseudo_inputs : int or "auto", default="auto"
+        Pseudo-inputs of the VampPrior (used with ``prior="vamp"`` only):
+        the number of mixture components. More give a more flexible prior
+        at a proportional cost per step and per ``score_samples`` draw, and
+        can overfit a small table. "auto" is one per 10 training rows of
+        the first fit, at least 1 and at most 100: every training step
+        encodes every pseudo-input, so 100 cost about what a batch of 100
+        more rows would (Tomczak & Welling used 500 on MNIST). The number
+        used is ``n_pseudo_inputs_``.
+
+    n_flows : int, default=0
+        Steps of an inverse autoregressive flow (Kingma et al., 2016) after
+        the Gaussian encoder: a posterior of correlated, non-Gaussian shape,
+        whose log-determinant enters the bound. Each step tightens the
+        bound a little (it narrows the gap between the bound and the
+        likelihood) for one more small network per step. 0 keeps the
+        diagonal Gaussian posterior. ``transform`` then returns the flow
+        applied to the Gaussian posterior's mean.
+
+    n_top_components : int or None, default=None
+        Dimension of a second, top latent layer z2 over the codes z1 (of
+        dimension ``n_components``, what ``transform`` returns): the model
+        becomes p(z2) p(z1 | z2) p(x | z1), with the posterior q(z2 | x)
+        q(z1 | x, z2). The prior of z1 is then learned (a continuous
+        mixture), with ``prior`` the prior of z2. None (default) is one
+        latent layer. ``transform`` returns z1's posterior mean given z2's
+        posterior mean.
+"""
 
 # The parameters of the regularizers of q(z | x), inserted after
 # ``adversarial_weight`` for the estimators that have them.
@@ -490,6 +494,11 @@ def fill_doc(cls):
         default = defaults[name].default
         shared_parameters = shared_parameters.replace(
             placeholder, f'"{default}"' if isinstance(default, str) else str(default)
+        )
+    if "prior" in defaults:
+        anchor = "\n\n    beta : float"
+        shared_parameters = shared_parameters.replace(
+            anchor, "\n" + LATENT_MODEL_PARAMETERS + anchor[1:]
         )
     if "mmd_weight" in defaults:
         anchor = "\n\n    corruption : float"

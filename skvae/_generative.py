@@ -13,7 +13,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._tables import _is_pandas_df, _is_polars_df
 from skvae._validation import check_n_samples
 
@@ -21,6 +21,7 @@ from skvae._validation import check_n_samples
 class GenerativeMixin:
     """``sample``: rows drawn from the fitted model, in the table's types."""
 
+    @uses_torch
     def sample(self, n_samples=1, random_state=None, *, include_missing=False):
         """Draw new rows from the fitted model.
 
@@ -54,16 +55,20 @@ class GenerativeMixin:
         check_is_fitted(self)
         check_n_samples(n_samples)
         rng = check_random_state(random_state)
-        seed = rng.randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=self.device_).manual_seed(int(seed))
-        with torch_settings(self.n_jobs):
-            out = self._inference().generate(n_samples, generator)
+        generator = torch_generator(rng, self.device_)
+        out = self._inference().generate(n_samples, generator)
+        return self._to_user(self._with_missing(out, rng, include_missing))
+
+    def _with_missing(self, out, rng, include_missing):
+        """The drawn rows ``out``, with ``include_missing`` blanked in the
+        patterns of missing cells of training rows drawn from ``rng``."""
         if include_missing:
             patterns, counts = self.missing_patterns_
-            chosen = rng.choice(len(patterns), size=n_samples, p=counts / counts.sum())
+            chosen = rng.choice(len(patterns), size=len(out), p=counts / counts.sum())
             out[patterns[chosen]] = np.nan
-        return self._to_user(out)
+        return out
 
+    @uses_torch
     def sample_remaining_columns(self, known_columns, random_state=None):
         """Draw the other columns of rows whose known columns are given.
 
@@ -120,12 +125,16 @@ class GenerativeMixin:
             conditions, dtype=np.float64, return_table=True
         )
         given = _given_cells(self, X, table)
-        rng = check_random_state(random_state)
-        seed = rng.randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=self.device_).manual_seed(int(seed))
-        with torch_settings(self.n_jobs):
-            out = self._to_user(self._inference().conditional_draw(X, generator))
+        generator = torch_generator(check_random_state(random_state), self.device_)
+        out = self._to_user(self._inference().conditional_draw(X, generator))
         return _with_given(out, conditions, given)
+
+
+def torch_generator(rng, device):
+    """A ``torch.Generator`` on ``device`` seeded by one draw from the NumPy
+    ``rng``: the draws of a ``random_state``."""
+    seed = rng.randint(np.iinfo(np.int32).max)
+    return torch.Generator(device=device).manual_seed(int(seed))
 
 
 def missing_patterns(X, previous=None):

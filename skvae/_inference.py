@@ -22,7 +22,7 @@ from sklearn.utils._chunking import get_chunk_n_rows
 from skvae import _sparse
 from skvae._noise import row_normal_noise
 from skvae._objective import importance_weighted_bound
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._scaling import log_jacobian, standardized_tensor
 from skvae._torch.distributions import rsample
 from skvae._torch.networks import VAE
@@ -66,6 +66,7 @@ class InferenceMixin:
     """``score_samples`` and ``score``, and the fitted model as inference sees
     it."""
 
+    @uses_torch
     def score_samples(self, X):
         """Log-likelihood lower bound of each row, in nats.
 
@@ -90,6 +91,7 @@ class InferenceMixin:
         X = self._validate_for_inference(X, dtype=np.float64)
         return self._bound(X)
 
+    @uses_torch
     def score(self, X, y=None):
         """Mean log-likelihood bound of ``X``, in nats per row.
 
@@ -117,8 +119,7 @@ class InferenceMixin:
 
     def _bound(self, X):
         """The bound of each validated row of ``X`` on the user's scale."""
-        with torch_settings(self.n_jobs):
-            bound = self._inference().log_likelihood(X)
+        bound = self._inference().log_likelihood(X)
         if _sparse.issparse(X):  # complete rows
             return bound - np.log(self.scale_).sum()
         return bound - log_jacobian(X, self.scale_)

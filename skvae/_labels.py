@@ -11,6 +11,7 @@ settings that it reads.
 """
 
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +23,28 @@ from skvae._validation import user_stacklevel
 
 # The label of an unlabelled row (scikit-learn's semi-supervised convention).
 UNLABELLED = -1
+
+
+@dataclass(frozen=True)
+class FitLabels:
+    """What the labels of a fit call resolve to.
+
+    Attributes
+    ----------
+    codes : ndarray of int64 of shape (n_samples,)
+        Class indices into ``classes``, -1 where unlabelled.
+    classes : ndarray of shape (n_classes,)
+        The classes (``classes_``).
+    class_prior : ndarray of shape (n_classes,)
+        p(y), fixed by the first fit (``class_prior_``).
+    classification_weight : float
+        The weight of the classification term (``classification_weight_``).
+    """
+
+    codes: np.ndarray
+    classes: np.ndarray
+    class_prior: np.ndarray
+    classification_weight: float
 
 
 def _encode_labels(y, X, estimator, classes, fitted=None):

@@ -9,6 +9,7 @@ whatever the caller's grad mode. Random draws come from each fit's own
 state is not touched either.
 """
 
+import functools
 import os
 from contextlib import contextmanager
 
@@ -53,6 +54,18 @@ def torch_settings(n_jobs: int | None, *, training: bool = False):
     finally:
         if threads != previous:
             torch.set_num_threads(previous)
+
+
+def uses_torch(method):
+    """Run the estimator's public ``method`` under
+    ``torch_settings(self.n_jobs)``: its threads, with gradients off."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with torch_settings(self.n_jobs):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def resolve_device(device: str) -> str:

@@ -67,12 +67,17 @@ class M2Inference(InferenceModel):
             out[rows] = mean.numpy(force=True)
         return out
 
-    def generate(self, labels, generator: torch.Generator) -> np.ndarray:
-        """One draw of x ~ p(x | y, z), z ~ p(z), per class index in
-        ``labels``, on the user's scale."""
+    def generate(self, n_rows, generator: torch.Generator, labels=None) -> np.ndarray:
+        """``n_rows`` draws of x ~ p(x | y, z), z ~ p(z), on the user's
+        scale: of the class indices ``labels`` (one per row), or with y ~
+        p(y) drawn from ``generator`` when None."""
         m2 = self.module_for(np.float64)
-        out = np.empty((labels.shape[0], self.mean.shape[0]))
-        for rows in self.row_chunks(labels.shape[0]):
+        if labels is None:
+            probs = m2.class_prior().probs
+            labels = torch.multinomial(probs, n_rows, True, generator=generator)
+            labels = labels.numpy(force=True)
+        out = np.empty((n_rows, self.mean.shape[0]))
+        for rows in self.row_chunks(n_rows):
             y = m2.one_hot(torch.as_tensor(labels[rows], device=self.device))
             prior = m2.prior().expand((y.shape[0],))
             z = rsample(prior, (), generator)  # (n, n_components)

@@ -8,6 +8,7 @@ missing, with a warning) and decodes the model's outputs back into the
 table's own column types. A fitted schema persists as plain data.
 """
 
+import copy
 import warnings
 from numbers import Real
 from typing import NamedTuple
@@ -242,19 +243,20 @@ class TableSchema:
             out[j] = tuple(int(c) for c in column) if len(column) else (0,)
         return tuple(out)
 
-    def fit_ranges(self, X_encoded):
-        """The range of each numeric column in the encoded training table,
-        which DataFrame outputs are clipped to, and its resolution (see
-        :func:`_decimals`), which they are rounded to."""
+    def with_ranges(self, X_encoded):
+        """A copy of the schema with the range of each numeric column in the
+        encoded training table, which DataFrame outputs are clipped to, and
+        its resolution (see :func:`_decimals`), which they are rounded to."""
+        schema = copy.copy(self)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            self.low = np.nanmin(X_encoded, axis=0)
-            self.high = np.nanmax(X_encoded, axis=0)
-        self.decimals = [
+            schema.low = np.nanmin(X_encoded, axis=0)
+            schema.high = np.nanmax(X_encoded, axis=0)
+        schema.decimals = [
             None if categorical else _decimals(X_encoded[:, j])
             for j, categorical in enumerate(self.is_categorical)
         ]
-        return self
+        return schema
 
     def encode(self, X):
         """The float64 matrix of ``X``: numeric cells as numbers, categorical

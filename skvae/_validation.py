@@ -53,24 +53,20 @@ class ValidationMixin:
         return out
 
     def _validate_for_fit(self, X, *, reset):
-        """The validated training rows; at a fresh fit also the table
-        schema, the column types and the dtype policy."""
+        """``(X, schema)``: the validated training rows and the table schema
+        (learnt from ``X`` with its ranges when ``reset``, else the fitted
+        ``schema_``). Sets nothing on the estimator but what
+        ``validate_data`` sets when ``reset`` (``n_features_in_``,
+        ``feature_names_in_``)."""
         X, schema = validate_rows(
             self, X, reset=reset, schema=None if reset else self.schema_
         )
-        if reset:
-            self.schema_ = schema
-            if schema is None:
-                self.is_categorical_ = np.zeros(self.n_features_in_, dtype=bool)
-                self.categories_ = []
-            else:
-                self.is_categorical_ = schema.is_categorical
-                self.categories_ = schema.categories
-        X = self._mark_missing(X)
+        is_categorical, _ = column_types(schema, X.shape[1])
+        X = self._mark_missing(X, is_categorical)
         if reset and schema is not None:
-            schema.fit_ranges(X)
-        check_support(X, numeric_likelihood(self.likelihood), self.is_categorical_)
-        return X
+            schema = schema.with_ranges(X)
+        check_support(X, numeric_likelihood(self.likelihood), is_categorical)
+        return X, schema
 
     def _validate_for_inference(
         self, X, dtype=(np.float64, np.float32), *, return_table=False
@@ -83,18 +79,28 @@ class ValidationMixin:
         X, _, table = validate_rows(
             self, X, reset=False, schema=self.schema_, dtype=dtype, return_table=True
         )
-        X = _unseen_values_missing(self._mark_missing(X), self)
+        X = _unseen_values_missing(self._mark_missing(X, self.is_categorical_), self)
         check_support(X, self.likelihood_, self.is_categorical_)
         return (X, table) if return_table else X
 
-    def _mark_missing(self, X):
+    def _mark_missing(self, X, is_categorical):
         """The validated rows with every missing cell as NaN (a hook for an
-        estimator with another placeholder; never writes into ``X``)."""
+        estimator with another placeholder; never writes into ``X``), the
+        columns of which ``is_categorical`` holding level codes."""
         return X
 
     def _to_user(self, values):
         """Decoded rows in the user's column types (see ``TableSchema``)."""
         return values if self.schema_ is None else self.schema_.decode(values)
+
+
+def column_types(schema, n_features):
+    """``(is_categorical, categories)`` of a table of ``n_features``
+    columns with the table ``schema`` (None: every column numeric), as the
+    fitted ``is_categorical_`` and ``categories_``."""
+    if schema is None:
+        return np.zeros(n_features, dtype=bool), []
+    return schema.is_categorical, schema.categories
 
 
 def validate_rows(

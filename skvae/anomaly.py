@@ -11,7 +11,7 @@ from skvae._base import BaseVAE
 from skvae._budget import TwoRegimeBudget
 from skvae._docs import fill_doc
 from skvae._inference import MAX_DERIVED_ROWS, bounded_rows
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 
 # Training rows scored for the thresholds (offset_, feature_offset_): a
 # random subsample of a larger table (see VAEAnomalyDetector's Notes).
@@ -126,6 +126,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
         "score_type": [StrOptions({"likelihood", "reconstruction"})],
@@ -182,10 +183,6 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -211,6 +208,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.n_flows = n_flows
+        self.n_top_components = n_top_components
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
@@ -237,6 +238,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         return self._fit(X)
 
+    @uses_torch
     def score_samples(self, X):
         """Normality score of each row: higher is more normal.
 
@@ -255,8 +257,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             observed cells, extrapolated to a full row (see Notes).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
-        with torch_settings(self.n_jobs):
-            return self._score_samples(X)
+        return self._score_samples(X)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -288,6 +289,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
 
+    @uses_torch
     def score_samples_per_feature(self, X):
         """Each column's share of the score, relative to what is usual for it.
 
@@ -317,19 +319,18 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             each column (whose row sums equal ``score_samples``).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
-        with torch_settings(self.n_jobs):
-            _, per_feature = self._scores_and_per_feature(X)
+        _, per_feature = self._scores_and_per_feature(X)
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
 
     # max_iter="auto": stop short on large tables (see skvae._budget).
     _auto_budget = TwoRegimeBudget()
 
-    def _fitted_on(self, X, labels=None):
+    def _fitted_on(self, prepared):
         """``score_type_``, ``offset_`` and ``feature_offset_`` from the
         training rows (at most ``MAX_THRESHOLD_ROWS`` of them, see Notes)."""
         self.score_type_ = self.score_type
-        X = bounded_rows(X, self.noise_seed_).astype(np.float64, copy=False)
+        X = bounded_rows(prepared.X, self.noise_seed_).astype(np.float64, copy=False)
         scores, per_feature = self._scores_and_per_feature(X)
         self.feature_offset_ = _observed_medians(per_feature)
         scores = self._extrapolated(scores, X)

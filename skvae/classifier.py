@@ -5,7 +5,6 @@ import dataclasses
 from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
@@ -18,8 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
-from skvae._generative import GenerativeMixin
+from skvae._generative import GenerativeMixin, torch_generator
 from skvae._labels import (
+    FitLabels,
     _class_prior,
     _encode_labels,
     _sample_codes,
@@ -27,7 +27,7 @@ from skvae._labels import (
     _transduction,
 )
 from skvae._linear_part import mixed_probabilities, updated_linear_part
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._semisupervised_inference import M2Inference
 from skvae._validation import check_n_samples
 
@@ -200,10 +200,6 @@ class VAEClassifier(
         categorical_features="from_dtype",
         min_frequency=None,
         max_categories=None,
-        prior="normal",
-        n_pseudo_inputs="auto",
-        n_flows=0,
-        n_top_components=None,
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
@@ -236,10 +232,6 @@ class VAEClassifier(
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -314,6 +306,7 @@ class VAEClassifier(
             raise ValueError("classes must be passed on the first call to partial_fit.")
         return self._fit(X, partial=True, y=y, classes=classes)
 
+    @uses_torch
     def predict_proba(self, X):
         """Class probabilities of each row (M2's, mixed with the linear part's).
 
@@ -349,6 +342,7 @@ class VAEClassifier(
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    @uses_torch
     def transform(self, X):
         """Encode ``X`` as the posterior mean of its latent code.
 
@@ -364,10 +358,10 @@ class VAEClassifier(
             Deterministic.
         """
         X = self._validate_for_inference(X)
-        with torch_settings(self.n_jobs):
-            return self._inference().posterior_mean(X)
+        return self._inference().posterior_mean(X)
 
-    def sample(self, n_samples=1, y=None, random_state=None):
+    @uses_torch
+    def sample(self, n_samples=1, random_state=None, *, y=None, include_missing=False):
         """Draw new rows from the model, of given classes or of any.
 
         A class is drawn from ``class_prior_`` when ``y`` is None, a code
@@ -377,12 +371,17 @@ class VAEClassifier(
         ----------
         n_samples : int, default=1
             Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draws; pass an int for reproducible samples.
         y : label, array-like of shape (n_samples,) or None, default=None
             The class of the rows: one label for all of them, or one per
             row; None draws each row's class from ``class_prior_``. A label
             not in ``classes_`` raises a ``ValueError``.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draws; pass an int for reproducible samples.
+        include_missing : bool, default=False
+            Blank cells as the training data had them: each generated row
+            takes the pattern of missing cells of a training row drawn at
+            random, independent of its class and values. False gives
+            complete rows.
 
         Returns
         -------
@@ -394,50 +393,37 @@ class VAEClassifier(
         check_n_samples(n_samples)
         rng = check_random_state(random_state)
         codes = _sample_codes(y, n_samples, self.classes_, self.class_prior_, rng)
-        seed = rng.randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=self.device_).manual_seed(int(seed))
-        with torch_settings(self.n_jobs):
-            out = self._inference().generate(codes, generator)
-        return self._to_user(out)
+        generator = torch_generator(rng, self.device_)
+        out = self._inference().generate(n_samples, generator, labels=codes)
+        return self._to_user(self._with_missing(out, rng, include_missing))
 
     @property
     def _n_features_out(self):
         return self.n_components_
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
     # ------------------------------------------------------------ private
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
-        """Class indices of ``y`` (-1 where unlabelled); at a fresh fit also
-        ``classes_`` and ``class_prior_``. Every call sets
-        ``classification_weight_``."""
+        """The classes, the class indices of ``y`` (-1 where unlabelled),
+        the class prior (of a fresh fit's labels, else the fitted one) and
+        the classification term's weight."""
         fitted = None if reset else self.classes_
-        self.classes_, codes = _encode_labels(y, X, self, classes, fitted)
-        if reset:
-            self.class_prior_ = _class_prior(codes, len(self.classes_))
-        self.classification_weight_ = _term_weight(self.classification_weight, codes)
-        return codes
+        classes, codes = _encode_labels(y, X, self, classes, fitted)
+        prior = _class_prior(codes, len(classes)) if reset else self.class_prior_
+        weight = _term_weight(self.classification_weight, codes)
+        return FitLabels(codes, classes, prior, weight)
 
-    def _training_settings(self, n_train, partial, seed, **resolved):
-        m2 = {"classification_weight": self.classification_weight_}
-        m2["class_prior"] = tuple(self.class_prior_.tolist())
-        return super()._training_settings(n_train, partial, seed, **m2, **resolved)
-
-    def _fitted_on(self, X, labels=None):
+    def _fitted_on(self, prepared):
         """The linear part; ``transduction_``: given labels, else predictions."""
+        X, codes = prepared.X, prepared.labels.codes
         self.linear_weight_ = self.linear_weight
-        self.linear_part_ = updated_linear_part(self, X, labels)
+        self.linear_part_ = updated_linear_part(self, X, codes)
         proba = self._class_probabilities
-        self.transduction_ = _transduction(labels, X, self.classes_, proba)
+        self.transduction_ = _transduction(codes, X, self.classes_, proba)
 
     def _class_probabilities(self, X):
         """``predict_proba`` of the validated rows ``X``."""
-        with torch_settings(self.n_jobs):
-            proba = self._inference().class_probabilities(X)
+        proba = self._inference().class_probabilities(X)
         return mixed_probabilities(
             proba, self.linear_part_, X, self.is_categorical_, self.linear_weight_
         )

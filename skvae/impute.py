@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.special import ndtr, ndtri
-from sklearn.base import TransformerMixin, _fit_context
-from sklearn.impute import MissingIndicator
+from sklearn.base import _fit_context
+from sklearn.impute._base import _BaseImputer
 from sklearn.utils._param_validation import MissingValues
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
@@ -18,12 +18,11 @@ from skvae._docs import fill_doc
 from skvae._frames import (
     _as_array,
     _as_frame,
-    _extended_categories,  # noqa: F401 (tests import it here)
     _finish_frame,
 )
 from skvae._generative import GenerativeMixin
 from skvae._noise import row_uniform_noise
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._tables import _is_pandas_df, _is_polars_df
 from skvae._torch.likelihoods import LIKELIHOODS
 
@@ -43,7 +42,7 @@ _ONE_SIGMA_UP = float(ndtr(1.0))
 
 
 @fill_doc
-class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
+class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
     """Fill missing cells with what a variational autoencoder infers.
 
     The VAE is trained on the observed cells of the table (the masked
@@ -173,6 +172,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
         "missing_values": [MissingValues(numeric_only=True)],
         "sample_posterior": ["boolean"],
@@ -233,10 +233,6 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -262,6 +258,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             random_state=random_state,
             verbose=verbose,
         )
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.n_flows = n_flows
+        self.n_top_components = n_top_components
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
@@ -289,6 +289,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         """
         return self._fit(X)
 
+    @uses_torch
     def transform(self, X):
         """Fill the missing cells of ``X``.
 
@@ -325,8 +326,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         if rows.size:
             # The model conditions on the observed cells; an unseen level is
             # NaN in X_encoded, so it counts as missing there.
-            with torch_settings(self.n_jobs):
-                imputed = self._impute(filled[rows])
+            imputed = self._impute(filled[rows])
             filled[rows] = np.where(missing[rows], imputed, filled[rows])
         if self.keep_empty_features:
             # A column never observed in fit has nothing learnt: 0, as
@@ -366,49 +366,52 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         names = input_features
         if not self.keep_empty_features:
             names = names[~self.empty_features_]
-        if self.indicator_ is not None:
-            indicator = self.indicator_.get_feature_names_out(input_features)
-            names = np.concatenate([names, indicator])
-        return names
+        return self._concatenate_indicator_feature_names_out(names, input_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = _is_nan(self.missing_values)
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        indicator = vars(self).get("indicator_")
+        if indicator is not None and not getattr(indicator, "_precomputed", False):
+            # Saved when the indicator read rows with NaN cells: the same
+            # columns, from the mask of missing cells that transform passes.
+            indicator._fit(self.missing_patterns_[0], precomputed=True)
 
     # ----------------------------------------------------------- helpers
 
-    def _fitted_on(self, X, labels=None):
-        """``sample_posterior_``, the empty features and the indicator.
+    def _fitted_on(self, prepared):
+        """``sample_posterior_``, the empty features, the draws' spread (from
+        the cells held out of training, see :meth:`_hold_out`) and the
+        indicator.
 
         The training rows' patterns of missing cells, counted over every
         training call, say which columns are empty and which have gaps (all
-        the indicator learns): no second pass over ``X``.
+        the indicator learns): no second pass over the rows.
         """
         self.sample_posterior_ = self.sample_posterior
         patterns, _ = self.missing_patterns_
         self.empty_features_ = patterns.all(axis=0)
-        rows, cells, truth = self.__dict__.pop("_held_out", (X[:0], (), ()))
+        rows, cells, truth = prepared.held_out
         self.draw_spread_ = _draw_spread(
             self._inference(), rows, cells, truth, _spread_columns(self.architecture_)
         )
-        self.indicator_ = None
-        if self.add_indicator:
-            self.indicator_ = MissingIndicator(error_on_new=False).fit(
-                _nan_where(patterns)
-            )
+        # The patterns are a mask of the missing cells (scikit-learn's
+        # precomputed indicator input).
+        self._fit_indicator(patterns)
 
     # Training always has missing cells (those held out for the draws'
     # spread), and the rows to impute have them.
     _missing_inputs = True
 
-    def _training_data(self, X, labels, rng, architecture):
-        """The base class's training data, less the cells held out of
-        training to calibrate the draws' spread (see :func:`_draw_spread`)."""
-        columns = _spread_columns(architecture)
-        X, self._held_out = _held_out_cells(X, columns, rng)
-        return super()._training_data(X, labels, rng, architecture)
+    def _hold_out(self, X, architecture, rng):
+        """The training rows less the cells held out of training to
+        calibrate the draws' spread (see :func:`_draw_spread`), and those
+        cells (see :func:`_held_out_cells`)."""
+        return _held_out_cells(X, _spread_columns(architecture), rng)
 
     def _impute(self, X):
         """Imputed rows of the float64 rows ``X`` (every cell, on the user's
@@ -419,10 +422,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         rows = _imputed_rows(model, X, self.noise_seed_ + 1, self.draw_spread_)
         return rows * self.scale_ + self.mean_
 
-    def _mark_missing(self, X):
+    def _mark_missing(self, X, is_categorical):
         """Cells of numeric columns equal to ``missing_values`` become NaN
         (in a copy); NaN is then an error, as in scikit-learn's imputers."""
-        return _marked_missing(X, self.missing_values, self.is_categorical_)
+        return _marked_missing(X, self.missing_values, is_categorical)
 
     def _finish(self, out, missing):
         """Empty features dropped (or kept: in a DataFrame their missing
@@ -430,10 +433,10 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         array has them at 0 already) and the indicator appended, as
         scikit-learn's imputers do."""
         empty = self.empty_features_
-        indicator = None
-        if self.indicator_ is not None:
+        indicator = self._transform_indicator(missing)
+        if indicator is not None:
             # An array, whatever set_output context the caller is in.
-            indicator = np.asarray(self.indicator_.transform(_nan_where(missing)))
+            indicator = np.asarray(indicator)
         if _is_pandas_df(out) or _is_polars_df(out):
             names = getattr(self, "feature_names_in_", None)
             indicator_names = None
@@ -445,9 +448,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
             return _finish_frame(out, empty, fill_empty, indicator, indicator_names)
         if not self.keep_empty_features:
             out = out[:, ~empty]
-        if indicator is not None:
-            out = np.hstack([out, indicator.astype(out.dtype)])
-        return out
+        return self._concatenate_indicator(out, indicator)
 
 
 def _imputed_rows(model, X, seed=None, spread=None):
@@ -591,11 +592,6 @@ def _cells_to_fill(X_encoded, table, schema, is_categorical):
         given = schema.missing(table)
         missing &= given | ~is_categorical
     return missing
-
-
-def _nan_where(missing):
-    """What ``MissingIndicator`` reads: NaN where ``missing``, else 0."""
-    return np.where(missing, np.nan, 0.0)
 
 
 def _is_nan(value):

@@ -10,7 +10,7 @@ from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._families import numeric_likelihood
 from skvae._generative import GenerativeMixin
-from skvae._runtime import torch_settings
+from skvae._runtime import uses_torch
 from skvae._torch.likelihoods import LIKELIHOODS
 
 
@@ -91,6 +91,7 @@ class VAETransformer(
 
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
+        **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
     }
 
@@ -145,10 +146,6 @@ class VAETransformer(
             categorical_features=categorical_features,
             min_frequency=min_frequency,
             max_categories=max_categories,
-            prior=prior,
-            n_pseudo_inputs=n_pseudo_inputs,
-            n_flows=n_flows,
-            n_top_components=n_top_components,
             beta=beta,
             kl_warmup=kl_warmup,
             free_bits=free_bits,
@@ -174,6 +171,10 @@ class VAETransformer(
             random_state=random_state,
             verbose=verbose,
         )
+        self.prior = prior
+        self.n_pseudo_inputs = n_pseudo_inputs
+        self.n_flows = n_flows
+        self.n_top_components = n_top_components
         self.mmd_weight = mmd_weight
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
@@ -203,6 +204,7 @@ class VAETransformer(
         """
         return self._fit(X)
 
+    @uses_torch
     def transform(self, X):
         """Encode ``X`` as the posterior mean of its latent code.
 
@@ -220,10 +222,10 @@ class VAETransformer(
             ProdLDA's), rows summing to 1.
         """
         X = self._validate_for_inference(X)
-        with torch_settings(self.n_jobs):
-            Z = self._inference().posterior_mean(X)
+        Z = self._inference().posterior_mean(X)
         return softmax(Z, axis=1) if self._topic_model else Z
 
+    @uses_torch
     def inverse_transform(self, X):
         """Decode latent codes into the mean of p(x | z), in input space.
 
@@ -253,8 +255,7 @@ class VAETransformer(
             # Topic proportions: their logarithm is a latent code that the
             # decoder's softmax maps back to them.
             Z = np.log(np.clip(Z, np.finfo(np.float64).tiny, None))
-        with torch_settings(self.n_jobs):
-            return self._to_user(self._inference().decode_mean(Z))
+        return self._to_user(self._inference().decode_mean(Z))
 
     def perplexity(self, X):
         """Perplexity per word of the counts ``X`` (likelihood="multinomial").
@@ -314,7 +315,6 @@ class VAETransformer(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         family = LIKELIHOODS.get(numeric_likelihood(self.likelihood))
         if getattr(family, "counts", False):
             tags.input_tags.positive_only = True

@@ -1,6 +1,7 @@
 """Behaviour of VAEClassifier: semi-supervised M2 and class-conditional
 generation."""
 
+import inspect
 import pickle
 
 import numpy as np
@@ -12,7 +13,7 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from skvae import VAEClassifier
+from skvae import VAEClassifier, VAETransformer
 from skvae._noise import row_normal_noise
 
 # Enough epochs for claims about a trained classifier.
@@ -149,6 +150,21 @@ def test_sample_is_reproducible(fitted):
     )
 
 
+def test_sample_takes_the_parameters_of_every_generator_then_the_class(fitted):
+    generator = inspect.signature(VAETransformer.sample).parameters
+    own = inspect.signature(VAEClassifier.sample).parameters
+    assert list(own)[:3] == list(generator)[:3]  # self, n_samples, random_state
+    assert own["y"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert own["include_missing"] == generator["include_missing"]
+
+
+def test_generation_without_labels_draws_classes_from_the_prior(fitted):
+    model = fitted._inference()
+    rows = model.generate(600, torch.Generator().manual_seed(0))
+    shares = np.bincount(fitted.predict(rows), minlength=3) / 600
+    np.testing.assert_allclose(shares, fitted.class_prior_, atol=0.1)
+
+
 def test_transduction_keeps_the_given_labels(separable):
     X, y = separable
     y_partial = with_few_labels(y, per_class=20)
@@ -218,6 +234,8 @@ def test_mixed_table_with_missing_cells_and_a_categorical_target(table):
     assert rows.dtypes.equals(X.dtypes)
     assert np.mean(clf.predict(rows) == "blue") >= 0.8
     assert np.all(np.isfinite(clf.score_samples(X)))
+    gappy = clf.sample(200, random_state=0, include_missing=True)
+    assert gappy.isna().to_numpy().any() and not rows.isna().to_numpy().any()
 
 
 def test_pickle_round_trip_gives_identical_outputs_and_continues_training(

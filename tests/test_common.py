@@ -31,8 +31,7 @@ def _instances():
         # (logistic regression 0.78, a depth-3 tree 0.79) short of memorizing
         # the identifier. The classifier's categorical columns are tested in
         # tests/test_classifier.py on a table with real categories.
-        # The classifier refuses the richer latent models (a clear
-        # ValueError, tested in tests/test_latent.py) and has no
+        # The classifier has neither the richer latent models nor the
         # regularizers of q(z | x).
         if "categorical_features" not in config and not any(
             name in config

@@ -283,7 +283,7 @@ def _cells(out, name, j):
 
 
 def test_an_ordered_category_column_stays_ordered_when_the_orders_merge():
-    from skvae.impute import _extended_categories
+    from skvae._frames import _extended_categories
 
     fitted = pd.CategoricalDtype(["lo", "mid", "hi"], ordered=True)
     imputed = pd.Series(["mid", "lo"], dtype=fitted)

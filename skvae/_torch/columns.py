@@ -17,6 +17,7 @@ from torch import nn
 from torch.distributions import Distribution, Independent
 from torch.nn import functional as F
 
+from skvae._torch.layers import BlockMaps
 from skvae._torch.levels import NumericLevels, OrdinalLevels
 
 # Widest embedding of a categorical column (see embedding_width).
@@ -202,15 +203,17 @@ class ColumnExpansion(nn.Module):
         slot_position[slot_order] = torch.arange(self.n_outputs)
         return column_position, slot_position, slot_order
 
-    def _group_maps(self, categorical_columns: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The maps of the blocks that hold a grouped column, by buffer name."""
+    def _group_maps(self, categorical_columns: torch.Tensor) -> list[BlockMaps]:
+        """Per block, the maps of its grouped columns (none for a block
+        without one)."""
         # Their columns' tables concatenated (see _InfrequentGroup): level ->
         # slot and log-share, by code plus the column's offset; and per slot
         # the level that collapse names, its share, and the sum of squared
         # shares (the Brier score's).
-        buffers = {}
+        blocks = []
         for g, (first, stop, _) in enumerate(self.groups):
             if not self._grouped[g]:
+                blocks.append(BlockMaps())
                 continue
             maps = [
                 _InfrequentGroup.identity(self.n_levels[j])
@@ -223,39 +226,34 @@ class ColumnExpansion(nn.Module):
                 )
             ]
             sizes = torch.tensor([len(group.slot_of) for group in maps])
-            buffers |= {
-                f"level_offsets_{g}": torch.cumsum(sizes, 0) - sizes,
-                f"slot_of_{g}": torch.cat([group.slot_of for group in maps]),
-                f"log_share_{g}": torch.cat([group.log_share for group in maps]),
-                f"slot_code_{g}": torch.stack([group.slot_code for group in maps]),
-                f"slot_share_{g}": torch.stack([group.slot_share for group in maps]),
-                f"slot_square_share_{g}": torch.stack(
-                    [group.slot_square_share for group in maps]
-                ),
-            }
-        return buffers
-
-    def _column_maps(self) -> dict[str, torch.Tensor]:
-        """The maps of each grouped column (grouped order), by buffer name."""
-        buffers = {}
-        for i, group in enumerate(self.infrequent):
-            if group is not None:
-                buffers |= {
-                    f"group_cdf_c{i}": group.cdf,
-                    f"group_codes_c{i}": group.codes,
-                }
-        return buffers
+            blocks.append(
+                BlockMaps(
+                    level_offsets=torch.cumsum(sizes, 0) - sizes,
+                    slot_of=torch.cat([group.slot_of for group in maps]),
+                    log_share=torch.cat([group.log_share for group in maps]),
+                    slot_code=torch.stack([group.slot_code for group in maps]),
+                    slot_share=torch.stack([group.slot_share for group in maps]),
+                    slot_square_share=torch.stack(
+                        [group.slot_square_share for group in maps]
+                    ),
+                )
+            )
+        return blocks
 
     def _register_maps(self, layout: dict[str, torch.Tensor]) -> None:
-        """Register the layout's maps and the infrequent levels' as buffers."""
-        buffers = (
-            layout
-            | self._group_maps(layout["categorical_columns"])
-            | self._column_maps()
-        )
-        for name, value in buffers.items():
+        """Register the layout's maps as buffers, each block's maps
+        (``group_maps``) and each grouped column's draws (``group_draws``,
+        grouped order) as modules."""
+        for name, value in layout.items():
             # Derived from n_levels and the grouping, so not saved state.
             self.register_buffer(name, value, persistent=False)
+        self.group_maps = nn.ModuleList(self._group_maps(layout["categorical_columns"]))
+        self.group_draws = nn.ModuleList(
+            BlockMaps()
+            if group is None
+            else BlockMaps(cdf=group.cdf, codes=group.codes)
+            for group in self.infrequent
+        )
 
     def _register_undrawn(self, unobserved, infrequent) -> None:
         """``undrawn`` (n_outputs,): 1 in the slot of each level of no
@@ -412,7 +410,7 @@ class ColumnExpansion(nn.Module):
                 continue
             # The group's slot stands for its most frequent level, whose
             # probability is the group's times that level's share.
-            slot = (block * getattr(self, f"slot_share_{g}")).argmax(-1)
+            slot = (block * self.group_maps[g].slot_share).argmax(-1)
             codes.append(self._slot_codes(g, slot))
         codes = torch.cat(codes, -1).to(features.dtype)
         if self.numeric_levels is not None:
@@ -433,16 +431,16 @@ class ColumnExpansion(nn.Module):
             if not self._grouped[g]:
                 out.append(None)
                 continue
-            index = codes[..., first:stop] + getattr(self, f"level_offsets_{g}")
-            slots = getattr(self, f"slot_of_{g}")[index]
-            out.append((slots, getattr(self, f"log_share_{g}")[index]))
+            maps = self.group_maps[g]
+            index = codes[..., first:stop] + maps.level_offsets
+            out.append((maps.slot_of[index], maps.log_share[index]))
         return out
 
     def _slot_codes(self, g: int, slot: torch.Tensor) -> torch.Tensor:
         """The code of the level that each slot (..., n_columns) of block
         ``g`` stands for: a frequent level's own, the infrequent group's
         most frequent level."""
-        table = getattr(self, f"slot_code_{g}")  # (n_columns, n_slots)
+        table = self.group_maps[g].slot_code  # (n_columns, n_slots)
         n_columns, n_slots = table.shape
         base = torch.arange(n_columns, device=slot.device) * n_slots
         return table.flatten()[slot + base]
@@ -487,7 +485,7 @@ class ColumnExpansion(nn.Module):
         if grouped:
             observed = observed * log_share.exp()
             blocks = [
-                b * getattr(self, f"slot_square_share_{g}").sqrt()
+                b * self.group_maps[g].slot_square_share.sqrt()
                 if self._grouped[g]
                 else b
                 for g, b in enumerate(blocks)
@@ -553,24 +551,25 @@ class ColumnEmbedding(nn.Module):
             else:
                 self.runs.append((i, i + 1, width))
         self.tables = nn.ModuleList()
-        self._mapped = []
-        for r, (first, stop, width) in enumerate(self.runs):
+        self.run_maps = nn.ModuleList()
+        for first, stop, width in self.runs:
             run_slots = torch.tensor(slots[first:stop])
             self.tables.append(_embedding(int(run_slots.sum()), width, generator))
             offsets = torch.cumsum(run_slots, 0) - run_slots
-            self.register_buffer(f"offsets_{r}", offsets, persistent=False)
-            self._mapped.append(self._register_rows(r, first, stop, offsets))
+            self.run_maps.append(self._run_maps(first, stop, offsets))
+        self._mapped = [hasattr(maps, "rows") for maps in self.run_maps]
         self._starts = expansion.categorical_starts.tolist()  # first slots
         self.in_features = expansion.n_features
         self.out_features = expansion.n_numeric + sum(widths) + expansion.n_leveled
 
-    def _register_rows(self, r: int, first: int, stop: int, offsets) -> bool:
-        """For a run that holds a grouped column, register the table row of
-        each of its columns' levels (``rows_{r}``, indexed by code plus the
-        column's ``level_offsets_{r}``); whether the run needs them."""
+    def _run_maps(self, first: int, stop: int, offsets) -> BlockMaps:
+        """The maps of a run: each column's first table row (``offsets``,
+        by which a code is its row) and, for a run that holds a grouped
+        column, the table row of each of its columns' levels (``rows``,
+        indexed by code plus the column's ``level_offsets``)."""
         expansion = self.expansion
         if all(expansion.infrequent[i] is None for i in range(first, stop)):
-            return False  # every code is its slot
+            return BlockMaps(offsets=offsets)  # every code is its slot
         columns = expansion.categorical_columns.tolist()
         rows = []
         for i, offset in zip(range(first, stop), offsets.tolist(), strict=True):
@@ -579,11 +578,11 @@ class ColumnEmbedding(nn.Module):
             slot_of = torch.arange(k) if group is None else group.slot_of
             rows.append(slot_of + offset)
         levels = torch.tensor([len(column) for column in rows])
-        self.register_buffer(f"rows_{r}", torch.cat(rows), persistent=False)
-        self.register_buffer(
-            f"level_offsets_{r}", torch.cumsum(levels, 0) - levels, persistent=False
+        return BlockMaps(
+            offsets=offsets,
+            rows=torch.cat(rows),
+            level_offsets=torch.cumsum(levels, 0) - levels,
         )
-        return True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         expansion = self.expansion
@@ -592,11 +591,11 @@ class ColumnEmbedding(nn.Module):
         codes, missing = expansion.codes(x)  # (..., n_categorical)
         parts = [x.index_select(-1, expansion.numeric_columns)]
         for r, (first, stop, _) in enumerate(self.runs):
+            maps = self.run_maps[r]
             if self._mapped[r]:
-                level = codes[..., first:stop] + getattr(self, f"level_offsets_{r}")
-                index = getattr(self, f"rows_{r}")[level]
+                index = maps.rows[codes[..., first:stop] + maps.level_offsets]
             else:
-                index = codes[..., first:stop] + getattr(self, f"offsets_{r}")
+                index = codes[..., first:stop] + maps.offsets
             vectors = self.tables[r](index)  # (..., stop - first, width)
             vectors = vectors.masked_fill(missing[..., first:stop, None], 0.0)
             parts.append(vectors.flatten(-2))
@@ -869,11 +868,9 @@ class MixedLikelihood(nn.Module):
                 p_group = probabilities[..., c, -1]
                 within = (uniform[..., i] - (cdf[..., c, -1] - p_group)) / p_group
                 within = within.nan_to_num(0.0).clamp(0.0, 1.0)
-                group_cdf = getattr(expansion, f"group_cdf_c{i}")
-                position = torch.searchsorted(group_cdf, within.contiguous())
-                level = getattr(expansion, f"group_codes_c{i}")[
-                    position.clamp(max=len(group_cdf) - 1)
-                ]
+                draws = expansion.group_draws[i]
+                position = torch.searchsorted(draws.cdf, within.contiguous())
+                level = draws.codes[position.clamp(max=len(draws.cdf) - 1)]
                 code[..., c] = torch.where(slot[..., c] == k - 1, level, code[..., c])
             codes.append(code)
         codes = torch.cat(codes, -1)

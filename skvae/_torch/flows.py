@@ -9,8 +9,6 @@ bound. The steps reverse the order of the dimensions between them, and a
 positive gate bias starts each step near the identity.
 """
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
@@ -107,8 +105,3 @@ class InverseAutoregressiveFlow(nn.Module):
             z = sigma * z + (1.0 - sigma) * shift  # (..., n_samples, d)
             log_det = log_det + nn.functional.logsigmoid(gate).sum(-1)
         return z, log_det
-
-
-def made_width(hidden_layer_sizes: Sequence[int]) -> int:
-    """Hidden units of each MADE: the encoder's last width."""
-    return hidden_layer_sizes[-1]

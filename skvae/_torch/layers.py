@@ -57,3 +57,14 @@ def make_mlp(
             layers.append(Dropout(dropout, generator))
         n_in = width
     return nn.Sequential(*layers)
+
+
+class BlockMaps(nn.Module):
+    """The index tables and shares of one block of columns, derived from the
+    architecture: non-persistent buffers (not saved state) that follow the
+    module's device and floating dtype, read as attributes."""
+
+    def __init__(self, **tensors: torch.Tensor) -> None:
+        super().__init__()
+        for name, tensor in tensors.items():
+            self.register_buffer(name, tensor, persistent=False)

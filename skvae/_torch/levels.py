@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from skvae._torch.layers import BlockMaps
+
 # Probability mass of each outer interval that lies past the training range.
 TAIL_MASS = 1e-3
 
@@ -199,8 +201,10 @@ class OrdinalLevels(nn.Module):
         super().__init__()
         self.firsts = nn.ParameterList()
         self.gaps = nn.ParameterList()
+        # The columns over levels of each such block and their levels' ranks.
+        self.maps = nn.ModuleList()
         self._blocks = []
-        for b, block in enumerate(blocks):
+        for block in blocks:
             if block is None or block[1].shape[1] < 2:
                 self._blocks.append(None)
                 continue
@@ -215,8 +219,7 @@ class OrdinalLevels(nn.Module):
             self.gaps.append(
                 nn.Parameter((gaps + torch.log(-torch.expm1(-gaps))).float())
             )
-            self.register_buffer(f"columns_{b}", columns, persistent=False)
-            self.register_buffer(f"rank_{b}", rank, persistent=False)
+            self.maps.append(BlockMaps(columns=columns, rank=rank))
             self._blocks.append((len(self.firsts) - 1, k))
 
     def forward(self, blocks: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -227,7 +230,7 @@ class OrdinalLevels(nn.Module):
             if spec is None:
                 continue
             p, k = spec
-            columns = getattr(self, f"columns_{b}")
+            columns, rank = self.maps[p].columns, self.maps[p].rank
             outputs = blocks[b].index_select(-2, columns)  # (..., m, K)
             eta = outputs[..., 0:1]
             scale = nn.functional.softplus(outputs[..., 1:2] + _SOFTPLUS_ONE) + 1e-3
@@ -237,7 +240,6 @@ class OrdinalLevels(nn.Module):
             zeros = torch.zeros_like(below[..., :1])
             cdf = torch.cat([zeros, below, zeros + 1.0], -1)  # (..., m, K + 1)
             by_rank = cdf.diff(dim=-1).clamp(min=torch.finfo(cdf.dtype).tiny).log()
-            rank = getattr(self, f"rank_{b}")
             log_p = by_rank.gather(-1, rank.expand(*by_rank.shape[:-1], k))
             out[b] = blocks[b].index_copy(-2, columns, log_p)
         return out
