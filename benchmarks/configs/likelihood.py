@@ -24,7 +24,7 @@ with the standard VAE's row by row.
 Each model writes ``<out>/<name>_<model>.json`` (``--name``, by default
 ``likelihood``); the report and its plot are rebuilt from all the JSON
 files of that name, so the models can run in several processes, and a
-rerun of the models left resumes the study.
+rerun skips the models whose file is there: it resumes the study.
 
 Usage::
 
@@ -65,6 +65,7 @@ from benchmarks.harness.timing import timed
 from skvae import VAETransformer
 
 CONTENDERS = ["vae", "iwae"]
+CONTENDER, KEY, STORE = "model", ["model"], "json"
 QUICK = {"epochs": 3, "k_eval": 500, "check_rows": 50}
 
 # The latent models compared at one budget: the estimator's parameters
@@ -520,16 +521,21 @@ def add_arguments(parser):
     add("--verbose", action="store_true", help="skorch's per-epoch table")
 
 
-def run(args, path):
-    """Fit each model of ``--contenders`` (``vae``, ``iwae``) and write its
-    JSON beside the report."""
+def cases(args):
+    yield {}  # every model on the same data
+
+
+def prepare(case, args):
+    """The rows the models fit (train + valid) and the test rows."""
     X_train, X_valid, X_test = load_binarized_mnist()
     X_fit = np.concatenate([X_train, X_valid])
     if args.quick:
         X_fit, X_test = X_fit[:3000], X_test[:100]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for model in args.contenders:
-        result = run_model(model, X_fit, X_test, args)
-        json_path = path.parent / f"{path.name}_{model}.json"
-        json_path.write_text(json.dumps(result, indent=1))
-        print(json.dumps(result["test_nll"]), flush=True)
+    return X_fit, X_test
+
+
+def evaluate(model, split, case, args):
+    """Fit one model of ``--contenders``: its JSON beside the report."""
+    result = run_model(model, *split, args)
+    print(json.dumps(result["test_nll"]), flush=True)
+    return result

@@ -87,27 +87,3 @@ def load_line():
         f"1-minute load average {load:.2f}; other busy processes: "
         f"{', '.join(busy) or 'none'}."
     )
-
-
-def status_mb(field):
-    """A memory field of ``/proc/self/status`` (``"VmRSS"``, ``"VmHWM"``) in
-    MB; NaN where the file or field does not exist."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def reset_peak_memory():
-    """Reset the process's peak resident set (``VmHWM``) to its current one
-    (Linux >= 4.0); whether that was possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
