@@ -15,7 +15,6 @@ Usage::
     print(peak.mb)
 """
 
-import importlib
 import json
 import os
 import resource
@@ -24,19 +23,27 @@ import sys
 
 from .data import REPO_ROOT
 
+# What the fresh process runs: the function named by module and name, on
+# JSON arguments, its result printed as the last line of JSON.
+_CHILD = (
+    "import importlib, json, sys; module, name, arguments = sys.argv[1:]; "
+    "fn = getattr(importlib.import_module(module), name); "
+    "print(json.dumps(fn(*json.loads(arguments))), flush=True)"
+)
 
-def in_subprocess(fn, *args, timeout=None):
-    """``fn(*args)`` in a fresh Python process that imports this
-    repository's ``benchmarks`` and ``skvae``; ``fn`` is a module-level
-    function whose arguments and result go through JSON. Raises
-    ``subprocess.TimeoutExpired`` after ``timeout`` seconds, and
-    ``RuntimeError`` with the end of its stderr if it fails."""
-    command = [sys.executable, "-m", "benchmarks.harness.process"]
-    command += [fn.__module__, fn.__qualname__, json.dumps(args)]
-    path = f"{REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+
+def in_subprocess(fn, *args, timeout=None, root=REPO_ROOT):
+    """``fn(*args)`` in a fresh Python process that imports the
+    ``benchmarks`` and ``skvae`` of the source tree ``root`` (this one by
+    default); ``fn`` is a module-level function whose arguments and result
+    go through JSON. Raises ``subprocess.TimeoutExpired`` after ``timeout``
+    seconds, and ``RuntimeError`` with the end of its stderr if it fails."""
+    command = [sys.executable, "-c", _CHILD, fn.__module__, fn.__qualname__]
+    command.append(json.dumps(args))
+    path = f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
     env = os.environ | {"PYTHONPATH": path}
     out = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT, env=env
+        command, capture_output=True, text=True, timeout=timeout, cwd=root, env=env
     )
     if out.returncode != 0:
         raise RuntimeError(f"{fn.__name__}{args} failed:\n{out.stderr[-3000:]}")
@@ -84,9 +91,3 @@ class PeakMemory:
 def maxrss_mb():
     """The peak resident set of this process since it started, in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-if __name__ == "__main__":  # the child of ``in_subprocess``
-    module, name, arguments = sys.argv[1:]
-    result = getattr(importlib.import_module(module), name)(*json.loads(arguments))
-    print(json.dumps(result), flush=True)

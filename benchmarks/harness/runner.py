@@ -45,12 +45,27 @@ import json
 import time
 import traceback
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from .report import command_line
+
+
+class Study(Protocol):
+    """What a study module provides (the optional names above aside)."""
+
+    KEY: Sequence[str]
+    FIELDS: Sequence[str]
+
+    def evaluate(self, contender: Any, data: Any, case: dict, args: Any) -> Any:
+        """The row (a dict) of ``contender`` on ``case``, or a list of rows."""
+
+    def report(self, path: Path, args: Any) -> None:
+        """Write ``path.with_suffix(".md")`` from the stored rows."""
 
 
 def read_results(csv_path, key=None):
@@ -139,7 +154,7 @@ def _describe(row, key, seconds):
     return line + (f" {row['info']}" if row.get("info") else "")
 
 
-def run_cases(study, args, path):
+def run_cases(study: Study, args, path):
     """Every case of the study, every contender whose row is not stored
     yet: its row (or rows) stored as soon as it is known."""
     key = list(study.KEY)
@@ -185,7 +200,7 @@ def default_cases(args):
             yield {"seed": seed, "dataset": dataset}
 
 
-def run_study(study, args):
+def run_study(study: Study, args):
     """Run the study (unless ``--report-only``), then write its report,
     also when the run stopped early: ``study.report(path, args)``."""
     path = Path(args.out) / args.name
