@@ -106,23 +106,31 @@ def done_keys(results, key):
 
 
 class CsvStore:
-    """Rows appended to ``<path>.csv``; a row is done when its key is there."""
+    """Rows appended to ``<path>.csv``, with the runner's ``seconds``; a
+    failure is a row too."""
+
+    records_failures = True
 
     def __init__(self, path, key, fields):
-        self.path, self.key, self.fields = path.with_suffix(".csv"), key, fields
+        self.path, self.fields = path.with_suffix(".csv"), fields
         self.done = done_keys(read_results(self.path), key)
 
     def is_done(self, values):
         return values in self.done
 
-    def save(self, row, values):
+    def save(self, row, base, seconds, values):
+        row = {"seconds": seconds, **base, **row}
         append_row(self.path, row, self.fields)
+        return row
 
 
 class JsonStore:
-    """Each row a file ``<path>[_<key values>].json``; done when it exists."""
+    """Each row a file ``<path>[_<key values>].json``, as the study wrote
+    it; a row is done when its file exists."""
 
-    def __init__(self, path, key, fields=None):
+    records_failures = False
+
+    def __init__(self, path, key, fields):
         self.path = path
 
     def file(self, values):
@@ -132,11 +140,12 @@ class JsonStore:
     def is_done(self, values):
         return self.file(values).exists()
 
-    def save(self, row, values):
+    def save(self, row, base, seconds, values):
+        row = row | {k: v for k, v in base.items() if k not in row}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        json_path = self.file(values)
-        json_path.write_text(json.dumps(row, indent=1))
-        print(f"wrote {json_path}", flush=True)
+        self.file(values).write_text(json.dumps(row, indent=1))
+        print(f"wrote {self.file(values)}", flush=True)
+        return row
 
 
 STORES = {"csv": CsvStore, "json": JsonStore}
@@ -159,8 +168,8 @@ def run_cases(study: Study, args, path):
     yet: its row (or rows) stored as soon as it is known."""
     key = list(study.KEY)
     contender_column = getattr(study, "CONTENDER", "contender")
-    store_kind = getattr(study, "STORE", "csv")
-    store = STORES[store_kind](path, key, getattr(study, "FIELDS", None))
+    store_class = STORES[getattr(study, "STORE", "csv")]
+    store = store_class(path, key, getattr(study, "FIELDS", None))
     cases = study.cases(args) if hasattr(study, "cases") else default_cases(args)
     for case in cases:
         names = case.pop("contenders", args.contenders) or [None]
@@ -181,16 +190,12 @@ def run_cases(study: Study, args, path):
                 if args.quick:
                     raise
                 traceback.print_exc()
-                if store_kind != "csv":
+                if not store.records_failures:
                     continue
                 rows = {"info": f"error: {type(exc).__name__}: {exc}"[:200]}
             seconds = time.perf_counter() - start
             for row in rows if isinstance(rows, list) else [rows]:
-                if store_kind == "csv":
-                    row = {"seconds": seconds, **base, **row}
-                else:  # the study's own keys first, as it wrote them
-                    row = row | {k: v for k, v in base.items() if k not in row}
-                store.save(row, values[contender])
+                row = store.save(row, base, seconds, values[contender])
                 print(_describe(row, key, row.get("seconds", seconds)), flush=True)
 
 
