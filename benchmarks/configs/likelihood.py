@@ -43,7 +43,6 @@ import datetime
 import json
 import math
 import pickle
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -61,7 +60,7 @@ from benchmarks.harness.report import (
     pyplot,
     write_markdown,
 )
-from benchmarks.harness.timing import timed
+from benchmarks.harness.timing import timed, uptime
 from skvae import VAETransformer
 
 CONTENDERS = ["vae", "iwae"]
@@ -222,7 +221,7 @@ def run_model(model, X_fit, X_test, args):
     kw |= dict(n_iter_no_change=args.patience, verbose=2 if args.verbose else 0)
     est = VAETransformer(**kw)
     print(f"[{model}] fitting {est}", flush=True)
-    uptime_start = _uptime()
+    uptime_start = uptime()
     minutes = args.minutes if args.cpu_minutes is None else args.cpu_minutes
     budget = (args.epochs, minutes, args.learning_rate, args.patience)
     clock = time.perf_counter if args.cpu_minutes is None else time.process_time
@@ -272,7 +271,7 @@ def run_model(model, X_fit, X_test, args):
     r |= dict(minutes=minutes, n_iter=int(est.n_iter_))
     r["budget_clock"] = "wall" if args.cpu_minutes is None else "CPU"
     r["epochs_per_call"] = args.epochs_per_call
-    r |= dict(uptime_start=uptime_start, uptime_end=_uptime())
+    r |= dict(uptime_start=uptime_start, uptime_end=uptime())
     r["fit_cpu_seconds"] = fit_cpu_seconds
     r["latent_model"] = LATENT_MODELS.get(model, {})
     r["n_pseudo_inputs"] = est.n_pseudo_inputs_
@@ -295,11 +294,6 @@ def run_model(model, X_fit, X_test, args):
     r |= dict(check_score_samples_seconds=library_seconds, command=command_line())
     now = datetime.datetime.now(datetime.timezone.utc)
     return r | dict(machine=machine_info(), date=now.isoformat(" ", "seconds"))
-
-
-def _uptime():
-    """The output of ``uptime``: the machine's load while a model ran."""
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 # ------------------------------------------------------------------ report

@@ -87,3 +87,11 @@ def load_line():
         f"1-minute load average {load:.2f}; other busy processes: "
         f"{', '.join(busy) or 'none'}."
     )
+
+
+def uptime():
+    """The output of ``uptime``: the machine's load, recorded beside a run."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unavailable"
