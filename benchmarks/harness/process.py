@@ -32,16 +32,17 @@ _CHILD = (
 )
 
 
-def in_subprocess(fn, *args, timeout=None, root=REPO_ROOT):
+def in_subprocess(fn, *args, timeout=None, root=REPO_ROOT, env=None):
     """``fn(*args)`` in a fresh Python process that imports the
     ``benchmarks`` and ``skvae`` of the source tree ``root`` (this one by
-    default); ``fn`` is a module-level function whose arguments and result
-    go through JSON. Raises ``subprocess.TimeoutExpired`` after ``timeout``
+    default), with this process's environment updated by ``env``; ``fn`` is
+    a module-level function whose arguments and result go through JSON.
+    Raises ``subprocess.TimeoutExpired`` after ``timeout``
     seconds, and ``RuntimeError`` with the end of its stderr if it fails."""
     command = [sys.executable, "-c", _CHILD, fn.__module__, fn.__qualname__]
     command.append(json.dumps(args))
     path = f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
-    env = os.environ | {"PYTHONPATH": path}
+    env = os.environ | (env or {}) | {"PYTHONPATH": path}
     out = subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, cwd=root, env=env
     )
