@@ -2,7 +2,9 @@
 
 A study is a module of ``benchmarks/configs`` (peer comparisons,
 performance) or ``benchmarks/studies`` (frozen: the runs that chose a
-default); its docstring says what it measures and its own options.
+default, each pinned to the commit that produced its results); its
+docstring says what it measures and its own options, and
+``benchmarks/harness/runner.py`` the interface every study implements.
 Options shared by every study:
 
 ``--quick``         smoke test with tiny budgets, written to a fresh temp
@@ -38,6 +40,7 @@ def study_names():
         m.name: f"{package.__name__}.{m.name}"
         for package in (configs, studies)
         for m in pkgutil.iter_modules(package.__path__)
+        if not m.name.startswith("_")  # a helper shared by studies
     }
 
 
@@ -94,6 +97,13 @@ def main(argv=None):
         args.out = tempfile.mkdtemp(prefix=f"{args.name}_") if args.quick else RESULTS
     if threads := getattr(study, "THREADS", 1):
         limit_threads(threads)
+    if (commits := getattr(study, "COMMITS", None)) and not args.report_only:
+        pinned = ", ".join(f"{name} at {commit}" for name, commit in commits.items())
+        print(
+            f"{args.study} is frozen: its results came from {pinned} (check that "
+            "commit out to reproduce them exactly); this run uses today's code.",
+            file=sys.stderr,
+        )
     run_study(study, args)
 
 

@@ -24,7 +24,8 @@ partition in this process.
 
 The fitted detector is saved next to the data (``detector.pkl``), so a run
 interrupted while scoring resumes without refitting; the dataset is
-rebuilt only if missing.
+rebuilt only if missing. A rerun with the same ``--rows`` and
+``--partitions`` as a row of the CSV only rewrites the report.
 
 Usage::
 
@@ -35,7 +36,6 @@ Usage::
 import json
 import os
 import pickle
-import resource
 import shutil
 import time
 import warnings
@@ -45,16 +45,13 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import data
-from benchmarks.harness.report import (
-    command_line,
-    markdown_table,
-    runs_section,
-    write_markdown,
-)
-from benchmarks.harness.runner import append_row, read_results
+from benchmarks.harness.process import maxrss_mb
+from benchmarks.harness.report import markdown_table, runs_section, write_markdown
+from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line
 
 THREADS = 1
+KEY = ["n_rows", "n_partitions"]
 FIELDS = (
     "n_rows n_partitions partition_rows build_s fit_s n_steps score_s "
     "fit_us_per_step score_us_per_row flagged mean_score "
@@ -69,10 +66,6 @@ def add_arguments(parser):
     parser.add_argument("--partitions", type=int, default=40)
     parser.add_argument("--data-dir", default="/tmp/skvae_flights_10m")
     parser.add_argument("--workers", type=int, default=2)
-
-
-def _maxrss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build(directory, n_rows, n_partitions):
@@ -176,8 +169,12 @@ def in_memory(directory):
     return 1e6 * fit_s / steps, 1e6 * score_s / len(part), part.memory_usage().sum()
 
 
-def run(args, path):
-    csv_path = path.with_suffix(".csv")
+def cases(args):
+    yield {"n_rows": args.rows, "n_partitions": args.partitions}
+
+
+def evaluate(contender, case_data, case, args):
+    """Build the dataset if missing, fit, score: the row of one run."""
     directory = Path(args.data_dir)
     if args.quick:
         directory = Path(args.out) / "flights_quick"
@@ -198,7 +195,7 @@ def run(args, path):
             saved.write_bytes(pickle.dumps((detector, fit_s)))
         print(f"scoring: {time.strftime('%H:%M:%S')}", flush=True)
         mean, flagged, score_s = score(directory, detector)
-        workers = client.run(_maxrss_mb)
+        workers = client.run(maxrss_mb)
     finally:
         client.close()
         cluster.close()
@@ -220,13 +217,12 @@ def run(args, path):
     row |= dict(flagged=flagged, mean_score=mean)
     row |= dict(memory_fit_us_per_step=memory_step, memory_score_us_per_row=memory_row)
     row["worker_peak_mb"] = max(workers.values())
-    row["client_peak_mb"] = _maxrss_mb()
+    row["client_peak_mb"] = maxrss_mb()
     row["partition_mb"] = partition_bytes / 2**20
     row |= dict(load_before=load_before, load_after=os.getloadavg()[0])
     row["info"] = json.dumps({w: round(v) for w, v in workers.items()})
-    row["command"] = command_line()
-    append_row(csv_path, row, FIELDS)
     print(json.dumps(row), flush=True)
+    return row
 
 
 def report(path, args):

@@ -18,7 +18,8 @@ Usage::
 ``--variants`` adds MNIST VAE rows, comma-separated ``kind:dimension`` with
 kind in beta0.5, gaussian, epochs150, wide (default
 ``beta0.5:64,gaussian:16``; none with ``--quick``). Writes the raw results
-``features.json``, then ``features.md`` and ``features.png`` from them.
+``features.json``, then ``features.md`` and ``features.png`` from them; a
+rerun with that file in ``--out`` only rewrites the report.
 """
 
 import json
@@ -48,6 +49,7 @@ from skvae import VAETransformer
 # Hidden widths of the VAE on images (the estimator's default (64, 32) is
 # sized for tabular data with tens of columns).
 IMAGE_HIDDEN = (512, 256)
+STORE, KEY = "json", []
 
 
 def vae(n_components, max_iter, *, likelihood="bernoulli", beta=1.0, hidden=None):
@@ -70,15 +72,17 @@ def add_arguments(parser):
     )
 
 
-def run(args, path):
+def cases(args):
+    yield {}  # one run: both protocols, into one JSON
+
+
+def evaluate(contender, case_data, case, args):
     variants = [v for v in args.variants.split(",") if v]
     digits, digits_epochs = run_digits(args.quick)
     mnist, (n_train, n_test) = run_mnist(args.quick, variants)
     results = dict(command=command_line(), machine=machine_info())
     results |= dict(digits_epochs=digits_epochs, digits=digits, n_train=n_train)
-    results |= dict(n_test=n_test, mnist=mnist)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    return results | dict(n_test=n_test, mnist=mnist)
 
 
 def variant(kind, k, epochs):
@@ -118,7 +122,7 @@ def nudged_digits():
     return train_test_split(X, y, test_size=0.2, random_state=0)
 
 
-def evaluate(task, name, k, features, classifier, X_train, X_test, y_train, y_test):
+def accuracy_row(task, name, k, features, classifier, X_train, X_test, y_train, y_test):
     """Fit ``features`` (or nothing) then ``classifier``: the result row
     ``[name, k, test accuracy, fit seconds, active latents]``."""
     steps = [features] if features is not None else []
@@ -161,7 +165,7 @@ def run_digits(quick):
         for k in (16, 32):
             contenders.append(("BernoulliRBM", k, rbm(k, 10), clf))
     split = (X_train, X_test, y_train, y_test)
-    return [evaluate("digits", *c, *split) for c in contenders], epochs
+    return [accuracy_row("digits", *c, *split) for c in contenders], epochs
 
 
 def run_mnist(quick, variants):
@@ -187,7 +191,7 @@ def run_mnist(quick, variants):
     def classifier():
         return [StandardScaler(), LogisticRegression(max_iter=3000)]
 
-    rows = [evaluate("mnist", *c, classifier(), *split) for c in contenders]
+    rows = [accuracy_row("mnist", *c, classifier(), *split) for c in contenders]
     return rows, (len(X_train), len(X_test))
 
 

@@ -38,34 +38,22 @@ rows with ``max_iter=3``.
 import argparse
 import datetime
 import gc
-import json
-import os
-import resource
 import signal
 import subprocess
-import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.harness import data
-from benchmarks.harness.report import (
-    command_line,
-    markdown_table,
-    runs_section,
-    write_markdown,
-)
-from benchmarks.harness.runner import append_row, read_results
-from benchmarks.harness.timing import (
-    limit_threads,
-    load_line,
-    reset_peak_memory,
-    status_mb,
-    timed,
-)
+from benchmarks.harness.process import PeakMemory, in_subprocess, maxrss_mb, status_mb
+from benchmarks.harness.report import markdown_table, runs_section, write_markdown
+from benchmarks.harness.runner import read_results
+from benchmarks.harness.timing import limit_threads, load_line, timed
 from skvae import VAEAnomalyDetector
 
+KEY = ["n_rows"]
 FIELDS = (
     "n_rows seed fit_time score_time n_iter batch_size sec_per_epoch_per_1k "
     "score_sec_per_1k rss_before_mb fit_peak_mb score_peak_mb maxrss_mb "
@@ -106,7 +94,7 @@ def _interrupt_training(signum, frame):
 
 
 def child(n_rows, max_iter, train_minutes=None):
-    """Fit and score one size; print one JSON line of results. With
+    """Fit and score one size: its result row. With
     ``train_minutes``, training is interrupted after that long (the rest
     of ``fit`` and ``score_samples`` then run on the model so far)."""
     limit_threads(1)
@@ -114,7 +102,6 @@ def child(n_rows, max_iter, train_minutes=None):
     X = df if n_rows == "full" else subsample(df, int(n_rows))
     del df
     gc.collect()
-    resettable = reset_peak_memory()
     rss_before = status_mb("VmRSS")
     kw = {} if max_iter is None else {"max_iter": max_iter}
     model = VAEAnomalyDetector(random_state=SEED, verbose=0, **kw)
@@ -123,12 +110,11 @@ def child(n_rows, max_iter, train_minutes=None):
         if train_minutes:
             signal.signal(signal.SIGALRM, _interrupt_training)
             signal.setitimer(signal.ITIMER_REAL, 60 * train_minutes)
-        _, fit_time = timed(model.fit, X)
+        with PeakMemory() as fit_peak:
+            _, fit_time = timed(model.fit, X)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        fit_peak = status_mb("VmHWM")
-        reset_peak_memory()
-        scores, score_time = timed(model.score_samples, X)
-        score_peak = status_mb("VmHWM")
+        with PeakMemory() as score_peak:
+            scores, score_time = timed(model.score_samples, X)
     n, n_iter = len(X), model.n_iter_
     epoch_time = float(sum(row["dur"] for row in model.net_.history if "dur" in row))
     # What the model finds, as a sanity check: the 1 % least likely rows.
@@ -136,8 +122,6 @@ def child(n_rows, max_iter, train_minutes=None):
     delay = X["arr_delay"].abs()
     categorical = X.columns[model.is_categorical_]
     n_levels = zip(categorical, map(len, model.categories_), strict=True)
-    if not resettable:  # the peaks are unknown without the reset
-        fit_peak = score_peak = np.nan
     row = dict(n_rows=n, seed=SEED, train_limit_min=train_minutes or "")
     row["interrupted"] = any("interrupted" in str(w.message) for w in caught)
     row["epoch_time"] = epoch_time
@@ -146,9 +130,9 @@ def child(n_rows, max_iter, train_minutes=None):
     row["batch_size"] = int(model.batch_size_)
     row["sec_per_epoch_per_1k"] = fit_time / n_iter / (n / 1000)
     row["score_sec_per_1k"] = score_time / (n / 1000)
-    row |= dict(rss_before_mb=rss_before, fit_peak_mb=fit_peak)
-    row["score_peak_mb"] = score_peak
-    row["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row |= dict(rss_before_mb=rss_before, fit_peak_mb=fit_peak.mb)
+    row["score_peak_mb"] = score_peak.mb
+    row["maxrss_mb"] = maxrss_mb()
     row |= dict(n_features=X.shape[1], n_categorical=len(categorical))
     row["n_levels"] = ";".join(f"{k}={v}" for k, v in n_levels)
     row["nan_cells"] = int(X.isna().to_numpy().sum())
@@ -161,41 +145,26 @@ def child(n_rows, max_iter, train_minutes=None):
         f"top1pct_rows_with_nan={X[top].isna().any(axis=1).mean():.2f};"
         f"all_rows_with_nan={X.isna().any(axis=1).mean():.3f}"
     )
-    print(json.dumps(row), flush=True)
+    return row
 
 
-def run_size(csv_path, n_rows, max_iter, timeout=None, train_minutes=None):
-    """Run one size in a fresh subprocess and append its row; a subprocess
-    still running after ``timeout`` seconds is killed and recorded as not
-    finished."""
-    cmd = [sys.executable, "-m", "benchmarks", "flights", "--child", str(n_rows)]
-    if max_iter is not None:
-        cmd += ["--max-iter", str(max_iter)]
-    if train_minutes:
-        cmd += ["--train-minutes", str(train_minutes)]
-    # The child imports this repository's benchmarks and skvae, as we do.
-    path = f"{data.REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
-    kw = dict(cwd=data.REPO_ROOT, env=os.environ | {"PYTHONPATH": path})
+def evaluate(contender, case_data, case, args):
+    """One size in a fresh process; one still running at ``--deadline`` is
+    killed and recorded as not finished."""
+    size, timeout = case["size"], None
+    if args.deadline:
+        timeout = seconds_left(args.deadline)
+    max_iter = 3 if args.quick else args.max_iter
     start = datetime.datetime.now(datetime.timezone.utc)
-    print(f"size {n_rows}: started {start:%H:%M:%S} UTC", flush=True)
+    print(f"size {size}: started {start:%H:%M:%S} UTC", flush=True)
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+        row = in_subprocess(child, size, max_iter, args.train_minutes, timeout=timeout)
     except subprocess.TimeoutExpired:
         now = datetime.datetime.now(datetime.timezone.utc)
         minutes = (now - start).total_seconds() / 60
-        row = {"n_rows": N_TOTAL if n_rows == "full" else n_rows, "seed": SEED}
-        row["info"] = (
-            f"killed at the deadline after {minutes:.1f} min, fit not finished"
-        )
-        row["command"] = command_line()
-        append_row(csv_path, row, FIELDS)
-        print(f"size {n_rows}: {row['info']}", flush=True)
-        return row
-    if out.returncode != 0:
-        raise RuntimeError(f"size {n_rows} failed:\n{out.stderr[-3000:]}")
-    row = json.loads(out.stdout.strip().splitlines()[-1])
-    row["command"] = command_line()
-    append_row(csv_path, row, FIELDS)
+        info = f"killed at the deadline after {minutes:.1f} min, fit not finished"
+        print(f"size {size}: {info}", flush=True)
+        return {"seed": SEED, "info": info}
     print(
         f"size {row['n_rows']}: fit {row['fit_time']:.1f} s ({row['n_iter']} epochs, "
         f"{row['sec_per_epoch_per_1k']:.4f} s/epoch/1000 rows), score "
@@ -237,8 +206,6 @@ def datetime_check():
 
 
 def report(path, args):
-    if getattr(args, "child", None):
-        return
     results = read_results(path.with_suffix(".csv"))
     if results.empty or results["fit_time"].notna().sum() == 0:
         return
@@ -338,26 +305,19 @@ SKIPPED = []
 def add_arguments(parser):
     parser.add_argument("--sizes", default=SIZES)
     parser.add_argument("--deadline", help="HH:MM UTC: start no size after it")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
     text = "interrupt training after this long (a cost measurement)"
     parser.add_argument("--train-minutes", type=float, help=text)
 
 
-def run(args, path):
-    """Each size in a fresh subprocess (``--child``), one CSV row each."""
-    if args.child:
-        child(args.child, args.max_iter, args.train_minutes)
-        return
-    csv_path = path.with_suffix(".csv")
-    sizes, max_iter = args.sizes.split(","), args.max_iter
-    if args.quick:
-        sizes, max_iter = ["2000", "5000"], 3
+def cases(args):
+    """The sizes not yet run, in order: the full table only after a 100 000
+    row fit under 15 minutes, and no size after ``--deadline``."""
+    csv_path = Path(args.out, args.name).with_suffix(".csv")
     done = read_results(csv_path)
     done = set() if done.empty else set(done["n_rows"].astype(int))
-    for size in sizes:
-        n_rows = N_TOTAL if size == "full" else int(size)
-        if n_rows in done:
+    for size in ["2000", "5000"] if args.quick else args.sizes.split(","):
+        if (N_TOTAL if size == "full" else int(size)) in done:
             continue
         timeout = seconds_left(args.deadline) if args.deadline else None
         if timeout is not None and timeout <= 0:
@@ -369,8 +329,7 @@ def run(args, path):
                 "finish in under 15 min."
             )
             continue
-        arg = size if size == "full" else n_rows
-        run_size(csv_path, arg, max_iter, timeout, args.train_minutes)
+        yield {"n_rows": N_TOTAL if size == "full" else int(size), "size": size}
 
 
 def full_allowed(csv_path):

@@ -24,7 +24,7 @@ with the standard VAE's row by row.
 Each model writes ``<out>/<name>_<model>.json`` (``--name``, by default
 ``likelihood``); the report and its plot are rebuilt from all the JSON
 files of that name, so the models can run in several processes, and a
-rerun of the models left resumes the study.
+rerun skips the models whose file is there: it resumes the study.
 
 Usage::
 
@@ -43,7 +43,6 @@ import datetime
 import json
 import math
 import pickle
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -61,10 +60,11 @@ from benchmarks.harness.report import (
     pyplot,
     write_markdown,
 )
-from benchmarks.harness.timing import timed
+from benchmarks.harness.timing import timed, uptime
 from skvae import VAETransformer
 
 CONTENDERS = ["vae", "iwae"]
+CONTENDER, KEY, STORE = "model", ["model"], "json"
 QUICK = {"epochs": 3, "k_eval": 500, "check_rows": 50}
 
 # The latent models compared at one budget: the estimator's parameters
@@ -221,7 +221,7 @@ def run_model(model, X_fit, X_test, args):
     kw |= dict(n_iter_no_change=args.patience, verbose=2 if args.verbose else 0)
     est = VAETransformer(**kw)
     print(f"[{model}] fitting {est}", flush=True)
-    uptime_start = _uptime()
+    uptime_start = uptime()
     minutes = args.minutes if args.cpu_minutes is None else args.cpu_minutes
     budget = (args.epochs, minutes, args.learning_rate, args.patience)
     clock = time.perf_counter if args.cpu_minutes is None else time.process_time
@@ -271,7 +271,7 @@ def run_model(model, X_fit, X_test, args):
     r |= dict(minutes=minutes, n_iter=int(est.n_iter_))
     r["budget_clock"] = "wall" if args.cpu_minutes is None else "CPU"
     r["epochs_per_call"] = args.epochs_per_call
-    r |= dict(uptime_start=uptime_start, uptime_end=_uptime())
+    r |= dict(uptime_start=uptime_start, uptime_end=uptime())
     r["fit_cpu_seconds"] = fit_cpu_seconds
     r["latent_model"] = LATENT_MODELS.get(model, {})
     r["n_pseudo_inputs"] = est.n_pseudo_inputs_
@@ -294,11 +294,6 @@ def run_model(model, X_fit, X_test, args):
     r |= dict(check_score_samples_seconds=library_seconds, command=command_line())
     now = datetime.datetime.now(datetime.timezone.utc)
     return r | dict(machine=machine_info(), date=now.isoformat(" ", "seconds"))
-
-
-def _uptime():
-    """The output of ``uptime``: the machine's load while a model ran."""
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 # ------------------------------------------------------------------ report
@@ -520,16 +515,21 @@ def add_arguments(parser):
     add("--verbose", action="store_true", help="skorch's per-epoch table")
 
 
-def run(args, path):
-    """Fit each model of ``--contenders`` (``vae``, ``iwae``) and write its
-    JSON beside the report."""
+def cases(args):
+    yield {}  # every model on the same data
+
+
+def prepare(case, args):
+    """The rows the models fit (train + valid) and the test rows."""
     X_train, X_valid, X_test = load_binarized_mnist()
     X_fit = np.concatenate([X_train, X_valid])
     if args.quick:
         X_fit, X_test = X_fit[:3000], X_test[:100]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for model in args.contenders:
-        result = run_model(model, X_fit, X_test, args)
-        json_path = path.parent / f"{path.name}_{model}.json"
-        json_path.write_text(json.dumps(result, indent=1))
-        print(json.dumps(result["test_nll"]), flush=True)
+    return X_fit, X_test
+
+
+def evaluate(model, split, case, args):
+    """Fit one model of ``--contenders``: its JSON beside the report."""
+    result = run_model(model, *split, args)
+    print(json.dumps(result["test_nll"]), flush=True)
+    return result

@@ -26,6 +26,13 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits, load_iris, load_wine
 
+from benchmarks.configs._detector_ranking import (
+    auc_table,
+    plot_ranks,
+    skvae_vs_iforest,
+    summarize,
+    summary_table,
+)
 from benchmarks.harness import data
 from benchmarks.harness.contenders import (
     DETECTOR_FIELDS,
@@ -34,17 +41,7 @@ from benchmarks.harness.contenders import (
     detect,
     make,
 )
-from benchmarks.harness.report import (
-    auc_table,
-    markdown_table,
-    plot_ranks,
-    protocol,
-    pyplot,
-    skvae_vs_iforest,
-    summarize,
-    summary_table,
-    write_markdown,
-)
+from benchmarks.harness.report import markdown_table, protocol, pyplot, write_markdown
 from benchmarks.harness.runner import read_results
 
 TITLE = "Held-out one-class anomaly detection: skvae beside its peers"

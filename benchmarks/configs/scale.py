@@ -50,11 +50,7 @@ resumes where it stopped.
 """
 
 import argparse
-import json
 import os
-import resource
-import subprocess
-import sys
 import time
 import warnings
 from functools import partial
@@ -63,19 +59,10 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.harness import data
-from benchmarks.harness.report import (
-    command_line,
-    markdown_table,
-    runs_section,
-    write_markdown,
-)
-from benchmarks.harness.runner import append_row, read_results
-from benchmarks.harness.timing import (
-    limit_threads,
-    load_line,
-    reset_peak_memory,
-    status_mb,
-)
+from benchmarks.harness.process import PeakMemory, in_subprocess, maxrss_mb, status_mb
+from benchmarks.harness.report import markdown_table, runs_section, write_markdown
+from benchmarks.harness.runner import read_results
+from benchmarks.harness.timing import clocked, limit_threads, load_line
 
 FIELDS = (
     "dataset n_rows rounds iforest_s det_fit_s det_score_s tr_fit_s "
@@ -85,6 +72,7 @@ FIELDS = (
     "iforest_peak_mb det_peak_mb tr_peak_mb maxrss_mb n_features n_categorical "
     "max_levels nan_fraction load_before load_after tr_max_categories info command"
 ).split()
+KEY = ["dataset", "n_rows"]
 SIZES = "10000,30000,100000,full,1000000"
 DATASETS = ("flights", "flights_hard", "diamonds", "ames")
 N_FLIGHTS = 336_776
@@ -98,7 +86,6 @@ def add_arguments(parser):
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds")
     text = "the transformer's max_categories (default: its own default)"
     parser.add_argument("--transformer-max-categories", type=int, help=text)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--max-iter", type=int, help=argparse.SUPPRESS)
 
 
@@ -190,30 +177,20 @@ def ordinal_codes(df):
     return np.nan_to_num(out, nan=-1.0)
 
 
-# ---------------------------------------------------------------- memory
-
-
-def _phase(fn):
-    """``(result, wall seconds, peak resident MB during fn)``; the CPU
-    seconds of the process go to ``CPU_SECONDS``."""
-    resettable = reset_peak_memory()
-    start, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    seconds = time.perf_counter() - start
-    CPU_SECONDS.append(time.process_time() - cpu)
-    return result, seconds, status_mb("VmHWM") if resettable else float("nan")
-
-
-# CPU seconds of each phase, in order (one thread: the work this process
-# did, less disturbed than the wall clock by other jobs on the machine).
-CPU_SECONDS = []
-
-
 # ---------------------------------------------------------------- one size
 
 
+def _phase(fn):
+    """``(result, wall seconds, CPU seconds, peak resident MB during fn)``;
+    CPU seconds of the process (one thread: the work this process did,
+    less disturbed than the wall clock by other jobs on the machine)."""
+    with PeakMemory() as peak:
+        result, seconds, cpu = clocked(fn)
+    return result, seconds, cpu, peak.mb
+
+
 def child(dataset, size, rounds, max_iter, tr_max_categories=None):
-    """Time one (table, size) in this process; print one JSON line."""
+    """Time one (table, size) in this process: its result row."""
     from pyod.models.ecod import ECOD
     from sklearn.ensemble import IsolationForest
 
@@ -234,36 +211,36 @@ def child(dataset, size, rounds, max_iter, tr_max_categories=None):
     cpu = {k: [] for k in ("iforest", "det", "tr")}
     finite = True
     for _ in range(rounds):
-        _, t, peak = _phase(
+        _, t, cpu_s, peak = _phase(
             lambda: IsolationForest(random_state=0).fit(codes).score_samples(codes)
         )
         times["iforest"].append(t)
-        cpu["iforest"].append(CPU_SECONDS[-1])
+        cpu["iforest"].append(cpu_s)
         peaks["iforest"].append(peak)
         for name, estimator, method, params in (
             ("det", VAEAnomalyDetector, "score_samples", kw),
             ("tr", VAETransformer, "transform", tr_kw),
         ):
-            resettable = reset_peak_memory()
             model = estimator(random_state=0, **params)
-            model, t_fit, _ = _phase(partial(_fit, model, X))
-            out, t_use, _ = _phase(partial(getattr(model, method), X))
-            peaks[name].append(status_mb("VmHWM") if resettable else float("nan"))
+            model, t_fit, cpu_fit, _ = _phase(partial(model.fit, X))
+            out, t_use, cpu_use, use_peak = _phase(partial(getattr(model, method), X))
+            # The peak since the last reset: the one at the start of the use.
+            peaks[name].append(use_peak)
             times[f"{name}_fit"].append(t_fit)
             times[f"{name}_use"].append(t_use)
-            cpu[name].append(CPU_SECONDS[-2] + CPU_SECONDS[-1])
+            cpu[name].append(cpu_fit + cpu_use)
             finite &= bool(np.isfinite(out).all())
             n_categorical = int(model.is_categorical_.sum())
             max_levels = max([len(c) for c in model.categories_], default=0)
             del model, out
-    _, ecod_s, _ = _phase(lambda: ECOD().fit(codes).decision_function(codes))
+    _, ecod_s, _, _ = _phase(lambda: ECOD().fit(codes).decision_function(codes))
     pyod_vae_s = float("nan")
     if len(X) <= PYOD_VAE_MAX_ROWS:
         from pyod.models.vae import VAE
 
         epochs = {} if max_iter is None else {"epoch_num": max_iter}
         pyod = VAE(random_state=0, verbose=0, **epochs)
-        _, pyod_vae_s, _ = _phase(lambda: pyod.fit(codes).decision_function(codes))
+        _, pyod_vae_s, _, _ = _phase(lambda: pyod.fit(codes).decision_function(codes))
     iforest = np.asarray(times["iforest"])
     det = (np.asarray(times["det_fit"]) + np.asarray(times["det_use"])) / iforest
     tr = (np.asarray(times["tr_fit"]) + np.asarray(times["tr_use"])) / iforest
@@ -291,7 +268,7 @@ def child(dataset, size, rounds, max_iter, tr_max_categories=None):
         "iforest_peak_mb": max(peaks["iforest"]),
         "det_peak_mb": max(peaks["det"]),
         "tr_peak_mb": max(peaks["tr"]),
-        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_mb": maxrss_mb(),
         "n_features": X.shape[1],
         "n_categorical": n_categorical,
         "max_levels": max_levels,
@@ -299,65 +276,35 @@ def child(dataset, size, rounds, max_iter, tr_max_categories=None):
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
     }
-    print(json.dumps(row), flush=True)
+    return row
 
 
-def _fit(estimator, X):
-    return estimator.fit(X)
-
-
-def _sizes(dataset, args):
-    if dataset in ("flights", "flights_hard"):
-        return args.sizes.split(",")
-    return ["full"]
-
-
-def run(args, path):
-    """Each (table, size) in a fresh subprocess (``--child``), one CSV row
-    each; pairs already in the CSV are skipped."""
-    if args.child:
-        dataset, size = args.child.split(":")
-        child(
-            dataset, size, args.rounds, args.max_iter, args.transformer_max_categories
-        )
-        return
-    csv_path = path.with_suffix(".csv")
-    done = read_results(csv_path)
-    done = (
-        set() if done.empty else set(zip(done["dataset"], done["n_rows"], strict=True))
-    )
-    env = os.environ | {
-        "PYTHONPATH": f"{data.REPO_ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
-    }
+def cases(args):
+    """Each (table, size); a size of "full" is the whole table."""
     for dataset in args.datasets:
-        for size in _sizes(dataset, args):
-            if any(
-                name == dataset and (size == "full" or n_rows == int(size))
-                for name, n_rows in done
-            ):
-                continue
-            cmd = [sys.executable, "-m", "benchmarks", "scale"]
-            cmd += ["--child", f"{dataset}:{size}", "--rounds", str(args.rounds)]
-            if args.max_iter is not None:
-                cmd += ["--max-iter", str(args.max_iter)]
-            if args.transformer_max_categories is not None:
-                cmd += ["--transformer-max-categories"]
-                cmd += [str(args.transformer_max_categories)]
-            print(f"{dataset} {size}: {time.strftime('%H:%M:%S')}", flush=True)
-            out = subprocess.run(
-                cmd, capture_output=True, text=True, cwd=data.REPO_ROOT, env=env
-            )
-            if out.returncode != 0:
-                raise RuntimeError(f"{dataset} {size} failed:\n{out.stderr[-3000:]}")
-            row = json.loads(out.stdout.strip().splitlines()[-1])
-            row["command"] = command_line()
-            append_row(csv_path, row, FIELDS)
-            print(
-                f"  detector {row['det_ratio']:.1f}x, transformer "
-                f"{row['tr_ratio']:.1f}x IsolationForest ({row['iforest_s']:.2f} s); "
-                f"peaks {row['det_peak_mb']:.0f} / {row['tr_peak_mb']:.0f} MB",
-                flush=True,
-            )
+        sizes = args.sizes.split(",") if dataset.startswith("flights") else ["full"]
+        for size in sizes:
+            n_rows = int(size) if size != "full" else N_FLIGHTS
+            if not dataset.startswith("flights"):
+                n_rows = len(data.load_table(dataset))
+            yield {"dataset": dataset, "n_rows": n_rows, "size": size}
+
+
+def evaluate(contender, case_data, case, args):
+    """One (table, size) in a fresh process, one thread."""
+    dataset, size = case["dataset"], case["size"]
+    print(f"{dataset} {size}: {time.strftime('%H:%M:%S')}", flush=True)
+    tr_max_categories = args.transformer_max_categories
+    row = in_subprocess(
+        child, dataset, size, args.rounds, args.max_iter, tr_max_categories
+    )
+    print(
+        f"  detector {row['det_ratio']:.1f}x, transformer "
+        f"{row['tr_ratio']:.1f}x IsolationForest ({row['iforest_s']:.2f} s); "
+        f"peaks {row['det_peak_mb']:.0f} / {row['tr_peak_mb']:.0f} MB",
+        flush=True,
+    )
+    return row
 
 
 def _slope(rows, column):
@@ -383,11 +330,10 @@ def _spread(r, key):
 
 
 def report(path, args):
-    if getattr(args, "child", None):
-        return
     results = read_results(path.with_suffix(".csv"))
-    if results.empty:
+    if results.empty or results["iforest_s"].isna().all():
         return
+    results = results[results["iforest_s"].notna()]  # not failed runs
     results = results.drop_duplicates(["dataset", "n_rows"], keep="last")
     results["det_s"] = results["det_fit_s"] + results["det_score_s"]
     results["tr_s"] = results["tr_fit_s"] + results["tr_transform_s"]

@@ -29,6 +29,8 @@ Usage::
 
     python -m benchmarks score_floor --quick
     python -m benchmarks score_floor --rows 50000 --label "after"
+
+A rerun skips the methods already in the CSV under its ``--label``.
 """
 
 import time
@@ -40,10 +42,22 @@ import torch
 
 from benchmarks.harness import data
 from benchmarks.harness.report import markdown_table, runs_section, write_markdown
-from benchmarks.harness.runner import append_row, read_results
+from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import load_line
 
 THREADS = 1
+# method -> (the estimator's method, the network's work per row)
+METHODS = {
+    "detector score_samples": ("score_samples", "bound"),
+    "detector score_samples_per_feature": ("score_samples_per_feature", "bound"),
+    "transformer transform": ("transform", "encoder"),
+    "transformer score_samples": ("score_samples", "bound"),
+    "transformer sample": ("sample", "decoder"),
+    "imputer transform": ("transform", "bound"),
+}
+CONTENDER = "method"
+CONTENDERS = list(METHODS)
+KEY = ["label", "method"]
 FIELDS = (
     "label n_rows method seconds us_per_row floor_us_per_row x_floor "
     "mflop_per_row exps_per_row gflops_peak exp_per_ns n_outputs command"
@@ -88,7 +102,12 @@ def network_work(estimator):
     return _flops(encoder), _flops(decoder), module.expansion.n_outputs
 
 
-def run(args, path):
+def cases(args):
+    yield {"label": args.label or None}  # an empty cell in the CSV
+
+
+def prepare(case, args):
+    """The machine's rates and the three models, fitted once."""
     from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
 
     warnings.simplefilter("ignore")
@@ -98,56 +117,46 @@ def run(args, path):
     )
     gflops, exps_per_ns = machine_rates()
     params = dict(random_state=0, max_iter=1)
-    detector = VAEAnomalyDetector(**params).fit(X)
-    transformer = VAETransformer(**params).fit(X)
-    imputer = VAEImputer(**params).fit(X)
+    models = {
+        "detector": VAEAnomalyDetector(**params).fit(X),
+        "transformer": VAETransformer(**params).fit(X),
+        "imputer": VAEImputer(**params).fit(X),
+    }
+    return X, models, gflops, exps_per_ns
+
+
+def evaluate(name, prepared, case, args):
+    """The CPU seconds per row of one method and its floor."""
+    X, models, gflops, exps_per_ns = prepared
+    estimator = models[name.split()[0]]
+    method_name, work = METHODS[name]
     n = len(X)
-    cases = [
-        ("detector score_samples", detector, detector.score_samples, "bound"),
-        ("detector score_samples_per_feature", detector, None, "bound"),
-        ("transformer transform", transformer, transformer.transform, "encoder"),
-        ("transformer score_samples", transformer, transformer.score_samples, "bound"),
-        ("transformer sample", transformer, None, "decoder"),
-        ("imputer transform", imputer, imputer.transform, "bound"),
-    ]
-    for name, estimator, method, work in cases:
-        if name.endswith("per_feature"):
-            method = estimator.score_samples_per_feature
-        rows = X
-        if name.startswith("imputer"):
-            # Only rows with a missing cell are imputed (the others are
-            # returned as they are): time those.
-            rows = X[X.isna().any(axis=1)]
-        if name.endswith("sample"):
-            seconds = _best(
-                lambda e=estimator: e.sample(n, random_state=0), args.repeats
-            )
-        else:
-            seconds = _best(lambda m=method, r=rows: m(r), args.repeats)
-        n_timed = n if name.endswith("sample") else len(rows)
-        encoder, decoder, n_outputs = network_work(estimator)
-        k = estimator.n_mc_samples_
-        flops = {
-            "encoder": encoder,
-            "decoder": decoder,
-            "bound": encoder + k * decoder,
-        }[work]
-        exps = {"encoder": 0, "decoder": n_outputs, "bound": k * n_outputs}[work]
-        floor = flops / gflops / 1e3 + exps / exps_per_ns / 1e3  # µs per row
-        row = dict(label=args.label, n_rows=n_timed, method=name, seconds=seconds)
-        row |= dict(us_per_row=1e6 * seconds / n_timed, floor_us_per_row=floor)
-        row |= dict(x_floor=1e6 * seconds / n_timed / floor)
-        row["mflop_per_row"] = flops / 1e6
-        row |= dict(exps_per_row=exps, gflops_peak=gflops, exp_per_ns=exps_per_ns)
-        row |= dict(n_outputs=n_outputs, command=_command())
-        append_row(path.with_suffix(".csv"), row, FIELDS)
-        print(f"{name}: {row['us_per_row']:.1f} µs/row, {row['x_floor']:.1f}x floor")
-
-
-def _command():
-    from benchmarks.harness.report import command_line
-
-    return command_line()
+    rows = X
+    if name.startswith("imputer"):
+        # Only rows with a missing cell are imputed (the others are
+        # returned as they are): time those.
+        rows = X[X.isna().any(axis=1)]
+    if method_name == "sample":
+        n_timed = n
+        seconds = _best(lambda: estimator.sample(n, random_state=0), args.repeats)
+    else:
+        n_timed = len(rows)
+        method = getattr(estimator, method_name)
+        seconds = _best(lambda: method(rows), args.repeats)
+    encoder, decoder, n_outputs = network_work(estimator)
+    k = estimator.n_mc_samples_
+    flops = {"encoder": encoder, "decoder": decoder, "bound": encoder + k * decoder}
+    flops = flops[work]
+    exps = {"encoder": 0, "decoder": n_outputs, "bound": k * n_outputs}[work]
+    floor = flops / gflops / 1e3 + exps / exps_per_ns / 1e3  # µs per row
+    row = dict(n_rows=n_timed, seconds=seconds)
+    row |= dict(us_per_row=1e6 * seconds / n_timed, floor_us_per_row=floor)
+    row |= dict(x_floor=1e6 * seconds / n_timed / floor)
+    row["mflop_per_row"] = flops / 1e6
+    row |= dict(exps_per_row=exps, gflops_peak=gflops, exp_per_ns=exps_per_ns)
+    row["n_outputs"] = n_outputs
+    print(f"{name}: {row['us_per_row']:.1f} µs/row, {row['x_floor']:.1f}x floor")
+    return row
 
 
 def report(path, args):

@@ -19,6 +19,8 @@ Usage::
 
     python -m benchmarks threads            # full run, ~10 minutes
     python -m benchmarks threads --quick    # smoke test for CI, < 1 minute
+
+The rates go to ``threads.csv``, the report is rebuilt from it.
 """
 
 import multiprocessing
@@ -29,11 +31,14 @@ import numpy as np
 from sklearn.neural_network import MLPRegressor
 
 from benchmarks.harness.report import markdown_table, write_markdown
+from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import timed
 from skvae import VAETransformer
 
 THREADS = None  # the contenders set their own
 CONTENDERS = ["n_jobs=1", "n_jobs=2", "MLPRegressor"]
+KEY = ["workload", "condition", "contender"]
+FIELDS = "workload condition contender epochs/s load started command".split()
 
 WORKLOADS = {
     "small (10000 x 30, (64, 32))": (30, (64, 32)),
@@ -61,56 +66,72 @@ def epochs_per_second(contender, X, widths, epochs):
     return epochs / seconds
 
 
-def measure(n_rows, epochs, rounds):
-    contenders = CONTENDERS
-    rows = []
-    context = multiprocessing.get_context("spawn")
-    for workload, (n_features, widths) in WORKLOADS.items():
-        X = np.random.RandomState(0).normal(size=(n_rows, n_features))
+def cases(args):
+    for workload in WORKLOADS:
         for condition in ("quiet", "busy"):
-            stop = context.Event()
-            spinner = None
-            if condition == "busy":
-                spinner = context.Process(target=spin, args=(stop,))
-                spinner.start()
-                time.sleep(1.0)
-            rates = {c: [] for c in contenders}
-            for contender in contenders:  # warm-up: first calls pay set-up costs
-                epochs_per_second(contender, X[:256], widths, 1)
-            try:
-                for _ in range(rounds):
-                    for contender in contenders:
-                        rates[contender].append(
-                            epochs_per_second(contender, X, widths, epochs)
-                        )
-            finally:
-                stop.set()
-                if spinner is not None:
-                    spinner.join()
-            for contender, values in rates.items():
-                row = dict(workload=workload, condition=condition, contender=contender)
-                row["epochs/s"] = float(np.median(values))
-                rows.append(row | {"load": os.getloadavg()[0]})
-    return rows
+            yield {"workload": workload, "condition": condition}
 
 
-def write_report(rows, path, args, started):
+def prepare(case, args):
+    """Every contender's epochs per second (median over rounds, alternated)
+    on one workload, with one spinning process in the "busy" condition."""
+    n_rows, epochs, rounds = (500, 1, 1) if args.quick else (10_000, 2, 5)
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    n_features, widths = WORKLOADS[case["workload"]]
+    X = np.random.RandomState(0).normal(size=(n_rows, n_features))
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    spinner = None
+    if case["condition"] == "busy":
+        spinner = context.Process(target=spin, args=(stop,))
+        spinner.start()
+        time.sleep(1.0)
+    rates = {c: [] for c in CONTENDERS}
+    for contender in CONTENDERS:  # warm-up: first calls pay set-up costs
+        epochs_per_second(contender, X[:256], widths, 1)
+    try:
+        for _ in range(rounds):
+            for contender in CONTENDERS:
+                rates[contender].append(epochs_per_second(contender, X, widths, epochs))
+    finally:
+        stop.set()
+        if spinner is not None:
+            spinner.join()
+    load = os.getloadavg()[0]
+    return {
+        c: dict(rate=float(np.median(v)), load=load) for c, v in rates.items()
+    }, started
+
+
+def evaluate(contender, measured, case, args):
+    rates, started = measured
+    return {"epochs/s": rates[contender]["rate"], "load": rates[contender]["load"]} | {
+        "started": started
+    }
+
+
+def report(path, args):
+    results = read_results(path.with_suffix(".csv"))
+    if results.empty:
+        return
+    rows = results.to_dict("records")
     table = []
     for workload in WORKLOADS:
-        for contender in ("n_jobs=1", "n_jobs=2", "MLPRegressor"):
+        for contender in CONTENDERS:
             rate = {
                 r["condition"]: r["epochs/s"]
                 for r in rows
                 if r["workload"] == workload and r["contender"] == contender
             }
-            quiet, busy = rate["quiet"], rate["busy"]
-            cells = [f"{v:.2f}" for v in (quiet, busy, busy / quiet)]
-            table.append([workload, contender, *cells])
+            if {"quiet", "busy"} <= set(rate):
+                quiet, busy = rate["quiet"], rate["busy"]
+                cells = [f"{v:.2f}" for v in (quiet, busy, busy / quiet)]
+                table.append([workload, contender, *cells])
     quiet_loads = [r["load"] for r in rows if r["condition"] == "quiet"]
     body = (
-        f"Started {started}. 1-minute load average during the quiet runs: "
-        f"{min(quiet_loads):.2f} to {max(quiet_loads):.2f} (the busy runs add "
-        "one spinning process).\n\n"
+        f"Started {rows[0]['started']}. 1-minute load average during the quiet "
+        f"runs: {min(quiet_loads):.2f} to {max(quiet_loads):.2f} (the busy runs "
+        "add one spinning process).\n\n"
         "Epochs per second (median over rounds, contenders alternated); "
         "busy/quiet is the share of its quiet throughput a contender keeps "
         "while another process keeps one core busy.\n\n"
@@ -120,16 +141,3 @@ def write_report(rows, path, args, started):
     )
     title = "Threads: training throughput on a quiet and a busy machine"
     write_markdown(path.with_suffix(".md"), title, body, note=args.note)
-
-
-def run(args, path):
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    if args.quick:
-        rows = measure(n_rows=500, epochs=1, rounds=1)
-    else:
-        rows = measure(n_rows=10_000, epochs=2, rounds=5)
-    write_report(rows, path, args, started)
-
-
-def report(path, args):
-    """The report is written by the run (no raw file is kept)."""

@@ -1,47 +1,71 @@
-"""The one runner: datasets x contenders x seeds, one CSV row at a time.
+"""The one runner: a study's cases, one stored row at a time, then its report.
 
-A study (a module of ``benchmarks/configs`` or ``benchmarks/studies``) is a
-configuration of this loop. It names:
+A study is a module of ``benchmarks/configs`` or ``benchmarks/studies``
+(``python -m benchmarks <module name>``). Its interface is two functions:
 
-- ``TITLE``, ``FIELDS`` (the CSV columns), ``KEY`` (the columns that name a
-  row, to resume), ``CONTENDER`` (the column of the contender's name,
-  ``"contender"`` by default), ``CONTENDERS`` (the default names) and
-  ``ON_REQUEST`` (names run only when ``--contenders`` asks);
-- ``datasets(args)`` and ``SEEDS`` (the defaults), ``QUICK`` (what
-  ``--quick`` overrides: a dict of argument values), ``THREADS`` (1; None
-  leaves torch's default) and ``NAME`` (the result files' stem);
-- ``cases(args)`` (optional): the case dicts to run, by default every
-  ``{"seed": s, "dataset": d}``, seeds outermost so that an interrupted run
-  leaves whole seeds;
-- ``prepare(case, args)``: the data of one case (a split), made once for
-  all its contenders;
-- ``evaluate(contender, data, case, args)``: a dict of metrics, or a list of
-  dicts for several rows;
-- ``report(path, args)``: the Markdown report (and a figure) at
-  ``path.with_suffix(".md")``, from every row of the CSV (``read_results``);
-- ``add_arguments(parser)`` (optional): the study's own options.
+- ``evaluate(contender, data, case, args)``: the result row (a dict) of one
+  contender on one case, or a list of rows; ``contender`` is None in a
+  study without contenders (an empty ``CONTENDERS``);
+- ``report(path, args)``: the Markdown report at ``path.with_suffix(".md")``
+  (and a figure), from every stored row (``read_results``);
 
-A study that is not a product loop (a timing study, a JSON of curves)
-defines ``run(args, path)`` instead of ``prepare`` and ``evaluate``.
+and two constants: ``KEY``, the columns that name a row (a rerun skips the
+rows already stored: it resumes), and ``FIELDS``, the columns of the CSV.
+Optional, with their defaults:
 
-The runner skips the rows already in ``<out>/<name>.csv`` (a rerun
-resumes; several processes may append to one CSV), times each contender in
-this process (``seconds``), records a failure as a row (its ``info``, or a
-line on stderr) and carries on, except with ``--quick``: a smoke test fails
-loudly. The report is written at the end, also when the run stops early.
+- ``cases(args)``: the case dicts to run, by default every ``{"seed": s,
+  "dataset": d}``, seeds outermost so that an interrupted run leaves whole
+  seeds; a case's ``"contenders"`` list replaces ``--contenders`` for it;
+- ``prepare(case, args)``: the data that a case's contenders share, made
+  once, only when one of them is still to run (default: None);
+- ``STORE``: ``"csv"`` (default: rows appended to ``<out>/<name>.csv``) or
+  ``"json"`` (each row is a file ``<out>/<name>[_<KEY values>].json``);
+- ``CONTENDER`` (the column of the contender's name, ``"contender"``),
+  ``CONTENDERS`` (the default names), ``ON_REQUEST`` (names run only when
+  ``--contenders`` asks), ``datasets(args)`` and ``SEEDS`` (the defaults),
+  ``QUICK`` (what ``--quick`` overrides: a dict of argument values),
+  ``THREADS`` (1; None leaves torch's default), ``NAME`` (the result files'
+  stem), ``add_arguments(parser)`` (the study's own options) and, for a
+  frozen study, ``COMMITS`` (``{result name: the commit that produced
+  it}``).
+
+The runner times each contender in this process (``seconds``), records a
+failure as a CSV row (its ``info``; a JSON study only logs it) and carries
+on, except with ``--quick``: a smoke test fails loudly. The report is
+written at the end, also when the run stops early. Several processes may
+append to one CSV.
+
+A study not yet written this way defines ``run(args, path)`` instead of
+``evaluate``; the runner calls it and then ``report``.
 """
 
 import csv
 import fcntl
+import json
 import time
 import traceback
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from .report import command_line
+
+
+class Study(Protocol):
+    """What a study module provides (the optional names above aside)."""
+
+    KEY: Sequence[str]
+    FIELDS: Sequence[str]
+
+    def evaluate(self, contender: Any, data: Any, case: dict, args: Any) -> Any:
+        """The row (a dict) of ``contender`` on ``case``, or a list of rows."""
+
+    def report(self, path: Path, args: Any) -> None:
+        """Write ``path.with_suffix(".md")`` from the stored rows."""
 
 
 def read_results(csv_path, key=None):
@@ -81,7 +105,53 @@ def done_keys(results, key):
     return set(cells.where(cells.notna(), None).itertuples(index=False, name=None))
 
 
-def _describe(row, key):
+class CsvStore:
+    """Rows appended to ``<path>.csv``, with the runner's ``seconds``; a
+    failure is a row too."""
+
+    records_failures = True
+
+    def __init__(self, path, key, fields):
+        self.path, self.fields = path.with_suffix(".csv"), fields
+        self.done = done_keys(read_results(self.path), key)
+
+    def is_done(self, values):
+        return values in self.done
+
+    def save(self, row, base, seconds, values):
+        row = {"seconds": seconds, **base, **row}
+        append_row(self.path, row, self.fields)
+        return row
+
+
+class JsonStore:
+    """Each row a file ``<path>[_<key values>].json``, as the study wrote
+    it; a row is done when its file exists."""
+
+    records_failures = False
+
+    def __init__(self, path, key, fields):
+        self.path = path
+
+    def file(self, values):
+        name = "_".join([self.path.name, *map(str, values)])
+        return self.path.parent / f"{name}.json"
+
+    def is_done(self, values):
+        return self.file(values).exists()
+
+    def save(self, row, base, seconds, values):
+        row = row | {k: v for k, v in base.items() if k not in row}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file(values).write_text(json.dumps(row, indent=1))
+        print(f"wrote {self.file(values)}", flush=True)
+        return row
+
+
+STORES = {"csv": CsvStore, "json": JsonStore}
+
+
+def _describe(row, key, seconds):
     """One line on a row: its key, its first numbers, its seconds, info."""
     names = [k for k in dict.fromkeys([*key, "metric", "detector"]) if k in row]
     numbers = [
@@ -89,30 +159,28 @@ def _describe(row, key):
         for k, v in row.items()
         if k not in key and isinstance(v, float | np.floating) and k != "seconds"
     ][:4]
-    seconds = row.get("seconds", row.get("fit_time", np.nan))
     line = " ".join([*(f"{row[k]}" for k in names), *numbers, f"({seconds:.1f} s)"])
     return line + (f" {row['info']}" if row.get("info") else "")
 
 
-def run_cases(study, args, csv_path):
-    """The product loop: every case of the study, every contender not yet
-    in the CSV, one row (or several) appended as soon as it is known."""
+def run_cases(study: Study, args, path):
+    """Every case of the study, every contender whose row is not stored
+    yet: its row (or rows) stored as soon as it is known."""
     key = list(study.KEY)
     contender_column = getattr(study, "CONTENDER", "contender")
-    done = done_keys(read_results(csv_path), key)
+    store_class = STORES[getattr(study, "STORE", "csv")]
+    store = store_class(path, key, getattr(study, "FIELDS", None))
     cases = study.cases(args) if hasattr(study, "cases") else default_cases(args)
     for case in cases:
-        names = case.pop("contenders", args.contenders)
-        todo = [
-            c
-            for c in names
-            if tuple({**case, contender_column: c}.get(k) for k in key) not in done
-        ]
+        names = case.pop("contenders", args.contenders) or [None]
+        named = {c: case if c is None else {**case, contender_column: c} for c in names}
+        values = {c: tuple(named[c].get(k) for k in key) for c in names}
+        todo = [c for c in names if not store.is_done(values[c])]
         if not todo:
             continue
-        data = study.prepare(case, args)
+        data = study.prepare(case, args) if hasattr(study, "prepare") else None
         for contender in todo:
-            base = {**case, contender_column: contender, "command": command_line()}
+            base = {**named[contender], "command": command_line()}
             start = time.perf_counter()
             try:
                 with warnings.catch_warnings():
@@ -122,12 +190,13 @@ def run_cases(study, args, csv_path):
                 if args.quick:
                     raise
                 traceback.print_exc()
+                if not store.records_failures:
+                    continue
                 rows = {"info": f"error: {type(exc).__name__}: {exc}"[:200]}
             seconds = time.perf_counter() - start
             for row in rows if isinstance(rows, list) else [rows]:
-                row = {"seconds": seconds, **base, **row}
-                append_row(csv_path, row, study.FIELDS)
-                print(_describe(row, key), flush=True)
+                row = store.save(row, base, seconds, values[contender])
+                print(_describe(row, key, row.get("seconds", seconds)), flush=True)
 
 
 def default_cases(args):
@@ -136,7 +205,7 @@ def default_cases(args):
             yield {"seed": seed, "dataset": dataset}
 
 
-def run_study(study, args):
+def run_study(study: Study, args):
     """Run the study (unless ``--report-only``), then write its report,
     also when the run stopped early: ``study.report(path, args)``."""
     path = Path(args.out) / args.name
@@ -148,6 +217,6 @@ def run_study(study, args):
                 warnings.simplefilter("ignore")
                 study.run(args, path)
         else:
-            run_cases(study, args, path.with_suffix(".csv"))
+            run_cases(study, args, path)
     finally:
         study.report(path, args)

@@ -89,25 +89,9 @@ def load_line():
     )
 
 
-def status_mb(field):
-    """A memory field of ``/proc/self/status`` (``"VmRSS"``, ``"VmHWM"``) in
-    MB; NaN where the file or field does not exist."""
+def uptime():
+    """The output of ``uptime``: the machine's load, recorded beside a run."""
     try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     except OSError:
-        pass
-    return float("nan")
-
-
-def reset_peak_memory():
-    """Reset the process's peak resident set (``VmHWM``) to its current one
-    (Linux >= 4.0); whether that was possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+        return "unavailable"

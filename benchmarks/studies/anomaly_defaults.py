@@ -1,9 +1,14 @@
 """Which VAEAnomalyDetector hyperparameters give the best mean ROC-AUC?
 
-Frozen: the sweep behind the detector's defaults, runnable as it ran. Each
-configuration changes one or a few hyperparameters of the defaults of the
-time, or the detector's training-budget policy for ``max_iter="auto"``
-(``_auto_budget``). On a development subset of 12 ADBench datasets (ADBench
+Frozen: the sweep behind the detector's defaults. Each configuration
+changes one or a few hyperparameters of the defaults of the time, or the
+detector's training-budget policy for ``max_iter="auto"`` (``AT_COMMIT``).
+Each result file came from the commit that ``COMMITS`` names: ``git
+checkout <commit>`` then the commands in its CSV (``python
+benchmarks/anomaly_defaults.py ...`` then) reproduce it. On today's code
+the configurations of public hyperparameters run; those of ``AT_COMMIT``,
+which replaced module constants of the time, run only at their commit.
+On a development subset of 12 ADBench datasets (ADBench
 protocol, seed 1 by default), every fitted model is read with both scoring
 rules (``score_type`` "likelihood" and "reconstruction": two readings of one
 network), those of ``MC_CONFIGS`` also with 1, 4 and 64 importance samples;
@@ -25,10 +30,6 @@ Usage::
     python -m benchmarks anomaly_defaults --report-only --name anomaly_budget
 """
 
-import dataclasses
-from contextlib import nullcontext
-from unittest import mock
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -39,20 +40,39 @@ from benchmarks.harness.report import markdown_table, runs_section, write_markdo
 from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import timed
 from skvae import VAEAnomalyDetector
-from skvae._budget import TwoRegimeBudget
 
 TITLE = "VAEAnomalyDetector hyperparameters on ADBench datasets"
 DEV_DATASETS = (
     "Pima WBC Ionosphere Stamps cardio thyroid vowels letter yeast "
     "satimage-2 Waveform SpamBase"
 ).split()
-# The key of a configuration that replaces the detector's budget policy.
-BUDGET = "_auto_budget"
-
-
-def budget(**policy):
-    """``max_iter="auto"`` under the ``TwoRegimeBudget(**policy)`` policy."""
-    return {"max_iter": "auto", BUDGET: TwoRegimeBudget(**policy)}
+# The commit that produced each result file of this study.
+COMMITS = {
+    "anomaly_defaults": "9a5e76c",
+    "anomaly_width": "81bbe96",
+    "anomaly_budget": "c137f11",
+    "anomaly_small_budget": "c137f11",
+}
+# Configurations that replaced the detector's training-budget constants of
+# the time, as they ran at their commit.
+AT_COMMIT = {
+    # The transformer's and imputer's budget: about 3000 steps at
+    # learning_rate_init, no tol rule.
+    "steps3000": {
+        "max_iter": "auto",
+        "skvae.anomaly.SMALL_TABLE_BATCHES": 0,
+        "skvae.anomaly.LARGE_TABLE_STEPS": 3000,
+        "skvae.anomaly.LARGE_TABLE_LR_FACTOR": 1,
+    },
+    # The detector's large-table budget (500 steps at ten times
+    # learning_rate_init) on small tables too.
+    "steps500-everywhere": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_BATCHES": 0},
+    # Epochs on small tables, the large-table budget unchanged (100 is the
+    # default since the run of anomaly_small_budget.md).
+    "small-epochs200": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 200},
+    "small-epochs100": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 100},
+    "small-epochs50": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 50},
+}
 
 
 # name -> changes to the VAEAnomalyDetector defaults of the time.
@@ -67,19 +87,6 @@ CONFIGS = {
     # The budget before the detector's max_iter="auto": 200 epochs with the
     # tol rule on every table.
     "epochs200": {"max_iter": 200},
-    # The transformer's and imputer's budget: about 3000 steps at
-    # learning_rate_init, no tol rule.
-    "steps3000": budget(
-        small_table_batches=0, large_table_steps=3000, large_table_lr_factor=1
-    ),
-    # The detector's large-table budget (500 steps at ten times
-    # learning_rate_init) on small tables too.
-    "steps500-everywhere": budget(small_table_batches=0),
-    # Epochs on small tables, the large-table budget unchanged (100 is the
-    # default since the run of anomaly_small_budget.md).
-    "small-epochs200": budget(small_table_epochs=200),
-    "small-epochs100": budget(small_table_epochs=100),
-    "small-epochs50": budget(small_table_epochs=50),
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},
@@ -165,19 +172,10 @@ def evaluate(config, split, case, args):
         result = detect(make("detector", "IForest", seed), X_train, X_test, y_test)
         keep = ("roc_auc", "average_precision", "fit_time")
         return [{"detector": "IForest", "params": "{}"} | {k: result[k] for k in keep}]
-    params = dict(CONFIGS[config])
-    budget = params.pop(BUDGET, None)
     extra = {"max_iter": 3} if args.quick else {}
-    detector = VAEAnomalyDetector(random_state=seed, **{**params, **extra})
+    detector = VAEAnomalyDetector(random_state=seed, **{**CONFIGS[config], **extra})
     try:
-        # The library's hook for the max_iter="auto" policy: the class
-        # attribute _auto_budget, replaced for this fit only.
-        with (
-            mock.patch.object(VAEAnomalyDetector, "_auto_budget", budget)
-            if budget
-            else nullcontext()
-        ):
-            _, fit_time = timed(detector.fit, X_train)
+        _, fit_time = timed(detector.fit, X_train)
     except ValueError as exc:  # diverged: record and move on
         print(f"{config} seed={seed}: {exc}", flush=True)
         detector, fit_time = None, np.nan
@@ -224,8 +222,8 @@ def report(path, args):
     order = wide.mean().sort_values(ascending=False).index
 
     def changed(name):
-        params = CONFIGS.get(name.split(" / ")[0], {})
-        return ", ".join(map(describe, params.items())) or "(defaults)"
+        params = (CONFIGS | AT_COMMIT).get(name.split(" / ")[0], {})
+        return ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)"
 
     n_iter = results.groupby("name")["n_iter"].mean().reindex(order)
     mean, ranks = wide[order].mean(), wide.rank(axis=1, ascending=False).mean()
@@ -259,20 +257,6 @@ def report(path, args):
     body.append(markdown_table(per_dataset.reset_index()))
     body += runs_section(results, path.with_suffix(".csv"))
     write_markdown(path.with_suffix(".md"), TITLE, "\n".join(body), note=args.note)
-
-
-def describe(item):
-    """``"name=value"``; a budget policy by the fields it changes."""
-    key, value = item
-    if key != BUDGET:
-        return f"{key}={value}"
-    default = TwoRegimeBudget()
-    changed = {
-        f.name: getattr(value, f.name)
-        for f in dataclasses.fields(value)
-        if getattr(value, f.name) != getattr(default, f.name)
-    }
-    return "budget " + ", ".join(f"{k}={v}" for k, v in changed.items())
 
 
 def width_table(per_case):

@@ -1,6 +1,8 @@
 """The detector's ``max_categories``: detection and cost on flights.
 
-Frozen: the run behind ``VAEAnomalyDetector(max_categories=64)``.
+Frozen: the run behind ``VAEAnomalyDetector(max_categories=64)``, at
+commit ef209e6 (``COMMITS``): ``git checkout ef209e6`` and the command in
+the result file reproduce it.
 
 A categorical column costs the decoder one output per frequent level and
 one for the infrequent group, in every training step and in every score;
@@ -41,6 +43,9 @@ from benchmarks.harness.runner import read_results
 from benchmarks.harness.timing import clocked
 from skvae import VAEAnomalyDetector
 
+COMMITS = {
+    "detector_max_categories": "ef209e6"
+}  # result -> the commit that produced it
 TITLE = "The detector's max_categories: detection and cost on flights"
 FIELDS = (
     "seed contender n_outputs roc_auc tailnum_auc dest_auc cpu_s seconds info command"

@@ -49,6 +49,9 @@ from benchmarks.harness.report import markdown_table, protocol, write_markdown
 from benchmarks.harness.runner import read_results
 from skvae import VAETransformer
 
+# The commit that produced each result file (``git checkout`` it to reproduce
+# the file exactly; the report quotes this module's docstring, so it is here).
+COMMITS = {"feature_defaults": "4dca3dd"}
 TITLE = "Why default VAE features lose to PCA, and the transformer's widths"
 # The transformer's settings before this study, stated in full.
 BEFORE = dict(hidden_layer_sizes=(64, 32))

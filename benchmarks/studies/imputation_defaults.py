@@ -1,6 +1,7 @@
 """Which VAEImputer defaults: the MIWAE protocol for a few candidate settings.
 
-Frozen: the run that chose the imputer's defaults, runnable as it ran. On
+Frozen: the run that chose the imputer's defaults, at commit 659705e
+(``COMMITS``; ``git checkout 659705e`` reproduces it). On
 the six numeric tables of ``imputation`` (standardized), 50 % of the cells
 (``--rate``) are removed at random (seed 1); each setting of ``CONFIGS`` is
 fitted on the gappy table and imputes it; the error is the MSE on the
@@ -28,6 +29,7 @@ from benchmarks.harness.report import markdown_table, write_markdown
 from benchmarks.harness.runner import read_results
 from skvae import VAEImputer
 
+COMMITS = {"imputation_defaults": "659705e"}  # result -> the commit that produced it
 TITLE = "Which VAEImputer defaults (MIWAE protocol)"
 NAME = "imputation_defaults_rerun"
 # The transformer's defaults when the first run chose the imputer's: 200

@@ -1,7 +1,9 @@
 """The transformer's ``max_categories``: features, likelihood and cost on
 flights.
 
-Frozen: the run behind ``VAETransformer(max_categories=64)``.
+Frozen: the run behind ``VAETransformer(max_categories=64)``, at commit
+f17881c (``COMMITS``): ``git checkout f17881c`` and the command in the
+result file reproduce it.
 
 The exact model gives a categorical column one decoder output per level:
 on flights, ``tailnum``'s 4043 levels make the decoder 4181 outputs wide,
@@ -37,6 +39,9 @@ from benchmarks.harness.timing import clocked
 from benchmarks.studies import detector_max_categories
 from skvae import VAETransformer
 
+COMMITS = {
+    "transformer_max_categories": "f17881c"
+}  # result -> the commit that produced it
 TITLE = "The transformer's max_categories: features, likelihood and cost on flights"
 FIELDS = (
     "seed contender n_outputs heldout_loglik late_auc fit_cpu_s seconds info command"
