@@ -203,43 +203,6 @@ class ColumnExpansion(nn.Module):
         slot_position[slot_order] = torch.arange(self.n_outputs)
         return column_position, slot_position, slot_order
 
-    def _group_maps(self, categorical_columns: torch.Tensor) -> list[BlockMaps]:
-        """Per block, the maps of its grouped columns (none for a block
-        without one)."""
-        # Their columns' tables concatenated (see _InfrequentGroup): level ->
-        # slot and log-share, by code plus the column's offset; and per slot
-        # the level that collapse names, its share, and the sum of squared
-        # shares (the Brier score's).
-        blocks = []
-        for g, (first, stop, _) in enumerate(self.groups):
-            if not self._grouped[g]:
-                blocks.append(BlockMaps())
-                continue
-            maps = [
-                _InfrequentGroup.identity(self.n_levels[j])
-                if self.infrequent[i] is None
-                else self.infrequent[i]
-                for i, j in zip(
-                    range(first, stop),
-                    categorical_columns[first:stop].tolist(),
-                    strict=True,
-                )
-            ]
-            sizes = torch.tensor([len(group.slot_of) for group in maps])
-            blocks.append(
-                BlockMaps(
-                    level_offsets=torch.cumsum(sizes, 0) - sizes,
-                    slot_of=torch.cat([group.slot_of for group in maps]),
-                    log_share=torch.cat([group.log_share for group in maps]),
-                    slot_code=torch.stack([group.slot_code for group in maps]),
-                    slot_share=torch.stack([group.slot_share for group in maps]),
-                    slot_square_share=torch.stack(
-                        [group.slot_square_share for group in maps]
-                    ),
-                )
-            )
-        return blocks
-
     def _register_maps(self, layout: dict[str, torch.Tensor]) -> None:
         """Register the layout's maps as buffers, each block's maps
         (``group_maps``) and each grouped column's draws (``group_draws``,
@@ -247,7 +210,9 @@ class ColumnExpansion(nn.Module):
         for name, value in layout.items():
             # Derived from n_levels and the grouping, so not saved state.
             self.register_buffer(name, value, persistent=False)
-        self.group_maps = nn.ModuleList(self._group_maps(layout["categorical_columns"]))
+        self.group_maps = nn.ModuleList(
+            _group_maps(self, layout["categorical_columns"])
+        )
         self.group_draws = nn.ModuleList(
             BlockMaps()
             if group is None
@@ -271,24 +236,12 @@ class ColumnExpansion(nn.Module):
     def _register_numeric_levels(self, numeric_levels) -> None:
         """The numeric columns modelled over levels (see
         ``skvae._torch.levels``): their positions among the categorical
-        columns (grouped order) and their levels."""
-        order = self.categorical_columns.tolist()
-        leveled = [
-            i for i, j in enumerate(order) if numeric_levels and numeric_levels[j]
-        ]
-        self.numeric_levels = (
-            NumericLevels([numeric_levels[order[i]][:2] for i in leveled])
-            if leveled
-            else None
+        columns (grouped order), their levels, counts, centres and scales."""
+        levels, self.leveled_counts, buffers = _leveled_columns(
+            numeric_levels, self.categorical_columns.tolist()
         )
-        self.leveled_counts = [numeric_levels[order[i]][4] for i in leveled]
-        scales = [float(numeric_levels[order[i]][2]) for i in leveled]
-        centers = [float(numeric_levels[order[i]][3]) for i in leveled]
-        for name, value in {
-            "leveled_position": torch.tensor(leveled, dtype=torch.long),
-            "leveled_scale": torch.tensor(scales, dtype=torch.float32),
-            "leveled_center": torch.tensor(centers, dtype=torch.float32),
-        }.items():
+        self.numeric_levels = levels
+        for name, value in buffers.items():
             self.register_buffer(name, value, persistent=False)
 
     def leveled_values(self, x: torch.Tensor) -> torch.Tensor:
@@ -883,6 +836,71 @@ class MixedLikelihood(nn.Module):
             torch.cat(withins, -1).index_select(-1, position),
         )
         return codes.to(decoded.dtype).index_copy(-1, position, values)
+
+
+def _group_maps(
+    expansion: "ColumnExpansion", categorical_columns: torch.Tensor
+) -> list[BlockMaps]:
+    """Per block of ``expansion``, the maps of its grouped columns (none for
+    a block without one)."""
+    # Their columns' tables concatenated (see _InfrequentGroup): level ->
+    # slot and log-share, by code plus the column's offset; and per slot
+    # the level that collapse names, its share, and the sum of squared
+    # shares (the Brier score's).
+    blocks = []
+    for g, (first, stop, _) in enumerate(expansion.groups):
+        if not expansion._grouped[g]:
+            blocks.append(BlockMaps())
+            continue
+        maps = [
+            _InfrequentGroup.identity(expansion.n_levels[j])
+            if expansion.infrequent[i] is None
+            else expansion.infrequent[i]
+            for i, j in zip(
+                range(first, stop),
+                categorical_columns[first:stop].tolist(),
+                strict=True,
+            )
+        ]
+        sizes = torch.tensor([len(group.slot_of) for group in maps])
+        blocks.append(
+            BlockMaps(
+                level_offsets=torch.cumsum(sizes, 0) - sizes,
+                slot_of=torch.cat([group.slot_of for group in maps]),
+                log_share=torch.cat([group.log_share for group in maps]),
+                slot_code=torch.stack([group.slot_code for group in maps]),
+                slot_share=torch.stack([group.slot_share for group in maps]),
+                slot_square_share=torch.stack(
+                    [group.slot_square_share for group in maps]
+                ),
+            )
+        )
+    return blocks
+
+
+def _leveled_columns(numeric_levels, order: list[int]):
+    """``(levels, counts, buffers)`` of the numeric columns over levels
+    among the categorical columns in grouped ``order``: their
+    ``NumericLevels`` (None without any), training counts, and positions,
+    scales and centres by buffer name."""
+    leveled = [i for i, j in enumerate(order) if numeric_levels and numeric_levels[j]]
+    levels = (
+        NumericLevels([numeric_levels[order[i]][:2] for i in leveled])
+        if leveled
+        else None
+    )
+    counts = [numeric_levels[order[i]][4] for i in leveled]
+    scales = [float(numeric_levels[order[i]][2]) for i in leveled]
+    centers = [float(numeric_levels[order[i]][3]) for i in leveled]
+    return (
+        levels,
+        counts,
+        {
+            "leveled_position": torch.tensor(leveled, dtype=torch.long),
+            "leveled_scale": torch.tensor(scales, dtype=torch.float32),
+            "leveled_center": torch.tensor(centers, dtype=torch.float32),
+        },
+    )
 
 
 def _ordinal_levels(expansion: ColumnExpansion) -> OrdinalLevels:
