@@ -80,6 +80,14 @@ CONFIGS = {
     "small-epochs200": budget(small_table_epochs=200),
     "small-epochs100": budget(small_table_epochs=100),
     "small-epochs50": budget(small_table_epochs=50),
+    # Shorter budgets in both regimes, for the cost of a default fit
+    # (issue 36): anomaly_speed_budget.md.
+    "small-epochs50-large-steps300": budget(
+        small_table_epochs=50, large_table_steps=300
+    ),
+    "small-epochs50-large-steps200": budget(
+        small_table_epochs=50, large_table_steps=200
+    ),
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},
