@@ -25,8 +25,10 @@ def linear(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linea
     layer = nn.Linear.__new__(nn.Linear)
     nn.Module.__init__(layer)
     layer.in_features, layer.out_features = n_in, n_out
-    layer.weight = nn.Parameter(torch.empty(n_out, n_in, device=device))
-    layer.bias = nn.Parameter(torch.empty(n_out, device=device))
+    layer.weight = nn.Parameter(
+        torch.empty(n_out, n_in, device=device, dtype=torch.float32)
+    )
+    layer.bias = nn.Parameter(torch.empty(n_out, device=device, dtype=torch.float32))
     bound = 1.0 / math.sqrt(n_in)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
