@@ -88,6 +88,17 @@ CONFIGS = {
     "small-epochs50-large-steps200": budget(
         small_table_epochs=50, large_table_steps=200
     ),
+    # Fewer epochs on small tables at a larger learning rate (run on the
+    # small-table sets only: learning_rate_init also sets the large-table
+    # rate).
+    "small-epochs50-lr2e-3": {
+        **budget(small_table_epochs=50),
+        "learning_rate_init": 2e-3,
+    },
+    "small-epochs25-lr4e-3": {
+        **budget(small_table_epochs=25),
+        "learning_rate_init": 4e-3,
+    },
     "iter100": {"max_iter": 100},
     "early_stopping": {"early_stopping": True},
     "batch32": {"batch_size": 32},
