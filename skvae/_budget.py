@@ -74,7 +74,7 @@ class TwoRegimeBudget:
 
     small_table_batches: int = 12
     small_table_epochs: int = 100
-    large_table_steps: int = 500
+    large_table_steps: int = 300
     large_table_lr_factor: float = 10.0
 
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:

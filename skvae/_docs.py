@@ -173,7 +173,7 @@ n_components : int, default=8
         set for detection, where stopping short helps (on contaminated
         training data, longer training learns the anomalies too): 100
         epochs with the ``tol`` rule on a table of at most 12 mini-batches
-        (1536 rows at the default batch size), otherwise about 500 steps at
+        (1536 rows at the default batch size), otherwise about 300 steps at
         ten times ``learning_rate_init``, never more however many rows (see
         the user guide, "How the defaults were chosen").
 

@@ -401,7 +401,7 @@ def _fused_devices():
     return _get_fused_kernels_supported_devices()
 
 
-def test_lean_adam_takes_adam_step_only_to_initialize_its_state(monkeypatch):
+def test_lean_adam_never_takes_adam_step_when_fused(monkeypatch):
     from skvae._torch.optim import LeanAdam
 
     if "cpu" not in _fused_devices():
@@ -415,6 +415,26 @@ def test_lean_adam_takes_adam_step_only_to_initialize_its_state(monkeypatch):
 
     monkeypatch.setattr(torch.optim.Adam, "step", counted)
     _adam_run(LeanAdam, n_steps=5, fused=True)
-    assert len(calls) == 1  # the first step makes the state
+    assert calls == []  # the first step makes the state itself
     _adam_run(LeanAdam, n_steps=5, fused=True, amsgrad=True)
-    assert len(calls) == 1 + 5  # AMSGrad: Adam.step every time
+    assert len(calls) == 5  # AMSGrad: Adam.step every time
+
+
+def test_a_fit_spares_the_process_torch_compilation_imports():
+    # Optimizer's and Adam.step's wrappers import torch._dynamo, and the
+    # meta device torch's symbolic shapes (sympy), on first use: seconds
+    # once per process, which a fit of its own modules needs neither of.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings, numpy as np; from skvae import VAEAnomalyDetector; "
+        "warnings.simplefilter('ignore'); "
+        "X = np.random.RandomState(0).standard_normal((100, 3)); "
+        "VAEAnomalyDetector(max_iter=2, random_state=0).fit(X).score_samples(X); "
+        "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -59,6 +59,9 @@ from benchmarks.harness.timing import interleaved, paired_ratio, timed
 from skvae import VAEAnomalyDetector
 
 DATASETS = ["Pima", "magic.gamma", "InternetAds"]
+# The issue's speed check: 2 000 training rows of 30 standard normal
+# columns (1 000 test rows, a tenth of them shifted: outliers).
+SYNTHETIC = "synthetic-2000x30"
 QUICK = {"datasets": ["Pima"]}
 LOG_2PI = math.log(2 * math.pi)
 
@@ -74,6 +77,24 @@ def add_arguments(parser):
 
 def datasets(args):
     return DATASETS
+
+
+def load_split(name):
+    """``(X_train, X_test, y_test)``: the seed-1 ADBench split of ``name``,
+    or the synthetic table of ``SYNTHETIC``."""
+    if name == SYNTHETIC:
+        rng = np.random.RandomState(0)
+        X_train = rng.standard_normal((2000, 30))
+        X_test = rng.standard_normal((1000, 30))
+        y_test = np.zeros(1000, dtype=int)
+        y_test[:100] = 1
+        X_test[:100] += rng.choice([-3.0, 3.0], size=(100, 30)) * (
+            rng.rand(100, 30) < 0.2
+        )
+        return X_train, X_test, y_test
+    X, y = load_adbench(name)
+    X_train, X_test, _, y_test = adbench_split(X, y, 1)
+    return X_train, X_test, y_test
 
 
 # ---------------------------------------------------------- skvae internals
@@ -300,6 +321,103 @@ def floor(n_features, setup):
     return dict(flops=flops, small_matmul_seconds=small)
 
 
+# ------------------------------------------------- one-time costs of a fit
+
+# The parts of a default fit + score, in order: (owner, attribute, label);
+# each is wrapped by a timer for one fit (skvae's private structure: adapt
+# here on a rename).
+FIT_PARTS = [
+    ("skvae._base.BaseVAE", "_validate_for_fit", "validation"),
+    ("skvae._base.BaseVAE", "_architecture", "architecture + standardization"),
+    ("skvae._base", "make_net", "network construction"),
+    ("skvae._base", "train", "training (skorch fit loop)"),
+    ("skvae._base.BaseVAE", "_record_training", "latent diagnostics"),
+    ("skvae._base.BaseVAE", "_refresh_float64_module", "float64 inference copy"),
+    ("skvae.anomaly.VAEAnomalyDetector", "_fitted_on", "thresholds (offset_)"),
+]
+
+
+def _owner(path):
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError:
+        return importlib.import_module(path)
+
+
+def fit_phases(X_train, X_test):
+    """Seconds of each part of one default fit + score (``FIT_PARTS``, the
+    test part's ``score_samples``, and the rest of ``fit``), and the
+    training's steps and history seconds."""
+    from unittest import mock
+
+    seconds = Counter()
+
+    def timer(fn, label):
+        def wrapped(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[label] += time.perf_counter() - start
+
+        return wrapped
+
+    patches = []
+    for owner, attr, label in FIT_PARTS:
+        obj = _owner(owner)
+        patches.append(mock.patch.object(obj, attr, timer(getattr(obj, attr), label)))
+    for patch in patches:
+        patch.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            detector = VAEAnomalyDetector(random_state=0)
+            _, fit_seconds = timed(detector.fit, X_train)
+            _, score_seconds = timed(detector.score_samples, X_test)
+    finally:
+        for patch in patches:
+            patch.stop()
+    parts = {label: seconds[label] for _, _, label in FIT_PARTS}
+    parts["rest of fit"] = fit_seconds - sum(parts.values())
+    parts["score_samples (test part)"] = score_seconds
+    setup = training_setup(detector)
+    return dict(
+        parts=parts,
+        fit_seconds=fit_seconds,
+        steps=setup["steps"],
+        train_seconds=setup["train_seconds"],
+    )
+
+
+def import_costs():
+    """Seconds, in a fresh process (one thread): ``import skvae`` (torch,
+    scikit-learn, skorch), and the first tiny fit minus the second (the
+    imports a first fit triggers)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time; t0 = time.perf_counter(); import skvae; "
+        "t1 = time.perf_counter(); import numpy as np, warnings; "
+        "warnings.simplefilter('ignore'); "
+        "X = np.random.RandomState(0).standard_normal((200, 3)); "
+        "skvae.VAEAnomalyDetector(max_iter=2, random_state=0).fit(X); "
+        "t2 = time.perf_counter(); "
+        "skvae.VAEAnomalyDetector(max_iter=2, random_state=0).fit(X); "
+        "t3 = time.perf_counter(); "
+        "print(t1 - t0, (t2 - t1) - (t3 - t2))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    ).stdout.split()
+    return dict(import_skvae=float(out[0]), first_fit_extra=float(out[1]))
+
+
 # ------------------------------------------------------------------ run
 
 
@@ -340,9 +458,9 @@ def run(args, path):
     peak = matmul_rate(2048, 2048, 2048, 1.0)
     r["matmul_2048_gflops"] = peak
     r["datasets"] = []
+    r["imports"] = import_costs()
     for name in args.datasets:
-        X, y = load_adbench(name)
-        X_train, X_test, _, y_test = adbench_split(X, y, 1)
+        X_train, X_test, y_test = load_split(name)
         detector, _ = detector_fit_score(X_train, X_test, y_test)  # warm-up
         setup = training_setup(detector)
         log = {"train_seconds": [], "phases": []}
@@ -363,6 +481,7 @@ def run(args, path):
             phases=log["phases"],
             ops=count_step_ops(detector, X_train),
             floor=floor(X_train.shape[1], setup),
+            fit_phases=fit_phases(X_train, X_test),
         )
         r["datasets"].append(entry)
         print(name, json.dumps({k: entry[k] for k in ("shape", "ops")}), flush=True)
@@ -391,8 +510,7 @@ def child(names):
         VAEAnomalyDetector(max_iter=2).fit(X)  # lazy imports
     out = {}
     for name in names:
-        X, y = load_adbench(name)
-        X_train, X_test, _, y_test = adbench_split(X, y, 1)
+        X_train, X_test, y_test = load_split(name)
         (_, auc), wall, cpu = clocked(detector_fit_score, X_train, X_test, y_test)
         (_, f_auc), f_wall, f_cpu = clocked(forest_fit_score, X_train, X_test, y_test)
         out[name] = dict(wall=wall, cpu=cpu, auc=auc)
@@ -551,6 +669,33 @@ def report(path, args):
                 f"{(bare_seconds / steps) / f['small_matmul_seconds']:.1f}",
             ]
         )
+    rows_parts, part_names = [], []
+    for d in r["datasets"]:
+        if "fit_phases" not in d:
+            continue
+        fp = d["fit_phases"]
+        part_names = list(fp["parts"])
+        total = fp["fit_seconds"] + fp["parts"]["score_samples (test part)"]
+        rows_parts.append(
+            [
+                d["name"],
+                f"{total:.3f}",
+                f"{fp['steps']} x {fp['train_seconds'] / fp['steps'] * us:.0f}",
+                *(
+                    f"{fp['parts'][k]:.3f} ({fp['parts'][k] / total:.0%})"
+                    for k in part_names
+                ),
+            ]
+        )
+    imports = r.get("imports")
+    imports_line = (
+        ""
+        if imports is None
+        else f"In a fresh process: `import skvae` {imports['import_skvae']:.2f} s; "
+        f"a first tiny fit costs {imports['first_fit_extra']:.2f} s more than "
+        "the second (imports and set-up a first fit triggers), once per "
+        "process.\n"
+    )
     phase_names = list(r["datasets"][0]["phases"][0]) if r["datasets"] else []
     adam = r["datasets"][0]["setup"]["adam"] if r["datasets"] else "-"
     ratio_header = [
@@ -618,6 +763,16 @@ at that rate; "small matmuls" the measured time of the step's own 3
 products per layer (forward, two for backward) at their shapes.
 
 {markdown_table(rows_floor, floor_header)}
+
+## (d) Where one default fit + score goes
+
+One default ``VAEAnomalyDetector(random_state=0)`` fit and the test
+part's ``score_samples``, after the rounds, each part timed by a wrapper
+(seconds and share of the fit + score); "steps x us" is the training's
+steps and its history seconds per step.
+
+{imports_line}
+{markdown_table(rows_parts, ["data", "fit + score (s)", "steps x us", *part_names])}
 """
     write_markdown(
         path.with_suffix(".md"),

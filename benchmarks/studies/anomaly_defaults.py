@@ -15,7 +15,8 @@ network), those of ``MC_CONFIGS`` also with 1, 4 and 64 importance samples;
 IsolationForest on the same splits is the bar to clear.
 
 The reports of this study: ``anomaly_defaults.md`` (the sweep),
-``anomaly_width.md``, ``anomaly_budget.md`` and ``anomaly_small_budget.md``.
+``anomaly_width.md``, ``anomaly_budget.md``, ``anomaly_small_budget.md``,
+``anomaly_speed_budget.md`` and ``anomaly_speed_small.md``.
 
 Usage::
 
@@ -52,6 +53,8 @@ COMMITS = {
     "anomaly_width": "81bbe96",
     "anomaly_budget": "c137f11",
     "anomaly_small_budget": "c137f11",
+    "anomaly_speed_budget": "264a25a",
+    "anomaly_speed_small": "3098f5c",
 }
 # Configurations that replaced the detector's training-budget constants of
 # the time, as they ran at their commit.
@@ -72,6 +75,31 @@ AT_COMMIT = {
     "small-epochs200": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 200},
     "small-epochs100": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 100},
     "small-epochs50": {"max_iter": "auto", "skvae.anomaly.SMALL_TABLE_EPOCHS": 50},
+    # Shorter budgets in both regimes, for the cost of a default fit; the
+    # fields of that commit's skvae._budget.TwoRegimeBudget.
+    "small-epochs50-large-steps300": {
+        "max_iter": "auto",
+        "small_table_epochs": 50,
+        "large_table_steps": 300,
+    },
+    "small-epochs50-large-steps200": {
+        "max_iter": "auto",
+        "small_table_epochs": 50,
+        "large_table_steps": 200,
+    },
+    # Fewer epochs on small tables at a larger learning rate (run on the
+    # small-table sets only: learning_rate_init also sets the large-table
+    # rate).
+    "small-epochs50-lr2e-3": {
+        "max_iter": "auto",
+        "small_table_epochs": 50,
+        "learning_rate_init": 2e-3,
+    },
+    "small-epochs25-lr4e-3": {
+        "max_iter": "auto",
+        "small_table_epochs": 25,
+        "learning_rate_init": 4e-3,
+    },
 }
 
 

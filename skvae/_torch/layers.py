@@ -17,10 +17,18 @@ def linear(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linea
     """``nn.Linear`` with PyTorch's default initialization drawn from
     ``generator``: weights and biases uniform in +-1/sqrt(n_in) (what
     ``kaiming_uniform_(a=sqrt(5))`` amounts to)."""
-    # Built on the meta device: nn.Linear's own initialization would draw
-    # from the global generator.
-    layer = nn.Linear(n_in, n_out, device="meta", dtype=torch.float32)
-    layer = layer.to_empty(device=generator.device if generator else "cpu")
+    # Built without nn.Linear.__init__, whose initialization would draw from
+    # the global generator (and without the meta device, whose first use
+    # in a process imports torch's symbolic-shape machinery: about a
+    # second).
+    device = generator.device if generator else "cpu"
+    layer = nn.Linear.__new__(nn.Linear)
+    nn.Module.__init__(layer)
+    layer.in_features, layer.out_features = n_in, n_out
+    layer.weight = nn.Parameter(
+        torch.empty(n_out, n_in, device=device, dtype=torch.float32)
+    )
+    layer.bias = nn.Parameter(torch.empty(n_out, device=device, dtype=torch.float32))
     bound = 1.0 / math.sqrt(n_in)
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)

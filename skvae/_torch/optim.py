@@ -11,10 +11,14 @@ updates are those of ``Adam(fused=True)`` bit for bit (a test checks).
 
 The direct path is taken when the group is fused, without AMSGrad,
 decoupled weight decay, ``capturable``, ``differentiable``, a tensor
-learning rate or step hooks, every parameter with a gradient has its
-state (from the first step on) and they share a device and a dtype;
-otherwise ``Adam.step`` runs.
+learning rate or step hooks, and the parameters with a gradient share a
+device and a dtype (a parameter without state gets Adam's fused initial
+state, zeros, as ``Adam.step`` would give it); otherwise ``Adam.step``
+runs. Taking it from the first step on also spares a fit the import of
+``torch._dynamo`` that ``Adam.step``'s wrapper makes once per process.
 """
+
+import sys
 
 import torch
 
@@ -31,6 +35,16 @@ _GENERAL = ("amsgrad", "capturable", "differentiable", "decoupled_weight_decay")
 
 class LeanAdam(torch.optim.Adam):
     """``torch.optim.Adam`` whose fused step skips Adam's Python overhead."""
+
+    def add_param_group(self, param_group: dict) -> None:
+        # Optimizer's wrapper of this method (called from __init__) imports
+        # torch._dynamo on its first call, seconds once per process, only to
+        # keep torch.compile out of it: nothing can be compiling before
+        # torch._dynamo is imported, so until then the method runs bare.
+        add = torch.optim.Adam.add_param_group
+        if "torch._dynamo" not in sys.modules:
+            add = getattr(add, "__wrapped__", add)
+        add(self, param_group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         if not set_to_none:
@@ -102,9 +116,17 @@ class LeanAdam(torch.optim.Adam):
             grad = p.grad
             if grad is None:
                 continue
-            state = self.state.get(p)
-            if not state or grad.is_sparse or torch.is_complex(p):
+            if grad.is_sparse or torch.is_complex(p):
                 return None
+            state = self.state[p]
+            if not state:  # first step: Adam's lazy initialization, fused
+                state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+                state["exp_avg"] = torch.zeros_like(
+                    p, memory_format=torch.preserve_format
+                )
+                state["exp_avg_sq"] = torch.zeros_like(
+                    p, memory_format=torch.preserve_format
+                )
             params.append(p)
             grads.append(grad)
             exp_avgs.append(state["exp_avg"])
