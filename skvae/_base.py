@@ -30,7 +30,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from skvae import _scaling, _sparse
 from skvae._architecture import Architecture
-from skvae._budget import StepBudget, resolve_budget
+from skvae._budget import EpochBudget, StepBudget, resolve_budget
 from skvae._families import column_families, numeric_levels, numeric_likelihood
 from skvae._generative import missing_patterns
 from skvae._inference import ACTIVITY_THRESHOLD, InferenceMixin, bounded_rows
@@ -80,7 +80,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         "l1_penalty": [Interval(Real, 0, None, closed="left")],
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
         "corruption": [Interval(Real, 0, 1, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -189,8 +189,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # The policy of max_iter="auto" (see skvae._budget).
+    # The policy of max_iter="auto" (see skvae._budget), and the one that
+    # replaces it for a topic model, whatever the estimator.
     _auto_budget = StepBudget()
+    _topic_budget = EpochBudget()
 
     # Whether scipy sparse rows are accepted (see skvae._sparse).
     _accepts_sparse = False
@@ -501,11 +503,12 @@ class BaseVAE(InferenceMixin, ValidationMixin, BaseEstimator):
         """The typed settings of a training call on ``n_train`` rows; an
         estimator adds the fields it resolves itself as ``resolved``."""
         batch_size = min(128, n_train) if self.batch_size == "auto" else self.batch_size
+        topic_model = LIKELIHOODS[numeric_likelihood(self.likelihood)].topic_model
         budget = resolve_budget(
             self.max_iter,
             self.learning_rate_init,
             math.ceil(n_train / batch_size),
-            self._auto_budget,
+            self._topic_budget if topic_model else self._auto_budget,
             partial=partial,
         )
         return TrainingSettings.from_params(

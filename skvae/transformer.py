@@ -120,7 +120,7 @@ class VAETransformer(
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
         corruption=0.0,
-        dropout=0.0,
+        dropout="auto",
         n_importance_samples=1,
         trim_fraction=0.0,
         max_iter="auto",
@@ -287,13 +287,13 @@ class VAETransformer(
     def components_(self):
         """Topic-word weights of likelihood="multinomial", (n_components, n_features).
 
-        Row ``k`` holds what a document made of topic ``k`` alone adds to
-        each word's logit: ProdLDA's beta (the decoder's weights), divided
-        by the batch normalization's running standard deviation of the
-        word, as the fitted decoder applies it. A topic's top words are its
-        row's largest entries. Unlike
-        ``LatentDirichletAllocation.components_`` they are not pseudo-counts
-        and may be negative. Other likelihoods have no topics: the
+        Row ``k`` is topic ``k``'s distribution over the words (a row
+        summing to 1): the word probabilities that the fitted decoder gives
+        a document made of topic ``k`` alone. A topic's top words are its
+        row's largest entries. Normalized, they are what
+        ``LatentDirichletAllocation.components_`` divided by its row sums
+        gives (LDA's rows are pseudo-counts). Other likelihoods have no
+        topics: the
         attribute does not exist.
         """
         check_is_fitted(self)
