@@ -250,6 +250,7 @@ def run(args, path):
                             "n_topics": n_topics,
                             "seed": seed,
                             "n_docs": len(docs),
+                            "command": command_line(),
                             **row,
                         }
                     )
@@ -268,6 +269,10 @@ def report(stem, args):
     for row in rows:  # rows of a run before the corpora and topic counts
         row.setdefault("corpus", "news")
         row.setdefault("n_topics", r.get("n_topics"))
+        row.setdefault("command", r["command"])
+    commands = "\n".join(
+        f"- `{c}`" for c in dict.fromkeys(row["command"] for row in rows)
+    )
     lda = {
         (row["corpus"], row["n_topics"], row["seed"]): row["seconds"]
         for row in rows
@@ -349,6 +354,10 @@ def report(stem, args):
         for corpus, v in vocabularies.items()
     )
     body = f"""
+The runs whose cases the tables gather (the header names the last):
+
+{commands}
+
 Vocabularies (the training split's, per seed): {sizes}. `uptime` when the
 last case ended: `{r["uptime"]}`. Fit seconds are wall clock on a shared
 machine (the ratio to LDA's, fitted just before in the same process, is
