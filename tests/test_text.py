@@ -215,3 +215,15 @@ def test_multinomial_resolves_its_own_auto_defaults():
     # An explicit value is used as given.
     explicit = VAETransformer(**{**params, "max_iter": 2, "dropout": 0.0})
     assert explicit.set_params(likelihood="multinomial").fit(X).dropout_ == 0.0
+
+
+def test_classifier_learns_topics_of_documents_from_a_few_labels():
+    rng = np.random.RandomState(0)
+    X = _counts(n_rows=300)
+    topic = (X[:, :15].sum(axis=1) > X[:, 15:].sum(axis=1)).astype(int)
+    y = np.where(rng.rand(X.shape[0]) < 0.1, topic, -1)
+    classifier = VAEClassifier(
+        **{**FAST, "max_iter": 20}, likelihood="multinomial"
+    ).fit(X, y)
+    assert classifier.dropout_ == 0.2
+    assert (classifier.predict(X) == topic).mean() > 0.9
