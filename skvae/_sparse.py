@@ -3,7 +3,7 @@
 A document-term matrix of a few thousand documents over a vocabulary of ten
 thousand words is mostly zeros: densified whole it would take hundreds of
 megabytes, and far more for a real corpus. The estimators that accept
-sparse input (``VAETransformer``, ``VAEAnomalyDetector``) therefore keep it
+sparse input (``VAETransformer``) therefore keep it
 as CSR throughout: training reads it through :class:`SparseRows`, which
 densifies (and standardizes) one mini-batch at a time, and inference
 densifies one row chunk at a time (``skvae._inference``). Memory is then

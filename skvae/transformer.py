@@ -58,12 +58,13 @@ class VAETransformer(
     the number of rows; results equal those of the same rows given dense.
     With ``likelihood="multinomial"`` the model is ProdLDA [4]_, a topic
     model: ``transform`` gives each document's topic proportions (the
-    softmax of its posterior mean code), ``components_`` the topics'
-    weights on the words (n_components, n_features), as
-    ``LatentDirichletAllocation`` has them, and ``perplexity`` the per-word
-    perplexity of the bound. The prior is N(0, I) on the logits of the
-    proportions (a logistic normal, close to the Laplace approximation of a
-    Dirichlet(1), whose variance is 1 - 1/n_components).
+    softmax of its posterior mean code), ``components_`` each topic's
+    distribution over the words (n_components, n_features), as
+    ``LatentDirichletAllocation`` has them once normalized, and
+    ``perplexity`` the per-word perplexity of the bound. The prior is
+    N(0, I) on the logits of the proportions (a logistic normal, close to
+    the Laplace approximation of a Dirichlet(1), whose variance is
+    1 - 1/n_components).
 
     References
     ----------
