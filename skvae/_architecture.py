@@ -16,6 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from skvae._families import LEVELED, numeric_likelihood
+from skvae._torch.likelihoods import LIKELIHOODS
 
 # The hyperparameters whose value is the fitted architecture's, and which a
 # continuation therefore cannot change.
@@ -133,9 +134,11 @@ class Architecture:
         ``level_counts`` (training rows per level, per column, of ``n_rows``
         rows) decide which levels ``min_frequency`` and ``max_categories``
         group; ``n_train`` training rows resolve ``n_pseudo_inputs="auto"``."""
+        likelihood = numeric_likelihood(params["likelihood"])
+        topic_model = LIKELIHOODS[likelihood].topic_model
         sizes = params["hidden_layer_sizes"]
         if isinstance(sizes, str):  # "auto", the only string allowed
-            sizes = auto_hidden_layer_sizes(n_features)
+            sizes = TOPIC_HIDDEN if topic_model else auto_hidden_layer_sizes(n_features)
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
         if not sizes or not all(
             isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
@@ -155,8 +158,8 @@ class Architecture:
             n_features=n_features,
             n_components=params["n_components"],
             hidden_layer_sizes=tuple(int(s) for s in sizes),
-            likelihood=numeric_likelihood(params["likelihood"]),
-            dropout=params["dropout"],
+            likelihood=likelihood,
+            dropout=auto_dropout(params["dropout"], topic_model),
             n_levels=n_levels,
             families=families,
             numeric_levels=numeric_levels,
@@ -339,6 +342,21 @@ def _latent_model(params, n_train):
         n_flows=n_flows,
         n_top_components=n_top_components,
     )
+
+
+# The topic model's "auto" widths and dropout, ProdLDA's (Srivastava &
+# Sutton, 2017): two hidden layers of 100 units, dropout 0.2 (in the
+# encoder's hidden layers and on the topic proportions the decoder reads).
+TOPIC_HIDDEN = (100, 100)
+TOPIC_DROPOUT = 0.2
+
+
+def auto_dropout(dropout, topic_model):
+    """The dropout rate of ``dropout="auto"``: ``TOPIC_DROPOUT`` for a
+    topic model (``likelihood="multinomial"``), none otherwise."""
+    if dropout != "auto":
+        return dropout
+    return TOPIC_DROPOUT if topic_model else 0.0
 
 
 def auto_hidden_layer_sizes(n_features):

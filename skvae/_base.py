@@ -33,7 +33,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 
 from skvae import _scaling, _sparse
 from skvae._architecture import Architecture, FittedArchitectureMixin
-from skvae._budget import StepBudget, resolve_budget
+from skvae._budget import EpochBudget, StepBudget, resolve_budget
 from skvae._families import column_families, numeric_levels, numeric_likelihood
 from skvae._generative import missing_patterns
 from skvae._inference import (
@@ -138,7 +138,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
         "l1_penalty": [Interval(Real, 0, None, closed="left")],
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
         "corruption": [Interval(Real, 0, 1, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "dropout": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
         "trim_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -252,8 +252,10 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
         self.random_state = random_state
         self.verbose = verbose
 
-    # The policy of max_iter="auto" (see skvae._budget).
+    # The policy of max_iter="auto" (see skvae._budget), and the one that
+    # replaces it for a topic model, whatever the estimator.
     _auto_budget = StepBudget()
+    _topic_budget = EpochBudget()
 
     # Whether scipy sparse rows are accepted (see skvae._sparse).
     _accepts_sparse = False
@@ -457,11 +459,12 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
         the classification term's weight and the class prior of ``labels``
         (see :meth:`_labels_for_fit`)."""
         batch_size = min(128, n_train) if self.batch_size == "auto" else self.batch_size
+        topic_model = LIKELIHOODS[numeric_likelihood(self.likelihood)].topic_model
         budget = resolve_budget(
             self.max_iter,
             self.learning_rate_init,
             math.ceil(n_train / batch_size),
-            self._auto_budget,
+            self._topic_budget if topic_model else self._auto_budget,
             partial=partial,
         )
         m2 = {}

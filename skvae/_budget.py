@@ -88,6 +88,22 @@ class TwoRegimeBudget:
         return Budget(epochs, learning_rate, False)
 
 
+@dataclass(frozen=True)
+class EpochBudget:
+    """A topic model's budget (``likelihood="multinomial"``, whatever the
+    estimator): ``epochs`` passes over the documents at ``lr_factor`` times
+    ``learning_rate_init``, the budget being the stopping rule. ProdLDA
+    trains with Adam at a high learning rate; a fixed number of passes costs
+    what a batch ``LatentDirichletAllocation`` of as many iterations does,
+    in proportion to the corpus."""
+
+    epochs: int = 20
+    lr_factor: float = 10.0
+
+    def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
+        return Budget(self.epochs, self.lr_factor * learning_rate_init, False)
+
+
 def resolve_budget(
     max_iter, learning_rate_init: float, steps_per_epoch: int, policy, *, partial=False
 ) -> Budget:

@@ -14,7 +14,8 @@ n_components : int, default=8
         and deeper networks fit more complex data but need more rows and
         epochs. "auto" is (64, 32) for fewer than 30 features and (256, 128)
         from 30 features on (see the user guide, "How the defaults were
-        chosen"). The widths used are ``hidden_layer_sizes_`` after fit.
+        chosen"); with ``likelihood="multinomial"``, (100, 100), ProdLDA's.
+        The widths used are ``hidden_layer_sizes_`` after fit.
 
     likelihood : {"auto", "gaussian", "bernoulli", "multinomial"} or dict, \
             default=LIKELIHOOD_DEFAULT
@@ -143,9 +144,12 @@ n_components : int, default=8
         self-supervised regularizer that makes the encoder robust to missing
         or damaged values. Must be in [0, 1).
 
-    dropout : float, default=0.0
+    dropout : float or "auto", default="auto"
         Dropout rate in the hidden layers during training (never at
-        inference).
+        inference). "auto" is 0 (no dropout), except with
+        ``likelihood="multinomial"``: 0.2, ProdLDA's, in the encoder's
+        hidden layers and on the topic proportions the decoder reads. The
+        rate used is ``dropout_`` after fit.
 
     n_importance_samples : int, default=1
         Importance samples in the training bound: 1 trains a VAE on the ELBO,
@@ -175,7 +179,11 @@ n_components : int, default=8
         epochs with the ``tol`` rule on a table of at most 12 mini-batches
         (1536 rows at the default batch size), otherwise about 300 steps at
         ten times ``learning_rate_init``, never more however many rows (see
-        the user guide, "How the defaults were chosen").
+        the user guide, "How the defaults were chosen"). With
+        ``likelihood="multinomial"`` (a topic model), "auto" is 20 epochs at
+        ten times ``learning_rate_init``, for every estimator: ProdLDA's high
+        learning rate, at about the cost of a batch
+        ``LatentDirichletAllocation``.
 
     batch_size : int or "auto", default=BATCH_DEFAULT
         Rows per mini-batch; "auto" is ``min(128, n_samples)``. The value

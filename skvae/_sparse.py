@@ -3,7 +3,7 @@
 A document-term matrix of a few thousand documents over a vocabulary of ten
 thousand words is mostly zeros: densified whole it would take hundreds of
 megabytes, and far more for a real corpus. The estimators that accept
-sparse input (``VAETransformer``, ``VAEAnomalyDetector``) therefore keep it
+sparse input (``VAETransformer``) therefore keep it
 as CSR throughout: training reads it through :class:`SparseRows`, which
 densifies (and standardizes) one mini-batch at a time, and inference
 densifies one row chunk at a time (``skvae._inference``). Memory is then
@@ -122,6 +122,7 @@ class SparseRows:
     def __init__(self, X, mean, scale, dtype, device) -> None:
         self.X = sparse.csr_matrix(X)
         self.mean, self.scale = mean, scale
+        self.identity = not mean.any() and (scale == 1).all()
         self.dtype = dtype
         self.device = torch.device(device)
         self.shape = self.X.shape
@@ -135,8 +136,13 @@ class SparseRows:
         return self.X[rows]
 
     def __getitem__(self, rows) -> torch.Tensor:
-        out = np.subtract(self._rows(rows).toarray(), self.mean, dtype=np.float64)
-        out /= self.scale
+        chunk = self._rows(rows)
+        if self.identity:
+            # Counts are not standardized: (x - 0) / 1 is x, cast once.
+            out = chunk.astype(self.dtype).toarray()
+        else:
+            out = np.subtract(chunk.toarray(), self.mean, dtype=np.float64)
+            out /= self.scale
         return torch.from_numpy(out.astype(self.dtype, copy=False)).to(self.device)
 
     def subset(self, rows) -> "SparseRows":

@@ -158,7 +158,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
         corruption=0.0,
-        dropout=0.0,
+        dropout="auto",
         n_importance_samples=1,
         trim_fraction=0.2,
         max_iter="auto",

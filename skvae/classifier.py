@@ -207,7 +207,7 @@ class VAEClassifier(
         l1_penalty=0.0,
         adversarial_weight=0.0,
         corruption=0.0,
-        dropout=0.0,
+        dropout="auto",
         n_importance_samples=1,
         trim_fraction=0.0,
         max_iter="auto",

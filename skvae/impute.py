@@ -208,7 +208,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
         corruption=0.0,
-        dropout=0.0,
+        dropout="auto",
         n_importance_samples=1,
         trim_fraction=0.0,
         max_iter="auto",

@@ -58,12 +58,13 @@ class VAETransformer(
     the number of rows; results equal those of the same rows given dense.
     With ``likelihood="multinomial"`` the model is ProdLDA [4]_, a topic
     model: ``transform`` gives each document's topic proportions (the
-    softmax of its posterior mean code), ``components_`` the topics'
-    weights on the words (n_components, n_features), as
-    ``LatentDirichletAllocation`` has them, and ``perplexity`` the per-word
-    perplexity of the bound. The prior is N(0, I) on the logits of the
-    proportions (a logistic normal, close to the Laplace approximation of a
-    Dirichlet(1), whose variance is 1 - 1/n_components).
+    softmax of its posterior mean code), ``components_`` each topic's
+    distribution over the words (n_components, n_features), as
+    ``LatentDirichletAllocation`` has them once normalized, and
+    ``perplexity`` the per-word perplexity of the bound. The prior is
+    N(0, I) on the logits of the proportions (a logistic normal, close to
+    the Laplace approximation of a Dirichlet(1), whose variance is
+    1 - 1/n_components).
 
     References
     ----------
@@ -121,7 +122,7 @@ class VAETransformer(
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
         corruption=0.0,
-        dropout=0.0,
+        dropout="auto",
         n_importance_samples=1,
         trim_fraction=0.0,
         max_iter="auto",
@@ -288,13 +289,13 @@ class VAETransformer(
     def components_(self):
         """Topic-word weights of likelihood="multinomial", (n_components, n_features).
 
-        Row ``k`` holds what a document made of topic ``k`` alone adds to
-        each word's logit: ProdLDA's beta (the decoder's weights), divided
-        by the batch normalization's running standard deviation of the
-        word, as the fitted decoder applies it. A topic's top words are its
-        row's largest entries. Unlike
-        ``LatentDirichletAllocation.components_`` they are not pseudo-counts
-        and may be negative. Other likelihoods have no topics: the
+        Row ``k`` is topic ``k``'s distribution over the words (a row
+        summing to 1): the word probabilities that the fitted decoder gives
+        a document made of topic ``k`` alone. A topic's top words are its
+        row's largest entries. Normalized, they are what
+        ``LatentDirichletAllocation.components_`` divided by its row sums
+        gives (LDA's rows are pseudo-counts). Other likelihoods have no
+        topics: the
         attribute does not exist.
         """
         check_is_fitted(self)

@@ -128,20 +128,12 @@ def test_multinomial_transform_gives_topic_proportions_and_components_the_topics
     assert (theta >= 0).all()
     np.testing.assert_allclose(theta.sum(axis=1), 1.0)
     assert vae.components_.shape == (3, X.shape[1])
-    decoder = vae.net_.module_.decoder
-    scale = np.sqrt(decoder.norm.running_var.numpy() + decoder.norm.eps)
+    np.testing.assert_allclose(vae.components_.sum(axis=1), 1.0)
+    # Row k is the word distribution of a document of topic k alone.
+    one_topic = np.eye(3)
     np.testing.assert_allclose(
-        vae.components_,
-        (decoder.out.weight.detach().numpy() / scale[:, None]).T,
-        rtol=1e-6,
+        vae.inverse_transform(one_topic), vae.components_, atol=1e-6
     )
-    # A document of topic k alone: its logits, up to a constant, are row k.
-    one_topic = np.full((1, 3), 1e-9)
-    one_topic[0, 1] = 1.0
-    with torch.no_grad():
-        logits = decoder.float()(torch.log(torch.tensor(one_topic).float()))
-    centred = logits.numpy()[0] + decoder.norm.running_mean.numpy() / scale
-    np.testing.assert_allclose(centred, vae.components_[1], atol=1e-4)
     # inverse_transform reads topic proportions: back to word probabilities.
     words = vae.inverse_transform(theta[:5])
     np.testing.assert_allclose(words.sum(axis=1), 1.0)
@@ -207,3 +199,31 @@ def test_early_stopping_holds_out_sparse_rows_as_it_holds_out_dense_ones():
     np.testing.assert_allclose(
         fitted_sparse.validation_scores_, dense.validation_scores_, rtol=1e-6
     )
+
+
+def test_multinomial_resolves_its_own_auto_defaults():
+    X = sparse.csr_matrix(_counts(n_rows=60))
+    params = {**FAST, "max_iter": "auto", "hidden_layer_sizes": "auto"}
+    params.pop("dropout", None)
+    topics = VAETransformer(**params, likelihood="multinomial").fit(X)
+    assert topics.hidden_layer_sizes_ == (100, 100)
+    assert topics.dropout_ == 0.2
+    assert topics.n_iter_ == 20  # the topic model's budget of epochs
+    gaussian = VAETransformer(**{**params, "max_iter": 2}).fit(X.toarray())
+    assert gaussian.dropout_ == 0.0
+    assert gaussian.hidden_layer_sizes_ == (256, 128)
+    # An explicit value is used as given.
+    explicit = VAETransformer(**{**params, "max_iter": 2, "dropout": 0.0})
+    assert explicit.set_params(likelihood="multinomial").fit(X).dropout_ == 0.0
+
+
+def test_classifier_learns_topics_of_documents_from_a_few_labels():
+    rng = np.random.RandomState(0)
+    X = _counts(n_rows=300)
+    topic = (X[:, :15].sum(axis=1) > X[:, 15:].sum(axis=1)).astype(int)
+    y = np.where(rng.rand(X.shape[0]) < 0.1, topic, -1)
+    classifier = VAEClassifier(
+        **{**FAST, "max_iter": 20}, likelihood="multinomial"
+    ).fit(X, y)
+    assert classifier.dropout_ == 0.2
+    assert (classifier.predict(X) == topic).mean() > 0.9

@@ -166,7 +166,12 @@ class MultinomialCells(Distribution):
         log_p = torch.log_softmax(self.logits, -1)  # (..., n_features)
         total = value.sum(-1, keepdim=True)  # (..., 1)
         coefficient = torch.lgamma(total + 1.0) / value.shape[-1]
-        return value * log_p - torch.lgamma(value + 1.0) + coefficient
+        # log x! is 0 for a count of 0 or 1, most cells of a document: the
+        # function is evaluated on the larger counts only.
+        log_factorial = torch.zeros_like(value)
+        large = value > 1.0
+        log_factorial[large] = torch.lgamma(value[large] + 1.0)
+        return value * log_p - log_factorial + coefficient
 
 
 class MultinomialLikelihood(Likelihood):

@@ -192,12 +192,16 @@ class TopicDecoder(nn.Module):
         return flat.reshape(logits.shape)
 
     def topics(self) -> torch.Tensor:
-        """What each topic alone adds to the words' logits outside training,
-        (n_components, n_outputs): the weights over the running standard
-        deviation of the batch normalization."""
+        """Each topic's distribution over the words, (n_components,
+        n_outputs), rows summing to 1: what the decoder outside training
+        gives a document made of that topic alone (its proportions one-hot),
+        the softmax of the weights normalized by the running statistics of
+        the batch normalization."""
         norm = self.norm
-        scale = torch.sqrt(norm.running_var + norm.eps)  # (n_outputs,)
-        return (self.out.weight / scale[:, None]).T
+        # In float64: rows that sum to 1 to double precision.
+        scale = torch.sqrt(norm.running_var.double() + norm.eps)  # (n_outputs,)
+        logits = (self.out.weight.T.double() - norm.running_mean.double()) / scale
+        return torch.softmax(logits, -1)  # (n_components, n_outputs)
 
 
 class Discriminator(nn.Module):
