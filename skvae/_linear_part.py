@@ -25,12 +25,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 
 from skvae import _sparse
 from skvae._labels import UNLABELLED
-
-# Rows of a sparse matrix densified at a time to classify them.
-_SPARSE_CHUNK_ROWS = 1024
 
 
 def updated_linear_part(estimator, X, codes):
@@ -80,7 +78,9 @@ def mixed_probabilities(proba, model, X, is_categorical, weight):
         return proba
     linear = np.zeros_like(proba)
     if _sparse.issparse(X):
-        for rows in gen_batches(X.shape[0], _SPARSE_CHUNK_ROWS):
+        # Float64 bytes per row of a densified chunk, and of its copy.
+        chunk_rows = get_chunk_n_rows(row_bytes=16 * X.shape[1])
+        for rows in gen_batches(X.shape[0], chunk_rows):
             # One chunk densified: the model may have been fitted on dense
             # rows, whose pipeline centres them.
             chunk = _with_missing_level(X[rows].toarray(), is_categorical)
