@@ -53,13 +53,13 @@ ACTIVITY_THRESHOLD = 1e-2
 MAX_DERIVED_ROWS = 10_000
 
 
-def bounded_rows(X, seed):
-    """``X``, or a random subsample of ``MAX_DERIVED_ROWS`` of its rows (in
-    their order, drawn from ``seed``) when it has more."""
-    if X.shape[0] <= MAX_DERIVED_ROWS:
+def bounded_rows(X, seed, max_rows=MAX_DERIVED_ROWS):
+    """``X``, or a random subsample of ``max_rows`` of its rows (in their
+    order, drawn from ``seed``) when it has more."""
+    if X.shape[0] <= max_rows:
         return X
     rng = np.random.RandomState(seed)
-    return X[np.sort(rng.choice(X.shape[0], MAX_DERIVED_ROWS, replace=False))]
+    return X[np.sort(rng.choice(X.shape[0], max_rows, replace=False))]
 
 
 class InferenceMixin:

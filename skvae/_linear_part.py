@@ -12,7 +12,10 @@ level codes in the categorical columns, NaN where missing): numeric
 columns mean-imputed and standardized, categorical ones one-hot encoded
 (sparse, so a column of many levels costs no dense block; a missing cell
 is a level of its own, an unseen level all zeros), the usual scikit-learn
-pipeline of a mixed table.
+pipeline of a mixed table. Sparse rows (numbers, none missing) stay sparse:
+scaled without centring, which leaves the logistic regression's
+probabilities as they are (its unpenalized intercept absorbs the means),
+and classified one densified chunk of rows at a time.
 """
 
 import numpy as np
@@ -21,7 +24,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils import gen_batches
+from sklearn.utils._chunking import get_chunk_n_rows
 
+from skvae import _sparse
 from skvae._labels import UNLABELLED
 
 
@@ -44,6 +50,11 @@ def fit_linear_part(X, codes, is_categorical):
     labelled = codes != UNLABELLED
     if np.unique(codes[labelled]).shape[0] < 2:
         return None
+    if _sparse.issparse(X):
+        model = make_pipeline(
+            StandardScaler(with_mean=False), LogisticRegression(max_iter=1000)
+        )
+        return model.fit(X[labelled], codes[labelled])
     numeric = np.flatnonzero(~is_categorical)
     categorical = np.flatnonzero(is_categorical)
     parts = []
@@ -66,9 +77,18 @@ def mixed_probabilities(proba, model, X, is_categorical, weight):
     if model is None or weight == 0:
         return proba
     linear = np.zeros_like(proba)
-    linear[:, model.classes_] = model.predict_proba(
-        _with_missing_level(X, is_categorical)
-    )
+    if _sparse.issparse(X):
+        # Float64 bytes per row of a densified chunk, and of its copy.
+        chunk_rows = get_chunk_n_rows(row_bytes=16 * X.shape[1])
+        for rows in gen_batches(X.shape[0], chunk_rows):
+            # One chunk densified: the model may have been fitted on dense
+            # rows, whose pipeline centres them.
+            chunk = _with_missing_level(X[rows].toarray(), is_categorical)
+            linear[rows, model.classes_] = model.predict_proba(chunk)
+    else:
+        linear[:, model.classes_] = model.predict_proba(
+            _with_missing_level(X, is_categorical)
+        )
     return (1.0 - weight) * proba + weight * linear
 
 

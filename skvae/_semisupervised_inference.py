@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch.distributions import kl_divergence
 
+from skvae import _sparse
 from skvae._inference import (
     CONDITIONAL_DRAWS,
     InferenceModel,
@@ -42,8 +43,9 @@ class M2Inference(InferenceModel):
         k, d = self.n_mc_samples, m2.n_components
         out = np.empty(X.shape[0], dtype=np.float64)
         for rows in self.row_chunks(X.shape[0], k * m2.n_classes):
-            x = self.standardized(X[rows], np.float64)
-            noise = self.tensor(row_normal_noise(X[rows], self.noise_seed, k, d))
+            chunk = _sparse.dense(X[rows])
+            x = self.standardized(chunk, np.float64)
+            noise = self.tensor(row_normal_noise(chunk, self.noise_seed, k, d))
             per_class = []
             for c in range(m2.n_classes):
                 y = m2.one_hot(torch.full((x.shape[0],), c, device=x.device))

@@ -3,7 +3,9 @@
 A document-term matrix of a few thousand documents over a vocabulary of ten
 thousand words is mostly zeros: densified whole it would take hundreds of
 megabytes, and far more for a real corpus. The estimators that accept
-sparse input (``VAETransformer``) therefore keep it
+sparse input (``VAETransformer``, ``VAEAnomalyDetector`` and
+``VAEClassifier``; not ``VAEImputer``, whose missing cells a sparse matrix
+cannot represent) therefore keep it
 as CSR throughout: training reads it through :class:`SparseRows`, which
 densifies (and standardizes) one mini-batch at a time, and inference
 densifies one row chunk at a time (``skvae._inference``). Memory is then

@@ -7,6 +7,7 @@ import torch
 from sklearn.base import OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from skvae import _sparse
 from skvae._base import BaseVAE
 from skvae._budget import TwoRegimeBudget
 from skvae._docs import fill_doc
@@ -16,6 +17,11 @@ from skvae._runtime import uses_torch
 # Training rows scored for the thresholds (offset_, feature_offset_): a
 # random subsample of a larger table (see VAEAnomalyDetector's Notes).
 MAX_THRESHOLD_ROWS = MAX_DERIVED_ROWS
+
+# Cells (rows x columns) of the per-feature scores that feature_offset_ is
+# the column medians of, for sparse training rows: a wide vocabulary takes
+# fewer rows, so that memory does not grow with it (see Notes).
+MAX_SPARSE_OFFSET_CELLS = 2**22
 
 
 @fill_doc
@@ -104,6 +110,17 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     ``c = 0.1``, the share of training rows that ``predict`` flags is 0.1
     +- 0.003 (one standard error). ``partial_fit`` sets them from the rows of
     its own call.
+
+    Sparse input (scipy sparse matrices and arrays, e.g. document-term
+    counts with ``likelihood="multinomial"`` to find unusual documents) is
+    accepted as ``VAETransformer`` accepts it: densified one mini-batch or
+    row chunk at a time, with the scores and labels of the same rows given
+    dense. For sparse training rows, ``feature_offset_`` is the column
+    medians over a random subsample of the threshold rows holding at most
+    ``2**22`` cells (rows times columns; every row for a small matrix), so
+    that a wide vocabulary does not make that work grow with it; and
+    ``score_samples_per_feature``, whose output is dense, refuses sparse
+    input (pass densified slices of rows).
 
     References
     ----------
@@ -225,9 +242,10 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, possibly contaminated with outliers. Missing
-            cells (NaN) are left out of the likelihood.
+            cells (NaN) are left out of the likelihood; a sparse matrix is
+            never densified whole and must have no missing cells.
         y : None
             Ignored.
 
@@ -244,7 +262,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -264,7 +282,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -279,7 +297,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns
@@ -305,7 +323,7 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Rows to explain.
+            Rows to explain (dense: the output is).
 
         Returns
         -------
@@ -319,6 +337,13 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
             each column (whose row sums equal ``score_samples``).
         """
         X = self._validate_for_inference(X, dtype=np.float64)
+        if _sparse.issparse(X):
+            raise TypeError(
+                "score_samples_per_feature returns a dense array of shape "
+                "(n_samples, n_features), which for sparse input would densify "
+                "it whole: pass a slice of the rows densified instead, e.g. "
+                "X[rows].toarray()."
+            )
         _, per_feature = self._scores_and_per_feature(X)
         # A missing cell says nothing unusual about its row: 0.
         return np.where(np.isnan(X), 0.0, per_feature - self.feature_offset_)
@@ -326,34 +351,55 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
     # max_iter="auto": stop short on large tables (see skvae._budget).
     _auto_budget = TwoRegimeBudget()
 
+    _accepts_sparse = True
+
     def _fitted_on(self, prepared):
         """``score_type_``, ``offset_`` and ``feature_offset_`` from the
         training rows (at most ``MAX_THRESHOLD_ROWS`` of them, see Notes)."""
         self.score_type_ = self.score_type
         X = bounded_rows(prepared.X, self.noise_seed_).astype(np.float64, copy=False)
-        scores, per_feature = self._scores_and_per_feature(X)
-        self.feature_offset_ = _observed_medians(per_feature)
+        if _sparse.issparse(X):
+            # Complete rows; the per-feature scores of a bounded number of
+            # cells (their rows a random subsample of X's).
+            scores = self._raw_scores(X)
+            max_rows = max(1, MAX_SPARSE_OFFSET_CELLS // X.shape[1])
+            rows = bounded_rows(X, self.noise_seed_, max_rows)
+            self.feature_offset_ = _observed_medians(
+                self._scores_and_per_feature(rows)[1]
+            )
+        else:
+            scores, per_feature = self._scores_and_per_feature(X)
+            self.feature_offset_ = _observed_medians(per_feature)
         scores = self._extrapolated(scores, X)
-        observed = ~np.isnan(X).all(axis=1)
+        observed = ~_missing(X).all(axis=1)
         if observed.any():
             # A row with nothing observed says nothing about the threshold.
             scores = scores[observed]
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
 
     def _score_samples(self, X):
-        if self.score_type_ == "reconstruction":
-            scores = np.nansum(self._reconstruction_per_feature(X), axis=1)
-        else:
-            scores = self._inference().log_likelihood(X)
-        scores = self._extrapolated(scores, X)
+        scores = self._extrapolated(self._raw_scores(X), X)
         # No evidence either way: the boundary (see Notes).
-        return np.where(np.isnan(X).all(axis=1), self.offset_, scores)
+        return np.where(_missing(X).all(axis=1), self.offset_, scores)
+
+    def _raw_scores(self, X):
+        """The scores on the observed cells of the rows of ``X``, before
+        :meth:`_extrapolated`."""
+        if self.score_type_ == "reconstruction":
+            scores = np.empty(X.shape[0], dtype=np.float64)
+            for rows, error in self._reconstruction_chunks(X):
+                scores[rows] = np.nansum(error, axis=1)
+            return scores
+        return self._inference().log_likelihood(X)
 
     def _extrapolated(self, scores, X):
         """The scores on the observed cells of the rows of ``X`` (the bound
         on the standardized scale, or minus the squared error), extrapolated
         to full rows (see Notes); the bound on the user's scale."""
-        n_observed = (~np.isnan(X)).sum(axis=1)
+        if _sparse.issparse(X):  # complete rows
+            n_observed = X.shape[1]
+        else:
+            n_observed = (~np.isnan(X)).sum(axis=1)
         factor = X.shape[1] / np.maximum(n_observed, 1)
         if self.score_type_ == "reconstruction":
             return scores * factor
@@ -387,17 +433,31 @@ class VAEAnomalyDetector(OutlierMixin, BaseVAE):
         return scores, per_feature - np.log(self.scale_)
 
     def _reconstruction_per_feature(self, X):
+        out = np.empty(X.shape, dtype=np.float64)
+        for rows, error in self._reconstruction_chunks(X):
+            out[rows] = error
+        return out
+
+    def _reconstruction_chunks(self, X):
+        """Per chunk of rows of ``X``: the rows and minus the squared error
+        of each of their cells (densified one chunk at a time)."""
         model = self._inference()
         vae = model.module_for(X.dtype)
         expansion = vae.expansion
-        out = np.empty(X.shape, dtype=np.float64)
         for rows in model.row_chunks(X.shape[0]):
             x = model.standardized(X[rows], X.dtype)
             # (n_samples, n_features); a categorical cell's is the Brier
             # score of its predicted levels, NaN where missing.
             error = expansion.squared_error(x, vae.decode_mean(vae(x).code()))
-            out[rows] = -error.cpu().numpy()
-        return out
+            yield rows, -error.cpu().numpy()
+
+
+def _missing(X):
+    """The missing-cell mask of ``X``; none in sparse rows, whose mask is
+    only as wide as one column (it broadcasts)."""
+    if _sparse.issparse(X):
+        return np.zeros((X.shape[0], 1), dtype=bool)
+    return np.isnan(X)
 
 
 def _observed_medians(per_feature):

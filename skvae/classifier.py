@@ -65,6 +65,14 @@ class VAEClassifier(
     summed out and ``sample(n, y=c)`` draws rows of class ``c``. Tables
     with categories and missing cells are modelled as by the others.
 
+    Sparse input (scipy sparse matrices and arrays, e.g. document-term
+    counts with ``likelihood="multinomial"`` and a few labelled documents)
+    is accepted as ``VAETransformer`` accepts it: densified one mini-batch
+    or row chunk at a time, with the outputs of the same rows given dense.
+    The logistic regression of ``linear_weight`` then scales the sparse
+    columns without centring them, which leaves its probabilities equal up
+    to its solver's tolerance (its intercept absorbs the means).
+
     Parameters
     ----------
     classification_weight : float or "auto", default="auto"
@@ -266,9 +274,10 @@ class VAEClassifier(
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Training rows, labelled and unlabelled. Missing cells (NaN) are
-            left out of the likelihood.
+            left out of the likelihood; a sparse matrix is never densified
+            whole and must have no missing cells.
         y : array-like of shape (n_samples,)
             Labels, -1 for an unlabelled row (string labels in an object
             array). At least one row must be labelled, with at least two
@@ -287,7 +296,7 @@ class VAEClassifier(
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             A chunk of training rows. The input scaling is fixed by the first
             call, so the first chunk should be representative.
         y : array-like of shape (n_samples,)
@@ -315,7 +324,7 @@ class VAEClassifier(
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Rows to classify.
 
         Returns
@@ -331,7 +340,7 @@ class VAEClassifier(
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Rows to classify.
 
         Returns
@@ -348,7 +357,7 @@ class VAEClassifier(
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Rows to encode.
 
         Returns
@@ -402,6 +411,9 @@ class VAEClassifier(
         return self.n_components_
 
     # ------------------------------------------------------------ private
+
+    # Sparse rows: densified one batch or chunk at a time (skvae._sparse).
+    _accepts_sparse = True
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
         """The classes, the class indices of ``y`` (-1 where unlabelled),

@@ -77,12 +77,129 @@ def test_sparse_input_refuses_categorical_columns_and_missing_entries():
         VAETransformer(**FAST).fit(X_nan)
 
 
-@pytest.mark.parametrize("Estimator", [VAEAnomalyDetector, VAEImputer, VAEClassifier])
-def test_estimators_without_sparse_support_say_so(Estimator):
-    X = sparse.csr_matrix(_counts())
-    y = np.arange(X.shape[0]) % 2
+def test_the_imputer_refuses_sparse_input_whose_missing_cells_it_cannot_see():
     with pytest.raises(TypeError, match="Sparse data was passed"):
-        Estimator(**FAST).fit(X, y)
+        VAEImputer(**FAST).fit(sparse.csr_matrix(_counts()))
+
+
+@pytest.mark.parametrize("score_type", ["likelihood", "reconstruction"])
+@pytest.mark.parametrize("likelihood", ["multinomial", "gaussian"])
+def test_detector_scores_sparse_documents_as_the_same_rows_dense(
+    likelihood, score_type
+):
+    X = _counts()
+    params = {**FAST, "likelihood": likelihood, "score_type": score_type}
+    dense = VAEAnomalyDetector(**params).fit(X)
+    fitted_sparse = VAEAnomalyDetector(**params).fit(sparse.csr_matrix(X))
+    assert fitted_sparse.offset_ == pytest.approx(dense.offset_, rel=1e-9)
+    np.testing.assert_allclose(
+        fitted_sparse.feature_offset_, dense.feature_offset_, rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        fitted_sparse.score_samples(sparse.csr_array(X)),
+        dense.score_samples(X),
+        rtol=1e-9,
+    )
+    np.testing.assert_array_equal(
+        fitted_sparse.predict(sparse.csr_matrix(X)), dense.predict(X)
+    )
+    # Per-feature scores are dense: of dense rows only, with a clear error.
+    with pytest.raises(TypeError, match="returns a dense array"):
+        fitted_sparse.score_samples_per_feature(sparse.csr_matrix(X))
+    np.testing.assert_allclose(
+        fitted_sparse.score_samples_per_feature(X[:5]),
+        dense.score_samples_per_feature(X[:5]),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+
+
+def test_detector_medians_per_feature_over_a_bounded_number_of_cells(monkeypatch):
+    from skvae import anomaly
+
+    X = _counts(n_rows=200)
+    monkeypatch.setattr(anomaly, "MAX_SPARSE_OFFSET_CELLS", 10 * X.shape[1])
+    shapes = []
+    per_feature = VAEAnomalyDetector._scores_and_per_feature
+
+    def recording(self, rows):
+        shapes.append(rows.shape)
+        return per_feature(self, rows)
+
+    monkeypatch.setattr(VAEAnomalyDetector, "_scores_and_per_feature", recording)
+    params = {**FAST, "likelihood": "multinomial"}
+    fitted_sparse = VAEAnomalyDetector(**params).fit(sparse.csr_matrix(X))
+    assert shapes == [(10, X.shape[1])]
+    assert np.isfinite(fitted_sparse.feature_offset_).all()
+    # The threshold still reads every training row: as when fitted dense.
+    dense = VAEAnomalyDetector(**params).fit(X)
+    assert fitted_sparse.offset_ == pytest.approx(dense.offset_, rel=1e-9)
+
+
+@pytest.mark.parametrize("linear_weight", [0.0, 0.5])
+def test_classifier_of_sparse_documents_gives_what_the_same_rows_give_dense(
+    linear_weight,
+):
+    X = _counts()
+    topic = (X[:, :15].sum(axis=1) > X[:, 15:].sum(axis=1)).astype(int)
+    y = np.where(np.arange(X.shape[0]) % 5 == 0, topic, -1)
+    params = {**FAST, "likelihood": "multinomial", "linear_weight": linear_weight}
+    dense = VAEClassifier(**params).fit(X, y)
+    fitted_sparse = VAEClassifier(**params).fit(sparse.csr_matrix(X), y)
+    np.testing.assert_allclose(
+        fitted_sparse.transform(sparse.csr_array(X)), dense.transform(X), atol=1e-9
+    )
+    np.testing.assert_allclose(
+        fitted_sparse.score_samples(sparse.csr_matrix(X)),
+        dense.score_samples(X),
+        rtol=1e-9,
+    )
+    # The logistic regression of linear_weight scales sparse columns without
+    # centring them: the same probabilities up to its solver's tolerance.
+    atol = 1e-9 if linear_weight == 0 else 1e-3
+    np.testing.assert_allclose(
+        fitted_sparse.predict_proba(sparse.csr_matrix(X)),
+        dense.predict_proba(X),
+        atol=atol,
+    )
+    # A model fitted dense classifies sparse rows alike, and the reverse.
+    np.testing.assert_allclose(
+        dense.predict_proba(sparse.csr_matrix(X)), dense.predict_proba(X), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        fitted_sparse.predict_proba(X),
+        fitted_sparse.predict_proba(sparse.csr_matrix(X)),
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("Estimator", [VAEAnomalyDetector, VAEClassifier])
+def test_detector_and_classifier_densify_a_batch_or_chunk_at_a_time(
+    monkeypatch, Estimator
+):
+    X = sparse.csr_matrix(_counts(n_rows=2000))
+    y = np.where(np.arange(X.shape[0]) % 10 == 0, np.arange(X.shape[0]) % 3, -1)
+    densified = []
+    toarray = sparse.csr_matrix.toarray
+
+    def recording_toarray(self, *args, **kwargs):
+        densified.append(self.shape[0])
+        return toarray(self, *args, **kwargs)
+
+    monkeypatch.setattr(sparse.csr_matrix, "toarray", recording_toarray)
+    params = {**FAST, "max_iter": 1, "batch_size": 50, "likelihood": "multinomial"}
+    estimator = Estimator(**params)
+    with config_context(working_memory=0.1):
+        estimator.fit(X, y)
+        assert densified.count(50) >= X.shape[0] // 50
+        assert max(densified) < X.shape[0] / 4
+        densified.clear()
+        estimator.predict(X)
+        estimator.score_samples(X)
+        if Estimator is VAEClassifier:
+            estimator.predict_proba(X)
+            estimator.transform(X)
+    assert densified and max(densified) < X.shape[0] / 4
 
 
 def test_multinomial_log_prob_is_the_multinomial_pmf_of_the_counts():
