@@ -177,6 +177,16 @@ n_components : int, default=8
         VAE-GAN). 0 builds no discriminator at all. See the user guide for
         what it did to the realism of ``sample`` on real tables.
 
+    spectral_norm : bool, default=False
+        Spectral normalization (Miyato et al., 2018) of the linear layers of
+        the discriminators: of ``adversarial_weight``'s and, where the
+        estimator has one, of ``latent_adversarial_weight``'s. Each layer's
+        weight is divided by its largest singular value (estimated by power
+        iteration), which bounds how fast a discriminator's output can
+        change with its input: the usual stabilizer of adversarial training,
+        against a discriminator that wins too easily to leave a useful
+        gradient. No effect without an adversary.
+
     corruption : float, default=0.0
         Fraction of input entries masked in training (set to the column
         mean, or to 0 for the Bernoulli likelihood) while the loss asks for
@@ -492,7 +502,7 @@ def fill_doc(cls):
             placeholder, f'"{default}"' if isinstance(default, str) else str(default)
         )
     if "mmd_weight" in defaults:
-        anchor = "\n\n    corruption : float"
+        anchor = "\n\n    spectral_norm : bool"
         shared_parameters = shared_parameters.replace(
             anchor, "\n" + POSTERIOR_REGULARIZER_PARAMETERS + anchor[1:]
         )

@@ -45,6 +45,8 @@ def _instances():
     # The classifier's own options, and early stopping on its held-out loss.
     yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
     yield VAEClassifier(**FAST, linear_weight=0.0)
+    # Its discriminator spectrally normalized.
+    yield VAEClassifier(**FAST, adversarial_weight=0.5, spectral_norm=True)
 
 
 ESTIMATORS = list(_instances())
