@@ -116,6 +116,11 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
 
     {shared_attributes}
 
+    sample_mixture_ : GaussianMixture or None
+        The Gaussian mixture over the training rows' codes that ``sample``
+        draws from (see ``n_sample_components``); None when it draws from
+        the prior.
+
     See Also
     --------
     sklearn.impute.IterativeImputer : Round-robin regression imputation.
@@ -174,6 +179,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
         **BaseVAE._posterior_regularizer_constraints,
+        **GenerativeMixin._sampler_constraints,
         "missing_values": [MissingValues(numeric_only=True)],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
@@ -208,6 +214,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
         spectral_norm=False,
+        n_sample_components=0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -268,6 +275,7 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
         self.latent_adversarial_weight = latent_adversarial_weight
+        self.n_sample_components = n_sample_components
         self.missing_values = missing_values
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
@@ -382,13 +390,15 @@ class VAEImputer(TransformerMixin, GenerativeMixin, BaseVAE):
     # ----------------------------------------------------------- helpers
 
     def _fitted_on(self, X, labels=None):
-        """``sample_posterior_``, the empty features and the indicator.
+        """``sample_posterior_``, ``sample_mixture_``, the empty features and
+        the indicator.
 
         The training rows' patterns of missing cells, counted over every
         training call, say which columns are empty and which have gaps (all
         the indicator learns): no second pass over ``X``.
         """
         self.sample_posterior_ = self.sample_posterior
+        self._fit_sample_mixture(X)
         patterns, _ = self.missing_patterns_
         self.empty_features_ = patterns.all(axis=0)
         rows, cells, truth = self.__dict__.pop("_held_out", (X[:0], (), ()))

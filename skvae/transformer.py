@@ -35,6 +35,11 @@ class VAETransformer(
     ----------
     {shared_attributes}
 
+    sample_mixture_ : GaussianMixture or None
+        The Gaussian mixture over the training rows' codes that ``sample``
+        draws from (see ``n_sample_components``); None when it draws from
+        the prior.
+
     See Also
     --------
     VAEAnomalyDetector : The same model used as an outlier detector.
@@ -92,6 +97,7 @@ class VAETransformer(
     _parameter_constraints: dict = {
         **BaseVAE._parameter_constraints,
         **BaseVAE._posterior_regularizer_constraints,
+        **GenerativeMixin._sampler_constraints,
     }
 
     _accepts_sparse = True
@@ -120,6 +126,7 @@ class VAETransformer(
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
         spectral_norm=False,
+        n_sample_components=0,
         corruption=0.0,
         dropout=0.0,
         n_importance_samples=1,
@@ -180,6 +187,7 @@ class VAETransformer(
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
         self.latent_adversarial_weight = latent_adversarial_weight
+        self.n_sample_components = n_sample_components
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -204,6 +212,10 @@ class VAETransformer(
             The fitted estimator.
         """
         return self._fit(X)
+
+    def _fitted_on(self, X, labels=None):
+        """``sample_mixture_``, the density that ``sample`` draws codes from."""
+        self._fit_sample_mixture(X)
 
     def transform(self, X):
         """Encode ``X`` as the posterior mean of its latent code.
