@@ -68,6 +68,9 @@ class Architecture:
         missing cells).
     adversarial : bool
         Whether the model has a discriminator.
+    spectral_norm : bool
+        Whether its discriminators (of ``adversarial`` and of the latent
+        adversary) are spectrally normalized; False without either.
     n_classes : int
         Classes of a semi-supervised model (M2, see
         ``skvae._torch.semisupervised``); 0 for a plain VAE.
@@ -104,6 +107,7 @@ class Architecture:
     infrequent: tuple[tuple[tuple[int, int], ...], ...] | None = None
     missing: bool = False
     adversarial: bool = False
+    spectral_norm: bool = False
     n_classes: int = 0
     prior: str = "normal"
     n_pseudo_inputs: int | None = None
@@ -167,6 +171,11 @@ class Architecture:
             unobserved=_unobserved(level_counts),
             missing=missing,
             adversarial=params["adversarial_weight"] > 0,
+            spectral_norm=bool(params.get("spectral_norm", False))
+            and (
+                params["adversarial_weight"] > 0
+                or params.get("latent_adversarial_weight", 0) > 0
+            ),
             n_classes=n_classes,
             **_latent_model(params, n_train),
         )
@@ -211,6 +220,12 @@ class Architecture:
                 "adversarial_weight > 0 needs a discriminator, which the "
                 "model fitted with adversarial_weight=0 does not have: refit "
                 "with warm_start=False."
+            )
+        if requested.spectral_norm and not self.spectral_norm:
+            raise ValueError(
+                "spectral_norm=True needs spectrally normalized discriminators, "
+                "which the model fitted with spectral_norm=False does not "
+                "have: refit with warm_start=False."
             )
 
     @property

@@ -137,6 +137,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "l1_penalty": [Interval(Real, 0, None, closed="left")],
         "adversarial_weight": [Interval(Real, 0, None, closed="left")],
+        "spectral_norm": ["boolean"],
         "corruption": [Interval(Real, 0, 1, closed="left")],
         "dropout": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
@@ -202,6 +203,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
         weight_decay,
         l1_penalty,
         adversarial_weight,
+        spectral_norm,
         corruption,
         dropout,
         n_importance_samples,
@@ -233,6 +235,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
         self.weight_decay = weight_decay
         self.l1_penalty = l1_penalty
         self.adversarial_weight = adversarial_weight
+        self.spectral_norm = spectral_norm
         self.corruption = corruption
         self.dropout = dropout
         self.n_importance_samples = n_importance_samples

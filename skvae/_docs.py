@@ -137,6 +137,16 @@ n_components : int, default=8
         VAE-GAN). 0 builds no discriminator at all. See the user guide for
         what it did to the realism of ``sample`` on real tables.
 
+    spectral_norm : bool, default=False
+        Spectral normalization (Miyato et al., 2018) of the linear layers of
+        the discriminators: of ``adversarial_weight``'s and, where the
+        estimator has one, of ``latent_adversarial_weight``'s. Each layer's
+        weight is divided by its largest singular value (estimated by power
+        iteration), which bounds how fast a discriminator's output can
+        change with its input: the usual stabilizer of adversarial training,
+        against a discriminator that wins too easily to leave a useful
+        gradient. No effect without an adversary.
+
     corruption : float, default=0.0
         Fraction of input entries masked in training (set to the column
         mean, or to 0 for the Bernoulli likelihood) while the loss asks for
@@ -350,6 +360,22 @@ POSTERIOR_REGULARIZER_PARAMETERS = """
         prior. 0 builds no discriminator at all.
 """
 
+# The ex-post density of ``sample``'s codes, inserted before ``corruption``
+# for the estimators that have it.
+SAMPLER_PARAMETERS = """
+    n_sample_components : int, default=0
+        Components of an ex-post density of the latent codes (Ghosh et al.,
+        2020): after training, a Gaussian mixture with full covariances
+        (``sklearn.mixture.GaussianMixture``, seeded by the fit) is fitted
+        to the posterior means of the training rows, and ``sample`` draws
+        its codes from it instead of the prior, so that they land where the
+        codes of real rows are rather than in the prior's regions that no
+        row occupies. Training is unchanged; the mixture is fitted after
+        every ``fit`` and ``partial_fit`` (to the rows of that call, a
+        random subsample of a large one), at the cost of one encoder pass
+        over them. 0 draws from the prior.
+"""
+
 SHARED_ATTRIBUTES = """\
 n_features_in_ : int
         Number of features seen during fit.
@@ -509,9 +535,14 @@ def fill_doc(cls):
             anchor, "\n" + LATENT_MODEL_PARAMETERS + anchor[1:]
         )
     if "mmd_weight" in defaults:
-        anchor = "\n\n    corruption : float"
+        anchor = "\n\n    spectral_norm : bool"
         shared_parameters = shared_parameters.replace(
             anchor, "\n" + POSTERIOR_REGULARIZER_PARAMETERS + anchor[1:]
+        )
+    if "n_sample_components" in defaults:
+        anchor = "\n\n    corruption : float"
+        shared_parameters = shared_parameters.replace(
+            anchor, "\n" + SAMPLER_PARAMETERS + anchor[1:]
         )
     cls.__doc__ = cls.__doc__.format(
         shared_parameters=shared_parameters, shared_attributes=SHARED_ATTRIBUTES

@@ -7,29 +7,45 @@ detector, like ``IsolationForest``, does not. :class:`GenerativeMixin`
 gives ``sample`` to the first kind only.
 """
 
+from numbers import Integral
+
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from skvae._inference import bounded_rows
 from skvae._runtime import uses_torch
 from skvae._tables import _is_pandas_df, _is_polars_df
 from skvae._validation import check_n_samples
 
 
 class GenerativeMixin:
-    """``sample``: rows drawn from the fitted model, in the table's types."""
+    """``sample``: rows drawn from the fitted model, in the table's types.
+
+    An estimator that declares ``n_sample_components`` (its constraint is
+    ``_sampler_constraints``) and calls :meth:`_fit_sample_mixture` after
+    training draws the codes of ``sample`` from ``sample_mixture_`` when it
+    is not None.
+    """
+
+    _sampler_constraints: dict = {
+        "n_sample_components": [Interval(Integral, 0, None, closed="left")]
+    }
 
     @uses_torch
     def sample(self, n_samples=1, random_state=None, *, include_missing=False):
         """Draw new rows from the fitted model.
 
-        Latent codes are drawn from the prior N(0, I), decoded, and a row is
-        drawn from p(x | z): Gaussian noise with the learned per-feature
-        scale, 0/1 draws for the Bernoulli likelihood, a level for a
-        categorical column. Rows are generated in chunks of bounded size, so
-        memory does not grow beyond the result.
+        Latent codes are drawn from the prior N(0, I) (from
+        ``sample_mixture_`` when ``n_sample_components > 0``), decoded, and
+        a row is drawn from p(x | z): Gaussian noise with the learned
+        per-feature scale, 0/1 draws for the Bernoulli likelihood, a level
+        for a categorical column. Rows are generated in chunks of bounded
+        size, so memory does not grow beyond the result.
 
         Parameters
         ----------
@@ -56,7 +72,9 @@ class GenerativeMixin:
         check_n_samples(n_samples)
         rng = check_random_state(random_state)
         generator = torch_generator(rng, self.device_)
-        out = self._inference().generate(n_samples, generator)
+        out = self._inference().generate(
+            n_samples, generator, getattr(self, "sample_mixture_", None)
+        )
         return self._to_user(self._with_missing(out, rng, include_missing))
 
     def _with_missing(self, out, rng, include_missing):
@@ -67,6 +85,23 @@ class GenerativeMixin:
             chosen = rng.choice(len(patterns), size=len(out), p=counts / counts.sum())
             out[patterns[chosen]] = np.nan
         return out
+
+    def _fit_sample_mixture(self, X):
+        """``sample_mixture_``: with ``n_sample_components > 0``, a Gaussian
+        mixture (full covariances) fitted to the posterior means of the
+        training rows ``X`` (a random subsample of a large table, see
+        :func:`~skvae._inference.bounded_rows`), with as many components
+        (at most one per row), seeded by the fit; None otherwise."""
+        self.sample_mixture_ = None
+        if not self.n_sample_components:
+            return
+        rows = bounded_rows(X, self.noise_seed_)
+        codes = self._inference().posterior_mean(rows).astype(np.float64)
+        mixture = GaussianMixture(
+            min(self.n_sample_components, codes.shape[0]),
+            random_state=self.noise_seed_,
+        )
+        self.sample_mixture_ = mixture.fit(codes)
 
     @uses_torch
     def sample_remaining_columns(self, known_columns, random_state=None):

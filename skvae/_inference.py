@@ -159,6 +159,30 @@ def inference_copy(module: VAE) -> VAE:
     return vae.eval()
 
 
+def mixture_draws(mixture, n_draws, generator: torch.Generator, device) -> torch.Tensor:
+    """``n_draws`` float64 draws (n_draws, d) from the fitted
+    ``GaussianMixture`` ``mixture`` (full covariances), from ``generator``:
+    a component with probability its weight, then its Gaussian."""
+
+    def tensor(a):
+        return torch.tensor(a, dtype=torch.float64, device=device)
+
+    weights = tensor(mixture.weights_)
+    components = torch.multinomial(weights, n_draws, True, generator=generator)
+    # (k, d, d): Cholesky factors of the components' covariances.
+    factors = tensor(np.linalg.cholesky(mixture.covariances_))
+    eps = torch.randn(
+        n_draws,
+        factors.shape[-1],
+        generator=generator,
+        dtype=torch.float64,
+        device=device,
+    )
+    # (n_draws, d)
+    spread = (factors[components] @ eps[:, :, None]).squeeze(-1)
+    return tensor(mixture.means_)[components] + spread
+
+
 @dataclass(frozen=True)
 class InferenceModel:
     """A fitted VAE, for inference.
@@ -264,14 +288,20 @@ class InferenceModel:
             out[rows] = vae.expansion.collapse(mean).cpu().numpy()
         return out * self.scale + self.mean
 
-    def generate(self, n_rows, generator: torch.Generator) -> np.ndarray:
+    def generate(self, n_rows, generator: torch.Generator, mixture=None) -> np.ndarray:
         """``n_rows`` draws of x ~ p(x | z), z ~ p(z), on the user's scale
         (p(z) the model's prior: N(0, I), the VampPrior, or with two levels
-        p(z1 | z2) p(z2))."""
+        p(z1 | z2) p(z2)); z ~ ``mixture`` instead when given (a fitted
+        ``GaussianMixture`` with full covariances over the codes)."""
         vae = self.module_for(np.float64)
         out = np.empty((n_rows, self.mean.shape[0]))
         for rows in self.row_chunks(n_rows):
-            decoded = vae.decoder(vae.sample_codes(rows.stop - rows.start, generator))
+            n = rows.stop - rows.start
+            if mixture is None:
+                z = vae.sample_codes(n, generator)
+            else:
+                z = mixture_draws(mixture, n, generator, self.device)
+            decoded = vae.decoder(z)
             out[rows] = vae.likelihood.sample(decoded, generator).cpu().numpy()
         return out * self.scale + self.mean
 

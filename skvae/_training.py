@@ -207,6 +207,8 @@ class VAENet(NeuralNet):
     latent_discriminator_hidden_layer_sizes : tuple of int or None
         Widths of the discriminator on the latent codes (the adversary of
         ``latent_adversarial_weight``); None builds none.
+    spectral_norm : bool
+        Whether the discriminators' linear layers are spectrally normalized.
     epoch_offset : int
         Epochs trained before this call (warm starts): the objective's
         warm-up counts from the first epoch of the model, not of the call.
@@ -222,6 +224,7 @@ class VAENet(NeuralNet):
         generator=None,
         discriminator_hidden_layer_sizes=None,
         latent_discriminator_hidden_layer_sizes=None,
+        spectral_norm=False,
         epoch_offset=0,
         **kwargs,
     ):
@@ -234,6 +237,7 @@ class VAENet(NeuralNet):
         self.corruption = corruption
         self.generator = generator
         self.discriminator_hidden_layer_sizes = discriminator_hidden_layer_sizes
+        self.spectral_norm = spectral_norm
         self.epoch_offset = epoch_offset
 
     @property
@@ -273,12 +277,14 @@ class VAENet(NeuralNet):
                 self.module_.expansion,
                 self.discriminator_hidden_layer_sizes,
                 self.generator,
+                spectral_norm=self.spectral_norm,
             ).to(self.device)
         if self.latent_discriminator_hidden_layer_sizes is not None:
             self.latent_discriminator_ = LatentDiscriminator(
                 self.module_.n_components,
                 self.latent_discriminator_hidden_layer_sizes,
                 self.generator,
+                spectral_norm=self.spectral_norm,
             ).to(self.device)
         return self
 
@@ -411,6 +417,7 @@ def make_net(
         latent_discriminator_hidden_layer_sizes=(
             a.hidden_layer_sizes if latent_adversarial else None
         ),
+        spectral_norm=getattr(a, "spectral_norm", False),
         optimizer=LeanAdam,
         **{
             f"optimizer__{key}": value

@@ -115,6 +115,11 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
 
     {shared_attributes}
 
+    sample_mixture_ : GaussianMixture or None
+        The Gaussian mixture over the training rows' codes that ``sample``
+        draws from (see ``n_sample_components``); None when it draws from
+        the prior.
+
     See Also
     --------
     sklearn.impute.IterativeImputer : Round-robin regression imputation.
@@ -174,6 +179,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
         **BaseVAE._parameter_constraints,
         **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
+        **GenerativeMixin._sampler_constraints,
         "missing_values": [MissingValues(numeric_only=True)],
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
@@ -207,6 +213,8 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
         tc_weight=0.0,
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
+        spectral_norm=False,
+        n_sample_components=0,
         corruption=0.0,
         dropout="auto",
         n_importance_samples=1,
@@ -239,6 +247,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
             weight_decay=weight_decay,
             l1_penalty=l1_penalty,
             adversarial_weight=adversarial_weight,
+            spectral_norm=spectral_norm,
             corruption=corruption,
             dropout=dropout,
             n_importance_samples=n_importance_samples,
@@ -266,6 +275,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
         self.latent_adversarial_weight = latent_adversarial_weight
+        self.n_sample_components = n_sample_components
         self.missing_values = missing_values
         self.sample_posterior = sample_posterior
         self.add_indicator = add_indicator
@@ -384,15 +394,16 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
     # ----------------------------------------------------------- helpers
 
     def _fitted_on(self, prepared):
-        """``sample_posterior_``, the empty features, the draws' spread (from
-        the cells held out of training, see :meth:`_hold_out`) and the
-        indicator.
+        """``sample_posterior_``, ``sample_mixture_``, the empty features,
+        the draws' spread (from the cells held out of training, see
+        :meth:`_hold_out`) and the indicator.
 
         The training rows' patterns of missing cells, counted over every
         training call, say which columns are empty and which have gaps (all
         the indicator learns): no second pass over the rows.
         """
         self.sample_posterior_ = self.sample_posterior
+        self._fit_sample_mixture(prepared.X)
         patterns, _ = self.missing_patterns_
         self.empty_features_ = patterns.all(axis=0)
         rows, cells, truth = prepared.held_out

@@ -35,6 +35,11 @@ class VAETransformer(
     ----------
     {shared_attributes}
 
+    sample_mixture_ : GaussianMixture or None
+        The Gaussian mixture over the training rows' codes that ``sample``
+        draws from (see ``n_sample_components``); None when it draws from
+        the prior.
+
     See Also
     --------
     VAEAnomalyDetector : The same model used as an outlier detector.
@@ -94,6 +99,7 @@ class VAETransformer(
         **BaseVAE._parameter_constraints,
         **BaseVAE._latent_model_constraints,
         **BaseVAE._posterior_regularizer_constraints,
+        **GenerativeMixin._sampler_constraints,
     }
 
     _accepts_sparse = True
@@ -121,6 +127,8 @@ class VAETransformer(
         tc_weight=0.0,
         consistency_weight=0.0,
         latent_adversarial_weight=0.0,
+        spectral_norm=False,
+        n_sample_components=0,
         corruption=0.0,
         dropout="auto",
         n_importance_samples=1,
@@ -153,6 +161,7 @@ class VAETransformer(
             weight_decay=weight_decay,
             l1_penalty=l1_penalty,
             adversarial_weight=adversarial_weight,
+            spectral_norm=spectral_norm,
             corruption=corruption,
             dropout=dropout,
             n_importance_samples=n_importance_samples,
@@ -180,6 +189,7 @@ class VAETransformer(
         self.tc_weight = tc_weight
         self.consistency_weight = consistency_weight
         self.latent_adversarial_weight = latent_adversarial_weight
+        self.n_sample_components = n_sample_components
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -204,6 +214,10 @@ class VAETransformer(
             The fitted estimator.
         """
         return self._fit(X)
+
+    def _fitted_on(self, prepared):
+        """``sample_mixture_``, the density that ``sample`` draws codes from."""
+        self._fit_sample_mixture(prepared.X)
 
     @uses_torch
     def transform(self, X):

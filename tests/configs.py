@@ -44,8 +44,13 @@ CONFIGS = {
     # The checks' first column becomes categorical: its distinct values are
     # the levels, and new values at inference are unseen levels.
     "categorical": dict(categorical_features=[0]),
-    "categorical_adversarial_corruption": dict(
-        categorical_features=[0], adversarial_weight=0.5, corruption=0.2
+    # Spectrally normalized discriminators, in data space here and on the
+    # codes in the posterior regularizers' configuration.
+    "categorical_adversarial_corruption_spectral": dict(
+        categorical_features=[0],
+        adversarial_weight=0.5,
+        corruption=0.2,
+        spectral_norm=True,
     ),
     # The first column's rarest levels share one output (all but two of
     # the checks' levels, which are often distinct values).
@@ -75,6 +80,7 @@ CONFIGS = {
         tc_weight=1.0,
         consistency_weight=1.0,
         latent_adversarial_weight=0.5,
+        spectral_norm=True,
         categorical_features=[0],
         prior="vamp",
     ),

@@ -38,12 +38,17 @@ def _instances():
             for name in LATENT_MODEL_PARAMS + POSTERIOR_REGULARIZER_PARAMS
         ):
             yield VAEClassifier(**FAST, **config)
+    # sample's codes drawn from an ex-post mixture over the training codes.
+    yield VAETransformer(**FAST, n_sample_components=3)
+    yield VAEImputer(**FAST, n_sample_components=3)
     # The imputer's own options.
     yield VAEImputer(**FAST, sample_posterior=True, add_indicator=True)
     yield VAEImputer(**FAST, missing_values=-1.0, keep_empty_features=True)
     # The classifier's own options, and early stopping on its held-out loss.
     yield VAEClassifier(**FAST, early_stopping=True, classification_weight=1.0)
     yield VAEClassifier(**FAST, linear_weight=0.0)
+    # Its discriminator spectrally normalized.
+    yield VAEClassifier(**FAST, adversarial_weight=0.5, spectral_norm=True)
 
 
 ESTIMATORS = list(_instances())

@@ -1,4 +1,5 @@
-"""Generation given known columns: ``sample_remaining_columns``."""
+"""Generation: given known columns (``sample_remaining_columns``), and
+``sample``'s codes drawn from an ex-post density (``n_sample_components``)."""
 
 import warnings
 
@@ -6,9 +7,11 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from configs import FAST
+from configs import FAST, TRAINED, seeded
+from sklearn.mixture import GaussianMixture
 
 from skvae import VAEClassifier, VAEImputer, VAETransformer
+from skvae._inference import mixture_draws
 
 
 def test_rows_hold_the_given_cells_exactly_in_the_tables_dtypes(fitted, table):
@@ -134,3 +137,93 @@ def test_a_model_fitted_on_an_array_asks_for_an_array():
     vae = VAETransformer(**FAST).fit(np.random.RandomState(0).normal(size=(50, 2)))
     with pytest.raises(ValueError, match="without feature names"):
         vae.sample_remaining_columns(pd.DataFrame({"a": [1.0]}))
+
+
+# ------------------------------------------- ex-post density of the codes
+
+
+def test_ex_post_density_is_a_mixture_fitted_to_the_training_codes(blobs):
+    est = VAETransformer(**TRAINED, n_sample_components=3).fit(blobs)
+    mixture = est.sample_mixture_
+    assert isinstance(mixture, GaussianMixture)
+    assert mixture.n_components == 3
+    assert mixture.covariance_type == "full"
+    codes = est.transform(blobs)
+    # A mixture's maximum-likelihood fit matches the codes' mean.
+    mean = mixture.weights_ @ mixture.means_
+    np.testing.assert_allclose(mean, codes.mean(0), atol=1e-3)
+    expected = GaussianMixture(3, random_state=est.noise_seed_).fit(codes)
+    np.testing.assert_allclose(mixture.means_, expected.means_)
+    again = VAETransformer(**TRAINED, n_sample_components=3).fit(blobs)
+    np.testing.assert_array_equal(again.sample_mixture_.means_, mixture.means_)
+
+
+def test_ex_post_density_leaves_training_alone_and_zero_draws_from_the_prior(blobs):
+    prior = VAETransformer(**FAST).fit(blobs)
+    off = VAETransformer(**FAST, n_sample_components=0).fit(blobs)
+    on = VAETransformer(**FAST, n_sample_components=4).fit(blobs)
+    assert prior.sample_mixture_ is None and off.sample_mixture_ is None
+    np.testing.assert_array_equal(
+        off.sample(50, random_state=0), prior.sample(50, random_state=0)
+    )
+    assert on.loss_curve_ == prior.loss_curve_
+    np.testing.assert_array_equal(on.transform(blobs), prior.transform(blobs))
+    assert not np.array_equal(
+        on.sample(50, random_state=0), prior.sample(50, random_state=0)
+    )
+
+
+def test_mixture_draws_follow_the_mixture():
+    mixture = GaussianMixture(2)
+    mixture.weights_ = np.array([0.25, 0.75])
+    mixture.means_ = np.array([[-5.0, 0.0], [5.0, 1.0]])
+    mixture.covariances_ = np.array([np.eye(2), [[2.0, 0.9], [0.9, 1.0]]])
+    z = mixture_draws(mixture, 40_000, seeded(), "cpu").numpy()
+    first = z[:, 0] < 0
+    assert abs(first.mean() - 0.25) < 0.01
+    for rows, k in ((first, 0), (~first, 1)):
+        np.testing.assert_allclose(z[rows].mean(0), mixture.means_[k], atol=0.05)
+        covariance = np.cov(z[rows].T)
+        np.testing.assert_allclose(covariance, mixture.covariances_[k], atol=0.06)
+
+
+def test_sample_draws_its_codes_from_the_ex_post_density(blobs):
+    est = VAETransformer(**TRAINED, n_sample_components=2).fit(blobs)
+    # One narrow component at a code of a training row: every drawn row is
+    # decoded from about that code.
+    code = est.transform(blobs[:1])
+    narrow = GaussianMixture(1)
+    narrow.weights_, narrow.means_ = np.ones(1), code
+    narrow.covariances_ = 1e-8 * np.eye(est.n_components)[None]
+    est.sample_mixture_ = narrow
+    rows = est.sample(4000, random_state=0)
+    decoded = est.inverse_transform(code)[0]
+    spread = blobs.std(0)
+    np.testing.assert_allclose(rows.mean(0), decoded, atol=0.1 * spread.max())
+    prior_rows = VAETransformer(**TRAINED).fit(blobs).sample(4000, random_state=0)
+    assert np.all(rows.std(0) < prior_rows.std(0))
+
+
+def test_ex_post_density_persists_and_works_for_the_imputer(blobs):
+    import pickle
+
+    gappy = blobs.copy()
+    gappy[np.random.RandomState(0).uniform(size=gappy.shape) < 0.1] = np.nan
+    for est in (
+        VAETransformer(**FAST, n_sample_components=3).fit(blobs),
+        VAEImputer(**FAST, n_sample_components=3).fit(gappy),
+    ):
+        loaded = pickle.loads(pickle.dumps(est))
+        np.testing.assert_array_equal(
+            loaded.sample(20, random_state=1), est.sample(20, random_state=1)
+        )
+        assert loaded.sample_mixture_.n_components == 3
+    assert "n_sample_components" not in VAEClassifier().get_params()
+
+
+def test_ex_post_density_has_at_most_one_component_per_row(blobs):
+    est = VAETransformer(**FAST, n_sample_components=50).fit(blobs[:20])
+    assert est.sample_mixture_.n_components == 20
+    assert np.isfinite(est.sample(5, random_state=0)).all()
+    with pytest.raises(ValueError, match="n_sample_components"):
+        VAETransformer(**FAST, n_sample_components=-1).fit(blobs)

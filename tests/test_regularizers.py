@@ -28,6 +28,7 @@ from skvae._regularizers import (
     mmd,
     total_correlation,
 )
+from skvae._torch.layers import SpectralNorm, linear
 from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 
 POSTERIOR_REGULARIZERS = (
@@ -540,3 +541,97 @@ def test_a_refused_posterior_regularizer_leaves_a_fitted_model_as_it_was(blobs):
         est.fit(blobs)
     assert torch.equal(_weights(est), before[0])
     assert (est.n_iter_, est.loss_curve_) == before[1:]
+
+
+# ---------------------------------------------------- spectral normalization
+
+
+def _linear_layers(module):
+    return [m for m in module.modules() if isinstance(m, SpectralNorm)]
+
+
+def test_spectral_norm_divides_a_weight_by_its_largest_singular_value():
+    layer = SpectralNorm(linear(6, 4, seeded()), seeded(1))
+    x = torch.randn(3, 6, generator=seeded(2))
+    for _ in range(30):  # power iteration, one step per training pass
+        layer(x)
+    weight = layer.layer.weight.detach()
+    expected = weight / torch.linalg.matrix_norm(weight, ord=2)
+    torch.testing.assert_close(layer.weight().detach(), expected)
+    torch.testing.assert_close(layer(x), F.linear(x, expected, layer.layer.bias))
+    # In eval mode the estimate is kept as it is.
+    u = layer.u.clone()
+    layer.eval()(x)
+    assert torch.equal(layer.u, u)
+
+
+@pytest.mark.parametrize("Estimator", [VAETransformer, VAEAnomalyDetector])
+def test_spectral_norm_keeps_both_discriminators_1_lipschitz_layer_by_layer(
+    Estimator, blobs
+):
+    est = Estimator(
+        **TRAINED,
+        adversarial_weight=0.5,
+        latent_adversarial_weight=0.5,
+        spectral_norm=True,
+    ).fit(blobs)
+    for discriminator in (est.net_.discriminator_, est.net_.latent_discriminator_):
+        layers = _linear_layers(discriminator.eval())
+        # Every linear layer: two hidden ones and the output.
+        assert len(layers) == len(est.hidden_layer_sizes_) + 1
+        for layer in layers:
+            # About 1: one power-iteration step per pass trails the
+            # weights as they train.
+            sigma = torch.linalg.matrix_norm(layer.weight().detach(), ord=2)
+            assert abs(sigma.item() - 1.0) < 0.15
+    # Without it the trained layers are far from norm 1.
+    plain = Estimator(**TRAINED, adversarial_weight=0.5).fit(blobs)
+    modules = plain.net_.discriminator_.modules()
+    weights = [m.weight for m in modules if isinstance(m, nn.Linear)]
+    assert not _linear_layers(plain.net_.discriminator_)
+    sigmas = [torch.linalg.matrix_norm(w.detach(), ord=2).item() for w in weights]
+    assert max(abs(sigma - 1.0) for sigma in sigmas) > 0.3
+
+
+def test_spectral_norm_changes_nothing_without_an_adversary(blobs):
+    reference = VAETransformer(**FAST).fit(blobs)
+    est = VAETransformer(**FAST, spectral_norm=True).fit(blobs)
+    assert est.loss_curve_ == reference.loss_curve_
+    np.testing.assert_array_equal(est.transform(blobs), reference.transform(blobs))
+    np.testing.assert_array_equal(
+        est.sample(20, random_state=0), reference.sample(20, random_state=0)
+    )
+    assert not est.architecture_.spectral_norm
+
+
+def test_spectral_norm_off_trains_the_adversarial_model_it_always_did(blobs):
+    params = {**FAST, "adversarial_weight": 0.5, "latent_adversarial_weight": 0.5}
+    reference = VAETransformer(**params).fit(blobs)
+    off = VAETransformer(**params, spectral_norm=False).fit(blobs)
+    on = VAETransformer(**params, spectral_norm=True).fit(blobs)
+    assert off.loss_curve_ == reference.loss_curve_
+    assert on.loss_curve_ != reference.loss_curve_
+
+
+def test_spectrally_normalized_discriminators_are_saved_and_needed_from_the_first_fit(
+    blobs,
+):
+    import pickle
+
+    params = {**FAST, "adversarial_weight": 0.5, "latent_adversarial_weight": 0.5}
+    est = VAETransformer(**params, spectral_norm=True).fit(blobs)
+    loaded = pickle.loads(pickle.dumps(est))
+    for name in ("discriminator_", "latent_discriminator_"):
+        state = getattr(est.net_, name).state_dict()
+        loaded_state = getattr(loaded.net_, name).state_dict()
+        assert any(key.endswith(".u") for key in state)
+        for key in state:
+            assert torch.equal(state[key], loaded_state[key])
+    # Training continues as without the round trip.
+    for e in (est, loaded):
+        e.set_params(warm_start=True, max_iter=2).fit(blobs)
+    assert loaded.loss_curve_ == est.loss_curve_
+    plain = VAETransformer(**params).fit(blobs)
+    plain.set_params(warm_start=True, spectral_norm=True)
+    with pytest.raises(ValueError, match="spectral_norm=True needs"):
+        plain.fit(blobs)

@@ -3,7 +3,10 @@
 ``VAETransformer`` at its defaults and with one of ``mmd_weight``,
 ``tc_weight`` or ``consistency_weight`` turned up, and with ``beta=0.1``
 (a weak KL term, InfoVAE's setting) without and with ``mmd_weight`` or
-``latent_adversarial_weight`` (``aae``) (``CONFIGS``), fitted on
+``latent_adversarial_weight`` (``aae``), and at its defaults with
+``n_sample_components=10`` (``ex-post``: ``sample``'s codes drawn from
+a mixture over the training codes, the same trained model) (``CONFIGS``),
+fitted on
 70 % of the rows of each table (a random split drawn from the seed, no
 resampling; the ADBench sets' labels are unused) and measured on the
 other 30 %:
@@ -65,9 +68,20 @@ CONFIGS = {
     "beta=0.1,mmd=100": dict(beta=0.1, mmd_weight=100.0),
     "beta=0.1,aae=1": dict(beta=0.1, latent_adversarial_weight=1.0),
     "beta=0.1,aae=3": dict(beta=0.1, latent_adversarial_weight=3.0),
+    # Not a penalty: the defaults' model, sample's codes drawn from a
+    # 10-component mixture over the training codes.
+    "ex-post=10": dict(n_sample_components=10),
 }
 # The quantity each regularizer is for (its column in the CSV).
-TARGETS = {"mmd": "mmd", "aae": "mmd", "tc": "tc", "consistency": "consistency"}
+TARGETS = {
+    "mmd": "mmd",
+    "aae": "mmd",
+    "tc": "tc",
+    "consistency": "consistency",
+    "ex-post": "realism",
+}
+# The targets meant to go up (the others are meant to go down).
+RAISED = {"realism"}
 # What a contender is compared with: the same settings without its penalty.
 BASELINES = {c: "beta=0.1" for c in CONFIGS if c.startswith("beta=0.1,")}
 CONTENDERS = list(CONFIGS)
@@ -168,12 +182,13 @@ def direction_table(results):
             continue
         target = TARGETS[contender.split(",")[-1].split("=")[0]]
         diff = mine.loc[common, COLUMNS] - base.loc[common, COLUMNS]
+        sign = -1 if target in RAISED else 1
         rows.append(
             {
                 "contender": contender,
                 "against": baseline,
                 "tables": len(common),
-                "target lower": int((diff[target] < 0).sum()),
+                "target moved as meant": int((sign * diff[target] < 0).sum()),
                 "target change (median)": f"{diff[target].median():+.4f}",
                 "score higher": int((diff["score"] > 0).sum()),
                 "score change (median)": f"{diff['score'].median():+.2f}",
@@ -193,11 +208,11 @@ def report(path, args):
     sections = [
         "## Direction against the same settings without the penalty, per table\n\n"
         "The target is `mmd` for `mmd=` and `aae=`, `tc` for `tc=`, "
-        "`consistency` for "
-        "`consistency=`; a count is of the tables where the contender's value "
-        "is below (target) or above (score, realism) the value of the "
-        "settings it is compared with (`against`) on the same split.\n\n"
-        + markdown_table(direction_table(numeric))
+        "`consistency` for `consistency=` (each meant to go down) and "
+        "`realism` for `ex-post=` (meant to go up); a count is of the tables "
+        "where the contender's value moved as meant (target) or is above "
+        "(score, realism) the value of the settings it is compared with "
+        "(`against`) on the same split.\n\n" + markdown_table(direction_table(numeric))
     ]
     for dataset, rows in numeric.groupby("dataset", sort=False):
         table = rows.groupby("contender")[COLUMNS].mean()

@@ -227,6 +227,11 @@ SYNTHESIZERS = {
         )
         for w in (0.1, 0.5)
     },
+    # sample's codes from a Gaussian mixture fitted to the training codes
+    # after training (the ex-post density; a variant on request).
+    "skvae-ex-post-10": lambda seed, quick, metadata: SkvaeSynthesizer(
+        seed, n_sample_components=10, **_skvae(quick)
+    ),
     # VAETransformer's budget before max_iter="auto" (a variant on request).
     "skvae-200ep": lambda seed, quick, metadata: SkvaeSynthesizer(
         seed, max_iter=5 if quick else 200

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 def linear(n_in: int, n_out: int, generator: torch.Generator | None) -> nn.Linear:
@@ -76,3 +77,52 @@ class BlockMaps(nn.Module):
         super().__init__()
         for name, tensor in tensors.items():
             self.register_buffer(name, tensor, persistent=False)
+
+
+class SpectralNorm(nn.Module):
+    """``layer`` (an ``nn.Linear``) with its weight divided by its largest
+    singular value (spectral normalization, Miyato et al., 2018), so that
+    the layer is 1-Lipschitz.
+
+    The singular value is estimated as ``torch.nn.utils.spectral_norm``
+    does: one step of power iteration per forward pass in training, from a
+    left singular vector kept between passes (a buffer, saved with the
+    weights), with the gradient flowing through the weight only. The
+    vector's start is drawn from ``generator``, not from torch's global
+    generator (as every draw here).
+    """
+
+    def __init__(self, layer: nn.Linear, generator: torch.Generator | None) -> None:
+        super().__init__()
+        self.layer = layer
+        weight = layer.weight
+        u = torch.empty(weight.shape[0], device=weight.device, dtype=weight.dtype)
+        self.register_buffer("u", F.normalize(u.normal_(generator=generator), dim=0))
+
+    def weight(self) -> torch.Tensor:
+        """The normalized weight, (out_features, in_features)."""
+        w = self.layer.weight
+        with torch.no_grad():
+            u = self.u
+            if self.training:
+                v = F.normalize(w.T @ u, dim=0)
+                self.u.copy_(F.normalize(w @ v, dim=0))
+            # A copy: the buffer changes at the next training pass, which
+            # may come before this pass's backward (a discriminator scores
+            # real and generated rows in two passes).
+            u = self.u.clone()
+            v = F.normalize(w.T @ u, dim=0)
+        return w / (u @ (w @ v))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight(), self.layer.bias)
+
+
+def spectral_normalized(module: nn.Module, generator: torch.Generator | None):
+    """``module`` with every ``nn.Linear`` in it (itself included) wrapped
+    in :class:`SpectralNorm`, in the order ``modules()`` lists them."""
+    if isinstance(module, nn.Linear):
+        return SpectralNorm(module, generator)
+    for name, child in module.named_children():
+        setattr(module, name, spectral_normalized(child, generator))
+    return module

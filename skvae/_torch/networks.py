@@ -23,7 +23,7 @@ from skvae._torch.distributions import (
 )
 from skvae._torch.flows import InverseAutoregressiveFlow
 from skvae._torch.latent import NormalMixture, Posterior, TopLayer, VampPrior
-from skvae._torch.layers import Dropout, linear, make_mlp
+from skvae._torch.layers import Dropout, linear, make_mlp, spectral_normalized
 from skvae._torch.likelihoods import LIKELIHOODS
 
 __all__ = ["VAE", "Decoder", "Discriminator", "Dropout", "Encoder", "linear"]
@@ -219,6 +219,9 @@ class Discriminator(nn.Module):
     trained by its optimizer to tell the rows apart: the encoder's are
     trained for another job, and a generator allowed to move them could
     fool the discriminator by pulling the levels' vectors together.
+    With ``spectral_norm`` its linear layers are spectrally normalized
+    (see :class:`~skvae._torch.layers.SpectralNorm`; the level vectors
+    are not).
     """
 
     def __init__(
@@ -226,12 +229,16 @@ class Discriminator(nn.Module):
         expansion: ColumnExpansion,
         hidden_layer_sizes: Sequence[int],
         generator: torch.Generator | None = None,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.embedding = ColumnEmbedding(expansion, generator)
         n_in = self.embedding.out_features
         self.body = make_mlp(n_in, hidden_layer_sizes, generator=generator)
         self.out = linear(hidden_layer_sizes[-1], 1, generator)
+        if spectral_norm:
+            self.body = spectral_normalized(self.body, generator)
+            self.out = spectral_normalized(self.out, generator)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Logits of (n_samples, out_features) features: (n_samples,)."""
@@ -254,17 +261,23 @@ class Discriminator(nn.Module):
 
 class LatentDiscriminator(nn.Module):
     """Tells prior draws from posterior draws of the latent code (the
-    adversary of an Adversarial Autoencoder); one logit per code."""
+    adversary of an Adversarial Autoencoder); one logit per code. With
+    ``spectral_norm`` its linear layers are spectrally normalized (see
+    :class:`~skvae._torch.layers.SpectralNorm`)."""
 
     def __init__(
         self,
         n_components: int,
         hidden_layer_sizes: Sequence[int],
         generator: torch.Generator | None = None,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.body = make_mlp(n_components, hidden_layer_sizes, generator=generator)
         self.out = linear(hidden_layer_sizes[-1], 1, generator)
+        if spectral_norm:
+            self.body = spectral_normalized(self.body, generator)
+            self.out = spectral_normalized(self.out, generator)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Logits of (n_samples, n_components) codes: (n_samples,)."""
