@@ -2,8 +2,8 @@
 
 :class:`~skvae.VAEImputer` fills the missing cells of the rows it is given
 and hands them back as ``set_output`` asks: an array of the user's cells and
-the imputed numbers (:func:`_as_array`), or a pandas or polars DataFrame in
-the training table's column types (:func:`_as_frame`), whatever kind of
+the imputed numbers (:func:`array_output`), or a pandas or polars DataFrame in
+the training table's column types (:func:`frame_output`), whatever kind of
 table came in. This module does that filling and conversion, column by
 column: a category column's categories (a polars Enum's) extended by the
 levels imputed into it, and pandas and polars columns converted into one
@@ -17,21 +17,21 @@ import numpy as np
 import pandas as pd
 
 from skvae._tables import (
-    _is_pandas_df,
-    _is_polars_df,
-    _levels_of,
-    _missing,
-    _nullable_integer,
-    _numeric_column,
-    _object_array,
-    _pandas_dtype,
-    _plain,
-    _polars_dtype,
+    is_missing_scalar,
+    is_pandas_df,
+    is_polars_df,
+    levels_of,
+    nullable_integer,
+    numeric_column,
+    object_array,
+    pandas_dtype_of,
+    plain_scalar,
+    polars_dtype_of,
 )
 from skvae._validation import user_stacklevel
 
 
-def _as_array(X_encoded, table, missing, filled, schema, categories, is_categorical):
+def array_output(X_encoded, table, missing, filled, schema, categories, is_categorical):
     """The default output: an array of the user's cells and the imputed
     numbers (level codes decoded to levels), unrounded.
 
@@ -50,10 +50,10 @@ def _as_array(X_encoded, table, missing, filled, schema, categories, is_categori
         if not categorical:
             columns.append(np.where(rows, filled[:, j], X_encoded[:, j]))
             continue
-        column = _object_array(schema.values(table, j))
-        column[rows] = _levels_of(filled[rows, j], next(levels))
+        column = object_array(schema.values(table, j))
+        column[rows] = levels_of(filled[rows, j], next(levels))
         columns.append(column)
-    if all(_numeric_column(column) for column in columns):
+    if all(numeric_column(column) for column in columns):
         return np.column_stack(columns).astype(X_encoded.dtype)
     out = np.empty(X_encoded.shape, dtype=object)
     for j, column in enumerate(columns):
@@ -61,11 +61,11 @@ def _as_array(X_encoded, table, missing, filled, schema, categories, is_categori
     return out
 
 
-def _as_frame(table, missing, filled, schema, names, container, as_array):
+def frame_output(table, missing, filled, schema, names, container, as_array):
     """With ``set_output``: the user's ``table`` with its ``missing`` cells
     taken from the model's rows ``filled``, as a DataFrame of kind
     ``container`` (see :meth:`VAEImputer.transform`) whose columns are
-    ``names``. ``as_array`` gives the default output (:func:`_as_array`),
+    ``names``. ``as_array`` gives the default output (:func:`array_output`),
     read when the imputer was fitted on an array."""
     if schema.kind is None:
         # Fitted on an array: no column types to give back but the cells'
@@ -73,23 +73,23 @@ def _as_frame(table, missing, filled, schema, names, container, as_array):
         frame = _to_pandas(as_array(), names)
     elif schema.kind == "pandas":
         frame = table
-        if not _is_pandas_df(table):
+        if not is_pandas_df(table):
             frame = _in_dtypes(_to_pandas(table, names), schema)
         frame = _fill_pandas(frame, missing, schema.decode(filled))
     else:
         frame = table
-        if not _is_polars_df(table):
+        if not is_polars_df(table):
             frame = _in_dtypes(_to_polars(table, names), schema)
         frame = _fill_polars(frame, missing, schema.decode(filled))
     if container == "polars":
         return _to_polars(frame)
     frame = _to_pandas(frame)
-    if _is_pandas_df(table):
+    if is_pandas_df(table):
         frame.index = table.index  # as scikit-learn's pandas output
     return frame
 
 
-def _finish_frame(frame, empty, fill_empty, indicator, indicator_names):
+def finish_frame(frame, empty, fill_empty, indicator, indicator_names):
     """The DataFrame output ``frame`` with the ``empty`` features dropped, or
     kept with the missing cells of the numeric ones among ``fill_empty``
     (a mask, None when they are dropped) filled with 0, and the
@@ -100,13 +100,13 @@ def _finish_frame(frame, empty, fill_empty, indicator, indicator_names):
             frame = _set_column(frame, j, 0)
     elif empty.any():
         dropped = [frame.columns[j] for j in np.flatnonzero(empty)]
-        if _is_pandas_df(frame):
+        if is_pandas_df(frame):
             frame = frame.drop(columns=dropped)
         else:
             frame = frame.drop(dropped)
     if indicator is not None:
         extra = dict(zip(indicator_names, indicator.T, strict=True))
-        if _is_pandas_df(frame):
+        if is_pandas_df(frame):
             frame = pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
         else:
             import polars as pl
@@ -126,19 +126,19 @@ def _in_dtypes(frame, schema):
         column = frame[frame.columns[j]]
         try:
             if schema.kind == "pandas":
-                dtype = _pandas_dtype(spec)
+                dtype = pandas_dtype_of(spec)
                 if isinstance(dtype, pd.CategoricalDtype):
                     # astype is a no-op between unordered categoricals of
                     # the same levels in another order.
                     column = column.astype(object)
                 cast = column.astype(dtype)
             else:
-                cast = column.cast(_polars_dtype(spec))
+                cast = column.cast(polars_dtype_of(spec))
         except Exception:  # pandas', NumPy's, pyarrow's and polars' errors
             continue
         if _cells(cast) == _cells(column):
             columns[j] = cast
-    if _is_pandas_df(frame):
+    if is_pandas_df(frame):
         frame = frame.copy()
         for j, column in columns.items():
             frame.isetitem(j, column)
@@ -256,9 +256,9 @@ def _to_pandas(frame, names=None):
     """``frame`` as a pandas DataFrame: itself, a polars one converted
     column by column (no pyarrow needed), or an array's columns named
     ``names``."""
-    if _is_pandas_df(frame):
+    if is_pandas_df(frame):
         return frame
-    if _is_polars_df(frame):
+    if is_polars_df(frame):
         return pd.DataFrame(
             {series.name: _pandas_series(series) for series in frame.iter_columns()}
         )
@@ -272,7 +272,7 @@ def _to_polars(frame, names=None):
     column by column, or an array's columns named ``names``."""
     import polars as pl
 
-    if _is_polars_df(frame):
+    if is_polars_df(frame):
         return frame
     frame = _to_pandas(frame, names)
     return pl.DataFrame(
@@ -301,11 +301,11 @@ def _pandas_series(series):
         return pd.Series(values, dtype="boolean" if missing else bool)
     if dtype.is_integer() and dtype.base_type().__name__ not in ("Int128", "UInt128"):
         numpy = np.dtype(dtype.base_type().__name__.lower())
-        return pd.Series(values, dtype=_nullable_integer(numpy) if missing else numpy)
+        return pd.Series(values, dtype=nullable_integer(numpy) if missing else numpy)
     if dtype.is_numeric():  # floats, decimals, 128-bit integers
         numpy = np.float32 if dtype == pl.Float32 else np.float64
         return pd.Series(series.cast(pl.Float64).to_numpy(), dtype=numpy)
-    return pd.Series(_object_array(values), dtype=object)
+    return pd.Series(object_array(values), dtype=object)
 
 
 def _polars_series(name, series):
@@ -325,9 +325,11 @@ def _polars_series(name, series):
         else:
             values = series.to_numpy(dtype=numpy)
         return pl.Series(name, values, nan_to_null=True).cast(target)
-    values = [None if _missing_cell(v) else _plain(v) for v in series.astype(object)]
+    values = [
+        None if _missing_cell(v) else plain_scalar(v) for v in series.astype(object)
+    ]
     if isinstance(dtype, pd.CategoricalDtype):
-        categories = [_plain(c) for c in dtype.categories]
+        categories = [plain_scalar(c) for c in dtype.categories]
         if all(isinstance(c, str) for c in categories):
             target = pl.Enum(categories) if dtype.ordered else pl.Categorical
             return pl.Series(name, values, dtype=pl.String).cast(target)
@@ -355,14 +357,16 @@ _POLARS_NAMES = {
 
 
 def _missing_cell(value):
-    return value is None or value is pd.NA or value is pd.NaT or _missing(value)
+    return (
+        value is None or value is pd.NA or value is pd.NaT or is_missing_scalar(value)
+    )
 
 
 def _set_column(frame, j, value):
     """``frame`` with the missing cells of its ``j``-th column set to
     ``value``."""
     name = frame.columns[j]
-    if _is_pandas_df(frame):
+    if is_pandas_df(frame):
         frame = frame.copy()
         frame[name] = frame[name].fillna(value)
         return frame

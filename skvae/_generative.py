@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skvae._inference import bounded_rows
 from skvae._runtime import uses_torch
-from skvae._tables import _is_pandas_df, _is_polars_df
+from skvae._tables import is_pandas_df, is_polars_df
 from skvae._validation import check_n_samples
 
 
@@ -229,9 +229,9 @@ def _conditions_table(estimator, known_columns):
     """The rows of ``known_columns`` in the training table's columns, the
     columns not given all missing (a pandas DataFrame when the estimator was
     fitted on a DataFrame)."""
-    if _is_polars_df(known_columns):
+    if is_polars_df(known_columns):
         known_columns = known_columns.to_pandas()
-    if not _is_pandas_df(known_columns):
+    if not is_pandas_df(known_columns):
         return known_columns
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
@@ -272,7 +272,7 @@ def _with_given(out, conditions, given):
     """The decoded rows ``out`` with the given numeric cells of a pandas
     ``conditions`` table put back as the user wrote them (decoding clips
     to the training range) and with its index."""
-    if not _is_pandas_df(out) or not _is_pandas_df(conditions):
+    if not is_pandas_df(out) or not is_pandas_df(conditions):
         return out
     for j, name in enumerate(out.columns):
         column = out[name]

@@ -335,7 +335,7 @@ class InferenceModel:
         posterior = vae(x)
         if posterior.has_analytic_kl:
             prior = vae.prior().expand((x.shape[0],))
-            z, log_proposal = _defensive_draws(posterior.q, prior, generator)
+            z, log_proposal = defensive_draws(posterior.q, prior, generator)
             log_prior = prior.log_prob(z)  # (k, n)
         else:
             # A richer latent model (VampPrior, flow, two levels): its own
@@ -343,7 +343,7 @@ class InferenceModel:
             eps = posterior.noise((CONDITIONAL_DRAWS,), generator)
             z, log_proposal, log_prior = posterior.draw(eps)
         log_w = vae.decode(z).log_prob(x) + log_prior - log_proposal
-        z = z[_resampled(log_w, generator), torch.arange(x.shape[0])]  # (n, d)
+        z = z[resampled(log_w, generator), torch.arange(x.shape[0])]  # (n, d)
         return vae.likelihood.sample(vae.decoder(z), generator)
 
     def latent_diagnostics(self, X):
@@ -372,7 +372,7 @@ class InferenceModel:
         return kl_per_component, activity
 
 
-def _resampled(log_w: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def resampled(log_w: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Per row, the index of one of the k draws with log-weights ``log_w``
     (k, n_rows), picked with probability its normalized weight; equal
     probabilities for a row that no draw explains (all weights -inf)."""
@@ -383,7 +383,7 @@ def _resampled(log_w: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
 
 
-def _defensive_draws(q, prior, generator: torch.Generator, k=CONDITIONAL_DRAWS):
+def defensive_draws(q, prior, generator: torch.Generator, k=CONDITIONAL_DRAWS):
     """``k`` draws per row, the first half from ``q`` and the others from
     ``prior`` (both of batch shape (n_rows,)), and the log-density of the
     equal mixture of the two at each draw: a defensive importance sampling

@@ -47,7 +47,7 @@ class FitLabels:
     classification_weight: float
 
 
-def _encode_labels(y, X, estimator, classes, fitted=None):
+def encode_labels(y, X, estimator, classes, fitted=None):
     """The classes and the class indices (-1 where unlabelled) of the labels
     ``y`` of the rows ``X``: at a fresh fit (``fitted`` None) the classes of
     :func:`_classes`, else the ``fitted`` ones, which ``partial_fit``'s
@@ -105,14 +105,14 @@ def _codes(classes, labels):
     return codes.astype(np.int64)
 
 
-def _class_prior(codes, n_classes):
+def smoothed_class_prior(codes, n_classes):
     """p(y): the frequencies of the classes among the labelled rows of
     ``codes``, with one added to each count."""
     counts = np.bincount(codes[codes != UNLABELLED], minlength=n_classes)
     return (counts + 1.0) / (counts.sum() + n_classes)
 
 
-def _term_weight(setting, codes):
+def term_weight(setting, codes):
     """The weight of the classification term: ``setting``, or for "auto"
     ``0.1 * n_samples / n_labelled`` over the rows of ``codes``."""
     if setting == "auto":
@@ -121,7 +121,7 @@ def _term_weight(setting, codes):
     return float(setting)
 
 
-def _transduction(codes, X, classes, class_probabilities):
+def transduction(codes, X, classes, class_probabilities):
     """The labels of the training rows ``X``: their own (``codes``, -1
     where unlabelled) where they have one, else the most probable class
     under ``class_probabilities`` (the fitted estimator's ``predict_proba``
@@ -134,7 +134,7 @@ def _transduction(codes, X, classes, class_probabilities):
     return classes[codes]
 
 
-def _sample_codes(y, n_samples, classes, prior, rng):
+def class_codes_to_sample(y, n_samples, classes, prior, rng):
     """The class indices of ``n_samples`` rows to draw: ``y`` (one label or
     one per row) as indices into ``classes``, or drawn from ``prior`` with
     ``rng`` when ``y`` is None."""

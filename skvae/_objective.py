@@ -77,9 +77,9 @@ class Objective:
             draw = q.draw(q.noise((self.n_importance_samples,), generator))
             log_px_z = vae.decode(draw.z).log_prob(x)  # (k, n_samples)
             log_ratio = draw.log_p - draw.log_q  # (k, n_samples)
-            bound = _log_mean_exp(log_px_z + weight * log_ratio)  # (n_samples,)
+            bound = log_mean_exp(log_px_z + weight * log_ratio)  # (n_samples,)
             if self.trim_fraction > 0:
-                keep = self.best_fitting(_log_mean_exp(log_px_z + log_ratio))
+                keep = self.best_fitting(log_mean_exp(log_px_z + log_ratio))
                 bound = bound[keep]
             return -bound.mean()
         reconstruction, kl = _elbo_terms(vae, q, x, generator)
@@ -172,10 +172,10 @@ def importance_weighted_bound(
     p_x_given_z = vae.decode(draw.z)
     log_w = p_x_given_z.log_prob(x) + draw.log_p - draw.log_q
     return ImportanceSamples(
-        _log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z, draw.z
+        log_mean_exp(log_w), torch.softmax(log_w, dim=0), p_x_given_z, draw.z
     )
 
 
-def _log_mean_exp(log_w: torch.Tensor) -> torch.Tensor:
+def log_mean_exp(log_w: torch.Tensor) -> torch.Tensor:
     """log(mean(exp(log_w))) over the first (importance-sample) dimension."""
     return torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch.distributions import Categorical, kl_divergence
 
-from skvae._objective import Objective, _log_mean_exp
+from skvae._objective import Objective, log_mean_exp
 from skvae._torch.distributions import rsample
 from skvae._torch.semisupervised import M2
 
@@ -152,7 +152,7 @@ def _row_terms(m2, q_y, inputs, target, generator, n_draws=1, kl_weight=1.0) -> 
         y_k = y.expand(n_draws, -1, -1)  # (k, n_pairs, n_classes)
         log_px = m2.decode(z, y_k).log_prob(x[rows])  # (k, n_pairs)
         log_ratio = m2.prior().log_prob(z) - q_z.log_prob(z)  # (k, n_pairs)
-        log_px = _log_mean_exp(log_px + kl_weight * log_ratio)  # (n_pairs,)
+        log_px = log_mean_exp(log_px + kl_weight * log_ratio)  # (n_pairs,)
     else:
         z = rsample(q_z, (), generator)  # (n_pairs, n_components)
         log_px = m2.decode(z, y).log_prob(x[rows])  # (n_pairs,)

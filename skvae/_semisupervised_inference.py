@@ -12,11 +12,11 @@ from skvae import _sparse
 from skvae._inference import (
     CONDITIONAL_DRAWS,
     InferenceModel,
-    _defensive_draws,
-    _resampled,
+    defensive_draws,
+    resampled,
 )
 from skvae._noise import row_normal_noise
-from skvae._objective import _log_mean_exp
+from skvae._objective import log_mean_exp
 from skvae._torch.distributions import rsample
 from skvae._torch.semisupervised import M2
 
@@ -56,7 +56,7 @@ class M2Inference(InferenceModel):
                     + m2.prior().log_prob(z)
                     - q.log_prob(z)
                 )  # (k, n)
-                per_class.append(_log_mean_exp(log_w) + m2.class_log_prior[c])
+                per_class.append(log_mean_exp(log_w) + m2.class_log_prior[c])
             out[rows] = torch.logsumexp(torch.stack(per_class), 0).numpy(force=True)
         return out
 
@@ -104,7 +104,7 @@ class M2Inference(InferenceModel):
         # n rows: the draws of a row are spread over the blocks.
         q = m2.posterior(x.repeat(k, 1), one_hot)
         prior = m2.prior().expand((k * n,))
-        z, log_proposal = _defensive_draws(q, prior, generator, k=2)  # (2, k * n, d)
+        z, log_proposal = defensive_draws(q, prior, generator, k=2)  # (2, k * n, d)
         pick = torch.randint(2, (k * n,), generator=generator, device=x.device)
         z = z[pick, torch.arange(k * n)]  # (k * n, d)
         log_proposal = log_proposal[pick, torch.arange(k * n)]
@@ -115,7 +115,7 @@ class M2Inference(InferenceModel):
             + m2.class_log_prior[y]
             - proposal_y.log().repeat(k, 1).gather(1, y[:, None]).squeeze(1)
         ).reshape(k, n)
-        pick = _resampled(log_w, generator) * n + torch.arange(n)  # (n,)
+        pick = resampled(log_w, generator) * n + torch.arange(n)  # (n,)
         decoded = m2.decoder(torch.cat([z[pick], one_hot[pick]], -1))
         return m2.likelihood.sample(decoded, generator)
 

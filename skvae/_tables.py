@@ -17,17 +17,17 @@ import numpy as np
 import pandas as pd
 
 
-def _is_pandas_df(X):
+def is_pandas_df(X):
     return isinstance(X, pd.DataFrame)
 
 
-def _is_polars_df(X):
+def is_polars_df(X):
     # Without importing polars, which is not a dependency.
     return type(X).__name__ == "DataFrame" and type(X).__module__.startswith("polars")
 
 
 def is_dataframe(X):
-    return _is_pandas_df(X) or _is_polars_df(X)
+    return is_pandas_df(X) or is_polars_df(X)
 
 
 def _categorical_dtype(dtype, kind):
@@ -102,7 +102,7 @@ def resolve_categorical(X, categorical_features, feature_names, n_features):
         return mask
     if isinstance(categorical_features, str):  # "from_dtype", the only string
         if is_dataframe(X):
-            kind = "polars" if _is_polars_df(X) else "pandas"
+            kind = "polars" if is_polars_df(X) else "pandas"
             mask[:] = [_categorical_dtype(dtype, kind) for dtype in X.dtypes]
         return mask
     spec = np.asarray(categorical_features)
@@ -162,7 +162,7 @@ class TableSchema:
 
     def __init__(self, X, is_categorical):
         self.kind = (
-            "polars" if _is_polars_df(X) else "pandas" if _is_pandas_df(X) else None
+            "polars" if is_polars_df(X) else "pandas" if is_pandas_df(X) else None
         )
         self.is_categorical = is_categorical
         self.columns = list(X.columns) if self.kind else None
@@ -211,7 +211,7 @@ class TableSchema:
         schema = cls.__new__(cls)
         schema.__dict__.update(state)
         schema.categories = [
-            _object_array([_level_from_state(level) for level in levels])
+            object_array([_level_from_state(level) for level in levels])
             for levels in state["categories"]
         ]
         return schema
@@ -293,7 +293,7 @@ class TableSchema:
         categorical dtype when that declares exactly the fitted levels (a
         table read the way the training table was); else None. Saves
         hashing every cell."""
-        if not _is_pandas_df(X):
+        if not is_pandas_df(X):
             return None
         dtype = X.dtypes.iloc[j]
         if not isinstance(dtype, pd.CategoricalDtype) or len(dtype.categories) != len(
@@ -339,7 +339,7 @@ class TableSchema:
         for j, categorical in enumerate(self.is_categorical):
             column = values[:, j]
             if categorical:
-                column = _levels_of(column, next(levels))
+                column = levels_of(column, next(levels))
             elif self.kind:
                 column = np.clip(column, self.low[j], self.high[j])
                 decimals = getattr(self, "decimals", None)
@@ -353,7 +353,7 @@ class TableSchema:
                     )
             columns.append(column)
         if self.kind is None:
-            if all(_numeric_column(c) for c in columns):
+            if all(numeric_column(c) for c in columns):
                 return np.column_stack(columns).astype(np.float64)
             out = np.empty(values.shape, dtype=object)
             for j, column in enumerate(columns):
@@ -363,7 +363,7 @@ class TableSchema:
             return self._polars_frame(columns)
         return pd.DataFrame(
             {
-                name: _as_pandas(column, _pandas_dtype(spec))
+                name: _as_pandas(column, pandas_dtype_of(spec))
                 for name, column, spec in zip(
                     self.columns, columns, self.dtypes, strict=True
                 )
@@ -405,9 +405,9 @@ class TableSchema:
             spec = _dtype_spec(dtype, self.kind)
             if spec is not None:
                 rebuilt = (
-                    _polars_dtype(spec)
+                    polars_dtype_of(spec)
                     if self.kind == "polars"
-                    else _pandas_dtype(spec)
+                    else pandas_dtype_of(spec)
                 )
             if spec is None or rebuilt != dtype or type(rebuilt) is not type(dtype):
                 raise ValueError(
@@ -419,7 +419,7 @@ class TableSchema:
 
     def _column(self, X, j):
         """Column ``j`` of ``X`` as a 1D ndarray and its missing-cell mask."""
-        if _is_polars_df(X):
+        if is_polars_df(X):
             series = X.to_series(j)
             if series.dtype.base_type().__name__ in ("Int128", "UInt128"):
                 import polars as pl
@@ -430,7 +430,7 @@ class TableSchema:
             missing = series.is_null().to_numpy()
             if values.dtype.kind == "f":
                 missing |= np.isnan(values)
-        elif _is_pandas_df(X):
+        elif is_pandas_df(X):
             series = X.iloc[:, j]
             missing = series.isna().to_numpy()
             if self.is_categorical[j] or not pd.api.types.is_numeric_dtype(series):
@@ -491,7 +491,7 @@ class TableSchema:
                     "strings or numbers; got "
                     f"{sorted({type(v).__name__ for v in observed})}."
                 ) from None
-        return _object_array([_plain(level) for level in levels])
+        return object_array([plain_scalar(level) for level in levels])
 
     def _iinfo(self, j):
         """The range of the integer dtype of column ``j``."""
@@ -500,7 +500,7 @@ class TableSchema:
             # Int128 has no NumPy twin; its outputs stay within int64's range.
             name = {"Int128": "Int64", "UInt128": "UInt64"}.get(spec[0], spec[0])
             return np.iinfo(name.lower())
-        dtype = _pandas_dtype(spec)
+        dtype = pandas_dtype_of(spec)
         return np.iinfo(getattr(dtype, "numpy_dtype", dtype))
 
     def _polars_frame(self, columns):
@@ -508,13 +508,13 @@ class TableSchema:
 
         series = []
         for name, column, spec in zip(self.columns, columns, self.dtypes, strict=True):
-            dtype = _polars_dtype(spec)
+            dtype = polars_dtype_of(spec)
             if isinstance(column, _Integers):
                 values = pl.Series(name, column.values)
                 if column.missing.any():
                     values = values.scatter(np.flatnonzero(column.missing), None)
             elif column.dtype == object:
-                column = [None if _missing(v) else v for v in column]
+                column = [None if is_missing_scalar(v) else v for v in column]
                 # Nothing casts to Object: a column of it is built as one.
                 object_dtype = dtype == pl.Object
                 values = pl.Series(name, column, dtype=dtype if object_dtype else None)
@@ -547,8 +547,8 @@ def _decimals(values):
 
 
 def _dtype_spec(dtype, kind):
-    """A column's dtype as plain data, from which :func:`_pandas_dtype` or
-    :func:`_polars_dtype` rebuilds it exactly.
+    """A column's dtype as plain data, from which :func:`pandas_dtype_of` or
+    :func:`polars_dtype_of` rebuilds it exactly.
 
     A dtype's name is not enough: the name of ``string[pyarrow]`` is
     ``"string"``, which pandas reads back as ``string[python]``; pandas does
@@ -575,7 +575,7 @@ def _dtype_spec(dtype, kind):
     if isinstance(dtype, pd.CategoricalDtype):
         return ("category", _index_state(dtype.categories), bool(dtype.ordered))
     if isinstance(dtype, pd.StringDtype):
-        return ("string", dtype.storage, bool(_missing(dtype.na_value)))
+        return ("string", dtype.storage, bool(is_missing_scalar(dtype.na_value)))
     if isinstance(dtype, pd.ArrowDtype):
         import pyarrow as pa
 
@@ -604,7 +604,7 @@ _MASKED_DTYPES = (
 )
 
 
-def _pandas_dtype(spec):
+def pandas_dtype_of(spec):
     tag = spec[0]
     if len(spec) == 1:  # the layout before issue 26: a name
         return pd.api.types.pandas_dtype(tag)
@@ -621,7 +621,7 @@ def _pandas_dtype(spec):
     return pd.api.types.pandas_dtype(spec[1])
 
 
-def _polars_dtype(spec):
+def polars_dtype_of(spec):
     import polars as pl
 
     if spec[0] == "Enum":
@@ -637,13 +637,13 @@ def _index_state(index):
     side (see :func:`_level_state`)."""
     if isinstance(index, pd.IntervalIndex):
         return {
-            "left": [_plain(v) for v in index.left],
-            "right": [_plain(v) for v in index.right],
+            "left": [plain_scalar(v) for v in index.left],
+            "right": [plain_scalar(v) for v in index.right],
             "closed": index.closed,
             "subtype": _dtype_spec(index.dtype.subtype, "pandas"),
         }
     return {
-        "values": [_plain(v) for v in index],
+        "values": [plain_scalar(v) for v in index],
         "dtype": _dtype_spec(index.dtype, "pandas"),
     }
 
@@ -652,16 +652,16 @@ def _index_from_state(state):
     if isinstance(state, list):  # the layout before issue 26: the values
         return state
     if "left" in state:
-        subtype = _pandas_dtype(state["subtype"])
+        subtype = pandas_dtype_of(state["subtype"])
         return pd.IntervalIndex.from_arrays(
             pd.Index(state["left"], dtype=subtype),
             pd.Index(state["right"], dtype=subtype),
             closed=state["closed"],
         )
-    return pd.Index(state["values"], dtype=_pandas_dtype(state["dtype"]))
+    return pd.Index(state["values"], dtype=pandas_dtype_of(state["dtype"]))
 
 
-def _plain(value):
+def plain_scalar(value):
     """A NumPy scalar as the Python scalar it holds."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -686,8 +686,13 @@ def _level_state(level):
     ``pandas._libs.interval.Interval`` besides the estimator.
     """
     if isinstance(level, pd.Interval):
-        return ("interval", _plain(level.left), _plain(level.right), level.closed)
-    return _plain(level)
+        return (
+            "interval",
+            plain_scalar(level.left),
+            plain_scalar(level.right),
+            level.closed,
+        )
+    return plain_scalar(level)
 
 
 def _level_from_state(state):
@@ -696,7 +701,7 @@ def _level_from_state(state):
     return state
 
 
-def _object_array(values):
+def object_array(values):
     """A 1D object array of ``values``, whatever they are (``np.array``
     would make a list of sequences 2D)."""
     out = np.empty(len(values), dtype=object)
@@ -719,11 +724,11 @@ def _check_finite_levels(values, name):
         )
 
 
-def _missing(value):
+def is_missing_scalar(value):
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def _levels_of(codes, levels):
+def levels_of(codes, levels):
     """Level codes (NaN where missing) -> an object array of the levels
     themselves, whatever their type: the user's dtype decides the rest."""
     out = np.full(codes.shape, np.nan, dtype=object)
@@ -732,7 +737,7 @@ def _levels_of(codes, levels):
     return out
 
 
-def _numeric_column(column):
+def numeric_column(column):
     """Whether a decoded column of an array output is numbers: float cells,
     or levels that are all numbers.
 
@@ -742,7 +747,7 @@ def _numeric_column(column):
     """
     if column.dtype.kind == "f":
         return True
-    levels = [v for v in column if not _missing(v)]
+    levels = [v for v in column if not is_missing_scalar(v)]
     return bool(levels) and all(
         isinstance(v, Real) and not isinstance(v, bool | np.bool_) for v in levels
     )
@@ -766,13 +771,13 @@ def _as_pandas(column, dtype):
         if dtype.kind == "b":
             return pd.array(column, dtype="boolean")
         if dtype.kind in "iu":
-            return pd.array(column, dtype=_nullable_integer(dtype))
+            return pd.array(column, dtype=nullable_integer(dtype))
     # A Series, not its array: pandas 3 reads an object array put in a
     # DataFrame as text (its "str" dtype), and the column is object.
     return pd.Series(column).astype(dtype)
 
 
-def _nullable_integer(dtype):
+def nullable_integer(dtype):
     """``Int8`` for ``int8``, ``UInt64`` for ``uint64``."""
     return dtype.name.replace("uint", "UInt").replace("int", "Int")
 

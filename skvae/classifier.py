@@ -20,11 +20,11 @@ from skvae._docs import fill_doc
 from skvae._generative import GenerativeMixin, torch_generator
 from skvae._labels import (
     FitLabels,
-    _class_prior,
-    _encode_labels,
-    _sample_codes,
-    _term_weight,
-    _transduction,
+    class_codes_to_sample,
+    encode_labels,
+    smoothed_class_prior,
+    term_weight,
+    transduction,
 )
 from skvae._linear_part import mixed_probabilities, updated_linear_part
 from skvae._runtime import uses_torch
@@ -403,7 +403,9 @@ class VAEClassifier(
         check_is_fitted(self)
         check_n_samples(n_samples)
         rng = check_random_state(random_state)
-        codes = _sample_codes(y, n_samples, self.classes_, self.class_prior_, rng)
+        codes = class_codes_to_sample(
+            y, n_samples, self.classes_, self.class_prior_, rng
+        )
         generator = torch_generator(rng, self.device_)
         out = self._inference().generate(n_samples, generator, labels=codes)
         return self._to_user(self._with_missing(out, rng, include_missing))
@@ -422,9 +424,11 @@ class VAEClassifier(
         the class prior (of a fresh fit's labels, else the fitted one) and
         the classification term's weight."""
         fitted = None if reset else self.classes_
-        classes, codes = _encode_labels(y, X, self, classes, fitted)
-        prior = _class_prior(codes, len(classes)) if reset else self.class_prior_
-        weight = _term_weight(self.classification_weight, codes)
+        classes, codes = encode_labels(y, X, self, classes, fitted)
+        prior = (
+            smoothed_class_prior(codes, len(classes)) if reset else self.class_prior_
+        )
+        weight = term_weight(self.classification_weight, codes)
         return FitLabels(codes, classes, prior, weight)
 
     def _fitted_on(self, prepared):
@@ -433,7 +437,7 @@ class VAEClassifier(
         self.linear_weight_ = self.linear_weight
         self.linear_part_ = updated_linear_part(self, X, codes)
         proba = self._class_probabilities
-        self.transduction_ = _transduction(codes, X, self.classes_, proba)
+        self.transduction_ = transduction(codes, X, self.classes_, proba)
 
     def _class_probabilities(self, X):
         """``predict_proba`` of the validated rows ``X``."""

@@ -16,14 +16,14 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from skvae._base import BaseVAE
 from skvae._docs import fill_doc
 from skvae._frames import (
-    _as_array,
-    _as_frame,
-    _finish_frame,
+    array_output,
+    finish_frame,
+    frame_output,
 )
 from skvae._generative import GenerativeMixin
 from skvae._noise import row_uniform_noise
 from skvae._runtime import uses_torch
-from skvae._tables import _is_pandas_df, _is_polars_df
+from skvae._tables import is_pandas_df, is_polars_df
 from skvae._torch.likelihoods import LIKELIHOODS
 
 # The calibration of the draws' spread (see _held_out_cells): the share of
@@ -345,7 +345,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
             filled[:, empty] = np.where(missing[:, empty], 0.0, filled[:, empty])
         fitted = (self.schema_, self.categories_, self.is_categorical_)
         as_array = functools.partial(
-            _as_array, X_encoded, table, missing, filled, *fitted
+            array_output, X_encoded, table, missing, filled, *fitted
         )
         container = _get_output_config("transform", self)["dense"]
         if self.schema_ is None or container == "default":
@@ -353,7 +353,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
         else:
             names = list(getattr(self, "feature_names_in_", []))
             names = names or [f"x{j}" for j in range(self.n_features_in_)]
-            out = _as_frame(
+            out = frame_output(
                 table, missing, filled, self.schema_, names, container, as_array
             )
         return self._finish(out, missing)
@@ -448,7 +448,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
         if indicator is not None:
             # An array, whatever set_output context the caller is in.
             indicator = np.asarray(indicator)
-        if _is_pandas_df(out) or _is_polars_df(out):
+        if is_pandas_df(out) or is_polars_df(out):
             names = getattr(self, "feature_names_in_", None)
             indicator_names = None
             if indicator is not None:
@@ -456,7 +456,7 @@ class VAEImputer(GenerativeMixin, BaseVAE, _BaseImputer):
             fill_empty = None
             if self.keep_empty_features:
                 fill_empty = empty & ~self.is_categorical_
-            return _finish_frame(out, empty, fill_empty, indicator, indicator_names)
+            return finish_frame(out, empty, fill_empty, indicator, indicator_names)
         if not self.keep_empty_features:
             out = out[:, ~empty]
         return self._concatenate_indicator(out, indicator)
