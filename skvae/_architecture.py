@@ -73,7 +73,7 @@ class Architecture:
         adversary) are spectrally normalized; False without either.
     n_classes : int
         Classes of a semi-supervised model (M2, see
-        ``skvae._torch.semisupervised``); 0 for a plain VAE.
+        ``skvae.semi_supervised._network``); 0 for a plain VAE.
     prior : str
         The prior of the top-most latent layer: "normal" or "vamp".
     n_pseudo_inputs : int or None

@@ -447,8 +447,9 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
 
     def _labels_for_fit(self, y, X, *, reset, classes=None):
         """What the training labels of the rows ``X`` resolve to, for an
-        estimator that learns from labels (an ``skvae._labels.FitLabels``);
-        None (``y`` ignored) by default."""
+        estimator that learns from labels (a
+        ``skvae.semi_supervised._labels.FitLabels``); None (``y`` ignored) by
+        default."""
         return None
 
     def _hold_out(self, X, architecture, rng):

@@ -43,10 +43,10 @@ from skvae._regularizers import (
     check_gaussian_posterior,
     mask_cells,
 )
-from skvae._semisupervised import LabelledRows, M2Objective
 from skvae._torch.networks import VAE, Discriminator, LatentDiscriminator
 from skvae._torch.optim import LeanAdam
-from skvae._torch.semisupervised import M2
+from skvae.semi_supervised._network import M2
+from skvae.semi_supervised._objective import LabelledRows, M2Objective
 
 # The net's attributes whose state is the trained model (when present).
 STATEFUL = (
@@ -91,7 +91,7 @@ class TensorBatchIterator:
     ``iterator_valid``, takes one permutation per epoch from ``generator``
     and slices whole batches. The target of a row is the row itself, or,
     when the dataset has labels (semi-supervised training), a
-    :class:`~skvae._semisupervised.LabelledRows` of the rows and their
+    :class:`~skvae.semi_supervised._objective.LabelledRows` of the rows and their
     labels (-1 where unlabelled).
     """
 
@@ -381,7 +381,7 @@ def make_net(
     """An initialized :class:`VAENet` for ``architecture`` on ``device``, its
     initial weights drawn from a generator seeded with ``seed``: a
     :class:`~skvae._torch.networks.VAE`, or an
-    :class:`~skvae._torch.semisupervised.M2` when the architecture has
+    :class:`~skvae.semi_supervised._network.M2` when the architecture has
     classes; with a discriminator on its codes when ``latent_adversarial``
     (the encoder's widths, drawn after every other weight)."""
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -444,7 +444,7 @@ class TrainingSettings:
     the call and ``epoch_offset`` counts the epochs trained before it (the
     KL warm-up continues across warm starts). ``classification_weight`` is
     the weight of the classification term of semi-supervised training (see
-    :class:`~skvae._semisupervised.M2Objective`) and ``class_prior`` its
+    :class:`~skvae.semi_supervised._objective.M2Objective`) and ``class_prior`` its
     p(y), set on the model by the call; both unused without labels.
     ``mmd_weight``, ``tc_weight``, ``consistency_weight`` and
     ``latent_adversarial_weight`` are the hyperparameters of the estimators
@@ -519,7 +519,7 @@ def train(
 
     With labels ``y_train`` (class indices, -1 where unlabelled; and
     ``y_valid`` with ``X_valid``) the net is an M2 model trained
-    semi-supervised (:class:`~skvae._semisupervised.M2Objective`).
+    semi-supervised (:class:`~skvae.semi_supervised._objective.M2Objective`).
 
     A failed call leaves a continued net (``continuing``) as it was: on a
     non-finite loss (a ``ValueError``) and on Ctrl-C before the first epoch

@@ -1,5 +1,5 @@
-"""The M2 objective (skvae._semisupervised) and module
-(skvae._torch.semisupervised), at the torch level."""
+"""The M2 objective (skvae.semi_supervised._objective) and module
+(skvae.semi_supervised._network), at the torch level."""
 
 import math
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from configs import seeded
 
-from skvae._semisupervised import LabelledRows, M2Objective
-from skvae._torch.semisupervised import M2
+from skvae.semi_supervised._network import M2
+from skvae.semi_supervised._objective import LabelledRows, M2Objective
 
 
 @pytest.fixture

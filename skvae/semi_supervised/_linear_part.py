@@ -28,7 +28,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils._chunking import get_chunk_n_rows
 
 from skvae import _sparse
-from skvae._labels import UNLABELLED
+from skvae.semi_supervised._labels import UNLABELLED
 
 
 def updated_linear_part(estimator, X, codes):

@@ -1,4 +1,4 @@
-"""Inference with a fitted M2 model (``skvae._torch.semisupervised``):
+"""Inference with a fitted M2 model (``skvae.semi_supervised._network``):
 what :class:`~skvae.VAEClassifier` computes, with the guarantees of
 ``skvae._inference`` (float64 weights for float64 input, per-row noise,
 no batch statistic, bounded chunks).
@@ -18,7 +18,7 @@ from skvae._inference import (
 from skvae._noise import row_normal_noise
 from skvae._objective import log_mean_exp
 from skvae._torch.distributions import rsample
-from skvae._torch.semisupervised import M2
+from skvae.semi_supervised._network import M2
 
 
 class M2Inference(InferenceModel):

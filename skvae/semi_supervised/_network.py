@@ -5,7 +5,7 @@ prior, a code z ~ N(0, I), and a row decoded from both. Inference has two
 parts: a classifier q(y | x), and an encoder q(z | x, y) that reads the
 row and the one-hot class. A labelled row is explained with its class; an
 unlabelled one with every class, weighted by q(y | x) (see
-``skvae._semisupervised``).
+``skvae.semi_supervised._objective``).
 
 The row is read (categorical cells, missing cells, clipping) and decoded
 (the per-column likelihood) by the same pieces as :class:`VAE`'s, so a

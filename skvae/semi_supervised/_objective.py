@@ -25,7 +25,7 @@ from torch.distributions import Categorical, kl_divergence
 
 from skvae._objective import Objective, log_mean_exp
 from skvae._torch.distributions import rsample
-from skvae._torch.semisupervised import M2
+from skvae.semi_supervised._network import M2
 
 
 class LabelledRows(NamedTuple):
