@@ -12,6 +12,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import torch
+from sklearn import config_context
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -101,7 +102,10 @@ class GenerativeMixin:
             min(self.n_sample_components, codes.shape[0]),
             random_state=self.noise_seed_,
         )
-        self.sample_mixture_ = mixture.fit(codes)
+        # The codes are the model's own NumPy array, whatever the input's
+        # namespace: the mixture is fitted as NumPy, k-means start included.
+        with config_context(array_api_dispatch=False):
+            self.sample_mixture_ = mixture.fit(codes)
 
     @uses_torch
     def sample_remaining_columns(self, known_columns, random_state=None):
