@@ -328,11 +328,12 @@ def floor(n_features, setup):
 # here on a rename).
 FIT_PARTS = [
     ("skvae._base.BaseVAE", "_validate_for_fit", "validation"),
-    ("skvae._base.BaseVAE", "_architecture", "architecture + standardization"),
+    ("skvae._base", "_architecture", "architecture"),
+    ("skvae._base", "_standardization", "standardization"),
     ("skvae._base", "make_net", "network construction"),
     ("skvae._base", "train", "training (skorch fit loop)"),
     ("skvae._base.BaseVAE", "_record_training", "latent diagnostics"),
-    ("skvae._base.BaseVAE", "_refresh_float64_module", "float64 inference copy"),
+    ("skvae._base", "inference_copy", "float64 inference copy"),
     ("skvae.anomaly.VAEAnomalyDetector", "_fitted_on", "thresholds (offset_)"),
 ]
 
