@@ -352,7 +352,7 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
             with torch_settings(self.n_jobs, training=True):
                 prepared = self._prepare_fit(X, y, classes, continuing, partial)
                 net = self.net_ if continuing else _new_net(prepared)
-                outcome = _train(net, prepared, continuing)
+                outcome = train_prepared(net, prepared, continuing)
         except BaseException:
             if continuing:
                 # The weights are the previous model's again (or moved before
@@ -361,6 +361,23 @@ class BaseVAE(InferenceMixin, ValidationMixin, FittedArchitectureMixin, BaseEsti
             else:
                 self._clear_fitted_state()
             raise
+        return self._end_fit(prepared, net, outcome, continuing)
+
+    def _begin_fit(self, X, y=None):
+        """``(prepared, net)``: a fresh fit on ``X`` up to training, its
+        :class:`PreparedFit` and its untrained net, for a caller that trains
+        the net itself and then calls :meth:`_end_fit` (a stack of fits,
+        ``skvae.model_selection``). Validates the parameters as ``fit``
+        does."""
+        self._validate_params()
+        self._clear_fitted_state()
+        with torch_settings(self.n_jobs, training=True):
+            prepared = self._prepare_fit(X, y, None, False, False)
+            return prepared, _new_net(prepared)
+
+    def _end_fit(self, prepared, net, outcome, continuing=False):
+        """The fitted attributes of the trained ``net`` of ``prepared``,
+        whose training call ended as ``outcome`` (a ``TrainingOutcome``)."""
         if LIKELIHOODS[prepared.architecture.likelihood].counts and not continuing:
             _set_document_length(net, prepared.X)
         self.schema_ = prepared.schema
@@ -558,7 +575,7 @@ def _new_net(prepared):
     )
 
 
-def _train(net, prepared, continuing):
+def train_prepared(net, prepared, continuing):
     """Train ``net`` on the tensors of ``prepared`` (see ``skvae._training``)."""
     return train(
         net,

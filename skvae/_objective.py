@@ -143,7 +143,15 @@ def _elbo_terms(
     """One draw's reconstruction term (n_samples,) and the KL per row and
     group (n_samples, n_groups): per dimension in closed form, else the
     draw's log q - log p as one group."""
-    noise = q.noise((), generator)  # (n_samples, n_noise)
+    return elbo_terms_given(vae, q, x, q.noise((), generator))
+
+
+def elbo_terms_given(
+    vae: VAE, q: Posterior, x: torch.Tensor, noise: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_elbo_terms` for the standard-normal ``noise`` of shape
+    (n_samples, n_noise): a deterministic function of its arguments (a
+    stack of models draws each member's noise from its own generator)."""
     if q.has_analytic_kl:
         # Decoded first, then the KL: autograd sums the gradients of the
         # two terms in the order of the graph, so this keeps the textbook

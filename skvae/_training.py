@@ -546,11 +546,7 @@ def train(
         net.partial_fit(X_train, y_train)
     except NonFiniteLossError as exc:
         restore_state(net, snapshot)
-        raise ValueError(
-            f"Training diverged: the loss became non-finite ({exc}) in epoch "
-            f"{net.epoch_}. Lower learning_rate_init (the learning rate was "
-            f"{settings.budget.learning_rate}), or check X for extreme values."
-        ) from None
+        raise diverged(exc, net.epoch_, settings.budget.learning_rate) from None
     epochs = [row for row in net.history if "train_loss" in row]
     stopped, interrupted = _how_ended(net, len(epochs), settings.budget)
     if interrupted and not epochs:
@@ -600,7 +596,7 @@ def _outcome(
         discriminator = _epoch_means(epochs, "discriminator_loss")
     return TrainingOutcome(
         loss_curve=[row["train_loss"] for row in epochs],
-        warning=_unfinished(len(epochs), settings.budget, stopped, interrupted),
+        warning=unfinished(len(epochs), settings.budget, stopped, interrupted),
         validation_losses=(
             [row["valid_loss"] for row in epochs] if settings.early_stopping else None
         ),
@@ -611,7 +607,7 @@ def _outcome(
     )
 
 
-def _unfinished(n_epochs: int, budget: Budget, stopped: bool, interrupted: bool):
+def unfinished(n_epochs: int, budget: Budget, stopped: bool, interrupted: bool):
     """Why training did not finish, if it did not: interrupted, or out of
     an epoch budget before its stopping rule stopped it (as
     ``MLPRegressor`` warns)."""
@@ -626,6 +622,16 @@ def _unfinished(n_epochs: int, budget: Budget, stopped: bool, interrupted: bool)
             "reached and the optimization hasn't converged yet."
         )
     return None
+
+
+def diverged(loss, epoch: int, learning_rate: float) -> ValueError:
+    """The error of a training call whose loss became ``loss`` (not
+    finite) in ``epoch``."""
+    return ValueError(
+        f"Training diverged: the loss became non-finite ({loss}) in epoch "
+        f"{epoch}. Lower learning_rate_init (the learning rate was "
+        f"{learning_rate}), or check X for extreme values."
+    )
 
 
 def validation_split(X: torch.Tensor, validation_fraction: float, rng, y=None):

@@ -1,0 +1,323 @@
+"""A stack of fits trained as one batched model.
+
+Fits of one architecture that differ only in what their loss weighs
+(``beta``, ``weight_decay``, ``l1_penalty``), in their seeds and in their
+rows (cross-validation folds) train together: their parameters stacked
+along a leading member dimension, one forward and backward pass of
+``torch.func.vmap`` over the members per step and one Adam update for all
+(Adam's update is elementwise: one optimizer over the stacked parameters is
+each member's own). Each member keeps its own rows, standardization,
+initial weights, batch order, latent noise, mini-batch sizes and stopping
+rule. Its generator makes the draws of its fit alone, in the same order,
+so a member differs from the fit it stands for by the rounding of batched
+kernels only.
+
+A member that stops (the ``tol`` rule) or diverges leaves the stack: its
+weights are written back, and the others go on in a smaller stack.
+"""
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from skvae._objective import elbo_terms_given
+from skvae._torch.likelihoods import LIKELIHOODS
+from skvae._torch.optim import LeanAdam
+from skvae._training import (
+    TrainingOutcome,
+    adam_speed_options,
+    diverged,
+    trained_module,
+    unfinished,
+)
+
+# The settings in which members of one stack may differ.
+PER_MEMBER = ("beta", "weight_decay", "l1_penalty", "seed", "n_train")
+
+
+def stack_key(prepared):
+    """What fits must share to train in one stack (compared with ``==``),
+    or None for a fit that trains alone: one whose training draws more
+    than its batches' latent noise (dropout, corruption, an adversary,
+    the regularizers of the latent distribution), monitors held-out rows,
+    learns from labels or reads sparse rows."""
+    settings, architecture = prepared.settings, prepared.architecture
+    alone = (
+        prepared.y_train is not None
+        or prepared.X_valid is not None
+        or not isinstance(prepared.X_train, torch.Tensor)
+        or architecture.dropout > 0
+        or architecture.adversarial
+        or LIKELIHOODS[architecture.likelihood].counts
+        or settings.free_bits > 0
+        or settings.n_importance_samples > 1
+        or settings.corruption > 0
+        or settings.verbose > 0
+        or any(
+            getattr(settings, name) > 0
+            for name in (
+                "adversarial_weight",
+                "mmd_weight",
+                "tc_weight",
+                "consistency_weight",
+                "latent_adversarial_weight",
+            )
+        )
+    )
+    if alone:
+        return None
+    shared = dataclasses.replace(settings, **{name: 0 for name in PER_MEMBER})
+    return (
+        architecture,
+        prepared.standardization[0],  # device
+        shared,
+        _steps_per_epoch(settings),
+    )
+
+
+def _steps_per_epoch(settings) -> int:
+    steps = math.ceil(settings.n_train / settings.batch_size)
+    cap = settings.budget.max_steps_per_epoch
+    return steps if cap is None else min(steps, cap)
+
+
+class _Loss(nn.Module):
+    """One member's training loss of a mini-batch, padded to the stack's
+    batch size: a function of the member's parameters for ``vmap``.
+
+    The loss of :class:`~skvae._objective.Objective` without ``free_bits``
+    or importance sampling: the negative bound with the KL weighted by
+    ``kl_weight``, averaged over the ``n_keep`` valid rows that fit best
+    (trimmed) or over every valid row.
+    """
+
+    def __init__(self, vae: nn.Module, trim: bool) -> None:
+        super().__init__()
+        self.vae = vae
+        self.trim = trim
+
+    def forward(
+        self,
+        x: torch.Tensor,  # (batch_size, n_features)
+        noise: torch.Tensor,  # (batch_size, n_noise)
+        valid: torch.Tensor,  # (batch_size,) bool
+        kl_weight: torch.Tensor,  # ()
+        n_keep: torch.Tensor,  # ()
+    ) -> torch.Tensor:
+        q = self.vae(x)
+        reconstruction, kl = elbo_terms_given(self.vae, q, x, noise)
+        kl = kl.sum(-1)  # (batch_size,)
+        bound = reconstruction - kl_weight * kl
+        keep = valid
+        if self.trim:
+            # The n_keep valid rows of highest beta=1 bound (Objective's
+            # best_fitting), as ranks: n_keep may differ between members.
+            elbo = (reconstruction - kl).detach()
+            elbo = torch.where(valid, elbo, -math.inf)
+            rank = torch.argsort(torch.argsort(elbo, descending=True))
+            keep = rank < n_keep
+        return -torch.where(keep, bound, 0.0).sum() / n_keep
+
+
+class _Stack:
+    """The stacked parameters and optimizer of the members still training."""
+
+    def __init__(self, modules, trim, learning_rate, device):
+        self.losses = [_Loss(module, trim) for module in modules]
+        # The buffers (the columns' maps) are the architecture's, the same
+        # in every member: the first member's serve all.
+        params, _ = stack_module_state(self.losses)
+        self.params = {name: p.detach().requires_grad_() for name, p in params.items()}
+        self.optimizer = LeanAdam(
+            list(self.params.values()),
+            lr=learning_rate,
+            **{k: v for k, v in adam_speed_options(device).items() if v},
+        )
+        penalized = {id(p) for p in modules[0].weight_matrices()}
+        self.weight_matrices = [
+            f"vae.{name}"
+            for name, p in modules[0].named_parameters()
+            if id(p) in penalized
+        ]
+        self.loss = vmap(self._member_loss)
+
+    def _member_loss(self, params, x, noise, valid, kl_weight, n_keep):
+        return functional_call(
+            self.losses[0], params, (x, noise, valid, kl_weight, n_keep)
+        )
+
+    def step(self, x, noise, valid, kl_weight, n_keep, weight_decay, l1_penalty):
+        """One update of every member; returns each member's loss, its
+        weights' penalties included, as ``fit`` would report it."""
+        losses = self.loss(self.params, x, noise, valid, kl_weight, n_keep)
+        self.optimizer.zero_grad()
+        losses.sum().backward()
+        penalty = torch.zeros_like(losses)
+        decays, l1s = bool(weight_decay.any()), bool(l1_penalty.any())
+        if decays or l1s:
+            # The penalties of L2Penalty and L1Penalty, their gradients
+            # added directly: (weight_decay * W, l1_penalty * sign(W)).
+            with torch.no_grad():
+                for name in self.weight_matrices:
+                    p = self.params[name]
+                    shape = (-1,) + (1,) * (p.dim() - 1)
+                    wd, l1 = weight_decay.view(shape), l1_penalty.view(shape)
+                    if decays:
+                        p.grad.add_(wd * p)
+                        penalty += 0.5 * weight_decay * p.square().flatten(1).sum(1)
+                    if l1s:
+                        p.grad.add_(l1 * p.sign())
+                        penalty += l1_penalty * p.abs().flatten(1).sum(1)
+        self.optimizer.step()
+        return (losses.detach() + penalty).tolist()
+
+    def write_back(self, position: int, module: nn.Module) -> None:
+        """Copy the member at ``position`` of the stack into ``module``."""
+        with torch.no_grad():
+            for name, p in self.params.items():
+                module.get_parameter(name.removeprefix("vae.")).copy_(p[position])
+
+    def keep(self, positions: list[int]) -> None:
+        """Keep only the members at ``positions``, with their Adam state."""
+        index = torch.tensor(positions, device=next(iter(self.params.values())).device)
+        old_state = self.optimizer.state
+        params, state = {}, {}
+        for name, p in self.params.items():
+            new = p.detach()[index].clone().requires_grad_()
+            params[name] = new
+            if p in old_state:
+                s = old_state[p]
+                state[new] = {
+                    "step": s["step"].clone(),
+                    "exp_avg": s["exp_avg"][index].clone(),
+                    "exp_avg_sq": s["exp_avg_sq"][index].clone(),
+                }
+        group = {
+            k: v for k, v in self.optimizer.param_groups[0].items() if k != "params"
+        }
+        self.params = params
+        self.optimizer = LeanAdam(list(params.values()), **group)
+        self.optimizer.state.update(state)
+
+
+def train_stack(nets, prepareds):
+    """Train the nets of fits that share a :func:`stack_key` together.
+
+    Returns, per fit, its :class:`~skvae._training.TrainingOutcome` or the
+    ``ValueError`` of a fit that diverged (its net is then unusable).
+    """
+    settings = [p.settings for p in prepareds]
+    first = settings[0]
+    budget, batch_size = first.budget, first.batch_size
+    device = prepareds[0].standardization[0]
+    modules = [trained_module(net) for net in nets]
+    for module in modules:
+        module.train()
+    stack = _Stack(modules, first.trim_fraction > 0, budget.learning_rate, device)
+    n_noise = modules[0].n_noise
+    generators = [torch.Generator(device=device).manual_seed(s.seed) for s in settings]
+    sizes = [len(p.X_train) for p in prepareds]
+    X_all = torch.cat([p.X_train for p in prepareds])
+    starts = torch.tensor([0, *sizes[:-1]], device=device).cumsum(0)
+    n_steps = _steps_per_epoch(first)
+
+    active = list(range(len(nets)))  # members in the stack, in its order
+    curves = [[] for _ in nets]
+    results = [None] * len(nets)
+    best = [math.inf] * len(nets)
+    misses = [0] * len(nets)
+    span = n_steps * batch_size  # the rows of an epoch, batches padded
+    for epoch in range(1, budget.max_epochs + 1):
+        # Each member's epoch: its row order, padded to the stack's span
+        # (with its first row, masked), as rows of X_all.
+        orders, lengths = [], []
+        for i in active:
+            order = (
+                torch.randperm(sizes[i], generator=generators[i], device=device)
+                if first.shuffle
+                else torch.arange(sizes[i], device=device)
+            )[:span]
+            lengths.append(len(order))
+            orders.append(nn.functional.pad(order, (0, span - len(order))) + starts[i])
+        orders = torch.stack(orders)  # (n_active, span)
+        valid = torch.arange(span, device=device) < torch.tensor(lengths)[:, None]
+        member = [settings[i] for i in active]
+        warmup = (
+            1.0 if first.kl_warmup == 0 else min(1.0, (epoch - 1) / first.kl_warmup)
+        )
+        kl_weight = torch.tensor([s.beta * warmup for s in member], device=device)
+        weight_decay = torch.tensor([s.weight_decay for s in member], device=device)
+        l1_penalty = torch.tensor([s.l1_penalty for s in member], device=device)
+        totals = [0.0] * len(active)
+        failed = {}
+        for step in range(n_steps):
+            batch = slice(step * batch_size, (step + 1) * batch_size)
+            n_valid = [min(batch_size, n - step * batch_size) for n in lengths]
+            # Each member's latent noise from its own generator, as its fit
+            # draws it (one row per valid row of the batch).
+            noise = torch.zeros((len(active), batch_size, n_noise), device=device)
+            for position, i in enumerate(active):
+                noise[position, : n_valid[position]].normal_(generator=generators[i])
+            n_keep = n_valid
+            if first.trim_fraction > 0:
+                n_keep = [max(1, round((1 - first.trim_fraction) * n)) for n in n_valid]
+            losses = stack.step(
+                X_all[orders[:, batch]],
+                noise,
+                valid[:, batch],
+                kl_weight,
+                torch.tensor(n_keep, device=device, dtype=torch.float32),
+                weight_decay,
+                l1_penalty,
+            )
+            for position, loss in enumerate(losses):
+                if not math.isfinite(loss) and position not in failed:
+                    failed[position] = diverged(loss, epoch, budget.learning_rate)
+                totals[position] += loss * n_valid[position]
+        leaving = []
+        for position, i in enumerate(active):
+            if position in failed:
+                results[i] = failed[position]
+                leaving.append(position)
+                continue
+            loss = totals[position] / lengths[position]
+            curves[i].append(loss)
+            if not budget.tol_rule:
+                continue
+            # skorch's EarlyStopping on the training loss, as fit's.
+            if loss < best[i]:
+                misses[i], best[i] = 0, loss - first.tol
+            else:
+                misses[i] += 1
+            if misses[i] == first.n_iter_no_change:
+                stack.write_back(position, modules[i])
+                results[i] = _outcome(curves[i], budget, stopped=True)
+                leaving.append(position)
+        if len(leaving) == len(active):
+            active = []
+            break
+        if leaving:
+            staying = [p for p in range(len(active)) if p not in leaving]
+            stack.keep(staying)
+            active = [active[p] for p in staying]
+    for position, i in enumerate(active):
+        stack.write_back(position, modules[i])
+        results[i] = _outcome(curves[i], budget, stopped=False)
+    for module in modules:
+        module.eval()
+    return results
+
+
+def _outcome(curve, budget, *, stopped):
+    return TrainingOutcome(
+        loss_curve=curve,
+        validation_losses=None,
+        discriminator_loss_curve=None,
+        max_epochs=budget.max_epochs,
+        stopped_early=stopped,
+        interrupted=False,
+        warning=unfinished(len(curve), budget, stopped, False),
+    )
