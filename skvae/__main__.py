@@ -9,8 +9,9 @@ Run ``python -m skvae [--out DIR] [--quick]``. It
    of its cells and fills them back with ``VAEImputer``;
 2. compares VAE features with PCA features of the same dimension in a
    ``Pipeline`` with a logistic regression on the digits data;
-3. runs a small ``GridSearchCV`` over ``beta``, scored by the held-out
-   log-likelihood bound;
+3. runs a small grid search over ``beta``, scored by the held-out
+   log-likelihood bound, with ``StackedGridSearchCV`` (``GridSearchCV``'s
+   results, its fits trained together as one stacked model);
 4. flags malignant tumours in the breast-cancer data with
    ``VAEAnomalyDetector`` beside ``IsolationForest``, on the complete
    table and with 30% of its cells missing;
@@ -40,7 +41,7 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -52,6 +53,7 @@ from skvae import (
     VAETransformer,
 )
 from skvae.datasets import load_penguins
+from skvae.model_selection import StackedGridSearchCV
 
 NO_MATPLOTLIB = (
     "matplotlib is not installed: the demo prints its results but skips its "
@@ -235,15 +237,13 @@ def feature_extraction(rows, epochs, n_components=8):
 
 
 def beta_search(rows, X, epochs):
-    search = GridSearchCV(
-        # Each fit stops when the bound on its own validation split stops
-        # rising, as in the README's quick start.
-        VAETransformer(
-            n_components=8, max_iter=epochs, early_stopping=True, random_state=0
-        ),
+    search = StackedGridSearchCV(
+        # GridSearchCV's search, its fits trained together as one stacked
+        # model; each stops when its own training loss stops falling.
+        VAETransformer(n_components=8, max_iter=epochs, random_state=0),
         {"beta": [0.5, 1.0, 2.0, 4.0]},
         cv=2,
-        n_jobs=-1,  # the folds in parallel processes, one thread each
+        n_jobs=-1,  # every core for the stacked training
         # Only the scores are shown: no refit of the best beta on every row.
         refit=False,
     )
@@ -395,7 +395,7 @@ def _beta_figure(plt, out, search):
     ax.set(
         xlabel="beta (weight of the KL term)",
         ylabel="held-out log-likelihood\n(nats per row, higher is better)",
-        title="GridSearchCV(VAETransformer(), {'beta': ...})",
+        title="StackedGridSearchCV(VAETransformer(), {'beta': ...})",
     )
     ax.legend(loc="lower left", fontsize="small")
     return _save(plt, fig, out / "beta_search.png")

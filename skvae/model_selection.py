@@ -251,9 +251,10 @@ class StackedGridSearchCV(BaseSearchCV):
         out = [None] * len(fits)
         self.n_stacks_ = self.n_stacked_fits_ = 0
         for start in range(0, len(order), self.max_stack_size):
-            chunk = [fits[i] for i in order[start : start + self.max_stack_size]]
+            indices = order[start : start + self.max_stack_size]
+            chunk = [fits[i] for i in indices]
             results = self._evaluate_chunk(X, y, chunk, splits, scorer)
-            for i, result in zip(order[start : start + self.max_stack_size], results):
+            for i, result in zip(indices, results, strict=True):
                 out[i] = result
         return out
 
@@ -304,7 +305,7 @@ class StackedGridSearchCV(BaseSearchCV):
         share = (time.perf_counter() - start) / len(group)
         self.n_stacks_ += 1
         self.n_stacked_fits_ += len(group)
-        for member, outcome in zip(group, outcomes):
+        for member, outcome in zip(group, outcomes, strict=True):
             member.result["fit_time"] += share
             if isinstance(outcome, Exception):
                 member.error = outcome
