@@ -52,7 +52,6 @@ def stack_key(prepared):
         or architecture.dropout > 0
         or architecture.adversarial
         or LIKELIHOODS[architecture.likelihood].counts
-        or settings.free_bits > 0
         or settings.n_importance_samples > 1
         or settings.corruption > 0
         or settings.verbose > 0
@@ -88,16 +87,18 @@ class _Loss(nn.Module):
     """One member's training loss of a mini-batch, padded to the stack's
     batch size: a function of the member's parameters for ``vmap``.
 
-    The loss of :class:`~skvae._objective.Objective` without ``free_bits``
-    or importance sampling: the negative bound with the KL weighted by
-    ``kl_weight``, averaged over the ``n_keep`` valid rows that fit best
-    (trimmed) or over every valid row.
+    The loss of :class:`~skvae._objective.Objective` without importance
+    sampling: the negative bound with the KL weighted by ``kl_weight``,
+    averaged over the ``n_keep`` valid rows that fit best (trimmed) or over
+    every valid row; with ``free_bits``, the batch-mean KL of each group
+    held above its floor.
     """
 
-    def __init__(self, vae: nn.Module, trim: bool) -> None:
+    def __init__(self, vae: nn.Module, trim: bool, free_bits: float) -> None:
         super().__init__()
         self.vae = vae
         self.trim = trim
+        self.free_bits = free_bits
 
     def forward(
         self,
@@ -109,24 +110,30 @@ class _Loss(nn.Module):
     ) -> torch.Tensor:
         q = self.vae(x)
         reconstruction, kl = elbo_terms_given(self.vae, q, x, noise)
-        kl = kl.sum(-1)  # (batch_size,)
-        bound = reconstruction - kl_weight * kl
         keep = valid
         if self.trim:
             # The n_keep valid rows of highest beta=1 bound (Objective's
             # best_fitting), as ranks: n_keep may differ between members.
-            elbo = (reconstruction - kl).detach()
+            elbo = (reconstruction - kl.sum(-1)).detach()
             elbo = torch.where(valid, elbo, -math.inf)
             rank = torch.argsort(torch.argsort(elbo, descending=True))
             keep = rank < n_keep
-        return -torch.where(keep, bound, 0.0).sum() / n_keep
+        if self.free_bits == 0:
+            bound = reconstruction - kl_weight * kl.sum(-1)
+            return -torch.where(keep, bound, 0.0).sum() / n_keep
+        # Objective's free bits: each group's mean KL over the kept rows,
+        # clamped at its floor.
+        loss = -torch.where(keep, reconstruction, 0.0).sum() / n_keep
+        kl = torch.where(keep[:, None], kl, 0.0).sum(0) / n_keep  # (n_groups,)
+        kl = kl.clamp(min=self.free_bits * (q.n_noise // kl.shape[0]))
+        return loss + kl_weight * kl.sum()
 
 
 class _Stack:
     """The stacked parameters and optimizer of the members still training."""
 
-    def __init__(self, modules, trim, learning_rate, device):
-        self.losses = [_Loss(module, trim) for module in modules]
+    def __init__(self, modules, trim, free_bits, learning_rate, device):
+        self.losses = [_Loss(module, trim, free_bits) for module in modules]
         # The buffers (the columns' maps) are the architecture's, the same
         # in every member: the first member's serve all.
         params, _ = stack_module_state(self.losses)
@@ -216,7 +223,13 @@ def train_stack(nets, prepareds):
     modules = [trained_module(net) for net in nets]
     for module in modules:
         module.train()
-    stack = _Stack(modules, first.trim_fraction > 0, budget.learning_rate, device)
+    stack = _Stack(
+        modules,
+        first.trim_fraction > 0,
+        first.free_bits,
+        budget.learning_rate,
+        device,
+    )
     n_noise = modules[0].n_noise
     generators = [torch.Generator(device=device).manual_seed(s.seed) for s in settings]
     sizes = [len(p.X_train) for p in prepareds]

@@ -24,10 +24,10 @@ STACKED_PARAMS = ("beta", "weight_decay", "l1_penalty", "random_state")
 
 
 class StackedGridSearchCV(BaseSearchCV):
-    """Exhaustive search over a grid of parameters of a skvae estimator,
-    its fits trained together as one stacked model.
+    """Grid search with cross-validation, its fits trained as one stacked model.
 
-    Behaves as :class:`~sklearn.model_selection.GridSearchCV` (same
+    An exhaustive search over a grid of parameters of a skvae estimator. It
+    behaves as :class:`~sklearn.model_selection.GridSearchCV` (same
     ``cv_results_``, ``best_params_``, ``best_estimator_``, ``refit``,
     delegated ``predict``, ``transform``, ``score_samples``...) for one
     scoring metric, and trains differently: the fits of every candidate and
@@ -104,7 +104,7 @@ class StackedGridSearchCV(BaseSearchCV):
     Fits that train alone, one at a time: those whose training draws more
     than each batch's latent noise (``dropout``, ``corruption``, an
     adversary, ``mmd_weight``, ``tc_weight``, ``consistency_weight``),
-    with ``early_stopping``, ``free_bits``, importance-weighted training,
+    with ``early_stopping``, importance-weighted training,
     labels (``VAEClassifier``), sparse rows, the topic model or
     ``verbose``. A stacked member's draws (initial weights, batch order,
     latent noise) are those of its fit alone, in the same order; its
@@ -166,8 +166,10 @@ class StackedGridSearchCV(BaseSearchCV):
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Fit every candidate on every split, stacked where they can be,
-        and refit the best.
+        """Fit every candidate on every split, stacked, and refit the best.
+
+        Fits that cannot share a stack (see Notes of the class) train one at
+        a time.
 
         Parameters
         ----------

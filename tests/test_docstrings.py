@@ -80,3 +80,23 @@ def test_every_estimator_method_is_checked():
     names = public_names(VAEClassifier)
     for method in ("fit", "predict_proba", "partial_fit", "sample", "score_samples"):
         assert f"skvae.VAEClassifier.{method}" in names
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "skvae.model_selection.StackedGridSearchCV",
+        # Its only method of its own; the others are BaseSearchCV's.
+        "skvae.model_selection.StackedGridSearchCV.fit",
+    ],
+)
+def test_search_docstring_passes_numpydoc_validation(name):
+    ignored = {"RT02", "GL01", "GL02"}
+    if name.endswith(".fit"):
+        ignored |= {"ES01", "SA01", "EX01"}
+    errors = [
+        f"{code}: {message}"
+        for code, message in numpydoc_validation.validate(name)["errors"]
+        if code not in ignored
+    ]
+    assert not errors, "\n".join(errors)

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold
 
-from skvae import VAEAnomalyDetector, VAETransformer
+from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
 from skvae._stacked import stack_key, train_stack
 from skvae.model_selection import StackedGridSearchCV
 
@@ -53,16 +53,28 @@ def _begun(estimators, X):
 
 
 @pytest.mark.parametrize(
-    "params",
+    "base, params",
     [
-        # trimmed (the detector's default) and penalized members; a table
-        # with a categorical column for the transformer
-        [{"beta": b, "l1_penalty": l1} for b in (0.5, 2.0) for l1 in (0.0, 1e-3)],
-        [{"random_state": seed, "weight_decay": 1e-2} for seed in (0, 1, 2)],
+        # trimmed (the detector's default) and penalized members
+        (
+            VAEAnomalyDetector(max_iter=4, random_state=0),
+            [{"beta": b, "l1_penalty": l1} for b in (0.5, 2.0) for l1 in (0.0, 1e-3)],
+        ),
+        (
+            VAEAnomalyDetector(max_iter=4),
+            [{"random_state": seed, "weight_decay": 1e-2} for seed in (0, 1, 2)],
+        ),
+        # free bits and held-out cells (the imputer's defaults), missing cells
+        (
+            VAEImputer(max_iter=4, random_state=0),
+            [{"beta": b} for b in (0.5, 1.0, 2.0)],
+        ),
     ],
 )
-def test_a_member_is_its_fit_alone(X, params):
-    base = VAEAnomalyDetector(max_iter=4, random_state=0)
+def test_a_member_is_its_fit_alone(X, base, params):
+    if isinstance(base, VAEImputer):
+        X = X.copy()
+        X[np.random.RandomState(1).rand(*X.shape) < 0.2] = np.nan
     alone = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
