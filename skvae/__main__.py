@@ -239,8 +239,11 @@ def feature_extraction(rows, epochs, n_components=8):
 def beta_search(rows, X, epochs):
     search = StackedGridSearchCV(
         # GridSearchCV's search, its fits trained together as one stacked
-        # model; each stops when its own training loss stops falling.
-        VAETransformer(n_components=8, max_iter=epochs, random_state=0),
+        # model; each stops when the bound on its own validation split stops
+        # rising, as in the README's quick start.
+        VAETransformer(
+            n_components=8, max_iter=epochs, early_stopping=True, random_state=0
+        ),
         {"beta": [0.5, 1.0, 2.0, 4.0]},
         cv=2,
         n_jobs=-1,  # every core for the stacked training

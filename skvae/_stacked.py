@@ -17,6 +17,7 @@ weights are written back, and the others go on in a smaller stack.
 """
 
 import dataclasses
+import functools
 import math
 
 import torch
@@ -42,12 +43,12 @@ def stack_key(prepared):
     """What fits must share to train in one stack (compared with ``==``),
     or None for a fit that trains alone: one whose training draws more
     than its batches' latent noise (dropout, corruption, an adversary,
-    the regularizers of the latent distribution), monitors held-out rows,
-    learns from labels or reads sparse rows."""
+    the regularizers of the latent distribution), learns from labels or
+    reads sparse rows."""
     settings, architecture = prepared.settings, prepared.architecture
     alone = (
         prepared.y_train is not None
-        or prepared.X_valid is not None
+        or not isinstance(prepared.X_valid, torch.Tensor | None)
         or not isinstance(prepared.X_train, torch.Tensor)
         or architecture.dropout > 0
         or architecture.adversarial
@@ -129,6 +130,24 @@ class _Loss(nn.Module):
         return loss + kl_weight * kl.sum()
 
 
+class _ValidationLoss(nn.Module):
+    """One member's summed negative beta=1 ELBO over the valid rows of a
+    padded batch: ``Objective.validation_loss`` times the rows."""
+
+    def __init__(self, vae: nn.Module) -> None:
+        super().__init__()
+        self.vae = vae
+
+    def forward(
+        self,
+        x: torch.Tensor,  # (batch_size, n_features)
+        noise: torch.Tensor,  # (batch_size, n_noise)
+        valid: torch.Tensor,  # (batch_size,) bool
+    ) -> torch.Tensor:
+        reconstruction, kl = elbo_terms_given(self.vae, self.vae(x), x, noise)
+        return -torch.where(valid, reconstruction - kl.sum(-1), 0.0).sum()
+
+
 class _Stack:
     """The stacked parameters and optimizer of the members still training."""
 
@@ -150,6 +169,7 @@ class _Stack:
             if id(p) in penalized
         ]
         self.loss = vmap(self._member_loss)
+        self.validation = _ValidationLoss(modules[0])
 
     def _member_loss(self, params, x, noise, valid, kl_weight, n_keep):
         return functional_call(
@@ -181,6 +201,29 @@ class _Stack:
         self.optimizer.step()
         return (losses.detach() + penalty).tolist()
 
+    def validation_sums(self, x, noise, valid):
+        """Each member's summed negative beta=1 ELBO over the valid rows
+        (the validation loss of ``Objective``), in eval mode, no gradient."""
+        self.validation.eval()
+        try:
+            with torch.no_grad():
+                return vmap(self._member_validation)(self.params, x, noise, valid)
+        finally:
+            self.validation.train()
+
+    def _member_validation(self, params, x, noise, valid):
+        return functional_call(self.validation, params, (x, noise, valid))
+
+    def weights(self, position: int) -> dict:
+        """A copy of the weights of the member at ``position``."""
+        return {name: p[position].detach().clone() for name, p in self.params.items()}
+
+    def load(self, weights: dict, module: nn.Module) -> None:
+        """Copy ``weights`` (of :meth:`weights`) into ``module``."""
+        with torch.no_grad():
+            for name, value in weights.items():
+                module.get_parameter(name.removeprefix("vae.")).copy_(value)
+
     def write_back(self, position: int, module: nn.Module) -> None:
         """Copy the member at ``position`` of the stack into ``module``."""
         with torch.no_grad():
@@ -210,6 +253,53 @@ class _Stack:
         self.optimizer.state.update(state)
 
 
+class _Stopper:
+    """skorch's ``EarlyStopping`` as ``fit`` configures it, for one member:
+    the training loss with the ``tol`` rule, the validation loss (and the
+    weights of its best epoch) with ``early_stopping``."""
+
+    def __init__(self, settings):
+        self.on = settings.early_stopping or settings.budget.tol_rule
+        self.load_best = settings.early_stopping
+        self.patience, self.tol = settings.n_iter_no_change, settings.tol
+        self.threshold, self.misses = math.inf, 0
+        self.best_epoch, self.best_weights = 0, None
+
+    def stops(self, loss, epoch, weights) -> bool:
+        """Whether the member stops after ``epoch`` of monitored ``loss``;
+        ``weights()`` gives its current weights (kept when best)."""
+        if not self.on:
+            return False
+        if loss < self.threshold:
+            self.misses, self.threshold = 0, loss - self.tol
+            self.best_epoch = epoch
+            if self.load_best:
+                self.best_weights = weights()
+        else:
+            self.misses += 1
+        return self.misses == self.patience
+
+
+def _epoch_batches(orders, batch_size, n_steps, device):
+    """The members' row orders (tensors of rows of the stacked table) as
+    ``(rows, valid, n_valid)`` per step: rows (n_members, batch_size)
+    padded with each member's first row, which ``valid`` masks, and the
+    number of valid rows of each member."""
+    span = n_steps * batch_size
+    lengths = [len(order) for order in orders]
+    rows = torch.stack(
+        [nn.functional.pad(o, (0, span - len(o)), value=int(o[0])) for o in orders]
+    )
+    valid = (
+        torch.arange(span, device=device)
+        < torch.tensor(lengths, device=device)[:, None]
+    )
+    for step in range(n_steps):
+        batch = slice(step * batch_size, (step + 1) * batch_size)
+        n_valid = [max(0, min(batch_size, n - step * batch_size)) for n in lengths]
+        yield rows[:, batch], valid[:, batch], n_valid
+
+
 def train_stack(nets, prepareds):
     """Train the nets of fits that share a :func:`stack_key` together.
 
@@ -224,39 +314,53 @@ def train_stack(nets, prepareds):
     for module in modules:
         module.train()
     stack = _Stack(
-        modules,
-        first.trim_fraction > 0,
-        first.free_bits,
-        budget.learning_rate,
-        device,
+        modules, first.trim_fraction > 0, first.free_bits, budget.learning_rate, device
     )
     n_noise = modules[0].n_noise
     generators = [torch.Generator(device=device).manual_seed(s.seed) for s in settings]
+    X_train, train_starts = _stacked_rows([p.X_train for p in prepareds], device)
     sizes = [len(p.X_train) for p in prepareds]
-    X_all = torch.cat([p.X_train for p in prepareds])
-    starts = torch.tensor([0, *sizes[:-1]], device=device).cumsum(0)
     n_steps = _steps_per_epoch(first)
+    validating = first.early_stopping
+    if validating:
+        X_valid, valid_starts = _stacked_rows([p.X_valid for p in prepareds], device)
+        valid_sizes = [len(p.X_valid) for p in prepareds]
+        n_valid_steps = math.ceil(max(valid_sizes) / batch_size)
+
+    def draw_noise(members, n_valid):
+        # Each member's latent noise from its own generator, as its fit
+        # draws it: one row per valid row of the batch.
+        noise = torch.zeros((len(members), batch_size, n_noise), device=device)
+        for position, i in enumerate(members):
+            noise[position, : n_valid[position]].normal_(generator=generators[i])
+        return noise
 
     active = list(range(len(nets)))  # members in the stack, in its order
     curves = [[] for _ in nets]
+    valid_curves = [[] for _ in nets]
+    stoppers = [_Stopper(s) for s in settings]
     results = [None] * len(nets)
-    best = [math.inf] * len(nets)
-    misses = [0] * len(nets)
-    span = n_steps * batch_size  # the rows of an epoch, batches padded
+
+    def leave(position, i, stopped):
+        weights = stoppers[i].best_weights
+        if weights is not None and stoppers[i].best_epoch != len(curves[i]):
+            stack.load(weights, modules[i])
+        else:
+            stack.write_back(position, modules[i])
+        results[i] = _outcome(
+            curves[i], valid_curves[i] if validating else None, budget, stopped
+        )
+
     for epoch in range(1, budget.max_epochs + 1):
-        # Each member's epoch: its row order, padded to the stack's span
-        # (with its first row, masked), as rows of X_all.
-        orders, lengths = [], []
-        for i in active:
-            order = (
+        orders = [
+            (
                 torch.randperm(sizes[i], generator=generators[i], device=device)
                 if first.shuffle
                 else torch.arange(sizes[i], device=device)
-            )[:span]
-            lengths.append(len(order))
-            orders.append(nn.functional.pad(order, (0, span - len(order))) + starts[i])
-        orders = torch.stack(orders)  # (n_active, span)
-        valid = torch.arange(span, device=device) < torch.tensor(lengths)[:, None]
+            )[: n_steps * batch_size]
+            + train_starts[i]
+            for i in active
+        ]
         member = [settings[i] for i in active]
         warmup = (
             1.0 if first.kl_warmup == 0 else min(1.0, (epoch - 1) / first.kl_warmup)
@@ -266,21 +370,14 @@ def train_stack(nets, prepareds):
         l1_penalty = torch.tensor([s.l1_penalty for s in member], device=device)
         totals = [0.0] * len(active)
         failed = {}
-        for step in range(n_steps):
-            batch = slice(step * batch_size, (step + 1) * batch_size)
-            n_valid = [min(batch_size, n - step * batch_size) for n in lengths]
-            # Each member's latent noise from its own generator, as its fit
-            # draws it (one row per valid row of the batch).
-            noise = torch.zeros((len(active), batch_size, n_noise), device=device)
-            for position, i in enumerate(active):
-                noise[position, : n_valid[position]].normal_(generator=generators[i])
+        for rows, valid, n_valid in _epoch_batches(orders, batch_size, n_steps, device):
             n_keep = n_valid
             if first.trim_fraction > 0:
                 n_keep = [max(1, round((1 - first.trim_fraction) * n)) for n in n_valid]
             losses = stack.step(
-                X_all[orders[:, batch]],
-                noise,
-                valid[:, batch],
+                X_train[rows],
+                draw_noise(active, n_valid),
+                valid,
                 kl_weight,
                 torch.tensor(n_keep, device=device, dtype=torch.float32),
                 weight_decay,
@@ -290,24 +387,38 @@ def train_stack(nets, prepareds):
                 if not math.isfinite(loss) and position not in failed:
                     failed[position] = diverged(loss, epoch, budget.learning_rate)
                 totals[position] += loss * n_valid[position]
+        if validating:
+            # After the epoch's training, as skorch validates: each
+            # member's held-out rows in order, their loss its mean.
+            valid_orders = [
+                torch.arange(valid_sizes[i], device=device) + valid_starts[i]
+                for i in active
+            ]
+            sums = torch.zeros(len(active), device=device)
+            for rows, valid, n_valid in _epoch_batches(
+                valid_orders, batch_size, n_valid_steps, device
+            ):
+                noise = draw_noise(active, n_valid)
+                sums += stack.validation_sums(X_valid[rows], noise, valid)
+            valid_losses = [
+                total / valid_sizes[i]
+                for total, i in zip(sums.tolist(), active, strict=True)
+            ]
         leaving = []
         for position, i in enumerate(active):
             if position in failed:
                 results[i] = failed[position]
                 leaving.append(position)
                 continue
-            loss = totals[position] / lengths[position]
-            curves[i].append(loss)
-            if not budget.tol_rule:
-                continue
-            # skorch's EarlyStopping on the training loss, as fit's.
-            if loss < best[i]:
-                misses[i], best[i] = 0, loss - first.tol
-            else:
-                misses[i] += 1
-            if misses[i] == first.n_iter_no_change:
-                stack.write_back(position, modules[i])
-                results[i] = _outcome(curves[i], budget, stopped=True)
+            curves[i].append(totals[position] / len(orders[position]))
+            monitored = curves[i][-1]
+            if validating:
+                valid_curves[i].append(valid_losses[position])
+                monitored = valid_losses[position]
+            if stoppers[i].stops(
+                monitored, epoch, functools.partial(stack.weights, position)
+            ):
+                leave(position, i, stopped=True)
                 leaving.append(position)
         if len(leaving) == len(active):
             active = []
@@ -317,17 +428,24 @@ def train_stack(nets, prepareds):
             stack.keep(staying)
             active = [active[p] for p in staying]
     for position, i in enumerate(active):
-        stack.write_back(position, modules[i])
-        results[i] = _outcome(curves[i], budget, stopped=False)
+        leave(position, i, stopped=False)
     for module in modules:
         module.eval()
     return results
 
 
-def _outcome(curve, budget, *, stopped):
+def _stacked_rows(tensors, device):
+    """The members' rows as one tensor, and where each member's begin."""
+    starts = [0]
+    for tensor in tensors[:-1]:
+        starts.append(starts[-1] + len(tensor))
+    return torch.cat(tensors), starts
+
+
+def _outcome(curve, valid_curve, budget, stopped):
     return TrainingOutcome(
         loss_curve=curve,
-        validation_losses=None,
+        validation_losses=valid_curve,
         discriminator_loss_curve=None,
         max_epochs=budget.max_epochs,
         stopped_early=stopped,

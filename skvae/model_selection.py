@@ -103,13 +103,14 @@ class StackedGridSearchCV(BaseSearchCV):
     -----
     Fits that train alone, one at a time: those whose training draws more
     than each batch's latent noise (``dropout``, ``corruption``, an
-    adversary, ``mmd_weight``, ``tc_weight``, ``consistency_weight``),
-    with ``early_stopping``, importance-weighted training,
-    labels (``VAEClassifier``), sparse rows, the topic model or
-    ``verbose``. A stacked member's draws (initial weights, batch order,
-    latent noise) are those of its fit alone, in the same order; its
-    arithmetic is batched, so its weights differ from the separate fit's by
-    floating-point rounding, which training can amplify over many steps.
+    adversary, ``mmd_weight``, ``tc_weight``, ``consistency_weight``), and
+    those with importance-weighted training, labels (``VAEClassifier``),
+    sparse rows, the topic model or ``verbose``. ``early_stopping`` and the
+    ``tol`` rule stop each member on its own. A stacked member's draws
+    (initial weights, batch order, latent noise) are those of its fit
+    alone, in the same order; its arithmetic is batched, so its weights
+    differ from the separate fit's by floating-point rounding, which
+    training can amplify over many steps.
 
     Examples
     --------

@@ -64,6 +64,11 @@ def _begun(estimators, X):
             VAEAnomalyDetector(max_iter=4),
             [{"random_state": seed, "weight_decay": 1e-2} for seed in (0, 1, 2)],
         ),
+        # held-out rows: the validation loss, its best epoch's weights
+        (
+            VAETransformer(max_iter=30, early_stopping=True, n_iter_no_change=3),
+            [{"beta": b, "random_state": seed} for b in (0.5, 2.0) for seed in (0, 1)],
+        ),
         # free bits and held-out cells (the imputer's defaults), missing cells
         (
             VAEImputer(max_iter=4, random_state=0),
@@ -90,7 +95,12 @@ def test_a_member_is_its_fit_alone(X, base, params):
         ):
             member._end_fit(prepared, net, outcome)
     for member, fit in zip(members, alone, strict=True):
+        assert member.n_iter_ == fit.n_iter_
         np.testing.assert_allclose(member.loss_curve_, fit.loss_curve_, rtol=1e-5)
+        if fit.validation_scores_ is not None:
+            np.testing.assert_allclose(
+                member.validation_scores_, fit.validation_scores_, rtol=1e-5
+            )
         np.testing.assert_allclose(
             member.score_samples(X), fit.score_samples(X), rtol=1e-4, atol=1e-4
         )
@@ -154,7 +164,7 @@ def test_stacks_of_any_size_give_the_same_members(X):
     "estimator",
     [
         VAEAnomalyDetector(max_iter=3, dropout=0.1, random_state=0),
-        VAEAnomalyDetector(max_iter=3, early_stopping=True, random_state=0),
+        VAEAnomalyDetector(max_iter=3, corruption=0.1, random_state=0),
     ],
 )
 def test_fits_that_cannot_stack_train_alone_as_fit_does(X, estimator):
