@@ -168,8 +168,9 @@ class _Stack:
             for name, p in modules[0].named_parameters()
             if id(p) in penalized
         ]
-        self.loss = vmap(self._member_loss)
         self.validation = _ValidationLoss(modules[0])
+        self.loss = vmap(self._member_loss)
+        self.validation_loss = vmap(self._member_validation)
 
     def _member_loss(self, params, x, noise, valid, kl_weight, n_keep):
         return functional_call(
@@ -207,7 +208,7 @@ class _Stack:
         self.validation.eval()
         try:
             with torch.no_grad():
-                return vmap(self._member_validation)(self.params, x, noise, valid)
+                return self.validation_loss(self.params, x, noise, valid)
         finally:
             self.validation.train()
 
@@ -223,12 +224,6 @@ class _Stack:
         with torch.no_grad():
             for name, value in weights.items():
                 module.get_parameter(name.removeprefix("vae.")).copy_(value)
-
-    def write_back(self, position: int, module: nn.Module) -> None:
-        """Copy the member at ``position`` of the stack into ``module``."""
-        with torch.no_grad():
-            for name, p in self.params.items():
-                module.get_parameter(name.removeprefix("vae.")).copy_(p[position])
 
     def keep(self, positions: list[int]) -> None:
         """Keep only the members at ``positions``, with their Adam state."""
@@ -342,11 +337,12 @@ def train_stack(nets, prepareds):
     results = [None] * len(nets)
 
     def leave(position, i, stopped):
+        # The best epoch's weights with early_stopping (skorch's load_best),
+        # else the last ones.
         weights = stoppers[i].best_weights
-        if weights is not None and stoppers[i].best_epoch != len(curves[i]):
-            stack.load(weights, modules[i])
-        else:
-            stack.write_back(position, modules[i])
+        if weights is None or stoppers[i].best_epoch == len(curves[i]):
+            weights = stack.weights(position)
+        stack.load(weights, modules[i])
         results[i] = _outcome(
             curves[i], valid_curves[i] if validating else None, budget, stopped
         )
