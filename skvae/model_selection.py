@@ -11,6 +11,7 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.model_selection._search import BaseSearchCV
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import Interval
 
@@ -43,9 +44,11 @@ class StackedGridSearchCV(BaseSearchCV):
     Parameters
     ----------
     estimator : estimator object
-        The estimator to tune: a skvae estimator trains stacked; any other
-        one (a pipeline, a scikit-learn estimator) is fitted one fit at a
-        time, as ``GridSearchCV`` would.
+        The estimator to tune: a skvae estimator, or a
+        :class:`~sklearn.pipeline.Pipeline` with one skvae step (its other
+        steps fitted per split as ``Pipeline.fit`` fits them), trains
+        stacked; any other one is fitted one fit at a time, as
+        ``GridSearchCV`` would.
     param_grid : dict or list of dict
         The grid, as ``GridSearchCV``'s.
     scoring : str, callable or None, default=None
@@ -248,9 +251,7 @@ class StackedGridSearchCV(BaseSearchCV):
         ]
         # Fits that may share a stack next to each other, then in chunks of
         # at most max_stack_size prepared at a time.
-        order = sorted(
-            range(len(fits)), key=lambda i: _unstacked_params(fits[i][2], candidates)
-        )
+        order = sorted(range(len(fits)), key=lambda i: _unstacked_params(fits[i][2]))
         out = [None] * len(fits)
         self.n_stacks_ = self.n_stacked_fits_ = 0
         for start in range(0, len(order), self.max_stack_size):
@@ -269,10 +270,10 @@ class StackedGridSearchCV(BaseSearchCV):
             member = _Member(estimator, X, y, train_rows, test_rows)
             results.append(member.result)
             members.append(member)
-            if isinstance(estimator, BaseVAE):
-                member.run(self._begin, member)
-            else:
+            if member.steps is None:
                 member.run(member.fit_alone)
+            else:
+                member.run(member.begin)
         pending = [m for m in members if m.prepared is not None]
         groups = []  # [key, [members]]
         for member in pending:
@@ -296,11 +297,6 @@ class StackedGridSearchCV(BaseSearchCV):
                 member.fail(self.error_score, self.return_train_score)
         return results
 
-    def _begin(self, member):
-        member.prepared, member.net = member.estimator._begin_fit(
-            member.X_train, member.y_train
-        )
-
     def _train_stacked(self, group):
         start = time.perf_counter()
         with torch_settings(self.n_jobs, training=True):
@@ -317,12 +313,17 @@ class StackedGridSearchCV(BaseSearchCV):
                 member.run(member.end, outcome)
 
 
-def _unstacked_params(estimator, candidates):
+def _unstacked_params(estimator):
     """A sort key that puts fits that may share a stack side by side: the
-    estimator's parameters other than ``STACKED_PARAMS``."""
-    params = estimator.get_params(deep=False)
+    estimator's parameters (its steps' too) other than ``STACKED_PARAMS``."""
+    params = estimator.get_params(deep=True)
     return repr(
-        sorted((k, repr(v)) for k, v in params.items() if k not in STACKED_PARAMS)
+        sorted(
+            (key, repr(value))
+            for key, value in params.items()
+            if key.rsplit("__", 1)[-1] not in STACKED_PARAMS
+            and not hasattr(value, "get_params")
+        )
     )
 
 
@@ -330,16 +331,41 @@ def _format_error(error):
     return "".join(traceback.format_exception(error))
 
 
+def _vae_steps(estimator):
+    """``(before, vae, after)``: the skvae estimator that ``estimator`` is
+    or holds, as the one skvae step of a pipeline without ``memory``, and
+    the steps before and after it; None when it neither is nor holds one
+    (such an estimator is fitted with its own ``fit``)."""
+    if isinstance(estimator, BaseVAE):
+        return [], estimator, []
+    if isinstance(estimator, Pipeline) and estimator.memory is None:
+        steps = [
+            step for _, step in estimator.steps if step not in (None, "passthrough")
+        ]
+        found = [i for i, step in enumerate(steps) if isinstance(step, BaseVAE)]
+        if len(found) == 1:
+            i = found[0]
+            return steps[:i], steps[i], steps[i + 1 :]
+    return None
+
+
 class _Member:
-    """One fit of the search: a candidate on a split, and its result."""
+    """One fit of the search: a candidate on a split, and its result.
+
+    The fit of a skvae estimator (or of a pipeline around one, its steps
+    fitted in place as ``Pipeline.fit`` fits them) is split at training:
+    :meth:`begin` up to it, :meth:`train_alone` or a stack trains, and
+    :meth:`end` after it.
+    """
 
     def __init__(self, estimator, X, y, train_rows, test_rows):
         self.estimator = estimator
+        self.steps = _vae_steps(estimator)
         self.X_train = _safe_indexing(X, train_rows)
         self.X_test = _safe_indexing(X, test_rows)
         self.y_train = None if y is None else _safe_indexing(y, train_rows)
         self.y_test = None if y is None else _safe_indexing(y, test_rows)
-        self.prepared = self.net = self.error = None
+        self.prepared = self.net = self.error = self.X_vae = None
         self.result = {
             "fit_time": 0.0,
             "score_time": 0.0,
@@ -370,14 +396,29 @@ class _Member:
         else:
             self.estimator.fit(self.X_train, self.y_train)
 
+    def begin(self):
+        before, vae, _ = self.steps
+        X = self.X_train
+        for step in before:
+            X = step.fit_transform(X, self.y_train)
+        self.X_vae = X
+        self.prepared, self.net = vae._begin_fit(X, self.y_train)
+
     def train_alone(self):
-        with torch_settings(self.estimator.n_jobs, training=True):
+        with torch_settings(self.steps[1].n_jobs, training=True):
             outcome = train_prepared(self.net, self.prepared, continuing=False)
         self.end(outcome)
 
     def end(self, outcome):
-        self.estimator._end_fit(self.prepared, self.net, outcome)
+        _, vae, after = self.steps
+        vae._end_fit(self.prepared, self.net, outcome)
         self.prepared = self.net = None  # the training tensors, released
+        if after:
+            X = vae.transform(self.X_vae)
+            for step in after[:-1]:
+                X = step.fit_transform(X, self.y_train)
+            after[-1].fit(X, self.y_train)
+        self.X_vae = None
 
     def score(self, scorer, train_score):
         self.result["test_scores"] = _score(

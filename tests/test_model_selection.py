@@ -7,8 +7,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
 from skvae._stacked import stack_key, train_stack
@@ -173,6 +176,28 @@ def test_fits_that_cannot_stack_train_alone_as_fit_does(X, estimator):
     np.testing.assert_array_equal(
         stacked.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"]
     )
+
+
+def test_a_pipeline_stacks_its_skvae_step(X):
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    pipe = make_pipeline(
+        StandardScaler(),
+        VAETransformer(n_components=2, max_iter=5, random_state=0),
+        LogisticRegression(),
+    )
+    grid = {"vaetransformer__beta": [0.5, 2.0]}
+    cv = KFold(3, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        stacked = StackedGridSearchCV(pipe, grid, cv=cv).fit(X, y)
+        plain = GridSearchCV(pipe, grid, cv=cv).fit(X, y)
+    assert stacked.n_stacked_fits_ == 6
+    np.testing.assert_allclose(
+        stacked.cv_results_["mean_test_score"],
+        plain.cv_results_["mean_test_score"],
+        atol=0.02,  # accuracy: a row of one fold could flip
+    )
+    np.testing.assert_array_equal(stacked.predict(X), plain.predict(X))
 
 
 def test_any_estimator_is_searched_one_fit_at_a_time(X):
