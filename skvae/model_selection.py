@@ -180,8 +180,10 @@ class StackedGridSearchCV(BaseSearchCV):
         X : array-like or DataFrame of shape (n_samples, n_features)
             Training data.
         y : array-like of shape (n_samples,), default=None
-            Passed to the splitter and the scorer (for example anomaly
-            labels for ``scoring="roc_auc"``); the estimators ignore it.
+            Passed to the splitter, the scorer (for example anomaly labels
+            for a scorer of ``score_samples``) and the estimator's ``fit``
+            (which the unsupervised estimators ignore; a pipeline's
+            classifier or ``VAEClassifier`` learn from it).
 
         Returns
         -------
@@ -260,6 +262,7 @@ class StackedGridSearchCV(BaseSearchCV):
             results = self._evaluate_chunk(X, y, chunk, splits, scorer)
             for i, result in zip(indices, results, strict=True):
                 out[i] = result
+                fits[i] = None  # the fitted model, released once scored
         return out
 
     def _evaluate_chunk(self, X, y, chunk, splits, scorer):
