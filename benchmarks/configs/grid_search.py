@@ -207,6 +207,27 @@ def _integer(value):
     return "" if value == "" or value != value else str(int(value))
 
 
+def _stacked(row):
+    """``"45 (5)"``: the fits trained in stacks and the stacks, "" for
+    GridSearchCV."""
+    fits = _integer(row.n_stacked_fits)
+    return fits and f"{fits} ({_integer(row.n_stacks)})"
+
+
+def _relative(rows, references):
+    """The largest ``|score - reference score| / |reference score|`` over
+    the candidates and rounds of ``rows``."""
+    worst = np.nan
+    for round_, row in rows.iterrows():
+        if round_ not in references.index:
+            continue
+        mine = json.loads(row.mean_test_scores)
+        theirs = json.loads(references.loc[round_, "mean_test_scores"])
+        diff = max(abs(mine[k] - theirs[k]) / abs(theirs[k]) for k in theirs)
+        worst = np.fmax(worst, diff)
+    return worst
+
+
 def _params(text):
     return ", ".join(f"{k}={v:g}" for k, v in json.loads(text).items())
 
@@ -220,7 +241,8 @@ def summary(results):
         set(results.dataset) - set(TABLES)
     ):
         table = results[results.dataset == dataset]
-        reference = table[table.contender == REFERENCE].set_index("round").seconds
+        references = table[table.contender == REFERENCE].set_index("round")
+        reference = references.seconds
         for contender in CONTENDERS:
             mine = table[table.contender == contender].set_index("round")
             if mine.empty:
@@ -236,12 +258,13 @@ def summary(results):
                     "seconds": f"{mine.seconds.median():.1f}",
                     "CPU seconds": f"{mine.cpu_seconds.median():.1f}",
                     "speed-up": f"{ratio:.2f}x" if np.isfinite(ratio) else "",
-                    "stacked fits": _integer(first.n_stacked_fits),
+                    "stacked fits (stacks)": _stacked(first),
                     "selected": _params(first.best_params),
                     "same selection": "yes"
                     if mine.same_best.astype(str).eq("True").all()
                     else "no",
                     "max abs score diff": f"{mine.max_score_diff.max():.2g}",
+                    "max rel score diff": f"{_relative(mine, references):.1g}",
                     "1-min load before / after": ", ".join(
                         f"{_load(b):.2f} / {_load(a):.2f}"
                         for b, a in zip(
@@ -287,12 +310,14 @@ def report(path, args):
         "(median over rounds of the ratio within a round). "
         "GridSearchCV(n_jobs=2) runs two worker processes, one thread each; "
         "StackedGridSearchCV(n_jobs=2) two torch threads in this process. "
-        "`stacked fits`: fits trained in stacks (`n_stacked_fits_`). "
+        "`stacked fits (stacks)`: fits trained in stacks (`n_stacked_fits_`) "
+        "and the number of stacks (`n_stacks_`). "
         "`selected`: `best_params_` of the first round; `same selection`: "
         "the same as GridSearchCV(n_jobs=1)'s in every round; `max abs score "
         "diff`: the largest absolute difference of a candidate's "
-        "`mean_test_score` from GridSearchCV(n_jobs=1)'s (nats per row).\n\n"
-        + markdown_table(pd.DataFrame(rows)),
+        "`mean_test_score` from GridSearchCV(n_jobs=1)'s (nats per row), "
+        "`max rel score diff` the same divided by GridSearchCV(n_jobs=1)'s "
+        "|score|.\n\n" + markdown_table(pd.DataFrame(rows)),
         "## Mean test score per candidate (round 0)\n\n" + score_tables(results),
     ]
     if not failed.empty:
