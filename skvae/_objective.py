@@ -124,8 +124,11 @@ class Objective:
         """Indices of the rows with the highest bound (trimmed likelihood:
         the worst-fitting rows, likely outliers in contaminated data, do
         not pull the model towards them)."""
-        n_keep = max(1, round((1.0 - self.trim_fraction) * bound.shape[0]))
-        return torch.topk(bound.detach(), n_keep).indices  # (n_keep,)
+        return torch.topk(bound.detach(), self.n_kept(bound.shape[0])).indices
+
+    def n_kept(self, n_rows: int) -> int:
+        """How many rows of a batch of ``n_rows`` the loss keeps."""
+        return max(1, round((1.0 - self.trim_fraction) * n_rows))
 
 
 class ImportanceSamples(NamedTuple):

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from skvae._objective import elbo_terms_given
+from skvae._objective import Objective, elbo_terms_given
 from skvae._torch.likelihoods import LIKELIHOODS
 from skvae._torch.optim import LeanAdam
 from skvae._training import (
@@ -334,6 +334,12 @@ def train_stack(nets, prepareds):
     curves = [[] for _ in nets]
     valid_curves = [[] for _ in nets]
     stoppers = [_Stopper(s) for s in settings]
+    # The parts of each member's objective that the stacked loss reads:
+    # its KL weight per epoch and how many rows trimming keeps.
+    objectives = [
+        Objective(beta=s.beta, kl_warmup=s.kl_warmup, trim_fraction=s.trim_fraction)
+        for s in settings
+    ]
     results = [None] * len(nets)
 
     def leave(position, i, stopped):
@@ -358,10 +364,9 @@ def train_stack(nets, prepareds):
             for i in active
         ]
         member = [settings[i] for i in active]
-        warmup = (
-            1.0 if first.kl_warmup == 0 else min(1.0, (epoch - 1) / first.kl_warmup)
+        kl_weight = torch.tensor(
+            [objectives[i].kl_weight(epoch) for i in active], device=device
         )
-        kl_weight = torch.tensor([s.beta * warmup for s in member], device=device)
         weight_decay = torch.tensor([s.weight_decay for s in member], device=device)
         l1_penalty = torch.tensor([s.l1_penalty for s in member], device=device)
         totals = [0.0] * len(active)
@@ -369,7 +374,7 @@ def train_stack(nets, prepareds):
         for rows, valid, n_valid in _epoch_batches(orders, batch_size, n_steps, device):
             n_keep = n_valid
             if first.trim_fraction > 0:
-                n_keep = [max(1, round((1 - first.trim_fraction) * n)) for n in n_valid]
+                n_keep = [objectives[0].n_kept(n) for n in n_valid]
             losses = stack.step(
                 X_train[rows],
                 draw_noise(active, n_valid),
