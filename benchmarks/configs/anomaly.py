@@ -32,6 +32,7 @@ import pandas as pd
 
 from benchmarks.harness import data
 from benchmarks.harness.contenders import (
+    BUDGET_DETECTORS,
     DETECTOR_FIELDS,
     DETECTORS,
     LATENT_DETECTORS,
@@ -57,9 +58,10 @@ TITLE = "Anomaly detection on ADBench (classical datasets)"
 FIELDS = DETECTOR_FIELDS
 KEY = ["dataset", "seed", "detector"]
 CONTENDER = "detector"
-# HBOS is tables.py's peer, not ADBench's; the latent models are variants.
-CONTENDERS = [d for d in DETECTORS if d not in ("HBOS", *LATENT_DETECTORS)]
-ON_REQUEST = list(LATENT_DETECTORS)
+# HBOS is tables.py's peer, not ADBench's; the latent models and the other
+# budgets are variants.
+ON_REQUEST = [*LATENT_DETECTORS, *BUDGET_DETECTORS]
+CONTENDERS = [d for d in DETECTORS if d not in ("HBOS", *ON_REQUEST)]
 SEEDS = (1, 2, 3)
 QUICK = {"datasets": ["vertebral", "WBC"], "seeds": [1]}
 # Detectors that are also a column of ADBench's Table D4, under the same name.

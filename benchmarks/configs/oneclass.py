@@ -35,6 +35,7 @@ from benchmarks.configs._detector_ranking import (
 )
 from benchmarks.harness import data
 from benchmarks.harness.contenders import (
+    BUDGET_DETECTORS,
     DETECTOR_FIELDS,
     DETECTORS,
     LATENT_DETECTORS,
@@ -47,10 +48,8 @@ from benchmarks.harness.runner import read_results
 TITLE = "Held-out one-class anomaly detection: skvae beside its peers"
 FIELDS, KEY, CONTENDER = DETECTOR_FIELDS, ["dataset", "seed", "detector"], "detector"
 # Every detector of the anomaly study but the slow label-free tuning.
-CONTENDERS = [
-    d for d in DETECTORS if d not in ("skvae-tuned", "HBOS", *LATENT_DETECTORS)
-]
-ON_REQUEST = list(LATENT_DETECTORS)
+ON_REQUEST = [*LATENT_DETECTORS, *BUDGET_DETECTORS]
+CONTENDERS = [d for d in DETECTORS if d not in ("skvae-tuned", "HBOS", *ON_REQUEST)]
 SEEDS = (1, 2, 3)
 QUICK = {"datasets": ["wine-0", "digits-1"], "seeds": [1]}
 SOURCES = ["digits", "wine", "iris", "mnist"]

@@ -21,6 +21,8 @@ Usage::
     scores = detector.score(X_test)
 """
 
+import dataclasses
+import functools
 import random
 
 import numpy as np
@@ -37,6 +39,7 @@ from sklearn.neural_network import BernoulliRBM
 from sklearn.svm import OneClassSVM
 
 from skvae import VAEAnomalyDetector, VAEImputer, VAETransformer
+from skvae._budget import Budget, StepBudget, TwoRegimeBudget
 
 from .timing import timed
 
@@ -162,6 +165,47 @@ def _skvae_detector(seed, quick, **kw):
     return Adapter(VAEAnomalyDetector(random_state=seed, **_skvae(quick), **kw))
 
 
+class OneRegimeDetector(VAEAnomalyDetector):
+    """The detector with one budget for every table (issue 36, item 2): about
+    300 steps at 10 times ``learning_rate_init``, at most 100 epochs."""
+
+    _auto_budget = StepBudget(steps=300, max_epochs=100, lr_factor=10.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ShortSmallBudget:
+    """The detector's budget with its small-table regime set to about
+    ``steps`` steps in at most 100 epochs, or to ``epochs`` epochs, at
+    ``lr_factor`` times ``learning_rate_init``, with the ``tol`` rule if
+    ``tol_rule``; large tables as the default."""
+
+    steps: int | None = 300
+    lr_factor: float = 1.0
+    epochs: int | None = None
+    tol_rule: bool = False
+
+    def __call__(self, steps_per_epoch, learning_rate_init):
+        default = TwoRegimeBudget()
+        if steps_per_epoch > default.small_table_batches:
+            return default(steps_per_epoch, learning_rate_init)
+        learning_rate = self.lr_factor * learning_rate_init
+        if self.epochs is not None:
+            return Budget(self.epochs, learning_rate, self.tol_rule)
+        budget = StepBudget(self.steps, 100, self.lr_factor)
+        budget = budget(steps_per_epoch, learning_rate_init)
+        return dataclasses.replace(budget, tol_rule=self.tol_rule)
+
+
+# (steps, lr_factor) of the ShortSmallBudget variants.
+SHORT_SMALL_BUDGETS = [(300, 1.0), (300, 2.0), (300, 3.0), (300, 5.0), (400, 3.0)]
+
+
+def _short_small_detector(seed, quick, steps, lr_factor, epochs=None, tol_rule=False):
+    budget = ShortSmallBudget(steps, lr_factor, epochs, tol_rule)
+    cls = type("ShortSmallDetector", (VAEAnomalyDetector,), {"_auto_budget": budget})
+    return Adapter(cls(random_state=seed, **_skvae(quick)))
+
+
 def _missforest(seed, quick, **kw):
     n_trees = 10 if quick else 100
     trees = ExtraTreesRegressor(n_estimators=n_trees, random_state=seed, n_jobs=1)
@@ -186,6 +230,24 @@ DETECTORS = {
     "skvae-hierarchy": lambda seed, quick: _skvae_detector(
         seed, quick, n_top_components=8
     ),
+    # Another training budget (on request: see BUDGET_DETECTORS).
+    "skvae-one-regime": lambda seed, quick: Adapter(
+        OneRegimeDetector(random_state=seed, **_skvae(quick))
+    ),
+    **{
+        f"skvae-small{steps}-lr{lr_factor:g}": functools.partial(
+            _short_small_detector, steps=steps, lr_factor=lr_factor
+        )
+        for steps, lr_factor in SHORT_SMALL_BUDGETS
+    },
+    # The default small-table budget (25 epochs at 4e-3) and the one before
+    # it (100 epochs at 1e-3 with the tol rule).
+    "skvae-small-epochs25-lr4": functools.partial(
+        _short_small_detector, steps=None, lr_factor=4.0, epochs=25
+    ),
+    "skvae-small-epochs100-lr1-tol": functools.partial(
+        _short_small_detector, steps=None, lr_factor=1.0, epochs=100, tol_rule=True
+    ),
     # PyOD 3's default capacity=0 clamps the KL term to 0: the default "VAE"
     # trains as an autoencoder with a noisy bottleneck.
     "pyod-VAE": lambda seed, quick: _pyod("VAE", seed, quick),
@@ -202,6 +264,9 @@ DETECTORS = {
 # The detectors above that the anomaly and one-class studies run only when
 # ``--contenders`` names them.
 LATENT_DETECTORS = ("skvae-vamp", "skvae-hierarchy")
+BUDGET_DETECTORS = tuple(
+    d for d in DETECTORS if d.startswith(("skvae-one-", "skvae-small"))
+)
 IMPUTERS = {
     "mean": lambda seed, quick: Adapter(SimpleImputer()),
     "KNN": lambda seed, quick: Adapter(KNNImputer()),
