@@ -47,39 +47,44 @@ class Budget:
 class StepBudget:
     """About ``steps`` gradient steps, in at most ``max_epochs`` epochs (a
     table of a few rows would otherwise run thousands of one-step epochs),
-    at ``learning_rate_init``; a table of more than ``steps`` mini-batches
-    trains one epoch of ``steps`` of them."""
+    at ``lr_factor`` times ``learning_rate_init``; a table of more than
+    ``steps`` mini-batches trains one epoch of ``steps`` of them."""
 
     steps: int = 3000
     max_epochs: int = 1000
+    lr_factor: float = 1.0
 
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
+        learning_rate = self.lr_factor * learning_rate_init
         if steps_per_epoch > self.steps:  # more than the budget in one pass
-            return Budget(1, learning_rate_init, False, max_steps_per_epoch=self.steps)
+            return Budget(1, learning_rate, False, max_steps_per_epoch=self.steps)
         epochs = round(self.steps / steps_per_epoch)
-        return Budget(min(self.max_epochs, epochs), learning_rate_init, False)
+        return Budget(min(self.max_epochs, epochs), learning_rate, False)
 
 
 @dataclass(frozen=True)
 class TwoRegimeBudget:
-    """Outlier detection's budget: stop short on large tables.
+    """Outlier detection's budget: stop short, the budget being the
+    stopping rule.
 
     On contaminated data a model trained long learns the anomalies too. A
     table of at most ``small_table_batches`` mini-batches per epoch trains
-    ``small_table_epochs`` epochs at ``learning_rate_init`` with the ``tol``
-    rule; a larger one about ``large_table_steps`` gradient steps at
-    ``large_table_lr_factor`` times ``learning_rate_init``, the budget being
-    the stopping rule.
+    ``small_table_epochs`` epochs at ``small_table_lr_factor`` times
+    ``learning_rate_init``; a larger one about ``large_table_steps``
+    gradient steps at ``large_table_lr_factor`` times
+    ``learning_rate_init``.
     """
 
     small_table_batches: int = 12
-    small_table_epochs: int = 100
+    small_table_epochs: int = 25
+    small_table_lr_factor: float = 4.0
     large_table_steps: int = 300
     large_table_lr_factor: float = 10.0
 
     def __call__(self, steps_per_epoch: int, learning_rate_init: float) -> Budget:
         if steps_per_epoch <= self.small_table_batches:
-            return Budget(self.small_table_epochs, learning_rate_init, True)
+            learning_rate = self.small_table_lr_factor * learning_rate_init
+            return Budget(self.small_table_epochs, learning_rate, False)
         learning_rate = self.large_table_lr_factor * learning_rate_init
         if steps_per_epoch > self.large_table_steps:  # more than the budget
             steps = self.large_table_steps

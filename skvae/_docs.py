@@ -185,11 +185,12 @@ n_components : int, default=8
         ``early_stopping``, and reaching the budget raises no
         ``ConvergenceWarning``. ``VAEAnomalyDetector``'s "auto" is its own,
         set for detection, where stopping short helps (on contaminated
-        training data, longer training learns the anomalies too): 100
-        epochs with the ``tol`` rule on a table of at most 12 mini-batches
-        (1536 rows at the default batch size), otherwise about 300 steps at
-        ten times ``learning_rate_init``, never more however many rows (see
-        the user guide, "How the defaults were chosen"). With
+        training data, longer training learns the anomalies too): 25
+        epochs at four times ``learning_rate_init`` on a table of at most 12
+        mini-batches (1536 rows at the default batch size), otherwise about
+        300 steps at ten times ``learning_rate_init``, never more however
+        many rows, the budget being the stopping rule there too (see the
+        user guide, "How the defaults were chosen"). With
         ``likelihood="multinomial"`` (a topic model), "auto" is 20 epochs at
         ten times ``learning_rate_init``, for every estimator: ProdLDA's high
         learning rate, at about the cost of a batch

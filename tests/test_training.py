@@ -235,20 +235,17 @@ def test_auto_max_iter_still_stops_on_the_held_out_bound(X):
     assert est.n_iter_ == 3
 
 
-def test_the_detectors_auto_budget_on_a_small_table_is_epochs_with_the_tol_rule(X):
-    # 60 rows in batches of 16: 4 mini-batches per epoch, a small table.
+def test_the_detectors_auto_budget_on_a_small_table_is_fast_epochs(X):
+    # 60 rows in batches of 16: 4 mini-batches per epoch, a small table,
+    # trained its epochs at four times learning_rate_init; the tol rule does
+    # not cut them short, and running out of them is no convergence failure.
     Detector = _with_budget(VAEAnomalyDetector, TwoRegimeBudget(small_table_epochs=5))
     params = {**FAST, "max_iter": "auto", "batch_size": 16, "learning_rate_init": 1e-3}
     with warnings.catch_warnings():
-        # Running out of the budget is no convergence failure.
         warnings.simplefilter("error", ConvergenceWarning)
-        det = Detector(**params).fit(X)
+        det = Detector(**params, tol=1e9, n_iter_no_change=1).fit(X)
     assert det.n_iter_ == 5
-    assert det.net_.optimizer_.param_groups[0]["lr"] == 1e-3
-    # The tol rule may stop it sooner: two epochs without improvement by an
-    # unreachable tol stop it after the third.
-    det = Detector(**params, tol=1e9, n_iter_no_change=2).fit(X)
-    assert det.n_iter_ == 3
+    assert det.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(4e-3)
 
 
 def test_the_detectors_auto_budget_on_a_large_table_is_fast_steps(X):
