@@ -210,9 +210,8 @@ n_components : int, default=8
     tol : float, default=1e-4
         Improvement, in nats per row, of the training loss (or of the
         validation loss with ``early_stopping``) below which an epoch counts
-        as no improvement. Unused with a budget of gradient steps
-        (``max_iter="auto"``, except for ``VAEAnomalyDetector`` on a small
-        table) unless ``early_stopping``.
+        as no improvement. Unused with ``max_iter="auto"`` (a budget that is
+        its own stopping rule) unless ``early_stopping``.
 
     n_iter_no_change : int, default=10
         Epochs without improvement by ``tol`` after which training stops.
