@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.harness.contenders import with_budget
 from benchmarks.harness.data import adbench_datasets, adbench_split, load_adbench
 from benchmarks.harness.report import (
     command_line,
@@ -75,8 +76,7 @@ def detector(k, large):
     if not large:
         return VAEAnomalyDetector(random_state=0, max_iter=k)
     policy = dataclasses.replace(VAEAnomalyDetector._auto_budget, large_table_steps=k)
-    cls = type("Detector", (VAEAnomalyDetector,), {"_auto_budget": policy})
-    return cls(random_state=0)
+    return with_budget(VAEAnomalyDetector, policy)(random_state=0)
 
 
 def run(args, path):

@@ -165,11 +165,15 @@ def _skvae_detector(seed, quick, **kw):
     return Adapter(VAEAnomalyDetector(random_state=seed, **_skvae(quick), **kw))
 
 
-class OneRegimeDetector(VAEAnomalyDetector):
-    """The detector with one budget for every table (issue 36, item 2): about
-    300 steps at 10 times ``learning_rate_init``, at most 100 epochs."""
+def with_budget(Estimator, policy):
+    """``Estimator`` with ``policy`` as its ``max_iter="auto"`` budget (a
+    subclass: the budget is a class attribute, see ``skvae._budget``)."""
+    return type(Estimator.__name__, (Estimator,), {"_auto_budget": policy})
 
-    _auto_budget = StepBudget(steps=300, max_epochs=100, lr_factor=10.0)
+
+# The detector with one budget for every table (issue 36, item 2): about
+# 300 steps at 10 times learning_rate_init, at most 100 epochs.
+ONE_REGIME = StepBudget(steps=300, max_epochs=100, lr_factor=10.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,8 +206,12 @@ SHORT_SMALL_BUDGETS = [(300, 1.0), (300, 2.0), (300, 3.0), (300, 5.0), (400, 3.0
 
 def _short_small_detector(seed, quick, steps, lr_factor, epochs=None, tol_rule=False):
     budget = ShortSmallBudget(steps, lr_factor, epochs, tol_rule)
-    cls = type("ShortSmallDetector", (VAEAnomalyDetector,), {"_auto_budget": budget})
-    return Adapter(cls(random_state=seed, **_skvae(quick)))
+    return _budget_detector(seed, quick, budget)
+
+
+def _budget_detector(seed, quick, policy):
+    detector = with_budget(VAEAnomalyDetector, policy)
+    return Adapter(detector(random_state=seed, **_skvae(quick)))
 
 
 def _missforest(seed, quick, **kw):
@@ -231,9 +239,7 @@ DETECTORS = {
         seed, quick, n_top_components=8
     ),
     # Another training budget (on request: see BUDGET_DETECTORS).
-    "skvae-one-regime": lambda seed, quick: Adapter(
-        OneRegimeDetector(random_state=seed, **_skvae(quick))
-    ),
+    "skvae-one-regime": lambda seed, quick: _budget_detector(seed, quick, ONE_REGIME),
     **{
         f"skvae-small{steps}-lr{lr_factor:g}": functools.partial(
             _short_small_detector, steps=steps, lr_factor=lr_factor
